@@ -1,0 +1,1 @@
+"""Lower bounds on the minimal makespan: critical path, energy, one-machine."""

@@ -1,0 +1,255 @@
+"""An independent feasibility checker for plans.
+
+It reads the workflow and the plan as plain dictionaries (the JSON formats of
+spec/) and re-derives everything itself, path overlaps included: it imports
+nothing from the rest of orchmilp, so a bug in the model or the solver
+cannot hide from it. Returns the list of violations (empty when the plan is
+valid).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+__all__ = ["check_plan"]
+
+TOL = 1e-6
+
+
+def _norm(path: str) -> str:
+    folder = path.endswith("/") or path.endswith("/.") or path in (".", "./")
+    segments = [s for s in path.split("/") if s not in ("", ".")]
+    joined = "/".join(segments)
+    return joined + "/" if folder and joined else joined if not folder else ""
+
+
+def _covers(folder: str, other: str) -> bool:
+    return (folder == "" or folder.endswith("/")) and other.startswith(folder)
+
+
+def _overlap(a: str, b: str) -> bool:
+    return a == b or _covers(a, b) or _covers(b, a)
+
+
+def _conflict_pairs(agents: dict) -> list[tuple[str, str]]:
+    """Pairs of agents where one writes a path overlapping one the other reads or writes."""
+    touched: dict[str, set] = {}
+    written: dict[str, set] = {}
+    for aid, agent in agents.items():
+        for p in agent.get("reads", []):
+            touched.setdefault(_norm(p), set()).add(aid)
+        for p in agent.get("writes", []):
+            touched.setdefault(_norm(p), set()).add(aid)
+            written.setdefault(_norm(p), set()).add(aid)
+    pairs = set()
+    for w, writers in written.items():
+        for q, others in touched.items():
+            if _overlap(w, q):
+                pairs.update((min(a, b), max(a, b)) for a in writers for b in others if a != b)
+    return sorted(pairs)
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= TOL * max(1.0, abs(a), abs(b))
+
+
+def _violations_of(starts: dict, durs: dict, agents: dict, resources: dict, conflicts: list, label: str) -> list[str]:
+    """Dependencies, capacities and file conflicts of one timed schedule."""
+    out = []
+    for aid, agent in agents.items():
+        for dep in agent.get("depends_on", []):
+            if starts[dep] + durs[dep] > starts[aid] + TOL * max(1.0, starts[aid]):
+                out.append(f"{label}: '{aid}' starts at {starts[aid]:g} before its dependency '{dep}' finishes at {starts[dep] + durs[dep]:g}")
+    for res, cap in resources.items():
+        events = []
+        for a, agent in agents.items():
+            amount = agent.get("uses", {}).get(res, 0)
+            if durs[a] > 0 and amount > 0:
+                events.append((round(starts[a] + durs[a], 9), 0, -amount))
+                events.append((round(starts[a], 9), 1, amount))
+        load = 0.0
+        for t, _, delta in sorted(events):
+            load += delta
+            if load > cap + TOL * max(1.0, cap):
+                out.append(f"{label}: resource '{res}' holds {load:g} > capacity {cap:g} at time {t:g}")
+                break
+    for a, b in conflicts:
+        if durs[a] > 0 and durs[b] > 0:
+            if starts[a] < starts[b] + durs[b] - TOL and starts[b] < starts[a] + durs[a] - TOL:
+                out.append(f"{label}: conflicting agents '{a}' and '{b}' overlap in time")
+    return out
+
+
+def _earliest(order: list[str], waits: dict, durs: dict) -> dict:
+    starts: dict[str, float] = {}
+    for a in order:
+        starts[a] = max((starts[w] + durs[w] for w in waits[a]), default=0.0)
+    return starts
+
+
+def check_plan(
+    workflow: dict[str, Any],
+    plan: dict[str, Any],
+    *,
+    samples: int = 20,
+    seed: int = 0,
+    optimum: float | None = None,
+) -> list[str]:
+    """All the ways ``plan`` breaks the rules of ``workflow`` (an empty list when none).
+
+    Checks the schedule (every agent once, finish = start + duration,
+    dependencies, capacities over time, file conflicts), the makespan, the
+    bound and status, the groups, the critical path, and that starting each
+    agent when its ``waits_for`` have finished reproduces the plan and stays
+    feasible for ``samples`` random draws of other durations. With
+    ``optimum`` (a known optimal makespan) also ``lower_bound <= optimum <= makespan``.
+    """
+    problems: list[str] = []
+    agents = {a["id"]: a for a in workflow.get("agents", [])}
+    resources = dict(workflow.get("resources", {}))
+    durs = {a: float(agents[a]["duration"]) for a in agents}
+    entries = plan.get("schedule", [])
+    seen: dict[str, dict] = {}
+    for e in entries:
+        if e.get("id") not in agents:
+            problems.append(f"schedule names unknown agent {e.get('id')!r}")
+        elif e["id"] in seen:
+            problems.append(f"schedule lists '{e['id']}' twice")
+        else:
+            seen[e["id"]] = e
+    for a in agents:
+        if a not in seen:
+            problems.append(f"schedule misses agent '{a}'")
+    if problems:
+        return problems
+
+    starts = {a: float(seen[a]["start"]) for a in agents}
+    for a in agents:
+        if starts[a] < -TOL:
+            problems.append(f"'{a}' starts at negative time {starts[a]:g}")
+        if not _close(float(seen[a]["finish"]), starts[a] + durs[a]):
+            problems.append(f"'{a}' finish {seen[a]['finish']} != start + duration {starts[a] + durs[a]:g}")
+
+    conflicts = _conflict_pairs(agents)
+    problems += _violations_of(starts, durs, agents, resources, conflicts, "plan")
+
+    makespan = max((starts[a] + durs[a] for a in agents), default=0.0)
+    if not _close(float(plan.get("makespan", -1)), makespan):
+        problems.append(f"makespan {plan.get('makespan')} != latest finish {makespan:g}")
+    lb = float(plan.get("lower_bound", float("inf")))
+    if lb > makespan + TOL * max(1.0, makespan):
+        problems.append(f"lower_bound {lb:g} exceeds makespan {makespan:g}")
+    if plan.get("status") not in ("optimal", "feasible"):
+        problems.append(f"unknown status {plan.get('status')!r}")
+    if plan.get("status") == "optimal" and not _close(lb, makespan):
+        problems.append(f"status optimal but lower_bound {lb:g} != makespan {makespan:g}")
+    gap = (makespan - lb) / makespan if makespan > 0 else 0.0
+    if abs(float(plan.get("gap", -1)) - gap) > 1e-5:
+        problems.append(f"gap {plan.get('gap')} != (makespan - lower_bound) / makespan = {gap:.6f}")
+    if optimum is not None:
+        if lb > optimum + TOL * max(1.0, optimum):
+            problems.append(f"lower_bound {lb:g} exceeds the known optimum {optimum:g}")
+        if makespan < optimum - TOL * max(1.0, optimum):
+            problems.append(f"makespan {makespan:g} is below the known optimum {optimum:g}")
+
+    problems += _check_groups(plan.get("groups", []), starts)
+
+    waits = {a: list(seen[a].get("waits_for", [])) for a in agents}
+    order = _waits_order(waits, agents, problems)
+    if order is None:
+        return problems
+    ancestors: dict[str, set] = {}
+    for a in order:
+        ancestors[a] = set(waits[a]).union(*(ancestors[w] for w in waits[a])) if waits[a] else set()
+    for a, agent in agents.items():
+        for dep in agent.get("depends_on", []):
+            if dep not in ancestors[a]:
+                problems.append(f"'{a}' does not wait (directly or through others) for its dependency '{dep}'")
+    planned = _earliest(order, waits, durs)
+    for a in agents:
+        if not _close(planned[a], starts[a]):
+            problems.append(f"waits_for of '{a}' gives start {planned[a]:g}, plan says {starts[a]:g}")
+            break
+    rng = random.Random(seed)
+    for s in range(samples):
+        other = {a: (durs[a] * rng.choice([0.0, 0.5, 1.0, 1.5, 3.0, rng.uniform(0, 4)]) if durs[a] > 0 else 0.0) for a in agents}
+        # a duration that shrinks to zero still is not a milestone: keep it tiny but positive
+        other = {a: (max(v, 1e-3 * durs[a]) if durs[a] > 0 else 0.0) for a, v in other.items()}
+        found = _violations_of(_earliest(order, waits, other), other, agents, resources, conflicts, f"waits_for with other durations (sample {s})")
+        if found:
+            problems.append(found[0])
+            break
+
+    problems += _check_critical_path(plan.get("critical_path", []), starts, durs, waits, makespan)
+    return problems
+
+
+def _waits_order(waits: dict, agents: dict, problems: list[str]) -> list[str] | None:
+    for a, ws in waits.items():
+        for w in ws:
+            if w not in agents:
+                problems.append(f"'{a}' waits for unknown agent {w!r}")
+                return None
+            if w == a:
+                problems.append(f"'{a}' waits for itself")
+                return None
+    indeg = {a: len(set(ws)) for a, ws in waits.items()}
+    users: dict[str, list[str]] = {a: [] for a in agents}
+    for a, ws in waits.items():
+        for w in set(ws):
+            users[w].append(a)
+    ready = [a for a in agents if indeg[a] == 0]
+    order = []
+    while ready:
+        a = ready.pop()
+        order.append(a)
+        for b in users[a]:
+            indeg[b] -= 1
+            if indeg[b] == 0:
+                ready.append(b)
+    if len(order) != len(agents):
+        problems.append("waits_for contains a cycle")
+        return None
+    return order
+
+
+def _check_groups(groups: list, starts: dict) -> list[str]:
+    out = []
+    listed: dict[str, float] = {}
+    previous = None
+    for g in groups:
+        t = float(g.get("start", -1))
+        if previous is not None and t <= previous + TOL * max(1.0, abs(t)):
+            out.append(f"groups not in strictly increasing start order at {t:g}")
+        previous = t
+        for a in g.get("agents", []):
+            if a in listed:
+                out.append(f"'{a}' is in two groups")
+            listed[a] = t
+            if a in starts and not _close(starts[a], t):
+                out.append(f"'{a}' is in the group at {t:g} but starts at {starts[a]:g}")
+    for a in starts:
+        if a not in listed:
+            out.append(f"'{a}' is in no group")
+    return out
+
+
+def _check_critical_path(path: list, starts: dict, durs: dict, waits: dict, makespan: float) -> list[str]:
+    if not path:
+        return ["critical path is empty"] if makespan > 0 else []
+    out = []
+    for a in path:
+        if a not in starts:
+            return [f"critical path names unknown agent {a!r}"]
+    if not _close(starts[path[0]], 0.0):
+        out.append(f"critical path starts with '{path[0]}' at {starts[path[0]]:g}, not 0")
+    for prev, nxt in zip(path, path[1:]):
+        if prev not in waits[nxt]:
+            out.append(f"critical path: '{nxt}' does not wait for '{prev}'")
+        if not _close(starts[prev] + durs[prev], starts[nxt]):
+            out.append(f"critical path: '{nxt}' does not start when '{prev}' finishes")
+    total = sum(durs[a] for a in path)
+    if not _close(total, makespan):
+        out.append(f"critical path durations add up to {total:g}, not the makespan {makespan:g}")
+    return out

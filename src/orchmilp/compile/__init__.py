@@ -1,0 +1,1 @@
+"""From a problem to a MILP in matrix form: grid, windows, formulations."""

@@ -1,0 +1,104 @@
+"""The time grid of the time-indexed model.
+
+The model counts time in steps of ``step`` time units. When every duration is
+a whole number of steps the grid is *exact* and the model is the problem
+itself. Otherwise two grid problems bracket the real one:
+
+* ``up`` (durations rounded up): any grid schedule is feasible for the real
+  durations, so it gives plans;
+* ``down`` (durations rounded down): the real optimum, divided by ``step``,
+  is at least the grid optimum (map each start ``s`` to ``floor(s/step)``),
+  so its lower bound times ``step`` bounds the real optimum from below.
+
+The automatic choice takes the finest multiple of the exact step whose model
+stays within a budget of binary variables.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ..bounds.critical_path import heads, tails
+from ..model.problem import Problem
+
+__all__ = ["Grid", "exact_step", "choose_grid", "estimated_binaries", "DEFAULT_MAX_BINARIES"]
+
+DEFAULT_MAX_BINARIES = 12_000
+
+
+def exact_step(durations: np.ndarray, max_denominator: int = 10**6) -> float | None:
+    """Largest step of which every duration is a whole multiple (None if none is reasonable).
+
+    >>> exact_step(np.array([12.5, 30.0, 0.0])), exact_step(np.array([60.0, 90.0]))
+    (2.5, 30.0)
+    """
+    fracs = [Fraction(repr(float(d))) for d in durations if d > 0]
+    if not fracs:
+        return None
+    lcm_den = 1
+    for f in fracs:
+        lcm_den = math.lcm(lcm_den, f.denominator)
+        if lcm_den > max_denominator:
+            return None
+    g = 0
+    for f in fracs:
+        g = math.gcd(g, f.numerator * (lcm_den // f.denominator))
+    return float(Fraction(g, lcm_den))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A time step and the durations rounded to it."""
+
+    step: float
+    exact_step: float | None
+    up: np.ndarray  # int64, ceil(d / step)
+    down: np.ndarray  # int64, floor(d / step)
+
+    @property
+    def exact(self) -> bool:
+        return bool(np.array_equal(self.up, self.down))
+
+    @classmethod
+    def of(cls, durations: np.ndarray, step: float, exact: float | None) -> "Grid":
+        ratio = np.asarray(durations, float) / step
+        up = np.ceil(ratio - 1e-9).astype(np.int64)
+        down = np.floor(ratio + 1e-9).astype(np.int64)
+        return cls(step, exact, np.maximum(up, 0), np.maximum(down, 0))
+
+    def to_steps(self, value: float) -> int:
+        """Whole steps needed to cover ``value`` time units."""
+        return int(math.ceil(value / self.step - 1e-9))
+
+
+def estimated_binaries(problem: Problem, horizon: float, step: float) -> float:
+    """Number of start variables with windows from the critical path and ``horizon``."""
+    d = problem.durations
+    slack = horizon - (heads(problem, d) + d + tails(problem, d))
+    return float(np.sum(np.maximum(slack, 0.0) / step + 1.0))
+
+
+def choose_grid(
+    problem: Problem,
+    horizon: float,
+    resolution: float | None = None,
+    max_binaries: int = DEFAULT_MAX_BINARIES,
+) -> Grid:
+    """The grid for a horizon: ``resolution`` when given, else the finest
+    multiple of the exact step (or of ``horizon / 1000``) within ``max_binaries``."""
+    d = problem.durations
+    exact = exact_step(d)
+    if resolution is not None:
+        return Grid.of(d, float(resolution), exact)
+    base = exact if exact is not None else max(horizon, 1e-9) / 1000.0
+    # binaries shrink roughly like 1/step: jump close to the answer, then walk up
+    m = max(1, int(estimated_binaries(problem, horizon, base) // max_binaries))
+    while m > 1 and estimated_binaries(problem, horizon, base * (m - 1)) <= max_binaries:
+        m -= 1
+    while estimated_binaries(problem, horizon, base * m) > max_binaries:
+        m += 1
+    return Grid.of(d, base * m, exact)

@@ -1,0 +1,25 @@
+"""The one exception hierarchy of orchmilp.
+
+Every error the library raises on purpose derives from :class:`OrchmilpError`.
+Only the command line turns them into exit codes.
+"""
+
+__all__ = ["OrchmilpError", "InvalidWorkflow", "InvalidPlan", "SolverError"]
+
+
+class OrchmilpError(Exception):
+    """Root of all orchmilp errors; the message is one line meant for users."""
+
+
+class InvalidWorkflow(OrchmilpError, ValueError):
+    """Raised when a workflow (JSON, dict, PSPLIB or Patterson file) is malformed
+    or violates the workflow format; the message names the agent and the field."""
+
+
+class InvalidPlan(OrchmilpError, ValueError):
+    """Raised when a plan file given to ``check`` or ``export`` is malformed."""
+
+
+class SolverError(OrchmilpError, RuntimeError):
+    """Raised when a solver back-end fails or is unavailable, or returns a
+    solution that does not pass the feasibility check."""

@@ -1,0 +1,1 @@
+"""Heuristic schedules: generation schemes, priority rules, improvement, search."""

@@ -1,0 +1,1 @@
+"""Reading and writing: workflow JSON and schema, PSPLIB/Patterson, plans, reports."""

@@ -1,0 +1,157 @@
+"""Reading workflows: JSON text or a dict -> schema check -> :class:`Instance`.
+
+The JSON Schema shipped with the package (``workflow.schema.json``) is the
+machine-readable form of spec/workflow-format.md; its violations are turned
+into one-line messages that name the agent and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+
+from ..errors import InvalidWorkflow
+from ..model.instance import Agent, Instance
+from ..result import plain_number
+
+__all__ = ["workflow_schema", "parse_json", "instance_from_dict", "read_workflow", "problem_to_workflow"]
+
+_TYPE_NAMES = {"number": "a number", "string": "a string", "array": "a list", "object": "an object"}
+
+
+@lru_cache(maxsize=1)
+def workflow_schema() -> dict[str, Any]:
+    """The JSON Schema of the workflow format."""
+    text = resources.files(__package__).joinpath("workflow.schema.json").read_text()
+    return json.loads(text)
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in a workflow")
+
+
+def parse_json(text: str, source: str = "<workflow>") -> Any:
+    """Parse JSON text; a syntax error names the line and column."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise InvalidWorkflow(
+            f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+        ) from None
+    except ValueError as err:
+        raise InvalidWorkflow(f"{source}: {err}") from None
+
+
+def _where(data: Any, path: list) -> str:
+    """'agent 'x': uses.memory' style location for a schema error path."""
+    if len(path) >= 2 and path[0] == "agents" and isinstance(path[1], int):
+        agent = data["agents"][path[1]]
+        if isinstance(agent, dict) and isinstance(agent.get("id"), str) and agent["id"]:
+            who = f"agent '{agent['id']}'"
+        else:
+            who = f"agent #{path[1] + 1}"
+        rest = path[2:]
+    else:
+        who, rest = "", list(path)
+    field = ""
+    for part in rest:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    if who and field:
+        return f"{who}: {field}"
+    return who or field or "workflow"
+
+
+def _schema_message(data: Any, err: jsonschema.ValidationError) -> str:
+    path = list(err.absolute_path)
+    where = _where(data, path)
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return f"{where}: missing required field '{missing}'"
+    value = err.instance
+    if err.validator == "type":
+        expected = err.validator_value
+        if expected == "number" and isinstance(value, str):
+            return f"{where} = {value!r} is not a number"
+        return f"{where} = {json.dumps(value)[:60]} is not {_TYPE_NAMES.get(expected, expected)}"
+    if err.validator == "minimum":
+        return f"{where} = {value} must be >= {err.validator_value}"
+    if err.validator == "minLength":
+        return f"{where} must be a non-empty string"
+    return f"{where}: {err.message}"
+
+
+def instance_from_dict(data: Any, source: str = "<workflow>") -> Instance:
+    """Check ``data`` against the workflow schema and build an :class:`Instance`."""
+    if not isinstance(data, dict):
+        raise InvalidWorkflow(f"{source}: a workflow must be a JSON object with an 'agents' list")
+    validator = jsonschema.Draft202012Validator(workflow_schema())
+    errors = list(validator.iter_errors(data))
+    if errors:
+        first = min(errors, key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, p) for p in e.absolute_path])
+        raise InvalidWorkflow(_schema_message(data, first))
+    agents = tuple(
+        Agent(
+            id=a["id"],
+            duration=a["duration"],
+            depends_on=tuple(a.get("depends_on", ())),
+            uses=MappingProxyType(dict(a.get("uses", {}))),
+            reads=tuple(a.get("reads", ())),
+            writes=tuple(a.get("writes", ())),
+            command=a.get("command"),
+        )
+        for a in data["agents"]
+    )
+    stages = data.get("stages")
+    return Instance(
+        agents=agents,
+        resources=MappingProxyType(dict(data.get("resources", {}))),
+        name=data.get("name", Path(source).stem if source != "<workflow>" else "workflow"),
+        time_unit=data.get("time_unit", "s"),
+        stages=tuple(tuple(s) for s in stages) if stages is not None else None,
+    )
+
+
+def read_workflow(path: str | Path) -> Instance:
+    """Read a workflow JSON file into an :class:`Instance` (not yet validated semantically)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidWorkflow(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidWorkflow(f"{path}: cannot read: {err}") from None
+    return instance_from_dict(parse_json(text, str(path)), str(path))
+
+
+def problem_to_workflow(problem) -> dict[str, Any]:
+    """The workflow-format dictionary of a validated problem (paths normalised)."""
+    ids = problem.ids
+    agents = []
+    for j in range(problem.n):
+        agent: dict[str, Any] = {"id": ids[j], "duration": plain_number(problem.durations[j])}
+        deps = [ids[i] for i in problem.preds(j)]
+        if deps:
+            agent["depends_on"] = deps
+        uses = {r: plain_number(problem.usage[j, k]) for k, r in enumerate(problem.resource_names) if problem.usage[j, k] > 0}
+        if uses:
+            agent["uses"] = uses
+        if problem.reads[j]:
+            agent["reads"] = [p or "./" for p in problem.reads[j]]
+        if problem.writes[j]:
+            agent["writes"] = [p or "./" for p in problem.writes[j]]
+        if problem.commands[j] is not None:
+            agent["command"] = problem.commands[j]
+        agents.append(agent)
+    out: dict[str, Any] = {"name": problem.name, "time_unit": problem.time_unit}
+    if problem.resource_names:
+        out["resources"] = {r: plain_number(c) for r, c in zip(problem.resource_names, problem.capacities)}
+    out["agents"] = agents
+    if problem.stages is not None:
+        out["stages"] = [[ids[j] for j in stage] for stage in problem.stages]
+    return out

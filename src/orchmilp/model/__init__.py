@@ -1,0 +1,1 @@
+"""Workflow data: the instance as written, its validation, and the problem arrays."""

@@ -1,0 +1,62 @@
+"""The workflow as the user wrote it: agents, resources and files, not yet checked.
+
+An :class:`Instance` mirrors the workflow format (spec/workflow-format.md)
+field by field. :func:`orchmilp.model.validate.validate` turns it into a
+:class:`~orchmilp.model.problem.Problem`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+__all__ = ["Agent", "Instance"]
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One task: how long it runs, what it waits for, what it holds and touches."""
+
+    id: str
+    duration: float
+    depends_on: tuple[str, ...] = ()
+    uses: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "duration": self.duration}
+        if self.depends_on:
+            out["depends_on"] = list(self.depends_on)
+        if self.uses:
+            out["uses"] = dict(self.uses)
+        if self.reads:
+            out["reads"] = list(self.reads)
+        if self.writes:
+            out["writes"] = list(self.writes)
+        if self.command is not None:
+            out["command"] = self.command
+        return out
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A whole workflow: agents, resource capacities and optional current stages."""
+
+    agents: tuple[Agent, ...]
+    resources: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    name: str = "workflow"
+    time_unit: str = "s"
+    stages: tuple[tuple[str, ...], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The workflow-format dictionary of this instance."""
+        out: dict[str, Any] = {"name": self.name, "time_unit": self.time_unit}
+        if self.resources:
+            out["resources"] = dict(self.resources)
+        out["agents"] = [a.to_dict() for a in self.agents]
+        if self.stages is not None:
+            out["stages"] = [list(s) for s in self.stages]
+        return out

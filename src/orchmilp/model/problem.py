@@ -1,0 +1,134 @@
+"""The validated problem as numpy arrays: what every algorithm works on.
+
+A :class:`Problem` is built only by :func:`orchmilp.model.validate.validate`,
+so its data always satisfy the workflow format: ids are unique, dependencies
+form a DAG, every agent fits within every capacity, paths are normalised.
+Agents are numbered ``0 .. n-1`` in input order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .paths import Conflict, FileLock, display_path
+
+__all__ = ["Problem", "Cumulative"]
+
+
+@dataclass(frozen=True, eq=False)
+class Cumulative:
+    """All cumulative constraints in one matrix: at every instant
+    ``sum_j usage[j, k] * running_j <= capacity[k]`` for every column ``k``.
+
+    Columns are the declared resources that can bind, then the file locks.
+    """
+
+    usage: np.ndarray  # (n, K) float64
+    capacity: np.ndarray  # (K,) float64
+    labels: tuple[str, ...]
+    is_file: np.ndarray  # (K,) bool
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A workflow as arrays. Build it with :func:`orchmilp.load` or :func:`orchmilp.model.validate`."""
+
+    name: str
+    time_unit: str
+    ids: tuple[str, ...]
+    durations: np.ndarray  # (n,) float64
+    edges: np.ndarray  # (m, 2) int64, predecessor -> successor, no duplicates
+    resource_names: tuple[str, ...]
+    capacities: np.ndarray  # (R,) float64
+    usage: np.ndarray  # (n, R) float64
+    reads: tuple[tuple[str, ...], ...]
+    writes: tuple[tuple[str, ...], ...]
+    conflicts: tuple[Conflict, ...]
+    locks: tuple[FileLock, ...]
+    commands: tuple[str | None, ...]
+    stages: tuple[tuple[int, ...], ...] | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {a: i for i, a in enumerate(self.ids)}
+
+    @cached_property
+    def pred_ptr(self) -> np.ndarray:
+        return self._csr(1, 0)[0]
+
+    @cached_property
+    def pred_idx(self) -> np.ndarray:
+        return self._csr(1, 0)[1]
+
+    @cached_property
+    def succ_ptr(self) -> np.ndarray:
+        return self._csr(0, 1)[0]
+
+    @cached_property
+    def succ_idx(self) -> np.ndarray:
+        return self._csr(0, 1)[1]
+
+    def _csr(self, key: int, val: int) -> tuple[np.ndarray, np.ndarray]:
+        order = np.lexsort((self.edges[:, val], self.edges[:, key])) if len(self.edges) else np.zeros(0, np.int64)
+        keys = self.edges[order, key] if len(self.edges) else np.zeros(0, np.int64)
+        ptr = np.zeros(self.n + 1, np.int64)
+        np.add.at(ptr, keys + 1, 1)
+        return np.cumsum(ptr), (self.edges[order, val] if len(self.edges) else np.zeros(0, np.int64)).astype(np.int64)
+
+    def preds(self, j: int) -> np.ndarray:
+        return self.pred_idx[self.pred_ptr[j] : self.pred_ptr[j + 1]]
+
+    def succs(self, j: int) -> np.ndarray:
+        return self.succ_idx[self.succ_ptr[j] : self.succ_ptr[j + 1]]
+
+    @cached_property
+    def topological_order(self) -> np.ndarray:
+        """Agents in an order where every dependency comes first (Kahn, smallest index first)."""
+        indeg = np.diff(self.pred_ptr).copy()
+        ready = list(np.flatnonzero(indeg == 0)[::-1])
+        order = []
+        while ready:
+            j = ready.pop()
+            order.append(j)
+            for k in self.succs(j)[::-1]:
+                indeg[k] -= 1
+                if indeg[k] == 0:
+                    ready.append(k)
+        return np.asarray(order, dtype=np.int64)
+
+    @cached_property
+    def cumulative(self) -> Cumulative:
+        """Declared resources that can bind (total demand above capacity) plus file locks."""
+        n = self.n
+        cols, caps, labels, is_file = [], [], [], []
+        for r, name in enumerate(self.resource_names):
+            col = self.usage[:, r] * (self.durations > 0)
+            if col.sum() > self.capacities[r] + 1e-9:
+                cols.append(col)
+                caps.append(self.capacities[r])
+                labels.append(name)
+                is_file.append(False)
+        for lock in self.locks:
+            col = np.zeros(n)
+            col[list(lock.writers)] = lock.capacity
+            col[list(lock.others)] = 1.0
+            col *= self.durations > 0
+            if col.sum() > lock.capacity:
+                cols.append(col)
+                caps.append(float(lock.capacity))
+                labels.append("file:" + display_path(lock.path))
+                is_file.append(True)
+        usage = np.column_stack(cols) if cols else np.zeros((n, 0))
+        return Cumulative(usage, np.asarray(caps, float), tuple(labels), np.asarray(is_file, bool))
+
+    @cached_property
+    def conflict_pairs(self) -> np.ndarray:
+        """(c, 2) array of conflicting agent index pairs."""
+        return np.asarray([(c.a, c.b) for c in self.conflicts], dtype=np.int64).reshape(-1, 2)

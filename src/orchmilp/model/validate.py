@@ -1,0 +1,154 @@
+"""Semantic validation: from an :class:`Instance` to a :class:`Problem`.
+
+Each rule of workflow-format.md, "Bad input", that a JSON Schema cannot
+express is checked here; the first violation raises
+:class:`~orchmilp.errors.InvalidWorkflow` with a one-line message naming the
+agent and the field.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+
+from ..errors import InvalidWorkflow
+from .instance import Instance
+from .paths import file_conflicts, normalize_path
+from .problem import Problem
+
+__all__ = ["validate"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _check_number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidWorkflow(f"{where} = {value!r} is not a number")
+    if not math.isfinite(value):
+        raise InvalidWorkflow(f"{where} = {value!r} is not a finite number")
+    if value < 0:
+        raise InvalidWorkflow(f"{where} = {_fmt(value)} must be >= 0")
+    return float(value)
+
+
+def validate(instance: Instance) -> Problem:
+    """Check every rule of the workflow format and build the problem arrays.
+
+    >>> from orchmilp.model.instance import Agent, Instance
+    >>> validate(Instance(agents=(Agent("a", 1), Agent("b", 2, depends_on=("a",))))).n
+    2
+    >>> validate(Instance(agents=(Agent("a", 1, depends_on=("z",)),)))
+    Traceback (most recent call last):
+    orchmilp.errors.InvalidWorkflow: agent 'a': depends_on names unknown agent 'z'
+    """
+    capacities = {}
+    for name, cap in instance.resources.items():
+        capacities[name] = _check_number(cap, f"resources.{name}")
+
+    index: dict[str, int] = {}
+    for pos, agent in enumerate(instance.agents):
+        if not isinstance(agent.id, str) or not agent.id:
+            raise InvalidWorkflow(f"agent #{pos + 1}: id must be a non-empty string")
+        if agent.id in index:
+            raise InvalidWorkflow(
+                f"agent '{agent.id}': duplicate id (agents #{index[agent.id] + 1} and #{pos + 1})"
+            )
+        index[agent.id] = pos
+
+    n = len(instance.agents)
+    names = tuple(capacities)
+    durations = np.zeros(n)
+    usage = np.zeros((n, len(names)))
+    edges: set[tuple[int, int]] = set()
+    reads, writes = [], []
+    for j, agent in enumerate(instance.agents):
+        who = f"agent '{agent.id}'"
+        durations[j] = _check_number(agent.duration, f"{who}: duration")
+        for dep in agent.depends_on:
+            if dep == agent.id:
+                raise InvalidWorkflow(f"{who}: depends_on names the agent itself")
+            if dep not in index:
+                raise InvalidWorkflow(f"{who}: depends_on names unknown agent '{dep}'")
+            edges.add((index[dep], j))
+        for res, amount in agent.uses.items():
+            if res not in capacities:
+                declared = ", ".join(names) if names else "none"
+                raise InvalidWorkflow(
+                    f"{who}: uses.{res} names an undeclared resource (declared: {declared})"
+                )
+            amount = _check_number(amount, f"{who}: uses.{res}")
+            if amount > capacities[res] + 1e-9:
+                raise InvalidWorkflow(
+                    f"{who}: uses.{res} = {_fmt(amount)} exceeds capacity {_fmt(capacities[res])}"
+                )
+            usage[j, names.index(res)] = amount
+        for field_name, raw_paths, out in (("reads", agent.reads, reads), ("writes", agent.writes, writes)):
+            normal = []
+            for k, raw in enumerate(raw_paths):
+                try:
+                    normal.append(normalize_path(raw))
+                except ValueError as why:
+                    raise InvalidWorkflow(f"{who}: {field_name}[{k}] = {raw!r} {why}") from None
+            out.append(tuple(dict.fromkeys(normal)))
+
+    edge_array = np.asarray(sorted(edges), dtype=np.int64).reshape(-1, 2)
+    _reject_cycles(instance, edge_array)
+
+    stages = None
+    if instance.stages is not None:
+        stages = _stages(instance, index)
+
+    conflicts, locks = file_conflicts(reads, writes)
+    return Problem(
+        name=instance.name,
+        time_unit=instance.time_unit,
+        ids=tuple(a.id for a in instance.agents),
+        durations=durations,
+        edges=edge_array,
+        resource_names=names,
+        capacities=np.asarray([capacities[r] for r in names], float),
+        usage=usage,
+        reads=tuple(reads),
+        writes=tuple(writes),
+        conflicts=tuple(conflicts),
+        locks=tuple(locks),
+        commands=tuple(a.command for a in instance.agents),
+        stages=stages,
+    )
+
+
+def _reject_cycles(instance: Instance, edges: np.ndarray) -> None:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(instance.agents)))
+    graph.add_edges_from(map(tuple, edges.tolist()))
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        return
+    ids = [instance.agents[u].id for u, _ in cycle] + [instance.agents[cycle[0][0]].id]
+    raise InvalidWorkflow(
+        f"agent '{ids[-1]}': depends_on forms a cycle: "
+        + " -> ".join(ids[::-1])
+        + " (each agent depends on the next)"
+    )
+
+
+def _stages(instance: Instance, index: dict[str, int]) -> tuple[tuple[int, ...], ...]:
+    seen: dict[str, int] = {}
+    out = []
+    for s, stage in enumerate(instance.stages or ()):
+        for agent_id in stage:
+            if agent_id not in index:
+                raise InvalidWorkflow(f"stages[{s}] names unknown agent '{agent_id}'")
+            if agent_id in seen:
+                raise InvalidWorkflow(f"agent '{agent_id}': listed in stages[{seen[agent_id]}] and stages[{s}]")
+            seen[agent_id] = s
+        out.append(tuple(index[a] for a in stage))
+    missing = [a.id for a in instance.agents if a.id not in seen]
+    if missing:
+        raise InvalidWorkflow(f"agent '{missing[0]}': missing from stages (every agent must be in one stage)")
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""From solver output to an executable plan: partial order, groups, critical path."""

@@ -1,0 +1,1 @@
+"""Human-facing output: console tables, Markdown and HTML reports, charts."""

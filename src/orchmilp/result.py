@@ -1,0 +1,115 @@
+"""The outcome of a solve: status, makespan, proven bound, the plan and statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .model.problem import Problem
+from .plan.build import groups as _groups
+
+__all__ = ["Status", "Result", "plain_number"]
+
+
+class Status(str, Enum):
+    """``optimal``: the makespan equals a proven lower bound; ``feasible``: a valid
+    plan whose optimality was not proven within the limits."""
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def plain_number(x: float) -> int | float:
+    """``45.0 -> 45``, ``12.50000000001 -> 12.5``: numbers as users wrote them."""
+    r = round(float(x), 9)
+    return int(r) if r == int(r) else r
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """A plan with its proof: use :meth:`to_dict` for the plan format (spec/plan-format.md)."""
+
+    problem: Problem = field(repr=False)
+    status: Status
+    makespan: float
+    lower_bound: float
+    start: np.ndarray = field(repr=False)
+    waits_for: tuple[tuple[int, ...], ...] = field(repr=False)
+    critical_path_index: tuple[int, ...] = field(repr=False)
+    solve_seconds: float
+    bound_source: str = ""
+    resolution: float | None = None
+    exact_grid: bool = True
+    trajectory: tuple[tuple[float, float, float], ...] = field(default=(), repr=False)
+    stats: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def gap(self) -> float:
+        """``(makespan - lower_bound) / makespan``; 0 for an empty workflow."""
+        return 0.0 if self.makespan <= 0 else max(0.0, (self.makespan - self.lower_bound) / self.makespan)
+
+    @property
+    def finish(self) -> np.ndarray:
+        return self.start + self.problem.durations
+
+    @property
+    def schedule(self) -> list[dict[str, Any]]:
+        ids = self.problem.ids
+        return [
+            {
+                "id": ids[j],
+                "start": plain_number(self.start[j]),
+                "finish": plain_number(self.finish[j]),
+                "waits_for": [ids[i] for i in self.waits_for[j]],
+            }
+            for j in range(self.problem.n)
+        ]
+
+    @property
+    def groups(self) -> list[dict[str, Any]]:
+        ids = self.problem.ids
+        return [{"start": plain_number(t), "agents": [ids[j] for j in js]} for t, js in _groups(self.start)]
+
+    @property
+    def critical_path(self) -> list[str]:
+        return [self.problem.ids[j] for j in self.critical_path_index]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan object of spec/plan-format.md, plus orchmilp's extra fields."""
+        return {
+            "status": self.status.value,
+            "makespan": plain_number(self.makespan),
+            "lower_bound": plain_number(self.lower_bound),
+            "gap": round(self.gap, 6),
+            "schedule": self.schedule,
+            "groups": self.groups,
+            "critical_path": self.critical_path,
+            "solve_seconds": round(self.solve_seconds, 3),
+            "name": self.problem.name,
+            "time_unit": self.problem.time_unit,
+            "bound_source": self.bound_source,
+            "resolution": None if self.resolution is None else plain_number(self.resolution),
+            "exact_grid": self.exact_grid,
+        }
+
+    def summary(self) -> str:
+        """One line: status, makespan, bound, gap, time."""
+        unit = self.problem.time_unit
+        return (
+            f"{self.status.value}: makespan {plain_number(self.makespan)} {unit}, "
+            f"lower bound {plain_number(self.lower_bound)} {unit} ({self.bound_source}), "
+            f"gap {100 * self.gap:.2f}%, {self.solve_seconds:.2f} s"
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{self.problem.name}: {self.summary()}"]
+        for group in self.groups:
+            lines.append(f"  t={group['start']}: " + ", ".join(group["agents"]))
+        lines.append("  critical path: " + " -> ".join(self.critical_path))
+        return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""MILP back-ends: HiGHS (default); pulp/CBC and pyomo load lazily when chosen."""

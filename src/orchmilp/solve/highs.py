@@ -139,6 +139,10 @@ def solve_mip(
     import highspy
 
     global _current_threads
+    if model.num_cols == 0:  # every start is fixed by its time window
+        if np.any(model.row_upper < -1e-9):
+            return MipOutcome(None, None, math.inf, "Infeasible", 0.0)
+        return MipOutcome(np.zeros(0), model.offset, model.offset, "Empty", 0.0)
     t0 = time.perf_counter()
     deadline = t0 + max(time_limit, 0.0)
     h = _new_highs()

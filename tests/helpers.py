@@ -1,0 +1,21 @@
+"""Test helpers: every solver test checks its plan with the independent checker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from orchmilp.check import check_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "instances" / "examples").glob("*.json"))
+
+
+def assert_valid_plan(workflow: dict, plan: dict, *, samples: int = 25, optimum: float | None = None) -> None:
+    """Fail with the checker's findings when ``plan`` is not a valid plan for ``workflow``."""
+    problems = check_plan(workflow, plan, samples=samples, optimum=optimum)
+    assert not problems, "\n".join(problems[:10])
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,71 @@
+"""A brute-force reference optimum, written independently of orchmilp's solver.
+
+Every active schedule comes out of the serial schedule generation scheme for
+some precedence-feasible order of the agents, and some active schedule is
+optimal; so the best schedule over all such orders is the optimum. For
+integer durations this walks all orders depth-first with a time-indexed
+resource profile.
+"""
+
+from __future__ import annotations
+
+from orchmilp.check import _conflict_pairs  # the checker's own, formulation-free path logic
+
+
+def reference_optimum(workflow: dict) -> int:
+    agents = workflow["agents"]
+    ids = [a["id"] for a in agents]
+    pos = {a: i for i, a in enumerate(ids)}
+    n = len(ids)
+    dur = [int(a["duration"]) for a in agents]
+    preds = [[pos[d] for d in a.get("depends_on", [])] for a in agents]
+    caps = workflow.get("resources", {})
+    names = list(caps)
+    use = [[a.get("uses", {}).get(r, 0) for r in names] for a in agents]
+    conflict = [set() for _ in range(n)]
+    for x, y in _conflict_pairs({a["id"]: a for a in agents}):
+        conflict[pos[x]].add(pos[y])
+        conflict[pos[y]].add(pos[x])
+    horizon = sum(dur) + 1
+    load = [[0.0] * horizon for _ in names]
+    start = [None] * n
+    best = [sum(dur)]
+
+    def fits(j: int, t: int) -> bool:
+        if dur[j] == 0:
+            return True
+        for k in range(len(names)):
+            if use[j][k] and any(load[k][u] + use[j][k] > caps[names[k]] + 1e-9 for u in range(t, t + dur[j])):
+                return False
+        for i in conflict[j]:
+            if start[i] is not None and dur[i] > 0 and start[i] < t + dur[j] and t < start[i] + dur[i]:
+                return False
+        return True
+
+    def place(j: int, t: int, sign: int) -> None:
+        if dur[j] == 0:
+            return
+        for k in range(len(names)):
+            if use[j][k]:
+                for u in range(t, t + dur[j]):
+                    load[k][u] += sign * use[j][k]
+
+    def dfs(done: int, makespan: int) -> None:
+        if done == n:
+            best[0] = min(best[0], makespan)
+            return
+        if makespan >= best[0]:
+            return
+        for j in range(n):
+            if start[j] is None and all(start[i] is not None for i in preds[j]):
+                t = max([start[i] + dur[i] for i in preds[j]], default=0)
+                while not fits(j, t):
+                    t += 1
+                start[j] = t
+                place(j, t, 1)
+                dfs(done + 1, max(makespan, t + dur[j]))
+                place(j, t, -1)
+                start[j] = None
+
+    dfs(0, 0)
+    return best[0]

@@ -1,0 +1,85 @@
+"""The independent checker itself: it must catch every kind of broken plan."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+import orchmilp
+from orchmilp.check import check_plan
+
+WORKFLOW = {
+    "resources": {"cpu": 2},
+    "agents": [
+        {"id": "a", "duration": 4, "uses": {"cpu": 1}, "writes": ["out/"]},
+        {"id": "b", "duration": 3, "uses": {"cpu": 2}},
+        {"id": "c", "duration": 2, "depends_on": ["a"], "uses": {"cpu": 1}},
+        {"id": "d", "duration": 5, "reads": ["out/x"], "uses": {"cpu": 1}},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return orchmilp.solve(WORKFLOW).to_dict()
+
+
+def entry(plan, agent):
+    return next(e for e in plan["schedule"] if e["id"] == agent)
+
+
+def test_solver_plan_is_clean(plan):
+    assert check_plan(WORKFLOW, plan, samples=100) == []
+
+
+MUTATIONS = {
+    "missing agent": (lambda p: p["schedule"].pop(), "misses agent"),
+    "wrong finish": (lambda p: entry(p, "a").update(finish=99), "finish"),
+    "dependency broken": (lambda p: (entry(p, "c").update(start=0, finish=2)), "before its dependency"),
+    "capacity": (lambda p: [entry(p, x).update(start=0, finish=d) for x, d in (("a", 4), ("b", 3), ("c", 2), ("d", 5))], "capacity"),
+    "bound above makespan": (lambda p: p.update(lower_bound=p["makespan"] + 1), "exceeds makespan"),
+    "false optimal": (lambda p: p.update(status="optimal", lower_bound=p["makespan"] - 1, gap=1 / p["makespan"]), "status optimal"),
+    "wrong gap": (lambda p: p.update(gap=0.5), "gap"),
+    "group missing": (lambda p: p["groups"].pop(), "in no group"),
+    "critical path broken": (lambda p: p.update(critical_path=p["critical_path"][:-1]), "critical path"),
+    "waits_for too weak": (lambda p: [e.update(waits_for=[]) for e in p["schedule"]], "wait"),
+}
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+def test_checker_catches(plan, name):
+    mutate, message = MUTATIONS[name]
+    broken = copy.deepcopy(plan)
+    mutate(broken)
+    problems = check_plan(WORKFLOW, broken)
+    assert problems and any(message in p for p in problems), problems
+
+
+def test_file_conflicts_are_detected():
+    plan = {
+        "status": "feasible", "makespan": 5, "lower_bound": 5, "gap": 0.0,
+        "schedule": [
+            {"id": "w", "start": 0, "finish": 5, "waits_for": []},
+            {"id": "r", "start": 0, "finish": 1, "waits_for": []},
+        ],
+        "groups": [{"start": 0, "agents": ["w", "r"]}], "critical_path": ["w"],
+    }
+    workflow = {"agents": [{"id": "w", "duration": 5, "writes": ["./src//"]}, {"id": "r", "duration": 1, "reads": ["src/a.py"]}]}
+    assert any("conflicting" in p for p in check_plan(workflow, plan))
+    workflow["agents"][1]["reads"] = ["srcx/a.py"]
+    assert check_plan(workflow, plan) == []
+
+
+def test_robustness_sampling_catches_plans_that_only_work_for_planned_durations():
+    """b starts when a finishes but does not wait for it: longer a breaks the resource."""
+    workflow = {"resources": {"cpu": 1}, "agents": [
+        {"id": "a", "duration": 2, "uses": {"cpu": 1}}, {"id": "b", "duration": 2, "uses": {"cpu": 1}}]}
+    plan = {
+        "status": "optimal", "makespan": 4, "lower_bound": 4, "gap": 0.0,
+        "schedule": [{"id": "a", "start": 0, "finish": 2, "waits_for": []},
+                     {"id": "b", "start": 2, "finish": 4, "waits_for": []}],
+        "groups": [{"start": 0, "agents": ["a"]}, {"start": 2, "agents": ["b"]}], "critical_path": ["a", "b"],
+    }
+    problems = check_plan(workflow, plan, samples=10)
+    assert any("waits_for" in p for p in problems)

@@ -1,0 +1,89 @@
+"""The command line through main(argv), and once as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers import EXAMPLES, ROOT, assert_valid_plan, read_json
+from orchmilp.cli import main
+
+CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
+
+
+def test_solve_prints_a_readable_plan(capsys):
+    assert main(["solve", str(CODE_REVIEW), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "optimal" in out
+    assert "Parallel groups" in out and "Critical path" in out
+    assert "spec-guardian" in out and "waits for" in out
+
+
+def test_solve_json_prints_only_the_plan(capsys):
+    assert main(["solve", str(CODE_REVIEW), "--json"]) == 0
+    captured = capsys.readouterr()
+    plan = json.loads(captured.out)
+    assert_valid_plan(read_json(CODE_REVIEW), plan)
+    assert set(plan) >= {"status", "makespan", "lower_bound", "gap", "schedule", "groups", "critical_path", "solve_seconds"}
+
+
+def test_output_file_is_written(tmp_path, capsys):
+    out = tmp_path / "plan.json"
+    assert main(["solve", str(CODE_REVIEW), "-o", str(out), "-q"]) == 0
+    assert_valid_plan(read_json(CODE_REVIEW), read_json(out))
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.json"]  # no temporary file left behind
+
+
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"resources": {"memory_gb": 8}, "agents": [{"id": "review", "duration": 3, "uses": {"memory_gb": 9}}]}))
+    out = tmp_path / "plan.json"
+    assert main(["solve", str(bad), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == "orchmilp: error: agent 'review': uses.memory_gb = 9 exceeds capacity 8\n"
+    assert not out.exists()
+
+
+def test_check_accepts_a_valid_plan_and_rejects_a_tampered_one(tmp_path, capsys):
+    plan_path = tmp_path / "plan.json"
+    assert main(["solve", str(CODE_REVIEW), "-o", str(plan_path), "-q"]) == 0
+    assert main(["check", str(CODE_REVIEW), str(plan_path)]) == 0
+    plan = read_json(plan_path)
+    for entry in plan["schedule"]:
+        entry["start"] = 0
+        entry["finish"] = next(a["duration"] for a in read_json(CODE_REVIEW)["agents"] if a["id"] == entry["id"])
+    plan_path.write_text(json.dumps(plan))
+    assert main(["check", str(CODE_REVIEW), str(plan_path)]) == 1
+    assert "violation" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["solve", str(CODE_REVIEW), "--time-limit", "-1"])
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_solves_from_the_command_line(example, tmp_path):
+    out = tmp_path / "plan.json"
+    assert main(["solve", str(example), "-o", str(out), "-q", "--time-limit", "60"]) == 0
+    assert_valid_plan(read_json(example), read_json(out))
+
+
+def test_real_subprocess_json_and_exit_codes(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "orchmilp", "solve", str(CODE_REVIEW), "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert_valid_plan(read_json(CODE_REVIEW), json.loads(run.stdout))
+    bad = tmp_path / "cycle.json"
+    bad.write_text(json.dumps({"agents": [{"id": "a", "duration": 1, "depends_on": ["b"]}, {"id": "b", "duration": 1, "depends_on": ["a"]}]}))
+    run = subprocess.run([sys.executable, "-m", "orchmilp", "solve", str(bad)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    assert run.stderr.startswith("orchmilp: error: agent ") and "cycle" in run.stderr
+    assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1

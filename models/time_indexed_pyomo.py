@@ -43,7 +43,7 @@ def build(problem, p, horizon, lower=0):
     p_all = p + [0]
     sinks = [j for j in range(n) if not any(i == j for i, _ in problem.edges.tolist())]
     arcs = [tuple(e) for e in problem.edges.tolist()] + [(j, end) for j in sinks]
-    cum = problem.cumulative
+    cum = problem.cumulative_with_cliques  # resources, file locks, incompatibility cliques
 
     m = pyo.ConcreteModel(name="time-indexed RCPSP")
     m.J = pyo.Set(initialize=range(n + 1))
@@ -62,7 +62,7 @@ def build(problem, p, horizon, lower=0):
         for t in range(es[j], ls[j] + 1):
             m.precedence.add(started_by(m, j, t) <= started_by(m, i, t - p_all[i]))
 
-    # cumulative resources and file locks: what runs at t fits the capacity
+    # cumulative resources, file locks and cliques: what runs at t fits the capacity
     m.capacity = pyo.ConstraintList()
     for k in range(cum.usage.shape[1]):
         for t in range(horizon):

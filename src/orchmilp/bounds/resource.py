@@ -16,7 +16,7 @@ import numpy as np
 from ..model.problem import Problem
 from .critical_path import heads, tails
 
-__all__ = ["energy_bound", "disjunctive_bound", "resource_bound"]
+__all__ = ["energy_bound", "disjunctive_bound", "clique_bound", "resource_bound"]
 
 
 def energy_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
@@ -90,6 +90,17 @@ def disjunctive_bound(problem: Problem, durations: np.ndarray | None = None) -> 
     return best
 
 
+def clique_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
+    """Jackson's preemptive bound on every clique of agents that can never run together."""
+    d = problem.durations if durations is None else np.asarray(durations, float)
+    if not problem.cliques:
+        return 0.0
+    h, q = heads(problem, d), tails(problem, d)
+    return max(_jackson(h[list(c)], d[list(c)], q[list(c)]) for c in problem.cliques)
+
+
 def resource_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
-    """The better of the energy and the disjunctive bound."""
-    return max(energy_bound(problem, durations), disjunctive_bound(problem, durations))
+    """The best of the energy, disjunctive and clique bounds."""
+    return max(
+        energy_bound(problem, durations), disjunctive_bound(problem, durations), clique_bound(problem, durations)
+    )

@@ -25,7 +25,7 @@ import numpy as np
 from ..bounds.critical_path import heads, tails
 from ..model.problem import Problem
 
-__all__ = ["Grid", "exact_step", "choose_grid", "estimated_binaries", "DEFAULT_MAX_BINARIES"]
+__all__ = ["Grid", "exact_step", "choose_grid", "estimated_binaries", "window_slack", "DEFAULT_MAX_BINARIES"]
 
 DEFAULT_MAX_BINARIES = 12_000
 
@@ -75,10 +75,15 @@ class Grid:
         return int(math.ceil(value / self.step - 1e-9))
 
 
-def estimated_binaries(problem: Problem, horizon: float, step: float) -> float:
-    """Number of start variables with windows from the critical path and ``horizon``."""
+def window_slack(problem: Problem, horizon: float) -> np.ndarray:
+    """How far each agent can move for makespan ``horizon``, from the critical path alone."""
     d = problem.durations
-    slack = horizon - (heads(problem, d) + d + tails(problem, d))
+    return np.maximum(horizon - (heads(problem, d) + d + tails(problem, d)), 0.0)
+
+
+def estimated_binaries(problem: Problem, horizon: float, step: float, slack: np.ndarray | None = None) -> float:
+    """Number of start variables at ``step`` for windows of width ``slack`` (default: critical path)."""
+    slack = window_slack(problem, horizon) if slack is None else slack
     return float(np.sum(np.maximum(slack, 0.0) / step + 1.0))
 
 
@@ -87,18 +92,24 @@ def choose_grid(
     horizon: float,
     resolution: float | None = None,
     max_binaries: int = DEFAULT_MAX_BINARIES,
+    slack: np.ndarray | None = None,
 ) -> Grid:
     """The grid for a horizon: ``resolution`` when given, else the finest
-    multiple of the exact step (or of ``horizon / 1000``) within ``max_binaries``."""
+    multiple of the exact step (or of ``horizon / 1000``) within ``max_binaries``.
+
+    ``slack`` gives each agent's window width in time units when propagation
+    has narrowed them (default: from the critical path and ``horizon``).
+    """
     d = problem.durations
     exact = exact_step(d)
     if resolution is not None:
         return Grid.of(d, float(resolution), exact)
+    slack = window_slack(problem, horizon) if slack is None else slack
     base = exact if exact is not None else max(horizon, 1e-9) / 1000.0
     # binaries shrink roughly like 1/step: jump close to the answer, then walk up
-    m = max(1, int(estimated_binaries(problem, horizon, base) // max_binaries))
-    while m > 1 and estimated_binaries(problem, horizon, base * (m - 1)) <= max_binaries:
+    m = max(1, int(estimated_binaries(problem, horizon, base, slack) // max_binaries))
+    while m > 1 and estimated_binaries(problem, horizon, base * (m - 1), slack) <= max_binaries:
         m -= 1
-    while estimated_binaries(problem, horizon, base * m) > max_binaries:
+    while estimated_binaries(problem, horizon, base * m, slack) > max_binaries:
         m += 1
     return Grid.of(d, base * m, exact)

@@ -54,16 +54,28 @@ def _ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class TimeIndexed:
     """Time-indexed formulation of ``problem`` with grid durations ``p`` and horizon ``horizon``.
 
-    ``lower`` is a known lower bound on the grid makespan (it narrows the end's window).
-    :meth:`build` gives the matrix model; :meth:`encode` and :meth:`decode` map
-    grid start times to the variable vector and back.
+    ``lower`` is a known lower bound on the grid makespan (it narrows the end's
+    window); ``windows`` (earliest starts and latest finishes from
+    :mod:`orchmilp.bounds.propagation`, valid for makespans up to ``horizon``)
+    narrow the agents' windows. :meth:`build` gives the matrix model;
+    :meth:`encode` and :meth:`decode` map grid start times to the variable
+    vector and back.
     """
 
-    def __init__(self, problem: Problem, p: np.ndarray, horizon: int, lower: int = 0):
+    def __init__(self, problem: Problem, p: np.ndarray, horizon: int, lower: int = 0, windows=None,
+                 cliques: bool = True):
         self.problem = problem
+        self.cliques = cliques
         self.p = np.asarray(p, np.int64)
         self.horizon = int(horizon)
         es, ls = time_windows(problem, self.p, self.horizon)
+        if windows is not None:
+            if windows.horizon != self.horizon or not windows.feasible:
+                raise ValueError("windows were propagated for another horizon")
+            es = np.maximum(es, windows.es)
+            ls = np.minimum(ls, windows.lf - self.p)
+            if np.any(ls < es):
+                raise ValueError("empty time window")
         cp = int(np.max(es + self.p)) if problem.n else 0
         end_es = min(max(int(lower), cp), self.horizon)
         self.es = np.append(es, end_es)
@@ -116,7 +128,7 @@ class TimeIndexed:
         )
 
     def _cumulative(self) -> _Block:
-        cum = self.problem.cumulative
+        cum = self.problem.cumulative_with_cliques if self.cliques else self.problem.cumulative
         n_res = cum.usage.shape[1]
         jobs, ks = np.nonzero((cum.usage > 0) & (self.p[: self.problem.n, None] > 0))
         lo = self.es[jobs]

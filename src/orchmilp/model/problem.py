@@ -129,6 +129,30 @@ class Problem:
         return Cumulative(usage, np.asarray(caps, float), tuple(labels), np.asarray(is_file, bool))
 
     @cached_property
+    def cliques(self) -> tuple[tuple[int, ...], ...]:
+        """Maximal sets of agents of which no two can run together (see :mod:`.cliques`)."""
+        from .cliques import greedy_cliques
+
+        return tuple(greedy_cliques(self))
+
+    @cached_property
+    def cumulative_with_cliques(self) -> Cumulative:
+        """:attr:`cumulative` plus one unit-capacity column per clique: the same
+        feasible schedules, stronger propagation and LP relaxation."""
+        base = self.cumulative
+        if not self.cliques:
+            return base
+        cols = np.zeros((self.n, len(self.cliques)))
+        for c, members in enumerate(self.cliques):
+            cols[list(members), c] = 1.0
+        return Cumulative(
+            np.hstack([base.usage, cols]),
+            np.concatenate([base.capacity, np.ones(len(self.cliques))]),
+            base.labels + tuple(f"clique:{'+'.join(self.ids[j] for j in m)}" for m in self.cliques),
+            np.concatenate([base.is_file, np.zeros(len(self.cliques), bool)]),
+        )
+
+    @cached_property
     def conflict_pairs(self) -> np.ndarray:
         """(c, 2) array of conflicting agent index pairs."""
         return np.asarray([(c.a, c.b) for c in self.conflicts], dtype=np.int64).reshape(-1, 2)

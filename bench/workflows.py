@@ -1,0 +1,53 @@
+"""Random agent workflows that look like real ones, for benchmarks.
+
+Agents come in waves (plan -> work -> check -> merge), each depends on a
+few agents of earlier waves, runs for whole seconds (log-normal around a
+minute), holds an agent slot, some memory, and LLM agents a token rate;
+agents read and write paths of a small source tree, so some of them
+conflict on files.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+MODULES = ["api", "core", "ui", "db", "auth", "billing", "search", "jobs"]
+
+
+def random_workflow(n: int, seed: int = 0, mean_seconds: float = 60.0) -> dict:
+    """A workflow of ``n`` agents with second-level durations."""
+    rng = random.Random(seed)
+    waves = max(2, round(math.sqrt(n) / 1.5))
+    wave_of = sorted(rng.randrange(waves) for _ in range(n))
+    agents = []
+    for j in range(n):
+        earlier = [i for i in range(j) if wave_of[i] < wave_of[j]]
+        deps = rng.sample(earlier, min(len(earlier), rng.choice([0, 1, 1, 2, 3]))) if earlier else []
+        llm = rng.random() < 0.7
+        module = rng.choice(MODULES)
+        reads = [f"src/{module}/"] + ([f"docs/{module}.md"] if rng.random() < 0.3 else [])
+        writes = []
+        r = rng.random()
+        if r < 0.25:
+            writes = [f"src/{module}/{rng.choice(['models.py', 'views.py', 'util.py'])}"]
+        elif r < 0.35:
+            writes = [f"tests/{module}/"]
+        elif r < 0.40:
+            writes = [f"src/{module}/"]
+        duration = max(5, min(600, round(rng.lognormvariate(math.log(mean_seconds), 0.6))))
+        uses = {"slots": 1, "memory_gb": rng.choice([1, 1, 2, 2, 4])}
+        if llm:
+            uses["tokens_per_min"] = rng.choice([20000, 30000, 40000, 60000])
+        agent = {"id": f"agent-{j:03d}", "duration": duration, "uses": uses, "reads": reads}
+        if deps:
+            agent["depends_on"] = [f"agent-{i:03d}" for i in sorted(deps)]
+        if writes:
+            agent["writes"] = writes
+        agents.append(agent)
+    return {
+        "name": f"random-{n}-{seed}",
+        "time_unit": "s",
+        "resources": {"slots": max(3, n // 6), "memory_gb": max(8, n // 3), "tokens_per_min": 50000 * max(3, n // 8)},
+        "agents": agents,
+    }

@@ -1,0 +1,272 @@
+"""The search for a plan and its proof: state and phases.
+
+:class:`Search` keeps the incumbent schedules, the best proven lower bound
+(with where it came from), the clock and the trajectory. The phases are
+plain functions that improve one or the other:
+
+1. :func:`simple_bounds`     critical path, energy, one-machine bounds;
+2. :func:`heuristics`        priority rules, then the genetic algorithm;
+3. :func:`propagation`       destructive bound on the exact time grid;
+4. :func:`milp`              the time-indexed MILP (see models/time-indexed.md).
+
+Each phase stops as soon as bound and incumbent meet.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from .bounds.critical_path import critical_path_bound
+from .bounds.propagation import Propagator, Windows, destructive_bound
+from .bounds.resource import clique_bound, disjunctive_bound, energy_bound
+from .compile.grid import Grid, choose_grid, exact_step
+from .compile.time_indexed import TimeIndexed
+from .errors import SolverError
+from .heuristics.ga import genetic_algorithm
+from .heuristics.search import heuristic_schedule
+from .model.problem import Problem
+from .plan.build import Plan, build_plan
+from .result import Result, Status
+from .solve import backend as solve_backend
+from .solve.highs import integral_bound, solve_mip
+
+__all__ = ["Search", "simple_bounds", "heuristics", "propagation", "milp"]
+
+Progress = Callable[[str, float, float, float], None]
+
+#: Largest exact grid (in steps) on which propagation runs.
+MAX_PROPAGATION_STEPS = 200_000
+
+
+class Search:
+    """Incumbent, proven bound and clock of one solve."""
+
+    def __init__(self, problem: Problem, time_limit: float, on_progress: Progress | None = None):
+        self.problem = problem
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + time_limit
+        self.reserve = min(0.5, 0.05 * time_limit)  # kept for decoding and checking the plan
+        self.on_progress = on_progress
+        self.step = exact_step(problem.durations)
+        self.lower_bound = 0.0
+        self.bound_source = "trivial"
+        self.best_makespan = math.inf
+        self.candidates: list[tuple[float, np.ndarray, np.ndarray]] = []
+        self.trajectory: list[tuple[float, float, float]] = []
+        self.stats: dict[str, Any] = {"agents": problem.n}
+        self.grid: Grid | None = None
+        self.slack: np.ndarray | None = None  # window widths after propagation (time units)
+
+    # -- clock -----------------------------------------------------------
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def remaining(self) -> float:
+        return self.deadline - self.reserve - time.perf_counter()
+
+    # -- bookkeeping -------------------------------------------------------
+    def round_up(self, value: float) -> float:
+        """Optima are sums of durations: round a bound up to the exact step."""
+        if self.step is None:
+            return value
+        return math.ceil(value / self.step - 1e-9) * self.step
+
+    def offer_bound(self, value: float, source: str) -> None:
+        value = self.round_up(value)
+        if value > self.lower_bound + 1e-9 * max(1.0, self.lower_bound):
+            self.lower_bound, self.bound_source = value, source
+            self.stats.setdefault("bounds", {})[source] = value
+
+    def offer_schedule(self, start: np.ndarray, feasible_for: np.ndarray | None = None) -> None:
+        """A schedule feasible for durations ``feasible_for`` (default: the planned ones)."""
+        d = self.problem.durations if feasible_for is None else feasible_for
+        makespan = float(np.max(start + d)) if self.problem.n else 0.0
+        if makespan < self.best_makespan - 1e-9:
+            self.best_makespan = makespan
+            self.candidates.append((makespan, np.asarray(start, float), np.asarray(d, float)))
+
+    @property
+    def proven(self) -> bool:
+        return self.best_makespan <= self.lower_bound + 1e-9 * max(1.0, self.lower_bound)
+
+    def report(self, phase: str) -> None:
+        point = (self.elapsed(), self.best_makespan, self.lower_bound)
+        self.trajectory.append(point)
+        self.stats.setdefault("phases", []).append((phase, round(point[0], 3)))
+        if self.on_progress is not None:
+            self.on_progress(phase, *point)
+
+    # -- result -------------------------------------------------------------
+    def result(self) -> Result:
+        """The best plan (re-timed through its partial order) with its status."""
+        d = self.problem.durations
+        best: Plan | None = None
+        exact_ones = [c for c in self.candidates if np.array_equal(c[2], d)]
+        rounded = [c for c in self.candidates if not np.array_equal(c[2], d)]
+        for _, start, feasible_for in exact_ones[-1:] + rounded[-2:]:
+            plan = build_plan(self.problem, start, feasible_for)
+            if best is None or plan.makespan(d) < best.makespan(d) - 1e-9:
+                best = plan
+        if best is None:
+            raise SolverError("no schedule was found")
+        makespan = best.makespan(d)
+        if self.lower_bound > makespan + 1e-6 * max(1.0, makespan):
+            raise SolverError(f"internal error: lower bound {self.lower_bound} exceeds makespan {makespan}")
+        status = Status.OPTIMAL if makespan <= self.lower_bound + 1e-9 * max(1.0, makespan) else Status.FEASIBLE
+        return Result(
+            problem=self.problem,
+            status=status,
+            makespan=makespan,
+            lower_bound=makespan if status is Status.OPTIMAL else self.lower_bound,
+            start=best.start,
+            waits_for=best.waits_for,
+            critical_path_index=best.critical_path,
+            solve_seconds=self.elapsed(),
+            bound_source=self.bound_source,
+            resolution=None if self.grid is None else self.grid.step,
+            exact_grid=True if self.grid is None else self.grid.exact,
+            trajectory=tuple(self.trajectory),
+            stats=self.stats,
+        )
+
+
+def simple_bounds(search: Search) -> None:
+    """Critical path, energy with heads and tails, one-machine (Jackson) bounds."""
+    p = search.problem
+    search.offer_bound(critical_path_bound(p), "critical path")
+    search.offer_bound(energy_bound(p), "resource energy")
+    search.offer_bound(disjunctive_bound(p), "one-machine")
+    search.offer_bound(clique_bound(p), "incompatible cliques")
+    search.report("bounds")
+
+
+def heuristics(search: Search, schedules: int, share: float = 0.25, seed: int = 0) -> None:
+    """Priority rules with forward-backward improvement, then the genetic algorithm."""
+    problem, d = search.problem, search.problem.durations
+    quick = heuristic_schedule(problem, d, samples=8, stop_at=search.lower_bound, seed=seed)
+    search.offer_schedule(quick.start)
+    search.stats["rules_makespan"] = quick.makespan
+    search.report("priority rules")
+    if search.proven or schedules <= 0:
+        return
+    ga = genetic_algorithm(
+        problem, d, schedules=schedules, time_limit=max(0.05, share * search.remaining()),
+        seed=seed, stop_at=search.lower_bound, initial=[quick.start],
+        population=int(np.clip(schedules // 60, 40, 150)),
+    )
+    search.offer_schedule(ga.start)
+    search.stats.update(ga_makespan=ga.makespan, ga_schedules=ga.schedules, ga_seconds=round(ga.seconds, 3))
+    search.report("genetic algorithm")
+
+
+def propagation(search: Search) -> None:
+    """Destructive lower bound on the exact grid: refute makespans below the incumbent."""
+    if search.step is None or search.proven:
+        return
+    ub = int(round(search.best_makespan / search.step))
+    if ub > MAX_PROPAGATION_STEPS:
+        return
+    p = np.round(search.problem.durations / search.step).astype(np.int64)
+    lower = int(round(search.lower_bound / search.step))
+    t = time.perf_counter()
+    bound, windows = destructive_bound(search.problem, p, lower, ub - 1)
+    search.stats["propagation_seconds"] = round(time.perf_counter() - t, 3)
+    search.offer_bound(min(bound, ub) * search.step, "propagation")
+    if windows is not None:
+        search.slack = (windows.lf - windows.es - p) * search.step
+    search.report("propagation")
+
+
+def milp(
+    search: Search,
+    *,
+    resolution: float | None,
+    max_binaries: int,
+    threads: int,
+    seed: int,
+    options: dict | None,
+    backend: str = "highs",
+) -> None:
+    """Time-indexed MILP below the incumbent; a rounded-down model for the bound on rounded grids."""
+    if search.proven or search.remaining() <= 0:
+        return
+    problem = search.problem
+    grid = choose_grid(problem, search.best_makespan, resolution, max_binaries, search.slack)
+    search.grid = grid
+    search.stats["grid_step"] = grid.step
+    # plans: durations rounded up (exact when the grid is exact)
+    start = _grid_schedule(search, grid)
+    ub = int(np.max(start + grid.up)) if problem.n else 0
+    share = 1.0 if grid.exact else 0.5
+    run = solve_backend(backend)
+    found, bound = improve_or_prove(
+        problem, grid.up, ub, grid.to_steps(search.lower_bound), search.remaining() * share,
+        threads, seed, search.stats, options, run,
+    )
+    if found is not None:
+        search.offer_schedule(found * grid.step, grid.up * grid.step)
+    if grid.exact:
+        search.offer_bound(bound * grid.step, "milp")
+    search.report("milp")
+    if grid.exact or search.proven or search.remaining() <= 0:
+        return
+    # bound: durations rounded down; step * (grid optimum) <= real optimum
+    horizon = int(math.floor(search.best_makespan / grid.step + 1e-9))
+    _, down = improve_or_prove(
+        problem, grid.down, horizon + 1, 0, search.remaining(), threads, seed, {}, options, run
+    )
+    search.offer_bound(down * grid.step, "milp (rounded-down grid)")
+    search.report("milp bound")
+
+
+def _grid_schedule(search: Search, grid: Grid) -> np.ndarray:
+    """A schedule of the incumbent's quality that is feasible on the grid with rounded-up durations."""
+    problem = search.problem
+    start = search.candidates[-1][1]
+    if grid.exact:
+        return np.round(start / grid.step).astype(np.int64)
+    up = grid.up.astype(float)
+    quick = heuristic_schedule(problem, up, samples=8)
+    ga = genetic_algorithm(problem, up, schedules=2000, time_limit=max(0.05, 0.05 * search.remaining()),
+                           initial=[quick.start, start / grid.step])
+    return np.round(ga.start).astype(np.int64)
+
+
+def improve_or_prove(problem, p, ub, lower, seconds, threads, seed, stats, options=None, run=solve_mip):
+    """Search grid schedules with makespan below ``ub`` (the best known).
+
+    Returns the best grid schedule found (or None) and a proven lower bound on
+    the grid optimum: ``ub`` itself when no better schedule exists. Windows
+    come from propagation at horizon ``ub - 1``; if propagation refutes it,
+    no MILP is needed. Cutting the horizon at ``ub - 1`` both shrinks the
+    model and replaces a warm start (HiGHS 1.16 misreports some warm starts
+    after presolve, see models/time-indexed.md).
+    """
+    if lower >= ub:
+        return None, ub
+    t = time.perf_counter()
+    prop = Propagator(problem, p)
+    windows: Windows = prop(ub - 1)
+    stats["propagation_seconds"] = stats.get("propagation_seconds", 0) + round(time.perf_counter() - t, 3)
+    if not windows.feasible:
+        stats["milp_status"] = "refuted by propagation"
+        return None, ub
+    try:
+        model = TimeIndexed(problem, p, ub - 1, lower, windows=windows)
+    except ValueError:  # no room below ub: ub is optimal
+        return None, ub
+    built = model.build()
+    stats.update(binaries=built.num_cols, rows=built.num_rows, nonzeros=built.num_nonzeros)
+    out = run(built, time_limit=max(seconds, 0.05), threads=threads, seed=seed, options=options)
+    stats.update(milp_seconds=round(out.seconds, 3), milp_status=out.solver_status, milp_nodes=out.nodes)
+    proven = max(lower, integral_bound(out.bound)) if math.isfinite(out.bound) else lower
+    if out.x is not None:
+        start, makespan = model.decode(out.x)
+        return start, min(proven, makespan)
+    if out.solver_status == "Infeasible":
+        return None, ub
+    return None, min(proven, ub)

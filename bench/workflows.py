@@ -3,8 +3,8 @@
 Agents come in waves (plan -> work -> check -> merge), each depends on a
 few agents of earlier waves, runs for whole seconds (log-normal around a
 minute), holds an agent slot, some memory, and LLM agents a token rate;
-agents read and write paths of a small source tree, so some of them
-conflict on files.
+agents read and write paths of a source tree (8 modules, one more set of
+8 per 64 agents beyond 64), so some of them conflict on files.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ MODULES = ["api", "core", "ui", "db", "auth", "billing", "search", "jobs"]
 def random_workflow(n: int, seed: int = 0, mean_seconds: float = 60.0) -> dict:
     """A workflow of ``n`` agents with second-level durations."""
     rng = random.Random(seed)
+    modules = MODULES if n <= 64 else [f"{m}{k}" for k in range(n // 64 + 1) for m in MODULES]
     waves = max(2, round(math.sqrt(n) / 1.5))
     wave_of = sorted(rng.randrange(waves) for _ in range(n))
     agents = []
@@ -25,7 +26,7 @@ def random_workflow(n: int, seed: int = 0, mean_seconds: float = 60.0) -> dict:
         earlier = [i for i in range(j) if wave_of[i] < wave_of[j]]
         deps = rng.sample(earlier, min(len(earlier), rng.choice([0, 1, 1, 2, 3]))) if earlier else []
         llm = rng.random() < 0.7
-        module = rng.choice(MODULES)
+        module = rng.choice(modules)
         reads = [f"src/{module}/"] + ([f"docs/{module}.md"] if rng.random() < 0.3 else [])
         writes = []
         r = rng.random()

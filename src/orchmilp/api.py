@@ -17,7 +17,7 @@ from .model.instance import Instance
 from .model.problem import Problem
 from .model.validate import validate
 from .result import Result
-from .search import Progress, Search, heuristics, milp, propagation, simple_bounds
+from .search import Progress, Search, heuristics, intensify, milp, propagation, simple_bounds, tree_search
 
 __all__ = ["load", "solve"]
 
@@ -51,7 +51,7 @@ def solve(
     seed: int = 0,
     on_progress: Progress | None = None,
     highs_options: dict[str, Any] | None = None,
-    ga_schedules: int = 20_000,
+    ga_schedules: int | None = None,
     backend: str = "highs",
 ) -> Result:
     """Find a minimum-makespan plan and prove how good it is.
@@ -69,7 +69,7 @@ def solve(
     max_binaries
         Budget of start variables for the automatic grid.
     use_milp
-        False stops after the heuristic and the bounds.
+        False stops after the heuristics, the bounds and a short tree search.
     on_progress
         Called as ``on_progress(phase, seconds, makespan, lower_bound)``.
     highs_options
@@ -77,8 +77,9 @@ def solve(
     backend
         MILP solver: ``"highs"`` (default) or ``"cbc"`` (needs pulp).
     ga_schedules
-        Schedule budget of the genetic algorithm (it also stops at a quarter
-        of the time limit, or when it meets the lower bound).
+        Schedule budget of the first genetic search (default: 250 per agent,
+        2,000 to 20,000; it also stops at a quarter of the time limit, or when
+        it meets the lower bound). Time left at the end goes to more search.
 
     Examples
     --------
@@ -93,9 +94,11 @@ def solve(
     simple_bounds(search)
     heuristics(search, schedules=ga_schedules, seed=seed)
     propagation(search)
+    tree_search(search)
     if use_milp:
         milp(search, resolution=resolution, max_binaries=max_binaries, threads=threads, seed=seed,
              options=highs_options, backend=backend)
+        intensify(search, seed=seed)
     result = search.result()
     _self_check(result)
     return result

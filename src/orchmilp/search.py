@@ -7,7 +7,9 @@ plain functions that improve one or the other:
 1. :func:`simple_bounds`     critical path, energy, one-machine bounds;
 2. :func:`heuristics`        priority rules, then the genetic algorithm;
 3. :func:`propagation`       destructive bound on the exact time grid;
-4. :func:`milp`              the time-indexed MILP (see models/time-indexed.md).
+4. :func:`tree_search`       set-times search with propagation below the incumbent;
+5. :func:`milp`              the time-indexed MILP (see models/time-indexed.md);
+6. :func:`intensify`         time left: more genetic search and a longer tree search.
 
 Each phase stops as soon as bound and incumbent meet.
 """
@@ -23,6 +25,7 @@ import numpy as np
 from .bounds.critical_path import critical_path_bound
 from .bounds.propagation import Propagator, Windows, destructive_bound
 from .bounds.resource import clique_bound, disjunctive_bound, energy_bound
+from .bounds.settimes import FEASIBLE, INFEASIBLE, probe
 from .compile.grid import Grid, choose_grid, exact_step
 from .compile.time_indexed import TimeIndexed
 from .errors import SolverError
@@ -34,12 +37,15 @@ from .result import Result, Status
 from .solve import backend as solve_backend
 from .solve.highs import integral_bound, solve_mip
 
-__all__ = ["Search", "simple_bounds", "heuristics", "propagation", "milp"]
+__all__ = ["Search", "simple_bounds", "heuristics", "propagation", "tree_search", "milp", "intensify"]
 
 Progress = Callable[[str, float, float, float], None]
 
 #: Largest exact grid (in steps) on which propagation runs.
 MAX_PROPAGATION_STEPS = 200_000
+
+#: Largest workflow for the set-times tree search (its memory grows like n^2).
+MAX_TREE_AGENTS = 300
 
 
 class Search:
@@ -144,23 +150,40 @@ def simple_bounds(search: Search) -> None:
     search.report("bounds")
 
 
-def heuristics(search: Search, schedules: int, share: float = 0.25, seed: int = 0) -> None:
+def default_schedules(n: int) -> int:
+    """Schedule budget of the first genetic search: a few thousand, more for larger workflows."""
+    return int(np.clip(250 * n, 2000, 20_000))
+
+
+def heuristics(search: Search, schedules: int | None = None, share: float = 0.25, seed: int = 0) -> None:
     """Priority rules with forward-backward improvement, then the genetic algorithm."""
     problem, d = search.problem, search.problem.durations
-    quick = heuristic_schedule(problem, d, samples=8, stop_at=search.lower_bound, seed=seed)
-    search.offer_schedule(quick.start)
-    search.stats["rules_makespan"] = quick.makespan
-    search.report("priority rules")
-    if search.proven or schedules <= 0:
+    if not search.candidates:
+        quick = heuristic_schedule(problem, d, samples=8, stop_at=search.lower_bound, seed=seed)
+        search.offer_schedule(quick.start)
+        search.stats["rules_makespan"] = quick.makespan
+        search.report("priority rules")
+    schedules = default_schedules(problem.n) if schedules is None else schedules
+    if search.proven or schedules <= 0 or search.remaining() <= 0:
         return
     ga = genetic_algorithm(
         problem, d, schedules=schedules, time_limit=max(0.05, share * search.remaining()),
-        seed=seed, stop_at=search.lower_bound, initial=[quick.start],
+        seed=seed, stop_at=search.lower_bound, initial=[search.candidates[-1][1]],
         population=int(np.clip(schedules // 60, 40, 150)),
     )
     search.offer_schedule(ga.start)
-    search.stats.update(ga_makespan=ga.makespan, ga_schedules=ga.schedules, ga_seconds=round(ga.seconds, 3))
+    search.stats["ga_schedules"] = search.stats.get("ga_schedules", 0) + ga.schedules
+    search.stats.update(ga_makespan=min(ga.makespan, search.stats.get("ga_makespan", np.inf)))
     search.report("genetic algorithm")
+
+
+def intensify(search: Search, seed: int = 0) -> None:
+    """Spend the time left: more genetic search from the incumbent, then a longer tree search."""
+    if search.proven or search.remaining() <= 0.05:
+        return
+    tree_possible = search.step is not None and search.problem.n <= MAX_TREE_AGENTS
+    heuristics(search, schedules=10**9, share=0.5 if tree_possible else 1.0, seed=seed + 1)
+    tree_search(search, share=1.0)
 
 
 def propagation(search: Search) -> None:
@@ -179,6 +202,53 @@ def propagation(search: Search) -> None:
     if windows is not None:
         search.slack = (windows.lf - windows.es - p) * search.step
     search.report("propagation")
+
+
+def tree_search(search: Search, share: float = 0.1) -> None:
+    """Set-times search below the incumbent: each probe either finds a better
+    schedule, proves there is none, or runs out of nodes (the limit grows
+    while the time share allows). Unfinished, it bisects for a better bound."""
+    problem = search.problem
+    if search.step is None or search.proven or problem.n > MAX_TREE_AGENTS:
+        return
+    if search.best_makespan / search.step > MAX_PROPAGATION_STEPS:
+        return
+    t0 = time.perf_counter()
+    budget = share * search.remaining()
+    p = np.round(problem.durations / search.step).astype(np.int64)
+    prop = Propagator(problem, p)
+    nodes, limit, rate = 0, 1000, None
+    while not search.proven:
+        elapsed = time.perf_counter() - t0
+        if elapsed > budget or (rate is not None and elapsed + limit / rate > budget):
+            break
+        ub = int(round(search.best_makespan / search.step))
+        result = probe(prop, ub - 1, node_limit=limit)
+        nodes += result.nodes
+        rate = max(nodes / max(time.perf_counter() - t0, 1e-6), 1.0)
+        if result.status == FEASIBLE:
+            search.offer_schedule(result.start * search.step)
+        elif result.status == INFEASIBLE:
+            search.offer_bound(ub * search.step, "tree search")
+        else:
+            limit *= 4
+    # raise the bound: bisect between it and the incumbent with short probes
+    lo = int(round(search.lower_bound / search.step))
+    hi = int(round(search.best_makespan / search.step)) - 1
+    while lo < hi and time.perf_counter() - t0 < budget:
+        mid = (lo + hi) // 2
+        result = probe(prop, mid, node_limit=max(1000, limit // 4))
+        nodes += result.nodes
+        if result.status == INFEASIBLE:
+            search.offer_bound((mid + 1) * search.step, "tree search")
+            lo = mid + 1
+        elif result.status == FEASIBLE:
+            search.offer_schedule(result.start * search.step)
+            hi = int(round(search.best_makespan / search.step)) - 1
+        else:  # not refuted in time: look for a refutation lower down
+            hi = mid - 1
+    search.stats.update(tree_nodes=nodes, tree_seconds=round(time.perf_counter() - t0, 3))
+    search.report("tree search")
 
 
 def milp(
@@ -217,7 +287,7 @@ def milp(
     # bound: durations rounded down; step * (grid optimum) <= real optimum
     horizon = int(math.floor(search.best_makespan / grid.step + 1e-9))
     _, down = improve_or_prove(
-        problem, grid.down, horizon + 1, 0, search.remaining(), threads, seed, {}, options, run
+        problem, grid.down, horizon + 1, 0, 0.6 * search.remaining(), threads, seed, {}, options, run
     )
     search.offer_bound(down * grid.step, "milp (rounded-down grid)")
     search.report("milp bound")

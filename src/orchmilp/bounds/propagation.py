@@ -10,7 +10,10 @@ scheduling, see Baptiste, Le Pape and Nuijten 2001):
   together above some capacity) run in one order or the other; an order
   that cannot fit in the windows is excluded and the other one enforced;
 * time-tabling: the compulsory parts ``[lf_j - p_j, es_j + p_j)`` load every
-  resource; an agent cannot start where it would not fit beside them.
+  resource; an agent cannot start where it would not fit beside them;
+* edge finding on cliques of agents that run one at a time: a set of them
+  cannot be squeezed into less time than its total duration, and an agent
+  that cannot go before (after) such a set goes after (before) all of it.
 
 A window that empties, a resource overloaded by compulsory parts, or an
 interval that needs more energy than it holds (energetic reasoning) proves
@@ -179,29 +182,90 @@ def _energetic_check(es, lf, p, usage, capacity):
 
 
 @njit(cache=True)
-def _fixpoint(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, energetic):
+def _edge_finding(es, lf, p, clique_ptr, clique_idx):
+    """Task-interval reasoning on cliques (agents that run one at a time). Returns (changed, failed).
+
+    For members k, l let O = {j : es_j >= es_k, lf_j <= lf_l} with total duration P.
+    Overload: lf_l - es_k < P is impossible. Edge finding: a member i outside O
+    that cannot fit before (or inside) O must come after all of it, so
+    es_i >= es_k + P; symmetrically one that must come first gets lf_i <= lf_l - P.
+    """
+    changed = False
+    inside = np.zeros(p.shape[0], np.bool_)
+    for c in range(clique_ptr.shape[0] - 1):
+        lo = clique_ptr[c]
+        hi = clique_ptr[c + 1]
+        for a in range(lo, hi):
+            for b in range(lo, hi):
+                ek = es[clique_idx[a]]  # the task interval [ek, ll) is fixed before any update below
+                ll = lf[clique_idx[b]]
+                if ll <= ek:
+                    continue
+                total = 0
+                for q in range(lo, hi):
+                    j = clique_idx[q]
+                    inside[j] = es[j] >= ek and lf[j] <= ll
+                    if inside[j]:
+                        total += p[j]
+                if total == 0:
+                    continue
+                if ll - ek < total:
+                    return changed, True
+                for q in range(lo, hi):
+                    i = clique_idx[q]
+                    if p[i] == 0 or inside[i]:
+                        continue
+                    if ll - min(ek, es[i]) < total + p[i] and es[i] < ek + total:
+                        es[i] = ek + total  # i ends after every agent of the interval
+                        changed = True
+                        if es[i] + p[i] > lf[i]:
+                            return changed, True
+                    if max(ll, lf[i]) - ek < total + p[i] and lf[i] > ll - total:
+                        lf[i] = ll - total  # i starts before every agent of the interval
+                        changed = True
+                        if es[i] + p[i] > lf[i]:
+                            return changed, True
+    return changed, False
+
+
+@njit(cache=True)
+def _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, horizon,
+               clique_ptr, clique_idx):
+    """Shrink the windows in place until nothing changes; False when they become infeasible."""
     n = p.shape[0]
-    es = np.zeros(n, np.int64)
-    lf = np.full(n, horizon, np.int64)
     for _ in range(1000):
         changed = _precedence(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx)
         for j in range(n):
             if es[j] + p[j] > lf[j]:
-                return False, es, lf
+                return False
         c2, failed = _pairs(es, lf, p, pair_a, pair_b)
         if failed:
-            return False, es, lf
+            return False
         c3, failed = _timetable(es, lf, p, usage, capacity, horizon)
         if failed:
-            return False, es, lf
-        if not (changed or c2 or c3):
+            return False
+        c4, failed = _edge_finding(es, lf, p, clique_ptr, clique_idx)
+        if failed:
+            return False
+        if not (changed or c2 or c3 or c4):
             break
     for j in range(n):
         if es[j] + p[j] > lf[j]:
-            return False, es, lf
-    if energetic and _energetic_check(es, lf, p, usage, capacity):
-        return False, es, lf
-    return True, es, lf
+            return False
+    return True
+
+
+@njit(cache=True)
+def _fixpoint(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, energetic,
+              clique_ptr, clique_idx):
+    n = p.shape[0]
+    es = np.zeros(n, np.int64)
+    lf = np.full(n, horizon, np.int64)
+    ok = _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, horizon,
+                    clique_ptr, clique_idx)
+    if ok and energetic and _energetic_check(es, lf, p, usage, capacity):
+        ok = False
+    return ok, es, lf
 
 
 def disjunctive_pairs(problem: Problem, p: np.ndarray) -> np.ndarray:
@@ -245,12 +309,17 @@ class Propagator:
         self.usage = np.ascontiguousarray(cum.usage * (self.p[:, None] > 0))
         self.capacity = cum.capacity
         self.energetic = energetic and problem.n <= 400
+        members = [[j for j in c if self.p[j] > 0] for c in problem.cliques]
+        members = [m for m in members if len(m) >= 2]
+        self.clique_ptr = np.cumsum([0] + [len(m) for m in members]).astype(np.int64)
+        self.clique_idx = np.asarray([j for m in members for j in m], dtype=np.int64)
 
     def __call__(self, horizon: int) -> Windows:
         prob = self.problem
         ok, es, lf = _fixpoint(
             int(horizon), self.p, prob.topological_order, prob.pred_ptr, prob.pred_idx,
             prob.succ_ptr, prob.succ_idx, self.pair_a, self.pair_b, self.usage, self.capacity, self.energetic,
+            self.clique_ptr, self.clique_idx,
         )
         return Windows(int(horizon), bool(ok), es, lf)
 

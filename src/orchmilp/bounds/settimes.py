@@ -1,0 +1,134 @@
+"""Depth-first "set times" search with propagation: prove a makespan impossible, or meet it.
+
+The search (Le Pape et al. 1994) takes the agent with the earliest possible
+start and either starts it exactly then, or postpones it: a postponed agent
+is not chosen again until propagation moves its earliest start. When only
+postponed agents remain, the node fails, since any schedule below it would
+delay an agent that could have started earlier (every makespan reachable at
+all is reached by such left-justified, *active*, schedules). Each node runs
+the propagation of :mod:`.propagation` (dependencies, incompatible pairs,
+time-tabling of resources, file locks and cliques).
+
+Exhausting the tree proves that no schedule meets the trial makespan: a
+destructive lower bound. Reaching a leaf gives a schedule. A node limit
+keeps each probe short; the answer is then "unknown".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..model.problem import Problem
+from .propagation import Propagator, _propagate
+
+__all__ = ["Probe", "probe", "INFEASIBLE", "FEASIBLE", "UNKNOWN"]
+
+INFEASIBLE, FEASIBLE, UNKNOWN = 0, 1, 2
+_FREE, _FIXED, _POSTPONED = 0, 1, 2
+
+
+@njit(cache=True)
+def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
+              clique_ptr, clique_idx, es0, lf0, node_limit):
+    n = p.shape[0]
+    max_depth = 4 * n + 16
+    es = np.empty((max_depth, n), np.int64)
+    lf = np.empty((max_depth, n), np.int64)
+    state = np.empty((max_depth, n), np.int64)
+    pes = np.empty((max_depth, n), np.int64)  # earliest start when postponed
+    choice = np.full(max_depth, -1, np.int64)  # agent branched on at each depth
+    branch = np.zeros(max_depth, np.int64)  # 0: next try "start now", 1: next try "postpone", 2: done
+    es[0] = es0
+    lf[0] = lf0
+    for j in range(n):
+        state[0, j] = _FIXED if p[j] == 0 and es0[j] + p[j] == lf0[j] else _FREE
+        pes[0, j] = -1
+    nodes = 0
+    start = np.zeros(n, np.int64)
+    if not _propagate(es[0], lf[0], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
+                      usage, capacity, horizon, clique_ptr, clique_idx):
+        return INFEASIBLE, start, nodes
+    depth = 0
+    branch[0] = 0
+    choice[0] = -1
+    while depth >= 0:
+        if nodes >= node_limit:
+            return UNKNOWN, start, nodes
+        # pick the agent of this node once, when we first arrive
+        if choice[depth] < 0:
+            best = -1
+            unfinished = False
+            for j in range(n):
+                if state[depth, j] == _FIXED:
+                    continue
+                if es[depth, j] + p[j] == lf[depth, j] and p[j] == 0:
+                    continue
+                unfinished = True
+                if state[depth, j] == _POSTPONED:
+                    if es[depth, j] > pes[depth, j]:
+                        state[depth, j] = _FREE
+                    else:
+                        continue
+                if best < 0 or es[depth, j] < es[depth, best] or (
+                    es[depth, j] == es[depth, best] and lf[depth, j] < lf[depth, best]
+                ):
+                    best = j
+            if not unfinished:
+                for j in range(n):
+                    start[j] = es[depth, j]
+                return FEASIBLE, start, nodes
+            if best < 0:  # only postponed agents left: dominated
+                depth -= 1
+                continue
+            choice[depth] = best
+            branch[depth] = 0
+        j = choice[depth]
+        if branch[depth] >= 2 or depth + 1 >= max_depth:
+            choice[depth] = -1
+            depth -= 1
+            continue
+        child = depth + 1
+        es[child] = es[depth]
+        lf[child] = lf[depth]
+        state[child] = state[depth]
+        pes[child] = pes[depth]
+        if branch[depth] == 0:
+            lf[child, j] = es[child, j] + p[j]
+            state[child, j] = _FIXED
+        else:
+            state[child, j] = _POSTPONED
+            pes[child, j] = es[child, j]
+        branch[depth] += 1
+        nodes += 1
+        if _propagate(es[child], lf[child], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
+                      usage, capacity, horizon, clique_ptr, clique_idx):
+            depth = child
+            choice[depth] = -1
+    return INFEASIBLE, start, nodes
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Outcome of a search for a schedule of makespan at most ``horizon``."""
+
+    horizon: int
+    status: int  # INFEASIBLE, FEASIBLE or UNKNOWN
+    start: np.ndarray | None
+    nodes: int
+
+
+def probe(prop: Propagator, horizon: int, node_limit: int = 10_000) -> Probe:
+    """Search for a grid schedule of makespan at most ``horizon`` with the propagator's data."""
+    prob: Problem = prop.problem
+    n = prob.n
+    es0 = np.zeros(n, np.int64)
+    lf0 = np.full(n, int(horizon), np.int64)
+    status, start, nodes = _settimes(
+        int(horizon), prop.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, prob.succ_ptr,
+        prob.succ_idx, prop.pair_a, prop.pair_b, prop.usage, prop.capacity, prop.clique_ptr, prop.clique_idx,
+        es0, lf0, int(node_limit),
+    )
+    return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))

@@ -1,0 +1,65 @@
+"""Every lower bound stays at or below the true optimum: brute force on random
+workflows, known optima on PSPLIB instances."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import orchmilp
+from helpers import ROOT, assert_valid_plan
+from orchmilp.bounds.critical_path import critical_path_bound
+from orchmilp.bounds.propagation import Propagator, destructive_bound
+from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bound
+from orchmilp.bounds.settimes import FEASIBLE, INFEASIBLE, probe
+from orchmilp.plan.build import build_plan
+from orchmilp.result import Result, Status
+from reference import reference_optimum
+from strategies import workflows
+
+PSPLIB = ROOT / "instances" / "psplib"
+KNOWN = {r["instance"]: r for r in csv.DictReader(open(PSPLIB / "best_known.csv"))}
+
+
+def all_bounds(problem, upper):
+    d = problem.durations.astype(np.int64)
+    simple = [critical_path_bound(problem), energy_bound(problem), disjunctive_bound(problem), clique_bound(problem)]
+    destructive, _ = destructive_bound(problem, d, 0, upper)
+    return simple + [destructive]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(contended=True))
+def test_bounds_and_tree_search_agree_with_brute_force(workflow):
+    problem = orchmilp.load(workflow)
+    optimum = reference_optimum(workflow)
+    assert max(all_bounds(problem, optimum)) <= optimum + 1e-9
+    prop = Propagator(problem, problem.durations.astype(np.int64))
+    if optimum > 0:
+        assert probe(prop, optimum - 1, node_limit=50_000).status != FEASIBLE
+    found = probe(prop, optimum, node_limit=50_000)
+    assert found.status != INFEASIBLE
+    if found.status == FEASIBLE:
+        plan = build_plan(problem, found.start.astype(float))
+        result = Result(problem, Status.FEASIBLE, plan.makespan(problem.durations), 0.0, plan.start,
+                        plan.waits_for, plan.critical_path, 0.0)
+        assert_valid_plan(workflow, result.to_dict(), optimum=optimum)
+
+
+SAMPLE = ["j301_1", "j3010_2", "j3013_1", "j3017_2", "j3021_3", "j3033_1", "j3037_3", "j3045_4",
+          "j6017_2", "j601_2", "j6034_1", "j9021_1", "j12014_1"]
+
+
+@pytest.mark.parametrize("name", SAMPLE)
+def test_no_bound_exceeds_a_known_feasible_makespan(name):
+    folder = "j120" if name.startswith("j120") else name[:3]
+    problem = orchmilp.load(PSPLIB / folder / f"{name}.sm")
+    ub = int(KNOWN[name]["ub"])
+    assert max(all_bounds(problem, ub)) <= ub
+    prop = Propagator(problem, problem.durations.astype(np.int64))
+    assert probe(prop, ub, node_limit=2_000).status != INFEASIBLE
+    if KNOWN[name]["optimal"] == "true":
+        assert probe(prop, ub - 1, node_limit=2_000).status != FEASIBLE

@@ -19,7 +19,7 @@ from .model.validate import validate
 from .result import Result
 from .search import Progress, Search, heuristics, intensify, milp, propagation, simple_bounds, tree_search
 
-__all__ = ["load", "solve"]
+__all__ = ["load", "solve", "compile_model"]
 
 def load(source: str | Path | dict | Instance | Problem) -> Problem:
     """Read and validate a workflow: a path (JSON, PSPLIB ``.sm``, Patterson ``.rcp``), a dict,
@@ -112,3 +112,33 @@ def _self_check(result: Result) -> None:
     problems = check_plan(problem_to_workflow(result.problem), result.to_dict(), samples=0)
     if problems:
         raise SolverError("internal error, the plan fails its check: " + problems[0])
+
+
+def compile_model(
+    source: str | Path | dict | Instance | Problem,
+    *,
+    resolution: float | None = None,
+    max_binaries: int = DEFAULT_MAX_BINARIES,
+):
+    """The time-indexed MILP of a workflow, with names, for export: horizon at the
+    heuristic's makespan (so the model contains that plan and its optimum is the
+    grid optimum), windows narrowed by propagation. Returns (model, description)."""
+    import numpy as np
+
+    from .bounds.propagation import Propagator
+    from .compile.grid import choose_grid
+    from .compile.time_indexed import TimeIndexed
+    from .heuristics.search import heuristic_schedule
+
+    problem = load(source)
+    heur = heuristic_schedule(problem, samples=8)
+    grid = choose_grid(problem, heur.makespan, resolution, max_binaries)
+    ub = int(np.max(np.round(heur.start / grid.step) + grid.up)) if grid.exact else None
+    if ub is None:
+        ub = int(np.max(heuristic_schedule(problem, grid.up.astype(float), samples=8).start + grid.up))
+    windows = Propagator(problem, grid.up)(ub)
+    model = TimeIndexed(problem, grid.up, ub, windows=windows if windows.feasible else None).build(names=True)
+    kind = "exact" if grid.exact else "durations rounded up"
+    info = (f"{problem.name}: {model.num_cols} binaries, {model.num_rows} rows, {model.num_nonzeros} nonzeros; "
+            f"grid step {grid.step:g} {problem.time_unit} ({kind}), horizon {ub} steps")
+    return model, info

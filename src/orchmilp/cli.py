@@ -45,6 +45,34 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("--no-milp", action="store_true", help="stop after the heuristic and the bounds")
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
 
+    solve.add_argument("--backend", default="highs", choices=["highs", "cbc"],
+                       help="MILP solver (cbc needs: pip install 'orchmilp[pulp]')")
+
+    bench = sub.add_parser("bench", help="solve many instances and compare with known optima")
+    bench.add_argument("paths", nargs="+", help="instance files or folders (.sm, .rcp, .json)")
+    bench.add_argument("--method", default="milp", choices=["milp", "heuristic", "cpsat", "all"],
+                       help="milp: the full solver; heuristic: the genetic algorithm alone; "
+                            "cpsat: the OR-Tools peer (bench extra); all: milp and heuristic")
+    bench.add_argument("--time-limit", type=_positive, default=30.0, metavar="S", help="seconds per instance")
+    bench.add_argument("--schedules", type=int, default=5000, metavar="N", help="schedule budget of --method heuristic")
+    bench.add_argument("--jobs", type=int, default=1, metavar="J", help="instances solved in parallel processes")
+    bench.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads per instance")
+    bench.add_argument("--reference", metavar="CSV", help="best_known.csv or optimum.csv (default: found next to the instances)")
+    bench.add_argument("--out", metavar="CSV", help="write one row per instance and method")
+    bench.add_argument("--seed", type=int, default=0)
+    bench.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address) instead of local processes")
+    bench.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    convert = sub.add_parser("convert", help="convert a PSPLIB .sm / Patterson .rcp file to the workflow format")
+    convert.add_argument("instance")
+    convert.add_argument("-o", "--output", metavar="FILE.json", help="write here (default: stdout)")
+
+    compile_ = sub.add_parser("compile", help="write the time-indexed MILP as an LP or MPS file")
+    compile_.add_argument("workflow")
+    compile_.add_argument("--lp", metavar="FILE.lp")
+    compile_.add_argument("--mps", metavar="FILE.mps")
+    compile_.add_argument("--resolution", type=_positive, metavar="STEP", help="time step (default: automatic)")
+
     check = sub.add_parser("check", help="check a plan against a workflow with the independent checker")
     check.add_argument("workflow")
     check.add_argument("plan")
@@ -74,6 +102,7 @@ def _cmd_solve(args) -> int:
         resolution=args.resolution,
         use_milp=not args.no_milp,
         on_progress=_progress_printer(args.quiet or args.json),
+        backend=args.backend,
     )
     plan = result.to_dict()
     if args.output:
@@ -108,11 +137,96 @@ def _cmd_check(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from .benchmark import collect_instances, discover_references, read_reference, run_all, summarize
+    from .io.files import write_text_atomic
+
+    files = collect_instances(args.paths)
+    if not files:
+        raise InvalidWorkflow("no instance files (.sm, .rcp, .json) under " + ", ".join(args.paths))
+    references = read_reference(args.reference) if args.reference else discover_references(files)
+    methods = ["milp", "heuristic"] if args.method == "all" else [args.method]
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
+    err = Console(stderr=True, highlight=False)
+    total = len(files) * len(methods)
+    proven = [0]
+    progress = Progress(
+        TextColumn("[bold]bench[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, disable=args.quiet, transient=False,
+    )
+    with progress:
+        task = progress.add_task("proven optimal 0", total=total)
+
+        def on_row(row):
+            proven[0] += row.status == "optimal"
+            progress.update(task, advance=1, description=f"proven optimal {proven[0]}")
+            for problem in row.problems:
+                err.print(f"[bold red]BUG[/bold red] {row.instance} ({row.method}): {problem}")
+
+        rows = run_all(files, methods, time_limit=args.time_limit, schedules=args.schedules, seed=args.seed,
+                       threads=args.threads, jobs=args.jobs, references=references, on_row=on_row,
+                       dask_address=args.dask)
+    table = Table(title=f"orchmilp bench: {len(files)} instances, {args.time_limit:g} s, {args.threads} thread(s)")
+    summary = summarize(rows)
+    for col in summary[0]:
+        table.add_column(col, justify="right")
+    for line in summary:
+        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in line.values()])
+    console.print(table)
+    if args.out:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].csv_row()))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row.csv_row())
+        write_text_atomic(args.out, buffer.getvalue())
+    bugs = [r for r in rows if r.problems]
+    if bugs:
+        err.print(f"[bold red]{len(bugs)} result(s) contradict the reference or fail the checker[/bold red]")
+        return 1
+    return 0
+
+
+def _cmd_convert(args) -> int:
+    from .api import load
+    from .io.files import write_json_atomic
+    from .io.workflow import problem_to_workflow
+
+    workflow = problem_to_workflow(load(args.instance))
+    if args.output:
+        write_json_atomic(args.output, workflow)
+    else:
+        sys.stdout.write(json.dumps(workflow, indent=2) + "\n")
+    return 0
+
+
+def _cmd_compile(args) -> int:
+    from .api import compile_model
+    from .solve.highs import write_model
+
+    if not args.lp and not args.mps:
+        raise InvalidWorkflow("compile: give --lp FILE and/or --mps FILE")
+    model, info = compile_model(args.workflow, resolution=args.resolution)
+    for target in (args.lp, args.mps):
+        if target:
+            write_model(model, target)
+    print(f"{info} -> " + ", ".join(t for t in (args.lp, args.mps) if t))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    commands = {"solve": _cmd_solve, "check": _cmd_check}
+    commands = {"solve": _cmd_solve, "check": _cmd_check, "bench": _cmd_bench, "convert": _cmd_convert,
+                "compile": _cmd_compile}
     try:
         return commands[args.command](args)
     except (InvalidWorkflow, InvalidPlan) as err:

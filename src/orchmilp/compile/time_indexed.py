@@ -19,6 +19,7 @@ Rows that can never be violated inside the windows are dropped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,14 +166,15 @@ class TimeIndexed:
         keep = np.flatnonzero(pos > rhs + 1e-9)
         return m[keep], rhs[keep]
 
-    def build(self) -> LinearModel:
-        """Stack the constraint families into one sparse model."""
+    def build(self, names: bool = False) -> LinearModel:
+        """Stack the constraint families into one sparse model (``names`` for LP/MPS export)."""
         parts, uppers, counts = [], [], {}
         for block in (self._monotone(), self._precedence(), self._cumulative()):
             m, ub = self._rows(block)
             parts.append(m)
             uppers.append(ub)
             counts[block.name] = m.shape[0]
+        row_names = tuple(f"{name}_{i}" for name, count in counts.items() for i in range(count)) if names else ()
         matrix = sp.vstack(parts, format="csc") if parts else sp.csc_matrix((0, self.num_cols))
         row_upper = np.concatenate(uppers)
         cost = np.zeros(self.num_cols)
@@ -186,13 +188,15 @@ class TimeIndexed:
             col_lower=np.zeros(self.num_cols),
             col_upper=np.ones(self.num_cols),
             integral=np.ones(self.num_cols, bool),
+            col_names=tuple(self.column_names()) if names else (),
+            row_names=row_names,
             family_rows=counts,
         )
 
     def column_names(self) -> list[str]:
-        """``z(agent,t)`` names for LP/MPS export."""
-        ids = list(self.problem.ids) + ["END"]
-        return [f"z({ids[j]},{t})" for j, t in zip(self.col_node.tolist(), self.col_t.tolist())]
+        """``z_<agent>_<t>`` names for LP/MPS export (other characters become ``_``)."""
+        ids = [re.sub(r"[^A-Za-z0-9_]", "_", a) for a in self.problem.ids] + ["END"]
+        return [f"z_{ids[j]}_{t}" for j, t in zip(self.col_node.tolist(), self.col_t.tolist())]
 
     # -- solutions -------------------------------------------------------
     def encode(self, start: np.ndarray) -> np.ndarray:

@@ -254,19 +254,33 @@ def genetic_algorithm(
         fitness[q] = ms
         if ms < best:
             best, best_start = ms, start.copy()
+        if time_limit is not None and q >= 1:
+            # keep the first evaluation within a fifth of the time: shrink the population if needed
+            per = (time.perf_counter() - t0) / (q + 1)
+            affordable = max(2, int(0.2 * time_limit / per))
+            if affordable <= q + 1:
+                population = q + 1 - (q + 1) % 2 if q + 1 >= 4 else q + 1
+                pop, fitness = pop[:population].copy(), fitness[:population].copy()
+                break
     before = _precedes(problem)
     target = -np.inf if stop_at is None else float(stop_at)
     batch = 1
     generation_seed = int(rng.integers(2**31))
+    per_generation_seconds = None
     while used < schedules and best > target + 1e-9:
-        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+        if left is not None and left <= 0:
             break
         per_generation = 3 * (population - population % 2)
         gens = max(1, min(batch, (schedules - used) // max(per_generation, 1)))
+        if left is not None and per_generation_seconds:
+            gens = max(1, min(gens, int(left / per_generation_seconds)))
+        t_batch = time.perf_counter()
         spent, found = _generations(
             pop, fitness, best_start, gens, d, *args, usage, cum.capacity, rank, before, mutation,
             generation_seed, target,
         )
+        per_generation_seconds = (time.perf_counter() - t_batch) / gens
         generation_seed += 1
         used += spent
         best = min(best, found)

@@ -1,4 +1,6 @@
-"""A quick portfolio heuristic: priority rules, biased random sampling and
+"""A quick portfolio heuristic: priority rules (LFT, LST, MTS, GRPW, slack) with
+the serial and the parallel generation scheme, the worst-case-slack rule
+(parallel), random and LFT-biased random sampling, each followed by
 forward-backward improvement; the best schedule wins.
 
 It gives the MILP its warm start and horizon, and on easy workflows it is
@@ -15,7 +17,8 @@ import numpy as np
 from ..model.problem import Problem
 from .improve import forward_backward
 from .rules import RULES
-from .sgs import priority_list, serial_sgs
+from .sgs import parallel_sgs, priority_list, serial_sgs
+from ..bounds.critical_path import tails
 
 __all__ = ["HeuristicResult", "heuristic_schedule"]
 
@@ -55,14 +58,27 @@ def heuristic_schedule(
     count = 0
     rng = np.random.default_rng(seed)
     priorities = {name: rule(problem, d) for name, rule in RULES.items()}
-    jobs = [(name, prio) for name, prio in priorities.items()]
+    horizon = float(np.sum(d))
+    latest_start = horizon - tails(problem, d) - d
+    jobs = [(f"{name}/serial", prio) for name, prio in priorities.items()]
+    jobs += [(f"{name}/parallel", prio) for name, prio in priorities.items()]
+    jobs.append(("wcs/parallel", None))
     base = priorities["lft"]
     scale = float(np.max(base) - np.min(base)) or 1.0
     for s in range(samples):
-        jobs.append((f"sample-{s}", base + rng.uniform(0, 0.5 * scale, problem.n)))
+        if s % 4 == 3:
+            jobs.append((f"random-{s}/serial", rng.uniform(0, 1, problem.n)))
+        else:
+            jobs.append((f"sample-{s}/serial", base + rng.uniform(0, 0.5 * scale, problem.n)))
     for name, prio in jobs:
-        order = priority_list(prio, *args)
-        start = serial_sgs(order, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity)
+        if name.endswith("/parallel"):
+            start = parallel_sgs(
+                np.zeros(problem.n) if prio is None else prio, d, problem.pred_ptr, problem.pred_idx,
+                cum.usage, cum.capacity, latest_start, prio is None,
+            )
+        else:
+            order = priority_list(prio, *args)
+            start = serial_sgs(order, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity)
         count += 1
         if improve:
             start = forward_backward(problem, d, start)

@@ -2,7 +2,9 @@
 
 The serial scheme takes agents in the order of an activity list (every
 agent after its dependencies) and starts each as early as its dependencies
-and the remaining capacity allow. Durations may be any non-negative floats:
+and the remaining capacity allow. The parallel scheme walks through time
+and, at each finish, starts the eligible agents in priority order while they
+fit (Kolisch 1996). Durations may be any non-negative floats:
 the resource profile is a list of breakpoints, not a time grid.
 
 All kernels take the problem as plain arrays: ``pred_ptr``/``pred_idx`` (CSR
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["serial_sgs", "priority_list", "serial_sgs_batch"]
+__all__ = ["serial_sgs", "parallel_sgs", "priority_list", "serial_sgs_batch"]
 
 _EPS = 1e-9
 
@@ -140,3 +142,121 @@ def serial_sgs_batch(orders, durations, pred_ptr, pred_idx, usage, capacity):
         start = serial_sgs(orders[r], durations, pred_ptr, pred_idx, usage, capacity)
         out[r] = np.max(start + durations) if durations.shape[0] else 0.0
     return out
+
+
+@njit(cache=True)
+def _fits(times, load, nseg, t, d, u, capacity):
+    """True when an agent using ``u`` fits the profile on [t, t + d)."""
+    lo, hi = 0, nseg
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if times[mid] <= t + _EPS:
+            lo = mid
+        else:
+            hi = mid
+    seg = lo
+    while seg < nseg and times[seg] < t + d - _EPS:
+        for k in range(capacity.shape[0]):
+            if load[seg, k] + u[k] > capacity[k] + _EPS:
+                return False
+        seg += 1
+    return True
+
+
+@njit(cache=True)
+def _start_eligible(t, start, priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs,
+                    times, load, nseg, cand, key):
+    """One pass at time t: start eligible agents in priority order while they fit.
+    Returns (number started, nseg)."""
+    n = durations.shape[0]
+    k_count = capacity.shape[0]
+    m = 0
+    for j in range(n):
+        if start[j] >= 0:
+            continue
+        ready = True
+        for p in range(pred_ptr[j], pred_ptr[j + 1]):
+            i = pred_idx[p]
+            if start[i] < 0 or start[i] + durations[i] > t + _EPS:
+                ready = False
+                break
+        if ready:
+            cand[m] = j
+            m += 1
+    for q in range(m):
+        j = cand[q]
+        if wcs:
+            worst = t
+            for r in range(m):
+                i = cand[r]
+                if i == j:
+                    continue
+                both = True
+                for k in range(k_count):
+                    if usage[i, k] + usage[j, k] > capacity[k] + _EPS:
+                        both = False
+                        break
+                e = t if both else t + durations[j]
+                if e > worst:
+                    worst = e
+            key[q] = -(latest_start[j] - worst)
+        else:
+            key[q] = priority[j]
+    started = 0
+    order = np.argsort(-key[:m], kind="mergesort")
+    for q in range(m):
+        j = cand[order[q]]
+        uses = False
+        for k in range(k_count):
+            if usage[j, k] > 0.0:
+                uses = True
+        if durations[j] <= 0.0 or not uses:
+            start[j] = t
+            started += 1
+        elif _fits(times, load, nseg, t, durations[j], usage[j], capacity):
+            start[j] = t
+            started += 1
+            first, nseg = _find_or_insert(times, load, nseg, t)
+            last, nseg = _find_or_insert(times, load, nseg, t + durations[j])
+            for seg in range(first, last):
+                for k in range(k_count):
+                    load[seg, k] += usage[j, k]
+    return started, nseg
+
+
+@njit(cache=True)
+def parallel_sgs(priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs):
+    """Start times from the parallel schedule generation scheme.
+
+    Time moves from one finish to the next; at each time the eligible agents
+    (dependencies finished) start in priority order while they fit. With
+    ``wcs`` the priority is the worst-case slack rule of Kolisch (1996),
+    recomputed at every decision time from ``latest_start``.
+    """
+    n = durations.shape[0]
+    start = np.full(n, -1.0)
+    times = np.zeros(2 * n + 2)
+    load = np.zeros((2 * n + 2, capacity.shape[0]))
+    nseg = 1
+    done = 0
+    t = 0.0
+    cand = np.empty(n, np.int64)
+    key = np.empty(n)
+    while done < n:
+        started = 1
+        while started > 0 and done < n:  # zero-length agents can make others eligible at the same time
+            started, nseg = _start_eligible(t, start, priority, durations, pred_ptr, pred_idx, usage, capacity,
+                                            latest_start, wcs, times, load, nseg, cand, key)
+            done += started
+        if done >= n:
+            break
+        nxt = np.inf  # next decision time: the earliest finish after t
+        for j in range(n):
+            if start[j] >= 0:
+                f = start[j] + durations[j]
+                if f > t + _EPS and f < nxt:
+                    nxt = f
+        if nxt == np.inf:  # impossible for a DAG: something eligible would have started
+            break
+        t = nxt
+    return start

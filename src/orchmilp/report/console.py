@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
@@ -12,7 +14,7 @@ __all__ = ["print_result"]
 
 def print_result(result: Result, console: Console | None = None) -> None:
     """Status line, parallel groups, schedule with waits_for, critical path."""
-    console = console or Console(highlight=False)
+    console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     unit = result.problem.time_unit
     colour = "green" if result.status.value == "optimal" else "yellow"
     console.print(f"[bold]{result.problem.name}[/bold]: [{colour}]{result.status.value}[/{colour}] plan")

@@ -87,3 +87,64 @@ def test_real_subprocess_json_and_exit_codes(tmp_path):
     assert run.stdout == ""
     assert run.stderr.startswith("orchmilp: error: agent ") and "cycle" in run.stderr
     assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1
+
+
+PSPLIB = ROOT / "instances" / "psplib"
+
+
+def test_convert_writes_an_equivalent_workflow(tmp_path):
+    out = tmp_path / "j301_1.json"
+    assert main(["convert", str(PSPLIB / "j30" / "j301_1.sm"), "-o", str(out)]) == 0
+    workflow = read_json(out)
+    assert workflow["resources"] == {"R1": 12, "R2": 13, "R3": 4, "R4": 12}
+    assert len(workflow["agents"]) == 30
+    import orchmilp
+
+    a, b = orchmilp.solve(out, time_limit=30), orchmilp.solve(PSPLIB / "j30" / "j301_1.sm", time_limit=30)
+    assert a.makespan == b.makespan == 43
+    assert_valid_plan(workflow, a.to_dict())
+
+
+def test_compile_exports_a_model_other_solvers_can_read(tmp_path):
+    import highspy
+
+    lp, mps = tmp_path / "m.lp", tmp_path / "m.mps"
+    assert main(["compile", str(CODE_REVIEW), "--lp", str(lp), "--mps", str(mps)]) == 0
+    assert "z_compliance_" in lp.read_text()
+    h = highspy.Highs()
+    h.silent()
+    h.readModel(str(mps))
+    h.run()
+    assert round(h.getInfo().objective_function_value) == 150  # the proven optimum of the example
+
+
+def test_bench_writes_rows_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "results.csv"
+    files = [str(PSPLIB / "j30" / "j301_1.sm"), str(PSPLIB / "patterson" / "pat1.rcp")]
+    assert main(["bench", *files, "--method", "all", "--time-limit", "10", "--out", str(out), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "orchmilp bench" in text and "milp" in text and "heuristic" in text
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["instance"], r["method"]) for r in rows] == [
+        ("j301_1", "milp"), ("j301_1", "heuristic"), ("pat1", "milp"), ("pat1", "heuristic")]
+    assert {r["reference"] for r in rows} == {"43.0", "19.0"}
+    assert all(r["problems"] == "" for r in rows)
+
+
+def test_bench_flags_results_that_contradict_the_reference(tmp_path, capsys):
+    ref = tmp_path / "best_known.csv"
+    ref.write_text("set,instance,lb,ub,optimal\nj30,j301_1,48,48,true\n")  # a wrong "optimum" above the true 43
+    code = main(["bench", str(PSPLIB / "j30" / "j301_1.sm"), "--reference", str(ref), "--time-limit", "10", "-q"])
+    assert code == 1
+    assert "below the proven optimum" in capsys.readouterr().err
+
+
+def test_cbc_backend_gives_a_valid_plan():
+    import orchmilp
+
+    workflow = read_json(ROOT / "instances" / "examples" / "refactor.json")
+    result = orchmilp.solve(workflow, backend="cbc", time_limit=20)
+    assert_valid_plan(workflow, result.to_dict())
+    assert result.lower_bound <= result.makespan

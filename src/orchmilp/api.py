@@ -89,7 +89,21 @@ def solve(
     >>> r.status.value, r.makespan, r.lower_bound
     ('optimal', 5.0, 5.0)
     """
-    problem = load(source)
+    result = run_search(
+        load(source), time_limit=time_limit, threads=threads, resolution=resolution, max_binaries=max_binaries,
+        use_milp=use_milp, seed=seed, on_progress=on_progress, highs_options=highs_options,
+        ga_schedules=ga_schedules, backend=backend,
+    )
+    _self_check(result)
+    return result
+
+
+def run_search(problem: Problem, *, time_limit: float = 30.0, threads: int = 1, resolution: float | None = None,
+               max_binaries: int = DEFAULT_MAX_BINARIES, use_milp: bool = True, seed: int = 0,
+               on_progress: Progress | None = None, highs_options: dict[str, Any] | None = None,
+               ga_schedules: int | None = None, backend: str = "highs") -> Result:
+    """The phases of :func:`solve` on a validated problem, without the final check
+    (what-if analyses use it on problems whose conflicts no longer follow from their paths)."""
     search = Search(problem, time_limit, on_progress)
     simple_bounds(search)
     heuristics(search, schedules=ga_schedules, seed=seed)
@@ -99,9 +113,7 @@ def solve(
         milp(search, resolution=resolution, max_binaries=max_binaries, threads=threads, seed=seed,
              options=highs_options, backend=backend)
         intensify(search, seed=seed)
-    result = search.result()
-    _self_check(result)
-    return result
+    return search.result()
 
 
 def _self_check(result: Result) -> None:

@@ -47,6 +47,22 @@ def _parser() -> argparse.ArgumentParser:
 
     solve.add_argument("--backend", default="highs", choices=["highs", "cbc"],
                        help="MILP solver (cbc needs: pip install 'orchmilp[pulp]')")
+    solve.add_argument("--report", metavar="REPORT.md", help="write the Markdown optimisation report")
+    solve.add_argument("--html", metavar="REPORT.html", help="write a self-contained HTML report")
+    solve.add_argument("--gantt", metavar="GANTT.png", help="write a Gantt chart (.png or .svg)")
+    solve.add_argument("--mermaid", metavar="FILE.mmd", help="write the dependency diagram as Mermaid")
+    solve.add_argument("--dot", metavar="FILE.dot", help="write the dependency diagram as Graphviz DOT")
+    solve.add_argument("--what-if-seconds", type=_positive, default=10.0, metavar="S",
+                       help="time limit of each what-if re-solve in the reports (default 10)")
+
+    analyze = sub.add_parser("analyze", help="structure, critical path, slack, conflicts, bounds (no solving)")
+    analyze.add_argument("workflow")
+    analyze.add_argument("--json", action="store_true", help="print the analysis as JSON")
+
+    export = sub.add_parser("export", help="turn a plan into a bash script, a Makefile or a JSON run list")
+    export.add_argument("plan", help="plan JSON written by `orchmilp solve -o`")
+    export.add_argument("--format", default="bash", choices=["bash", "make", "json"])
+    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
 
     bench = sub.add_parser("bench", help="solve many instances and compare with known optima")
     bench.add_argument("paths", nargs="+", help="instance files or folders (.sm, .rcp, .json)")
@@ -107,11 +123,40 @@ def _cmd_solve(args) -> int:
     plan = result.to_dict()
     if args.output:
         write_json_atomic(args.output, plan)
+    _write_reports(result, args)
     if args.json:
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
     else:
         print_result(result)
     return 0
+
+
+def _write_reports(result, args) -> None:
+    from .io.files import write_text_atomic
+
+    if args.mermaid or args.dot:
+        from .report.diagrams import dot, mermaid
+
+        if args.mermaid:
+            write_text_atomic(args.mermaid, mermaid(result.problem, result) + "\n")
+        if args.dot:
+            write_text_atomic(args.dot, dot(result.problem, result) + "\n")
+    if args.gantt:
+        from .report.gantt import save_gantt
+
+        save_gantt(result, args.gantt)
+    if args.report or args.html:
+        from .report.content import report_content
+
+        content = report_content(result, what_if_seconds=args.what_if_seconds)
+        if args.report:
+            from .report.markdown import markdown_report
+
+            write_text_atomic(args.report, markdown_report(content) + "\n")
+        if args.html:
+            from .report.html import html_report
+
+            write_text_atomic(args.html, html_report(content, result))
 
 
 def _cmd_check(args) -> int:
@@ -120,14 +165,7 @@ def _cmd_check(args) -> int:
     from .io.workflow import problem_to_workflow
 
     workflow = problem_to_workflow(load(args.workflow))
-    try:
-        plan = json.loads(Path(args.plan).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidPlan(f"{args.plan}: no such file") from None
-    except json.JSONDecodeError as err:
-        raise InvalidPlan(f"{args.plan}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-    if not isinstance(plan, dict):
-        raise InvalidPlan(f"{args.plan}: a plan must be a JSON object")
+    plan = _read_plan(args.plan)
     problems = check_plan(workflow, plan, samples=args.samples)
     for p in problems:
         print(f"violation: {p}")
@@ -221,12 +259,51 @@ def _cmd_compile(args) -> int:
     return 0
 
 
+def _read_plan(path: str) -> dict:
+    try:
+        plan = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidPlan(f"{path}: no such file") from None
+    except json.JSONDecodeError as err:
+        raise InvalidPlan(f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    if not isinstance(plan, dict):
+        raise InvalidPlan(f"{path}: a plan must be a JSON object")
+    return plan
+
+
+def _cmd_analyze(args) -> int:
+    from .analysis.structure import analyze
+    from .api import load
+    from .report.console import print_analysis
+
+    facts = analyze(load(args.workflow))
+    if args.json:
+        sys.stdout.write(json.dumps(facts, indent=2) + "\n")
+    else:
+        print_analysis(facts)
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .io.export import EXPORTERS
+    from .io.files import write_text_atomic
+
+    text = EXPORTERS[args.format](_read_plan(args.plan))
+    if args.output:
+        write_text_atomic(args.output, text)
+        if args.format == "bash":
+            Path(args.output).chmod(0o755)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     commands = {"solve": _cmd_solve, "check": _cmd_check, "bench": _cmd_bench, "convert": _cmd_convert,
-                "compile": _cmd_compile}
+                "compile": _cmd_compile, "analyze": _cmd_analyze, "export": _cmd_export}
     try:
         return commands[args.command](args)
     except (InvalidWorkflow, InvalidPlan) as err:

@@ -48,6 +48,7 @@ class Result:
     exact_grid: bool = True
     trajectory: tuple[tuple[float, float, float], ...] = field(default=(), repr=False)
     stats: dict[str, Any] = field(default_factory=dict, repr=False)
+    orderings: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
 
     @property
     def gap(self) -> float:
@@ -60,16 +61,19 @@ class Result:
 
     @property
     def schedule(self) -> list[dict[str, Any]]:
-        ids = self.problem.ids
-        return [
-            {
+        ids, commands = self.problem.ids, self.problem.commands
+        entries = []
+        for j in range(self.problem.n):
+            entry = {
                 "id": ids[j],
                 "start": plain_number(self.start[j]),
                 "finish": plain_number(self.finish[j]),
                 "waits_for": [ids[i] for i in self.waits_for[j]],
             }
-            for j in range(self.problem.n)
-        ]
+            if commands[j] is not None:
+                entry["command"] = commands[j]
+            entries.append(entry)
+        return entries
 
     @property
     def groups(self) -> list[dict[str, Any]]:
@@ -96,6 +100,10 @@ class Result:
             "bound_source": self.bound_source,
             "resolution": None if self.resolution is None else plain_number(self.resolution),
             "exact_grid": self.exact_grid,
+            "orderings": [
+                {"before": self.problem.ids[i], "after": self.problem.ids[j], "reason": why}
+                for i, j, why in self.orderings
+            ],
         }
 
     def summary(self) -> str:

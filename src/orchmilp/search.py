@@ -137,6 +137,7 @@ class Search:
             exact_grid=True if self.grid is None else self.grid.exact,
             trajectory=tuple(self.trajectory),
             stats=self.stats,
+            orderings=best.orderings,
         )
 
 

@@ -104,6 +104,19 @@ class Problem:
         return np.asarray(order, dtype=np.int64)
 
     @cached_property
+    def descendants(self) -> tuple[int, ...]:
+        """For each agent, a bitset (Python int) of the agents that depend on it, directly or not."""
+        reach = [0] * self.n
+        for j in self.topological_order[::-1]:
+            for k in self.succs(j):
+                reach[j] |= reach[k] | (1 << int(k))
+        return tuple(reach)
+
+    def ordered(self, i: int, j: int) -> bool:
+        """True when one of the two agents depends (transitively) on the other."""
+        return bool((self.descendants[i] >> j) & 1 or (self.descendants[j] >> i) & 1)
+
+    @cached_property
     def cumulative(self) -> Cumulative:
         """Declared resources that can bind (total demand above capacity) plus file locks."""
         n = self.n

@@ -101,6 +101,13 @@ def validate(instance: Instance) -> Problem:
     stages = None
     if instance.stages is not None:
         stages = _stages(instance, index)
+        stage_of = {j: s for s, stage in enumerate(stages) for j in stage}
+        for i, j in edge_array.tolist():
+            if stage_of[i] > stage_of[j]:
+                raise InvalidWorkflow(
+                    f"agent '{instance.agents[j].id}': stages[{stage_of[j]}] puts it before its dependency "
+                    f"'{instance.agents[i].id}' (stages[{stage_of[i]}])"
+                )
 
     conflicts, locks = file_conflicts(reads, writes)
     return Problem(

@@ -16,11 +16,16 @@ _EPS = 1e-9
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """Start times reproduced by ``waits_for`` with the planned durations."""
+    """Start times reproduced by ``waits_for`` with the planned durations.
+
+    ``orderings`` are the precedences the optimiser added to settle resource
+    and file conflicts (before redundant ones were dropped), with the reason.
+    """
 
     start: np.ndarray
     waits_for: tuple[tuple[int, ...], ...]
     critical_path: tuple[int, ...]
+    orderings: tuple[tuple[int, int, str], ...] = ()
 
     def makespan(self, durations: np.ndarray) -> float:
         return float(np.max(self.start + durations)) if len(self.start) else 0.0
@@ -62,6 +67,8 @@ def build_plan(problem: Problem, start: np.ndarray, feasible_for: np.ndarray | N
     planned durations, which never delays anyone.
     """
     d = problem.durations
-    waits = partial_order(problem, start, d if feasible_for is None else feasible_for)
+    reasons: dict[tuple[int, int], str] = {}
+    waits = partial_order(problem, start, d if feasible_for is None else feasible_for, reasons)
     asap = earliest_starts(problem, waits, d)
-    return Plan(asap, tuple(tuple(w) for w in waits), critical_path(asap, d, waits))
+    orderings = tuple(sorted(((i, j, why) for (i, j), why in reasons.items()), key=lambda o: (asap[o[1]], o)))
+    return Plan(asap, tuple(tuple(w) for w in waits), critical_path(asap, d, waits), orderings)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from ..model.paths import display_path
 from ..model.problem import Problem
 
 __all__ = ["partial_order", "earliest_starts"]
@@ -27,10 +28,14 @@ __all__ = ["partial_order", "earliest_starts"]
 _EPS = 1e-9
 
 
-def partial_order(problem: Problem, start: np.ndarray, durations: np.ndarray) -> list[list[int]]:
+def partial_order(
+    problem: Problem, start: np.ndarray, durations: np.ndarray, reasons: dict | None = None
+) -> list[list[int]]:
     """``waits_for`` of each agent (transitively reduced) for a feasible schedule.
 
-    ``durations`` are those for which ``start`` is feasible.
+    ``durations`` are those for which ``start`` is feasible. If a dict is given
+    as ``reasons``, every ordering the schedule added (before the reduction) is
+    recorded in it as ``(i, j) -> "resource <name>"`` or ``"file <path>"``.
     """
     n = problem.n
     start = np.asarray(start, float)
@@ -49,15 +54,21 @@ def partial_order(problem: Problem, start: np.ndarray, durations: np.ndarray) ->
     pools = {r: [[-1, float(problem.capacities[r]), -np.inf]] for r in resources}
 
     conflict_partners: list[list[int]] = [[] for _ in range(n)]
+    conflict_path: dict[tuple[int, int], str] = {}
     for c in problem.conflicts:
         if problem.durations[c.a] > 0 and problem.durations[c.b] > 0:
             conflict_partners[c.a].append(c.b)
             conflict_partners[c.b].append(c.a)
+            conflict_path[(c.a, c.b)] = conflict_path[(c.b, c.a)] = (
+                display_path(c.path_a) if c.path_a == c.path_b else f"{display_path(c.path_a)} ~ {display_path(c.path_b)}"
+            )
     done = np.zeros(n, bool)
 
-    def add(i: int, j: int) -> None:
+    def add(i: int, j: int, why: str) -> None:
         arcs[j].add(i)
         ancestors[j] |= ancestors[i] | (1 << i)
+        if reasons is not None:
+            reasons[(i, j)] = why
 
     for j in map(int, order):
         anc = 0
@@ -83,7 +94,7 @@ def partial_order(problem: Problem, start: np.ndarray, durations: np.ndarray) ->
                 entry[1] -= take
                 need -= take
                 if entry[0] >= 0 and not (ancestors[j] >> entry[0]) & 1:
-                    add(entry[0], j)
+                    add(entry[0], j, f"resource {problem.resource_names[r]}")
             if need > 1e-6:
                 raise ValueError(f"schedule exceeds the capacity of {problem.resource_names[r]!r}")
             pool[:] = [e for e in pool if e[1] > _EPS]
@@ -93,7 +104,7 @@ def partial_order(problem: Problem, start: np.ndarray, durations: np.ndarray) ->
                 if finish[i] > start[j] + _EPS:
                     raise ValueError(f"schedule overlaps conflicting agents {problem.ids[i]!r} and {problem.ids[j]!r}")
                 if not (ancestors[j] >> i) & 1:
-                    add(i, j)
+                    add(i, j, f"file {conflict_path[(i, j)]}")
         done[j] = True
 
     graph = nx.DiGraph()

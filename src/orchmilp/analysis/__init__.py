@@ -1,0 +1,1 @@
+"""Analysis: workflow structure (no solving), bottlenecks and what-ifs (after a solve)."""

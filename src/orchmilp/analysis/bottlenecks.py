@@ -1,0 +1,200 @@
+"""After a solve: utilisation, slack in the plan, conflict resolution, and what-ifs.
+
+What-ifs re-solve a changed workflow (one more unit of a saturated
+resource, or one file conflict lifted) and say how much the optimal
+makespan moves; each re-solve has its own time limit and reports whether
+its answer is proven.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from ..model.paths import locks_from_pairs
+from ..model.problem import Problem
+from ..result import Result, plain_number
+
+__all__ = [
+    "resource_profile", "utilisation", "plan_slack", "parallel_branches", "conflict_resolution",
+    "capacity_what_if", "conflict_what_if", "lift_conflict", "with_capacity", "capacity_unit",
+]
+
+
+def resource_profile(result: Result, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Step function of what resource ``r`` holds: breakpoints and the load after each."""
+    p = result.problem
+    d = p.durations
+    use = p.usage[:, r] * (d > 0)
+    events = sorted([(result.start[j], use[j]) for j in range(p.n) if use[j] > 0]
+                    + [(result.start[j] + d[j], -use[j]) for j in range(p.n) if use[j] > 0])
+    times, loads, load = [0.0], [0.0], 0.0
+    for t, delta in events:
+        load += delta
+        if abs(t - times[-1]) <= 1e-9:
+            loads[-1] = load
+        else:
+            times.append(t)
+            loads.append(load)
+    return np.asarray(times), np.maximum(np.asarray(loads), 0.0)
+
+
+def utilisation(result: Result) -> list[dict[str, Any]]:
+    """Average and peak share of every declared resource over the plan."""
+    p = result.problem
+    out = []
+    for r, name in enumerate(p.resource_names):
+        cap = float(p.capacities[r])
+        times, loads = resource_profile(result, r)
+        peak = float(loads.max()) if len(loads) else 0.0
+        energy = float(np.dot(p.usage[:, r], p.durations))
+        avg = energy / (cap * result.makespan) if cap > 0 and result.makespan > 0 else 0.0
+        out.append({
+            "resource": name,
+            "capacity": plain_number(cap),
+            "average_percent": round(100 * avg, 1),
+            "peak": plain_number(peak),
+            "peak_percent": round(100 * peak / cap, 1) if cap > 0 else 0.0,
+            "saturated": bool(cap > 0 and peak >= cap - 1e-9 and energy > 0),
+        })
+    return out
+
+
+def plan_slack(result: Result) -> np.ndarray:
+    """How long each agent can slip without delaying the plan, given its ``waits_for``."""
+    p = result.problem
+    d = p.durations
+    finish_latest = np.full(p.n, result.makespan)
+    users: list[list[int]] = [[] for _ in range(p.n)]
+    for j, waits in enumerate(result.waits_for):
+        for i in waits:
+            users[i].append(j)
+    for j in np.argsort(-result.start, kind="stable"):
+        for k in users[j]:
+            finish_latest[j] = min(finish_latest[j], finish_latest[k] - d[k])
+    return np.maximum(finish_latest - d - result.start, 0.0)
+
+
+def parallel_branches(result: Result) -> list[dict[str, Any]]:
+    """Chains of agents off the critical path, each with the slack it has."""
+    p = result.problem
+    critical = set(result.critical_path_index)
+    slack = plan_slack(result)
+    seen: set[int] = set()
+    branches = []
+    for j in np.argsort(result.start, kind="stable"):
+        j = int(j)
+        if j in critical or j in seen:
+            continue
+        chain = [j]
+        seen.add(j)
+        while True:  # follow the first non-critical agent that waits for the chain's end
+            nxt = [k for k in range(p.n) if chain[-1] in result.waits_for[k] and k not in critical and k not in seen]
+            if not nxt:
+                break
+            k = min(nxt, key=lambda x: result.start[x])
+            chain.append(k)
+            seen.add(k)
+        branches.append({
+            "agents": [p.ids[k] for k in chain],
+            "start": plain_number(result.start[chain[0]]),
+            "finish": plain_number(result.start[chain[-1]] + p.durations[chain[-1]]),
+            "slack": plain_number(float(min(slack[k] for k in chain))),
+        })
+    return branches
+
+
+def conflict_resolution(result: Result) -> dict[str, list[dict[str, Any]]]:
+    """The order the plan chose for every file conflict, and the orderings each saturated resource forced."""
+    p = result.problem
+    ids, finish = p.ids, result.finish
+    files = []
+    for c in p.conflicts:
+        a, b = (c.a, c.b) if result.start[c.a] <= result.start[c.b] else (c.b, c.a)
+        files.append({"first": ids[a], "then": ids[b], "paths": sorted({c.path_a or "./", c.path_b or "./"}),
+                      "settled_by": "dependencies" if p.ordered(a, b) else "plan",
+                      "idle_between": plain_number(max(0.0, result.start[b] - finish[a]))})
+    resources: dict[str, list[dict[str, str]]] = {}
+    for i, j, why in result.orderings:
+        if why.startswith("resource "):
+            resources.setdefault(why[len("resource "):], []).append({"first": ids[i], "then": ids[j]})
+    return {"files": files, "resources": [{"resource": k, "orderings": v} for k, v in resources.items()]}
+
+
+def with_capacity(problem: Problem, r: int, delta: float) -> Problem:
+    """The same workflow with ``delta`` more of resource ``r``."""
+    caps = problem.capacities.copy()
+    caps[r] += delta
+    return dataclasses.replace(problem, capacities=caps)
+
+
+def lift_conflict(problem: Problem, a: int, b: int) -> Problem:
+    """The same workflow where agents ``a`` and ``b`` may run together (all other conflicts stay)."""
+    conflicts = tuple(c for c in problem.conflicts if {c.a, c.b} != {a, b})
+    locks = locks_from_pairs([(c.a, c.b) for c in conflicts])
+    return dataclasses.replace(problem, conflicts=conflicts, locks=tuple(locks))
+
+
+def _resolve(problem: Problem, seconds: float):
+    from ..api import run_search
+
+    return run_search(problem, time_limit=seconds)
+
+
+def capacity_unit(problem: Problem, r: int) -> float:
+    """"One unit" of a resource: 1 for small counts (slots, GPUs), else the smallest
+    amount an agent uses (one more agent's worth of tokens per minute or memory)."""
+    cap = float(problem.capacities[r])
+    use = problem.usage[:, r]
+    if cap <= 64 and np.all(use == np.round(use)):
+        return 1.0
+    positive = use[use > 0]
+    return float(positive.min()) if len(positive) else 1.0
+
+
+def capacity_what_if(result: Result, seconds: float = 10.0) -> list[dict[str, Any]]:
+    """For every saturated resource: the makespan with one more unit (:func:`capacity_unit`)."""
+    p = result.problem
+    out = []
+    for r, row in enumerate(utilisation(result)):
+        if not row["saturated"]:
+            continue
+        delta = capacity_unit(p, r)
+        other = _resolve(with_capacity(p, r, delta), seconds)
+        out.append({
+            "resource": row["resource"],
+            "capacity": row["capacity"],
+            "new_capacity": plain_number(p.capacities[r] + delta),
+            "makespan": plain_number(other.makespan),
+            "saving": plain_number(max(0.0, result.makespan - other.makespan)),
+            "proven": other.status.value == "optimal" and result.status.value == "optimal",
+        })
+    return out
+
+
+def conflict_what_if(result: Result, seconds: float = 10.0, limit: int = 5) -> list[dict[str, Any]]:
+    """For the file conflicts the plan settles back to back (most critical first): the
+    makespan if that single conflict were lifted."""
+    p = result.problem
+    critical = set(result.critical_path_index)
+    finish = result.finish
+    candidates = []
+    for c in p.conflicts:
+        a, b = (c.a, c.b) if result.start[c.a] <= result.start[c.b] else (c.b, c.a)
+        if p.ordered(a, b):  # dependencies order them anyway
+            continue
+        if abs(finish[a] - result.start[b]) <= 1e-9:  # b starts the moment a ends: the order may cost time
+            candidates.append((-(a in critical) - (b in critical), result.start[b], c))
+    out = []
+    for _, _, c in sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]:
+        other = _resolve(lift_conflict(p, c.a, c.b), seconds)
+        out.append({
+            "agents": [p.ids[c.a], p.ids[c.b]],
+            "paths": sorted({c.path_a or "./", c.path_b or "./"}),
+            "makespan": plain_number(other.makespan),
+            "saving": plain_number(max(0.0, result.makespan - other.makespan)),
+            "proven": other.status.value == "optimal" and result.status.value == "optimal",
+        })
+    return out

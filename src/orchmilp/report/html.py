@@ -1,0 +1,90 @@
+"""A self-contained HTML report: the Markdown report's content, the Gantt chart
+inline as SVG, and the diagram sources; no external files or scripts."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from .diagrams import dot
+from .gantt import gantt_svg
+
+__all__ = ["html_report"]
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .92em; }
+td, th { border: 1px solid #ddd; padding: .25em .6em; text-align: left; vertical-align: top; }
+th { background: #f4f6f8; } .critical { color: #c0392b; font-weight: 600; }
+.kpi { display: inline-block; margin: .3em 1.2em .3em 0; padding: .5em .9em; background: #f4f6f8; border-radius: 6px; }
+.kpi b { display: block; font-size: 1.4em; } pre { background: #f7f7f7; padding: .8em; overflow-x: auto; }
+"""
+
+
+def _table(header: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
+    if not rows:
+        return "<p><em>none</em></p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for k, row in enumerate(rows):
+        cls = f' class="{classes[k]}"' if classes and classes[k] else ""
+        body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def html_report(c: dict[str, Any], result) -> str:
+    """Render :func:`orchmilp.report.content.report_content` (and the chart of ``result``) as one HTML page."""
+    u, s, st = c["unit"], c["summary"], c["structure"]
+    proof = "proven optimal" if s["status"] == "optimal" else f"gap {s['gap_percent']}%"
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(c['name'])}: optimisation report</title><style>{_STYLE}</style></head><body>",
+        "<h1>Parallel Orchestration Optimization Report</h1>",
+        f"<p><b>Workflow</b>: {html.escape(c['name'])} &nbsp; <b>Optimization Target</b>: minimum makespan</p>",
+        "<h2>Executive Summary</h2>",
+        f"<div class='kpi'>current<b>{s['baseline']} {u}</b>{html.escape(s['baseline_label'])}</div>",
+        f"<div class='kpi'>optimised<b>{s['makespan']} {u}</b>{proof}</div>",
+        f"<div class='kpi'>gain<b>{s['gain_percent']}%</b>{s['speedup']}x faster</div>",
+        f"<div class='kpi'>lower bound<b>{s['lower_bound']} {u}</b>{html.escape(s['bound_source'])}</div>",
+        f"<p>Critical path: <span class='critical'>{html.escape(' → '.join(c['critical_path']))}</span>. "
+        f"Binding without the optimiser's choices: {st['bounds']['binding']}.</p>",
+        "<h2>Gantt chart</h2>",
+        gantt_svg(result),
+        "<h2>Dependency Analysis</h2>",
+        f"<p>{st['agents']} agents, {st['dependencies']} dependencies, {len(st['levels'])} levels.</p>",
+        _table(["level", "agents", "at most in parallel (capacity)"],
+               [[p["level"], ", ".join(st["levels"][p["level"]]), p["at_most_in_parallel_by_capacity"]]
+                for p in st["parallelism"]]),
+        "<h3>Optimised plan: parallel groups</h3>",
+        _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]]),
+        "<h3>Schedule</h3>",
+        _table(["agent", "start", "finish", "slack", "waits for"],
+               [[e["id"], e["start"], e["finish"], e["slack"], ", ".join(e["waits_for"]) or "-"] for e in c["schedule"]],
+               ["critical" if e["critical"] else "" for e in c["schedule"]]),
+        "<h2>Resource Conflict Analysis</h2>",
+        _table(["first", "then", "paths", f"idle between ({u})"],
+               [[f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]]
+                for f in c["resolution"]["files"] if f["settled_by"] == "plan"]),
+        _table(["resource", "orderings added by the plan"],
+               [[r["resource"], "; ".join(f"{o['first']} → {o['then']}" for o in r["orderings"])]
+                for r in c["resolution"]["resources"]]),
+        "<h3>What would make it faster</h3>",
+        _table(["change", f"makespan ({u})", "saving", "proven"],
+               [[f"{w['resource']} {w['capacity']} → {w['new_capacity']}", w["makespan"], w["saving"], w["proven"]]
+                for w in c["capacity_what_if"]]
+               + [[f"lift {w['agents'][0]} / {w['agents'][1]} ({', '.join(w['paths'])})", w["makespan"], w["saving"],
+                   w["proven"]] for w in c["conflict_what_if"]]),
+        "<h2>Performance Predictions</h2>",
+        _table(["parallel branch", "start", "finish", f"slack ({u})"],
+               [[" → ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]]),
+        "<h2>Resource Utilization</h2>",
+        _table(["resource", "capacity", "average %", "peak", "peak %"],
+               [[r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]]
+                for r in c["utilisation"]]),
+        "<h2>Diagrams</h2>",
+        f"<details><summary>Mermaid</summary><pre>{html.escape(c['mermaid'])}</pre></details>",
+        f"<details><summary>Graphviz DOT</summary><pre>{html.escape(dot(result.problem, result))}</pre></details>",
+        "</body></html>",
+    ]
+    return "\n".join(parts)

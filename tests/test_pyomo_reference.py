@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 import orchmilp
 from helpers import ROOT
 from orchmilp.compile.time_indexed import TimeIndexed
-from orchmilp.solve.highs import solve_mip
+from orchmilp.solvers.highs import solve_mip
 from strategies import workflows
 
 _spec = importlib.util.spec_from_file_location("time_indexed_pyomo", ROOT / "models" / "time_indexed_pyomo.py")

@@ -6,9 +6,21 @@
 ('optimal', 12.0)
 """
 
-from .api import load, solve
 from .errors import InvalidPlan, InvalidWorkflow, OrchmilpError, SolverError
-from .result import Result, Status
 
 __all__ = ["solve", "load", "Result", "Status", "OrchmilpError", "InvalidWorkflow", "InvalidPlan", "SolverError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """Import the solver lazily, so that light modules (the HiGHS worker process,
+    the command line's help) do not pay for numba and the heuristics."""
+    if name in ("solve", "load"):
+        from . import api
+
+        return getattr(api, name)
+    if name in ("Result", "Status"):
+        from . import result
+
+        return getattr(result, name)
+    raise AttributeError(f"module 'orchmilp' has no attribute {name!r}")

@@ -26,6 +26,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _methods(text: str) -> list[str]:
+    from .benchmark import METHODS
+
+    names = ["milp", "heuristic"] if text == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    for name in names:
+        if name not in METHODS:
+            raise argparse.ArgumentTypeError(f"unknown method {name!r} (choose from {', '.join(METHODS)}, all)")
+    return names
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orchmilp", description="Provably fastest parallel execution plans for workflows of agents."
@@ -66,9 +76,10 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="solve many instances and compare with known optima")
     bench.add_argument("paths", nargs="+", help="instance files or folders (.sm, .rcp, .json)")
-    bench.add_argument("--method", default="milp", choices=["milp", "heuristic", "cpsat", "all"],
+    bench.add_argument("--method", default="milp", type=_methods, metavar="M[,M...]",
                        help="milp: the full solver; heuristic: the genetic algorithm alone; "
-                            "cpsat: the OR-Tools peer (bench extra); all: milp and heuristic")
+                            "cpsat: the OR-Tools peer (bench extra); all: milp,heuristic; "
+                            "several with commas, e.g. milp,cpsat")
     bench.add_argument("--time-limit", type=_positive, default=30.0, metavar="S", help="seconds per instance")
     bench.add_argument("--schedules", type=int, default=5000, metavar="N", help="schedule budget of --method heuristic")
     bench.add_argument("--jobs", type=int, default=1, metavar="J", help="instances solved in parallel processes")
@@ -187,7 +198,7 @@ def _cmd_bench(args) -> int:
     if not files:
         raise InvalidWorkflow("no instance files (.sm, .rcp, .json) under " + ", ".join(args.paths))
     references = read_reference(args.reference) if args.reference else discover_references(files)
-    methods = ["milp", "heuristic"] if args.method == "all" else [args.method]
+    methods = args.method
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
     err = Console(stderr=True, highlight=False)
     total = len(files) * len(methods)
@@ -247,7 +258,7 @@ def _cmd_convert(args) -> int:
 
 def _cmd_compile(args) -> int:
     from .api import compile_model
-    from .solve.highs import write_model
+    from .solvers.highs import write_model
 
     if not args.lp and not args.mps:
         raise InvalidWorkflow("compile: give --lp FILE and/or --mps FILE")

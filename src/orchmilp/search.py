@@ -34,8 +34,8 @@ from .heuristics.search import heuristic_schedule
 from .model.problem import Problem
 from .plan.build import Plan, build_plan
 from .result import Result, Status
-from .solve import backend as solve_backend
-from .solve.highs import integral_bound, solve_mip
+from .solvers import backend as solve_backend
+from .solvers.highs import integral_bound, solve_mip
 
 __all__ = ["Search", "simple_bounds", "heuristics", "propagation", "tree_search", "milp", "intensify"]
 
@@ -274,9 +274,13 @@ def milp(
     ub = int(np.max(start + grid.up)) if problem.n else 0
     share = 1.0 if grid.exact else 0.5
     run = solve_backend(backend)
+    beside = None
+    if threads >= 2 and backend == "highs":  # one core for HiGHS, one for the heuristic search beside it
+        beside = _search_beside(search, seed)
+        threads -= 1
     found, bound = improve_or_prove(
         problem, grid.up, ub, grid.to_steps(search.lower_bound), search.remaining() * share,
-        threads, seed, search.stats, options, run,
+        threads, seed, search.stats, options, run, beside,
     )
     if found is not None:
         search.offer_schedule(found * grid.step, grid.up * grid.step)
@@ -294,6 +298,27 @@ def milp(
     search.report("milp bound")
 
 
+def _search_beside(search: Search, seed: int) -> Callable[[float], bool | str]:
+    """Slices of genetic search run while HiGHS works in its own process."""
+    state = {"seed": seed + 100}
+
+    def work(seconds: float) -> bool | str:
+        if search.proven:
+            return "stop"
+        if seconds <= 0.05:
+            return True
+        state["seed"] += 1
+        ga = genetic_algorithm(search.problem, search.problem.durations, schedules=10**9, time_limit=seconds,
+                               seed=state["seed"], stop_at=search.lower_bound, initial=[search.candidates[-1][1]],
+                               population=60)
+        search.offer_schedule(ga.start)
+        search.stats["ga_schedules"] = search.stats.get("ga_schedules", 0) + ga.schedules
+        search.stats["beside_seconds"] = round(search.stats.get("beside_seconds", 0) + ga.seconds, 3)
+        return "stop" if search.proven else True
+
+    return work
+
+
 def _grid_schedule(search: Search, grid: Grid) -> np.ndarray:
     """A schedule of the incumbent's quality that is feasible on the grid with rounded-up durations."""
     problem = search.problem
@@ -307,7 +332,7 @@ def _grid_schedule(search: Search, grid: Grid) -> np.ndarray:
     return np.round(ga.start).astype(np.int64)
 
 
-def improve_or_prove(problem, p, ub, lower, seconds, threads, seed, stats, options=None, run=solve_mip):
+def improve_or_prove(problem, p, ub, lower, seconds, threads, seed, stats, options=None, run=solve_mip, beside=None):
     """Search grid schedules with makespan below ``ub`` (the best known).
 
     Returns the best grid schedule found (or None) and a proven lower bound on
@@ -332,7 +357,8 @@ def improve_or_prove(problem, p, ub, lower, seconds, threads, seed, stats, optio
         return None, ub
     built = model.build()
     stats.update(binaries=built.num_cols, rows=built.num_rows, nonzeros=built.num_nonzeros)
-    out = run(built, time_limit=max(seconds, 0.05), threads=threads, seed=seed, options=options)
+    extra = {"beside": beside} if beside is not None else {}
+    out = run(built, time_limit=max(seconds, 0.05), threads=threads, seed=seed, options=options, **extra)
     stats.update(milp_seconds=round(out.seconds, 3), milp_status=out.solver_status, milp_nodes=out.nodes)
     proven = max(lower, integral_bound(out.bound)) if math.isfinite(out.bound) else lower
     if out.x is not None:

@@ -42,7 +42,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {"mip_lp_solver": "ipm", "presolve_mode": 2}
 ISOLATE_ABOVE_COLUMNS = 1500
 
 #: Seconds granted beyond the time limit before the child is killed.
-GRACE = 0.5
+GRACE = 0.3
 
 _BOUND_EVERY = 0.25  # seconds between dual-bound reports from the solver
 
@@ -219,24 +219,38 @@ def _process_context():
     if _context is None:
         if "forkserver" in multiprocessing.get_all_start_methods():
             _context = multiprocessing.get_context("forkserver")
-            _context.set_forkserver_preload(["orchmilp.solve.highs"])
+            _context.set_forkserver_preload(["orchmilp.solvers.highs"])
         else:
             _context = multiprocessing.get_context("spawn")
     return _context
 
 
-def _run_isolated(model, settings, emit) -> dict[str, Any] | None:
-    """Run in a child; returns its final report, or None when it was killed at the deadline."""
+def _run_isolated(model, settings, emit, beside=None) -> dict[str, Any] | None:
+    """Run in a child; returns its final report, or None when it was killed at the deadline.
+
+    ``beside(seconds)`` is called for slices of other work while the child
+    runs (on the other core); it returns False when it has nothing more to do,
+    and ``"stop"`` when the child is not needed any more.
+    """
+    hard_deadline = time.perf_counter() + settings["time_limit"] + GRACE  # starting the child counts too
     ctx = _process_context()
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(child, model, settings), daemon=True)
     proc.start()
     child.close()
-    hard_deadline = time.perf_counter() + settings["time_limit"] + GRACE
     try:
         while True:
             wait = hard_deadline - time.perf_counter()
-            if wait <= 0 or not parent.poll(wait):
+            if wait <= 0:
+                return None
+            if beside is not None and not parent.poll(0):
+                more = beside(min(wait - GRACE, 2.0))
+                if more == "stop":  # the other work settled the question
+                    return None
+                if not more:
+                    beside = None
+                continue
+            if not parent.poll(wait):
                 return None
             try:
                 message = parent.recv()
@@ -265,6 +279,7 @@ def solve_mip(
     on_progress: Callable[[float, float | None, float], None] | None = None,
     options: dict | None = None,
     isolate: bool | None = None,
+    beside: Callable[[float], bool] | None = None,
 ) -> MipOutcome:
     """Solve ``model`` with HiGHS within ``time_limit`` wall-clock seconds.
 
@@ -273,6 +288,8 @@ def solve_mip(
     solves the LP relaxation instead. ``isolate`` (default: for models above
     :data:`ISOLATE_ABOVE_COLUMNS` columns) runs HiGHS in a child process that
     is killed at the deadline; the best solution and bound it reported are kept.
+    ``beside(seconds)`` runs slices of other work in this process meanwhile
+    (it forces ``isolate``).
     """
     if model.num_cols == 0:  # every start is fixed by its time window
         if np.any(model.row_upper < -1e-9):
@@ -303,8 +320,8 @@ def solve_mip(
             on_progress(t, best["objective"], best["bound"])
 
     if isolate is None:
-        isolate = model.num_cols > ISOLATE_ABOVE_COLUMNS
-    report = _run_isolated(model, settings, emit) if isolate else _run_highs(model, settings, emit)
+        isolate = model.num_cols > ISOLATE_ABOVE_COLUMNS or beside is not None
+    report = _run_isolated(model, settings, emit, beside) if isolate else _run_highs(model, settings, emit)
     seconds = time.perf_counter() - t0
     if report is None:  # killed at the deadline: keep what it reported
         return MipOutcome(best["x"], best["objective"], best["bound"], "Killed at time limit", seconds, 0, trajectory)

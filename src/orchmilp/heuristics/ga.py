@@ -211,7 +211,7 @@ def genetic_algorithm(
     schedules: int = 5000,
     time_limit: float | None = None,
     population: int = 40,
-    mutation: float = 0.05,
+    mutation: float = 0.5,
     seed: int = 0,
     stop_at: float | None = None,
     initial: list[np.ndarray] | None = None,

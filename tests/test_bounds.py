@@ -63,3 +63,21 @@ def test_no_bound_exceeds_a_known_feasible_makespan(name):
     assert probe(prop, ub, node_limit=2_000).status != INFEASIBLE
     if KNOWN[name]["optimal"] == "true":
         assert probe(prop, ub - 1, node_limit=2_000).status != FEASIBLE
+
+
+PATTERSON = {r["problem"]: float(r["optimum"]) for r in csv.DictReader(open(PSPLIB / "patterson" / "optimum.csv"))}
+
+
+@pytest.mark.parametrize("folder", ["j30", "j60", "j90", "j120", "patterson"])
+def test_bounds_on_every_instance_stay_below_known_makespans(folder):
+    """Simple bounds and the destructive bound never exceed a known feasible makespan."""
+    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
+    assert files
+    for path in files:
+        problem = orchmilp.load(path)
+        if folder == "patterson":
+            ub = PATTERSON[path.name]
+        else:
+            ub = float(KNOWN[path.stem]["ub"])
+        bounds = all_bounds(problem, int(ub))
+        assert max(bounds) <= ub + 1e-9, (path.name, bounds, ub)

@@ -75,28 +75,27 @@ def _jackson(release: np.ndarray, proc: np.ndarray, tail: np.ndarray) -> float:
     return best
 
 
+def _jackson_over(problem: Problem, d: np.ndarray, sets: list[np.ndarray]) -> float:
+    """Best Jackson bound over sets of agents that run one at a time."""
+    sets = [s for s in sets if len(s) >= 2]
+    if not sets:
+        return 0.0
+    h, q = heads(problem, d), tails(problem, d)
+    return max(_jackson(h[s], d[s], q[s]) for s in sets)
+
+
 def disjunctive_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
     """Jackson's preemptive bound on every set of agents that pairwise exceed a capacity."""
     d = problem.durations if durations is None else np.asarray(durations, float)
     cum = problem.cumulative
-    if problem.n == 0 or cum.usage.shape[1] == 0:
-        return 0.0
-    h, q = heads(problem, d), tails(problem, d)
-    best = 0.0
-    for k in range(cum.usage.shape[1]):
-        members = np.flatnonzero((cum.usage[:, k] > cum.capacity[k] / 2 + 1e-12) & (d > 0))
-        if len(members) >= 2:
-            best = max(best, _jackson(h[members], d[members], q[members]))
-    return best
+    sets = [np.flatnonzero((cum.usage[:, k] > cum.capacity[k] / 2 + 1e-12) & (d > 0)) for k in range(cum.usage.shape[1])]
+    return _jackson_over(problem, d, sets)
 
 
 def clique_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
     """Jackson's preemptive bound on every clique of agents that can never run together."""
     d = problem.durations if durations is None else np.asarray(durations, float)
-    if not problem.cliques:
-        return 0.0
-    h, q = heads(problem, d), tails(problem, d)
-    return max(_jackson(h[list(c)], d[list(c)], q[list(c)]) for c in problem.cliques)
+    return _jackson_over(problem, d, [np.asarray(c, dtype=np.int64) for c in problem.cliques])
 
 
 def resource_bound(problem: Problem, durations: np.ndarray | None = None) -> float:

@@ -23,8 +23,8 @@ _EPS = 1e-9
 
 
 @njit(cache=True)
-def _find_or_insert(times, load, nseg, t):
-    """Index of the segment starting at ``t``, splitting a segment when needed."""
+def _segment_at(times, nseg, t):
+    """Index of the profile segment that contains time ``t``."""
     lo, hi = 0, nseg
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -32,6 +32,35 @@ def _find_or_insert(times, load, nseg, t):
             lo = mid
         else:
             hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _blocking_segment(times, load, nseg, seg, t, d, u, capacity):
+    """First segment from ``seg`` on that cannot take ``u`` more during [t, t + d); -1 if none."""
+    while seg < nseg and times[seg] < t + d - _EPS:
+        for k in range(capacity.shape[0]):
+            if load[seg, k] + u[k] > capacity[k] + _EPS:
+                return seg
+        seg += 1
+    return -1
+
+
+@njit(cache=True)
+def _hold(times, load, nseg, t, d, u):
+    """Add ``u`` to the profile on [t, t + d); returns the new number of segments."""
+    first, nseg = _find_or_insert(times, load, nseg, t)
+    last, nseg = _find_or_insert(times, load, nseg, t + d)
+    for seg in range(first, last):
+        for k in range(u.shape[0]):
+            load[seg, k] += u[k]
+    return nseg
+
+
+@njit(cache=True)
+def _find_or_insert(times, load, nseg, t):
+    """Index of the segment starting at ``t``, splitting a segment when needed."""
+    lo = _segment_at(times, nseg, t)
     if abs(times[lo] - t) <= _EPS:
         return lo, nseg
     # split segment lo at t: new segment lo+1 starts at t with the same load
@@ -70,40 +99,14 @@ def serial_sgs(order, durations, pred_ptr, pred_idx, usage, capacity):
         if d <= 0.0 or not uses:
             start[j] = es
             continue
-        # earliest feasible start >= es
+        # earliest feasible start >= es: jump past every blocking segment
         t = es
-        lo, hi = 0, nseg
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if times[mid] <= t + _EPS:
-                lo = mid
-            else:
-                hi = mid
-        s = lo
-        while True:
-            ok = True
-            seg = s
-            while seg < nseg and times[seg] < t + d - _EPS:
-                bad = False
-                for k in range(k_count):
-                    if load[seg, k] + usage[j, k] > capacity[k] + _EPS:
-                        bad = True
-                        break
-                if bad:
-                    ok = False
-                    break
-                seg += 1
-            if ok:
-                break
-            # the segment seg blocks: try again from its end
+        seg = _blocking_segment(times, load, nseg, _segment_at(times, nseg, t), t, d, usage[j], capacity)
+        while seg >= 0:
             t = times[seg + 1]
-            s = seg + 1
+            seg = _blocking_segment(times, load, nseg, seg + 1, t, d, usage[j], capacity)
         start[j] = t
-        first, nseg = _find_or_insert(times, load, nseg, t)
-        last, nseg = _find_or_insert(times, load, nseg, t + d)
-        for seg in range(first, last):
-            for k in range(k_count):
-                load[seg, k] += usage[j, k]
+        nseg = _hold(times, load, nseg, t, d, usage[j])
     return start
 
 
@@ -142,25 +145,6 @@ def serial_sgs_batch(orders, durations, pred_ptr, pred_idx, usage, capacity):
         start = serial_sgs(orders[r], durations, pred_ptr, pred_idx, usage, capacity)
         out[r] = np.max(start + durations) if durations.shape[0] else 0.0
     return out
-
-
-@njit(cache=True)
-def _fits(times, load, nseg, t, d, u, capacity):
-    """True when an agent using ``u`` fits the profile on [t, t + d)."""
-    lo, hi = 0, nseg
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if times[mid] <= t + _EPS:
-            lo = mid
-        else:
-            hi = mid
-    seg = lo
-    while seg < nseg and times[seg] < t + d - _EPS:
-        for k in range(capacity.shape[0]):
-            if load[seg, k] + u[k] > capacity[k] + _EPS:
-                return False
-        seg += 1
-    return True
 
 
 @njit(cache=True)
@@ -213,14 +197,10 @@ def _start_eligible(t, start, priority, durations, pred_ptr, pred_idx, usage, ca
         if durations[j] <= 0.0 or not uses:
             start[j] = t
             started += 1
-        elif _fits(times, load, nseg, t, durations[j], usage[j], capacity):
+        elif _blocking_segment(times, load, nseg, _segment_at(times, nseg, t), t, durations[j], usage[j], capacity) < 0:
             start[j] = t
             started += 1
-            first, nseg = _find_or_insert(times, load, nseg, t)
-            last, nseg = _find_or_insert(times, load, nseg, t + durations[j])
-            for seg in range(first, last):
-                for k in range(k_count):
-                    load[seg, k] += usage[j, k]
+            nseg = _hold(times, load, nseg, t, durations[j], usage[j])
     return started, nseg
 
 

@@ -153,6 +153,60 @@ def _energy_in(es, lf, p, j, a, b):
 
 
 @njit(cache=True)
+def _energetic_adjust(es, lf, p, usage, capacity):
+    """Energetic reasoning with window adjustments (Baptiste, Le Pape and Nuijten 1999).
+
+    For an interval [a, b) every agent needs at least its left- or
+    right-shifted overlap; if the others leave room ``avail`` and agent i
+    started as early as allowed would overlap more than ``avail / u_i``, it
+    must start no earlier than ``b - avail / u_i`` (symmetrically, finish no
+    later than ``a + avail / u_i``). Returns (changed, failed).
+    """
+    n = p.shape[0]
+    changed = False
+    starts = np.unique(es)
+    ends = np.unique(np.concatenate((lf, es + p)))
+    for k in range(capacity.shape[0]):
+        users = np.zeros(n, np.int64)
+        m = 0
+        for j in range(n):
+            if usage[j, k] > 0 and p[j] > 0:
+                users[m] = j
+                m += 1
+        if m < 2:
+            continue
+        for a in starts:
+            for b in ends:
+                if b <= a:
+                    continue
+                room = capacity[k] * (b - a)
+                need = 0.0
+                for q in range(m):
+                    j = users[q]
+                    need += usage[j, k] * _energy_in(es, lf, p, j, a, b)
+                if need > room + 1e-9:
+                    return changed, True
+                for q in range(m):
+                    i = users[q]
+                    u = usage[i, k]
+                    avail = room - (need - u * _energy_in(es, lf, p, i, a, b))
+                    allowed = int(np.floor(avail / u + 1e-9))
+                    left = min(b, es[i] + p[i]) - max(a, es[i])  # overlap when started as early as possible
+                    if left > allowed and es[i] < b - allowed:
+                        es[i] = b - allowed
+                        changed = True
+                        if es[i] + p[i] > lf[i]:
+                            return changed, True
+                    right = min(b, lf[i]) - max(a, lf[i] - p[i])  # overlap when finished as late as possible
+                    if right > allowed and lf[i] > a + allowed:
+                        lf[i] = a + allowed
+                        changed = True
+                        if es[i] + p[i] > lf[i]:
+                            return changed, True
+    return changed, False
+
+
+@njit(cache=True)
 def _energetic_check(es, lf, p, usage, capacity):
     """True when some interval [a, b) needs more energy than a resource holds there."""
     n = p.shape[0]
@@ -256,15 +310,31 @@ def _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
 
 
 @njit(cache=True)
+def _propagate_all(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, horizon,
+                   clique_ptr, clique_idx, energetic):
+    """:func:`_propagate`, alternated with energetic adjustments until neither changes anything."""
+    for _ in range(100):
+        if not _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
+                          horizon, clique_ptr, clique_idx):
+            return False
+        if not energetic:
+            return True
+        changed, failed = _energetic_adjust(es, lf, p, usage, capacity)
+        if failed:
+            return False
+        if not changed:
+            return True
+    return True
+
+
+@njit(cache=True)
 def _fixpoint(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, energetic,
               clique_ptr, clique_idx):
     n = p.shape[0]
     es = np.zeros(n, np.int64)
     lf = np.full(n, horizon, np.int64)
-    ok = _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, horizon,
-                    clique_ptr, clique_idx)
-    if ok and energetic and _energetic_check(es, lf, p, usage, capacity):
-        ok = False
+    ok = _propagate_all(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
+                        horizon, clique_ptr, clique_idx, energetic)
     return ok, es, lf
 
 
@@ -308,7 +378,7 @@ class Propagator:
         cum = problem.cumulative_with_cliques
         self.usage = np.ascontiguousarray(cum.usage * (self.p[:, None] > 0))
         self.capacity = cum.capacity
-        self.energetic = energetic and problem.n <= 400
+        self.energetic = energetic and problem.n <= 150
         members = [[j for j in c if self.p[j] > 0] for c in problem.cliques]
         members = [m for m in members if len(m) >= 2]
         self.clique_ptr = np.cumsum([0] + [len(m) for m in members]).astype(np.int64)

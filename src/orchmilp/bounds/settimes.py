@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..model.problem import Problem
-from .propagation import Propagator, _propagate
+from .propagation import Propagator, _propagate_all
 
 __all__ = ["Probe", "probe", "INFEASIBLE", "FEASIBLE", "UNKNOWN"]
 
@@ -32,7 +32,7 @@ _FREE, _FIXED, _POSTPONED = 0, 1, 2
 
 @njit(cache=True)
 def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
-              clique_ptr, clique_idx, es0, lf0, node_limit):
+              clique_ptr, clique_idx, es0, lf0, node_limit, energetic):
     n = p.shape[0]
     max_depth = 4 * n + 16
     es = np.empty((max_depth, n), np.int64)
@@ -48,8 +48,8 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
         pes[0, j] = -1
     nodes = 0
     start = np.zeros(n, np.int64)
-    if not _propagate(es[0], lf[0], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
-                      usage, capacity, horizon, clique_ptr, clique_idx):
+    if not _propagate_all(es[0], lf[0], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
+                          usage, capacity, horizon, clique_ptr, clique_idx, energetic):
         return INFEASIBLE, start, nodes
     depth = 0
     branch[0] = 0
@@ -103,8 +103,8 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
             pes[child, j] = es[child, j]
         branch[depth] += 1
         nodes += 1
-        if _propagate(es[child], lf[child], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
-                      usage, capacity, horizon, clique_ptr, clique_idx):
+        if _propagate_all(es[child], lf[child], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
+                          usage, capacity, horizon, clique_ptr, clique_idx, energetic):
             depth = child
             choice[depth] = -1
     return INFEASIBLE, start, nodes
@@ -120,8 +120,9 @@ class Probe:
     nodes: int
 
 
-def probe(prop: Propagator, horizon: int, node_limit: int = 10_000) -> Probe:
-    """Search for a grid schedule of makespan at most ``horizon`` with the propagator's data."""
+def probe(prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: bool = False) -> Probe:
+    """Search for a grid schedule of makespan at most ``horizon`` with the propagator's data
+    (``energetic`` adds energetic reasoning at every node: fewer, slower nodes)."""
     prob: Problem = prop.problem
     n = prob.n
     es0 = np.zeros(n, np.int64)
@@ -129,6 +130,6 @@ def probe(prop: Propagator, horizon: int, node_limit: int = 10_000) -> Probe:
     status, start, nodes = _settimes(
         int(horizon), prop.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, prob.succ_ptr,
         prob.succ_idx, prop.pair_a, prop.pair_b, prop.usage, prop.capacity, prop.clique_ptr, prop.clique_idx,
-        es0, lf0, int(node_limit),
+        es0, lf0, int(node_limit), bool(energetic and prop.energetic),
     )
     return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))

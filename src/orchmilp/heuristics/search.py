@@ -3,8 +3,8 @@ the serial and the parallel generation scheme, the worst-case-slack rule
 (parallel), random and LFT-biased random sampling, each followed by
 forward-backward improvement; the best schedule wins.
 
-It gives the MILP its warm start and horizon, and on easy workflows it is
-already optimal (the solver then skips the MILP).
+It seeds the genetic algorithm; on easy workflows it is already optimal and
+the solver stops there.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bounds.critical_path import tails
 from ..model.problem import Problem
 from .improve import forward_backward
 from .rules import RULES
 from .sgs import parallel_sgs, priority_list, serial_sgs
-from ..bounds.critical_path import tails
 
 __all__ = ["HeuristicResult", "heuristic_schedule"]
 
@@ -43,7 +43,7 @@ def heuristic_schedule(
     stop_at: float | None = None,
     time_limit: float | None = None,
 ) -> HeuristicResult:
-    """Best serial-SGS schedule over the priority rules and ``samples`` randomised lists.
+    """Best schedule over the priority rules (serial and parallel scheme) and ``samples`` randomised lists.
 
     Stops early when the makespan reaches ``stop_at`` (a known lower bound)
     or after ``time_limit`` seconds.
@@ -58,8 +58,7 @@ def heuristic_schedule(
     count = 0
     rng = np.random.default_rng(seed)
     priorities = {name: rule(problem, d) for name, rule in RULES.items()}
-    horizon = float(np.sum(d))
-    latest_start = horizon - tails(problem, d) - d
+    latest_start = float(np.sum(d)) - tails(problem, d) - d  # for the worst-case-slack rule
     jobs = [(f"{name}/serial", prio) for name, prio in priorities.items()]
     jobs += [(f"{name}/parallel", prio) for name, prio in priorities.items()]
     jobs.append(("wcs/parallel", None))

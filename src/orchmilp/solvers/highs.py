@@ -156,8 +156,8 @@ def _run_highs(model: LinearModel, settings: dict[str, Any], emit: Callable[[tup
     deadline = t0 + settings["time_limit"]
     h = _new_highs()
     threads = settings["threads"]
-    if _threads_in_use is not None and _threads_in_use != threads:
-        highspy.Highs.resetGlobalScheduler(True)
+    if _threads_in_use != threads:  # HiGHS refuses to run with another thread count than its
+        highspy.Highs.resetGlobalScheduler(True)  # scheduler's, which other HiGHS users may have set
     _threads_in_use = threads
     h.setOptionValue("threads", threads)
     h.setOptionValue("time_limit", max(settings["time_limit"], 0.01))

@@ -1,4 +1,4 @@
-"""HiGHS in its own process: same answer as in-process, and safe from unguarded scripts."""
+"""Running HiGHS: in its own process or in ours, next to other users of HiGHS."""
 
 from __future__ import annotations
 
@@ -51,3 +51,25 @@ def test_a_script_without_main_guard_can_use_the_isolated_solver(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["objective", "12.0"]
+
+
+def test_solving_after_the_caller_used_highs_with_other_threads(tmp_path):
+    """HiGHS keeps one global scheduler per process; a caller's own HiGHS run must not break ours."""
+    script = tmp_path / "mixed.py"
+    script.write_text(textwrap.dedent(f"""
+        import highspy, numpy as np, orchmilp
+        from orchmilp.compile.time_indexed import TimeIndexed
+        from orchmilp.solvers.highs import solve_mip
+        own = highspy.Highs()
+        own.silent()
+        own.setOptionValue("threads", 2)
+        own.addVar(0, 1)
+        own.run()
+        problem = orchmilp.load({WORKFLOW!r})
+        p = np.round(problem.durations).astype(np.int64)
+        out = solve_mip(TimeIndexed(problem, p, int(p.sum()), 0).build(), time_limit=10, threads=1, isolate=False)
+        print(out.solver_status, out.objective)
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == ["Optimal", "12.0"]

@@ -207,35 +207,6 @@ def _energetic_adjust(es, lf, p, usage, capacity):
 
 
 @njit(cache=True)
-def _energetic_check(es, lf, p, usage, capacity):
-    """True when some interval [a, b) needs more energy than a resource holds there."""
-    n = p.shape[0]
-    points_a = np.unique(es)
-    points_b = np.unique(lf)
-    for k in range(capacity.shape[0]):
-        users = np.zeros(n, np.int64)
-        m = 0
-        for j in range(n):
-            if usage[j, k] > 0 and p[j] > 0:
-                users[m] = j
-                m += 1
-        if m < 2:
-            continue
-        for a in points_a:
-            for b in points_b:
-                if b <= a:
-                    continue
-                need = 0.0
-                room = capacity[k] * (b - a)
-                for q in range(m):
-                    j = users[q]
-                    need += usage[j, k] * _energy_in(es, lf, p, j, a, b)
-                    if need > room + 1e-9:
-                        return True
-    return False
-
-
-@njit(cache=True)
 def _edge_finding(es, lf, p, clique_ptr, clique_idx):
     """Task-interval reasoning on cliques (agents that run one at a time). Returns (changed, failed).
 

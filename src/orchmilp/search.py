@@ -222,10 +222,7 @@ def tree_search(search: Search, share: float = 0.1) -> None:
     budget = share * search.remaining()
     p = np.round(problem.durations / search.step).astype(np.int64)
     prop = Propagator(problem, p)
-    limit = 1000
-    t = time.perf_counter()
-    nodes = probe(prop, int(round(search.best_makespan / search.step)) - 1, node_limit=100).nodes  # calibrate
-    probing = time.perf_counter() - t
+    nodes, probing = 0, 0.0
 
     def affordable(wanted: int) -> int:
         """Nodes a probe may take so that the phase ends within its budget (at the rate seen so far)."""
@@ -238,16 +235,16 @@ def tree_search(search: Search, share: float = 0.1) -> None:
         result = probe(prop, horizon, node_limit=node_limit)
         nodes += result.nodes
         probing += time.perf_counter() - t
-        return result
-
-    while not search.proven and affordable(limit) >= limit:
-        ub = int(round(search.best_makespan / search.step))
-        result = run(ub - 1, limit)
         if result.status == FEASIBLE:
             search.offer_schedule(result.start * search.step)
         elif result.status == INFEASIBLE:
-            search.offer_bound(ub * search.step, "tree search")
-        else:
+            search.offer_bound((horizon + 1) * search.step, "tree search")
+        return result
+
+    limit = 1000
+    run(int(round(search.best_makespan / search.step)) - 1, 100)  # a short first probe measures the rate
+    while not search.proven and affordable(limit) >= limit:
+        if run(int(round(search.best_makespan / search.step)) - 1, limit).status not in (FEASIBLE, INFEASIBLE):
             limit *= 4
     # raise the bound: bisect between it and the incumbent with short probes
     lo = int(round(search.lower_bound / search.step))
@@ -256,10 +253,8 @@ def tree_search(search: Search, share: float = 0.1) -> None:
         mid = (lo + hi) // 2
         result = run(mid, affordable(max(1000, limit // 4)))
         if result.status == INFEASIBLE:
-            search.offer_bound((mid + 1) * search.step, "tree search")
             lo = mid + 1
         elif result.status == FEASIBLE:
-            search.offer_schedule(result.start * search.step)
             hi = int(round(search.best_makespan / search.step)) - 1
         else:  # not refuted in time: look for a refutation lower down
             hi = mid - 1

@@ -9,7 +9,6 @@ one line for the large workflow (time to first plan, total time, peak memory).
 from __future__ import annotations
 
 import argparse
-import csv
 import resource
 import statistics
 import sys
@@ -22,6 +21,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).parent))
 
 import orchmilp  # noqa: E402
+from orchmilp.io.files import write_csv_atomic  # noqa: E402
 from orchmilp.check import check_plan  # noqa: E402
 from orchmilp.heuristics.search import heuristic_schedule  # noqa: E402
 from orchmilp.io.workflow import problem_to_workflow  # noqa: E402
@@ -103,11 +103,7 @@ def main(argv=None) -> int:
         rows.append({"group": f"large n={args.large}", "first_plan_seconds": first, "peak_mib": peak, **r})
 
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    keys = sorted({k for r in rows for k in r})
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_atomic(args.out, rows)
     return 0
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from orchmilp.io.files import write_csv_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 PSPLIB = ROOT / "instances" / "psplib"
 
@@ -79,10 +81,7 @@ def main(argv=None) -> int:
             console.print(f"{s} {budget}: dev best {statistics.mean(dev_best):.3f}% dev CP {statistics.mean(dev_cp):.2f}%")
     console.print(table)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_atomic(args.out, rows)
     return 0
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from orchmilp.io.files import write_csv_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 PSPLIB = ROOT / "instances" / "psplib"
 VARIANTS = ["textbook", "+ga horizon", "+propagation", "+cliques", "cbc", "orchmilp"]
@@ -136,10 +138,7 @@ def main(argv=None) -> int:
                       f"{statistics.mean(gaps):.2f}", str(wrong))
     Console(width=120).print(table)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv_atomic(args.out, rows)
     return 0
 
 

@@ -192,7 +192,7 @@ def _cmd_bench(args) -> int:
     from rich.table import Table
 
     from .benchmark import collect_instances, discover_references, read_reference, run_all, summarize
-    from .io.files import write_text_atomic
+    from .io.files import write_csv_atomic
 
     files = collect_instances(args.paths)
     if not files:
@@ -227,15 +227,7 @@ def _cmd_bench(args) -> int:
         table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in line.values()])
     console.print(table)
     if args.out:
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0].csv_row()))
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row.csv_row())
-        write_text_atomic(args.out, buffer.getvalue())
+        write_csv_atomic(args.out, [row.csv_row() for row in rows])
     bugs = [r for r in rows if r.problems]
     if bugs:
         err.print(f"[bold red]{len(bugs)} result(s) contradict the reference or fail the checker[/bold red]")

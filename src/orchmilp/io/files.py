@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_text_atomic", "write_json_atomic", "write_bytes_atomic"]
+__all__ = ["write_text_atomic", "write_json_atomic", "write_bytes_atomic", "write_csv_atomic"]
 
 
 def _new_file_mode(path: Path) -> int:
@@ -46,3 +48,13 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
+
+
+def write_csv_atomic(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    """One CSV line per row; the columns are every key, in order of first appearance."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())

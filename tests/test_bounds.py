@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 import orchmilp
 from helpers import ROOT, assert_valid_plan
 from orchmilp.bounds.critical_path import critical_path_bound
+from orchmilp.bounds import delaying
 from orchmilp.bounds.propagation import Propagator, destructive_bound
 from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bound
 from orchmilp.bounds.settimes import FEASIBLE, INFEASIBLE, probe
@@ -43,10 +44,37 @@ def test_bounds_and_tree_search_agree_with_brute_force(workflow):
     found = probe(prop, optimum, node_limit=50_000)
     assert found.status != INFEASIBLE
     if found.status == FEASIBLE:
-        plan = build_plan(problem, found.start.astype(float))
-        result = Result(problem, Status.FEASIBLE, plan.makespan(problem.durations), 0.0, plan.start,
-                        plan.waits_for, plan.critical_path, 0.0)
-        assert_valid_plan(workflow, result.to_dict(), optimum=optimum)
+        _valid_schedule(workflow, problem, found.start, optimum)
+
+
+def _valid_schedule(workflow, problem, start, optimum):
+    plan = build_plan(problem, start.astype(float))
+    result = Result(problem, Status.FEASIBLE, plan.makespan(problem.durations), 0.0, plan.start,
+                    plan.waits_for, plan.critical_path, 0.0)
+    assert_valid_plan(workflow, result.to_dict(), optimum=optimum)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(contended=True))
+def test_branch_and_bound_with_memory_agrees_with_brute_force(workflow):
+    """Probing down from above the optimum with one memory: a schedule at every horizon
+    down to the optimum (the cutset rule never cuts the last one), none below it."""
+    problem = orchmilp.load(workflow)
+    optimum = int(round(reference_optimum(workflow)))
+    p = problem.durations.astype(np.int64)
+    search, prop = delaying.DelayingSearch(problem, p, memory_entries=1 << 12), Propagator(problem, p)
+    for horizon in range(optimum + 2, optimum - 2, -1):
+        windows = prop(horizon)
+        if not windows.feasible:
+            assert horizon < optimum
+            continue
+        out = search.probe(horizon, windows.lf, node_limit=200_000)
+        if horizon >= optimum:
+            assert out.status == delaying.FEASIBLE, (horizon, optimum)
+            _valid_schedule(workflow, problem, out.start, optimum)
+            assert np.max(out.start + p) <= horizon
+        else:
+            assert out.status != delaying.FEASIBLE
 
 
 SAMPLE = ["j301_1", "j3010_2", "j3013_1", "j3017_2", "j3021_3", "j3033_1", "j3037_3", "j3045_4",
@@ -81,3 +109,22 @@ def test_bounds_on_every_instance_stay_below_known_makespans(folder):
             ub = float(KNOWN[path.stem]["ub"])
         bounds = all_bounds(problem, int(ub))
         assert max(bounds) <= ub + 1e-9, (path.name, bounds, ub)
+
+
+@pytest.mark.parametrize("folder", ["j30", "patterson"])
+def test_branch_and_bound_never_refutes_a_known_makespan(folder):
+    """At a known feasible makespan the search finds a schedule or runs out of nodes, never proves
+    there is none (what a wrong cutset or window pruning would do)."""
+    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
+    found = 0
+    for path in files:
+        problem = orchmilp.load(path)
+        ub = int(PATTERSON[path.name] if folder == "patterson" else KNOWN[path.stem]["ub"])
+        p = problem.durations.astype(np.int64)
+        out = delaying.DelayingSearch(problem, p, memory_entries=1 << 14).probe(
+            ub, Propagator(problem, p)(ub).lf, node_limit=20_000)
+        assert out.status != delaying.INFEASIBLE, path.name
+        if out.status == delaying.FEASIBLE:
+            found += 1
+            assert np.max(out.start + p) <= ub
+    assert found >= 0.8 * len(files)

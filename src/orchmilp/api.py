@@ -17,7 +17,8 @@ from .model.instance import Instance
 from .model.problem import Problem
 from .model.validate import validate
 from .result import Result
-from .search import Progress, Search, heuristics, intensify, milp, propagation, simple_bounds, tree_search
+from .search import (FIRST_BRANCH_AND_BOUND_SECONDS, Progress, Search, branch_and_bound, heuristics, intensify, milp,
+                     propagation, simple_bounds, tree_search)
 
 __all__ = ["load", "solve", "compile_model"]
 
@@ -108,6 +109,7 @@ def run_search(problem: Problem, *, time_limit: float = 30.0, threads: int = 1, 
     simple_bounds(search)
     heuristics(search, schedules=ga_schedules, seed=seed)
     propagation(search)
+    branch_and_bound(search, most=FIRST_BRANCH_AND_BOUND_SECONDS)
     tree_search(search)
     if use_milp:
         milp(search, resolution=resolution, max_binaries=max_binaries, threads=threads, seed=seed,

@@ -7,9 +7,10 @@ plain functions that improve one or the other:
 1. :func:`simple_bounds`     critical path, energy, one-machine bounds;
 2. :func:`heuristics`        priority rules, then the genetic algorithm;
 3. :func:`propagation`       destructive bound on the exact time grid;
-4. :func:`tree_search`       set-times search with propagation below the incumbent;
-5. :func:`milp`              the time-indexed MILP (see models/time-indexed.md);
-6. :func:`intensify`         time left: more genetic search and a longer tree search.
+4. :func:`branch_and_bound`  delaying alternatives with cutset memory below the incumbent;
+5. :func:`tree_search`       set-times search with propagation: schedules and a bisected bound;
+6. :func:`milp`              the time-indexed MILP (see models/time-indexed.md);
+7. :func:`intensify`         time left: more genetic search, branch and bound, tree search.
 
 Each phase stops as soon as bound and incumbent meet.
 """
@@ -23,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .bounds.critical_path import critical_path_bound
+from .bounds.delaying import DelayingSearch
 from .bounds.propagation import Propagator, Windows, destructive_bound
 from .bounds.resource import clique_bound, disjunctive_bound, energy_bound
 from .bounds.settimes import FEASIBLE, INFEASIBLE, probe
@@ -37,7 +39,8 @@ from .result import Result, Status
 from .solvers import backend as solve_backend
 from .solvers.highs import integral_bound, solve_mip
 
-__all__ = ["Search", "simple_bounds", "heuristics", "propagation", "tree_search", "milp", "intensify"]
+__all__ = ["Search", "simple_bounds", "heuristics", "propagation", "branch_and_bound", "tree_search", "milp",
+           "intensify"]
 
 Progress = Callable[[str, float, float, float], None]
 
@@ -46,6 +49,10 @@ MAX_PROPAGATION_STEPS = 200_000
 
 #: Largest workflow for the set-times tree search (its memory grows like n^2).
 MAX_TREE_AGENTS = 300
+
+#: The first branch and bound stops after this many seconds: where it cannot prove
+#: quickly (many interchangeable agents) the MILP often can; it resumes after the MILP.
+FIRST_BRANCH_AND_BOUND_SECONDS = 5.0
 
 
 class Search:
@@ -66,6 +73,7 @@ class Search:
         self.stats: dict[str, Any] = {"agents": problem.n}
         self.grid: Grid | None = None
         self.slack: np.ndarray | None = None  # window widths after propagation (time units)
+        self.delaying: tuple | bool | None = None  # branch and bound and its memory; False: it gave up
 
     # -- clock -----------------------------------------------------------
     def elapsed(self) -> float:
@@ -183,11 +191,13 @@ def heuristics(search: Search, schedules: int | None = None, share: float = 0.25
 
 
 def intensify(search: Search, seed: int = 0) -> None:
-    """Spend the time left: more genetic search from the incumbent, then a longer tree search."""
+    """Spend the time left: more genetic search from the incumbent, then more branch and
+    bound (resuming with its memory) and a longer tree search."""
     if search.proven or search.remaining() <= 0.05:
         return
-    tree_possible = search.step is not None and search.problem.n <= MAX_TREE_AGENTS
-    heuristics(search, schedules=10**9, share=0.5 if tree_possible else 1.0, seed=seed + 1)
+    tree_possible = _searchable(search)
+    heuristics(search, schedules=10**9, share=0.3 if tree_possible else 1.0, seed=seed + 1)
+    branch_and_bound(search, share=0.7)
     tree_search(search, share=1.0)
 
 
@@ -209,32 +219,85 @@ def propagation(search: Search) -> None:
     search.report("propagation")
 
 
+class _Budget:
+    """Node limits for probes that must end within a share of the time left, at the rate seen so far."""
+
+    def __init__(self, seconds: float):
+        self.t0 = time.perf_counter()
+        self.seconds = seconds
+        self.nodes = 0
+        self.probing = 0.0
+
+    def affordable(self, wanted: int) -> int:
+        rate = max(self.nodes, 1) / max(self.probing, 1e-6)
+        return int(min(wanted, (self.seconds - (time.perf_counter() - self.t0)) * rate))
+
+    def count(self, nodes: int, since: float) -> None:
+        self.nodes += nodes
+        self.probing += time.perf_counter() - since
+
+
+def _searchable(search: Search) -> bool:
+    return (search.step is not None and not search.proven and search.problem.n <= MAX_TREE_AGENTS
+            and search.best_makespan / search.step <= MAX_PROPAGATION_STEPS)
+
+
+def branch_and_bound(search: Search, share: float = 0.25, most: float = math.inf) -> None:
+    """Branch and bound over delaying alternatives below the incumbent (see
+    :mod:`.bounds.delaying`): each probe finds a better schedule, proves that
+    none exists, or runs out of nodes; its memory of failed nodes is kept in
+    ``search`` so that a later call resumes where this one stopped. It runs for
+    ``share`` of the time left, ``most`` seconds at most."""
+    if not _searchable(search):
+        return
+    problem, step = search.problem, search.step
+    if search.delaying is False:  # gave up earlier
+        return
+    p = np.round(problem.durations / step).astype(np.int64)
+    if search.delaying is None:
+        search.delaying = (DelayingSearch(problem, p), Propagator(problem, p))
+    dh, prop = search.delaying
+    budget = _Budget(min(most, share * search.remaining()))
+    limit = 1000
+    while not search.proven and budget.affordable(limit) >= min(limit, 1000):
+        horizon = int(round(search.best_makespan / step)) - 1
+        windows = prop(horizon)
+        if not windows.feasible:
+            search.offer_bound((horizon + 1) * step, "propagation")
+            break
+        t = time.perf_counter()
+        wanted = budget.affordable(limit)
+        out = dh.probe(horizon, windows.lf, node_limit=wanted)
+        budget.count(out.nodes, t)
+        if out.status == FEASIBLE:
+            search.offer_schedule(out.start * step)
+        elif out.status == INFEASIBLE:
+            search.offer_bound((horizon + 1) * step, "branch and bound")
+        elif out.nodes < wanted:  # too many agents at once for this search
+            search.delaying = False
+            break
+        else:
+            limit *= 4
+    search.stats.update(bb_nodes=search.stats.get("bb_nodes", 0) + budget.nodes,
+                        bb_seconds=round(search.stats.get("bb_seconds", 0) + time.perf_counter() - budget.t0, 3))
+    search.report("branch and bound")
+
+
 def tree_search(search: Search, share: float = 0.1) -> None:
     """Set-times search below the incumbent: each probe either finds a better
     schedule, proves there is none, or runs out of nodes (the limit grows
     while the time share allows). Unfinished, it bisects for a better bound."""
+    if not _searchable(search):
+        return
     problem = search.problem
-    if search.step is None or search.proven or problem.n > MAX_TREE_AGENTS:
-        return
-    if search.best_makespan / search.step > MAX_PROPAGATION_STEPS:
-        return
-    t0 = time.perf_counter()
-    budget = share * search.remaining()
+    budget = _Budget(share * search.remaining())
     p = np.round(problem.durations / search.step).astype(np.int64)
     prop = Propagator(problem, p)
-    nodes, probing = 0, 0.0
-
-    def affordable(wanted: int) -> int:
-        """Nodes a probe may take so that the phase ends within its budget (at the rate seen so far)."""
-        rate = max(nodes, 1) / max(probing, 1e-6)
-        return int(min(wanted, (budget - (time.perf_counter() - t0)) * rate))
 
     def run(horizon: int, node_limit: int):
-        nonlocal nodes, probing
         t = time.perf_counter()
         result = probe(prop, horizon, node_limit=node_limit)
-        nodes += result.nodes
-        probing += time.perf_counter() - t
+        budget.count(result.nodes, t)
         if result.status == FEASIBLE:
             search.offer_schedule(result.start * search.step)
         elif result.status == INFEASIBLE:
@@ -243,22 +306,22 @@ def tree_search(search: Search, share: float = 0.1) -> None:
 
     limit = 1000
     run(int(round(search.best_makespan / search.step)) - 1, 100)  # a short first probe measures the rate
-    while not search.proven and affordable(limit) >= limit:
+    while not search.proven and budget.affordable(limit) >= limit:
         if run(int(round(search.best_makespan / search.step)) - 1, limit).status not in (FEASIBLE, INFEASIBLE):
             limit *= 4
     # raise the bound: bisect between it and the incumbent with short probes
     lo = int(round(search.lower_bound / search.step))
     hi = int(round(search.best_makespan / search.step)) - 1
-    while lo < hi and affordable(max(1000, limit // 4)) >= 100:
+    while lo < hi and budget.affordable(max(1000, limit // 4)) >= 100:
         mid = (lo + hi) // 2
-        result = run(mid, affordable(max(1000, limit // 4)))
+        result = run(mid, budget.affordable(max(1000, limit // 4)))
         if result.status == INFEASIBLE:
             lo = mid + 1
         elif result.status == FEASIBLE:
             hi = int(round(search.best_makespan / search.step)) - 1
         else:  # not refuted in time: look for a refutation lower down
             hi = mid - 1
-    search.stats.update(tree_nodes=nodes, tree_seconds=round(time.perf_counter() - t0, 3))
+    search.stats.update(tree_nodes=budget.nodes, tree_seconds=round(time.perf_counter() - budget.t0, 3))
     search.report("tree search")
 
 
@@ -282,7 +345,8 @@ def milp(
     # plans: durations rounded up (exact when the grid is exact)
     start = _grid_schedule(search, grid)
     ub = int(np.max(start + grid.up)) if problem.n else 0
-    share = 1.0 if grid.exact else 0.5
+    # on the exact grid, keep time for the branch and bound to resume afterwards (see intensify)
+    share = (0.6 if search.delaying and _searchable(search) else 1.0) if grid.exact else 0.5
     run = solve_backend(backend)
     beside = None
     if threads >= 2 and backend == "highs":  # one core for HiGHS, one for the heuristic search beside it

@@ -193,17 +193,6 @@ class GAResult:
     seconds: float
 
 
-def _precedes(problem: Problem) -> np.ndarray:
-    """n x n boolean matrix: True when i must finish before j (transitively)."""
-    n = problem.n
-    before = np.zeros((n, n), np.bool_)
-    for j in problem.topological_order[::-1]:
-        for k in problem.succs(j):
-            before[j, k] = True
-            before[j] |= before[k]
-    return before
-
-
 def genetic_algorithm(
     problem: Problem,
     durations: np.ndarray | None = None,
@@ -262,7 +251,7 @@ def genetic_algorithm(
                 population = q + 1 - (q + 1) % 2 if q + 1 >= 4 else q + 1
                 pop, fitness = pop[:population].copy(), fitness[:population].copy()
                 break
-    before = _precedes(problem)
+    before = problem.precedence_matrix
     target = -np.inf if stop_at is None else float(stop_at)
     batch = 1
     generation_seed = int(rng.integers(2**31))

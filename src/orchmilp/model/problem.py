@@ -112,6 +112,16 @@ class Problem:
                 reach[j] |= reach[k] | (1 << int(k))
         return tuple(reach)
 
+    @cached_property
+    def precedence_matrix(self) -> np.ndarray:
+        """n x n booleans: True when agent i must finish before agent j starts (directly or not)."""
+        before = np.zeros((self.n, self.n), np.bool_)
+        for j in self.topological_order[::-1]:
+            for k in self.succs(j):
+                before[j, k] = True
+                before[j] |= before[k]
+        return before
+
     def ordered(self, i: int, j: int) -> bool:
         """True when one of the two agents depends (transitively) on the other."""
         return bool((self.descendants[i] >> j) & 1 or (self.descendants[j] >> i) & 1)

@@ -70,6 +70,16 @@ def test_psplib_instances_reach_the_known_optimum(name):
     assert_valid_plan(problem_to_workflow(result.problem), result.to_dict(), optimum=OPTIMA[name])
 
 
+@pytest.mark.parametrize("name", ["j3014_2", "j3041_5"])
+def test_tightly_constrained_instances_are_proven_by_the_branch_and_bound(name):
+    """Instances where HiGHS stays at its root for the whole limit (issue 3): the branch and
+    bound proves them before the MILP starts."""
+    result = orchmilp.solve(PSPLIB / "j30" / f"{name}.sm", time_limit=60, use_milp=False)
+    assert result.status is orchmilp.Status.OPTIMAL and result.makespan == OPTIMA[name]
+    assert result.bound_source in ("branch and bound", "propagation")
+    assert_valid_plan(problem_to_workflow(result.problem), result.to_dict(), optimum=OPTIMA[name])
+
+
 def test_patterson_file_loads_and_solves():
     result = orchmilp.solve(PSPLIB / "patterson" / "pat1.rcp", time_limit=60)
     optimum = {r["problem"]: float(r["optimum"]) for r in csv.DictReader(open(PSPLIB / "patterson" / "optimum.csv"))}["pat1.rcp"]

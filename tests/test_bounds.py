@@ -128,3 +128,23 @@ def test_branch_and_bound_never_refutes_a_known_makespan(folder):
             found += 1
             assert np.max(out.start + p) <= ub
     assert found >= 0.8 * len(files)
+
+
+def test_branch_and_bound_drops_locks_that_cannot_bind_and_pairs_identical_agents():
+    workflow = {"resources": {"slots": 2}, "agents": [
+        {"id": "w", "duration": 3, "writes": ["a.txt"]},
+        {"id": "x", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+        {"id": "y", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+        {"id": "z", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+        {"id": "v", "duration": 2, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+    ]}
+    problem = orchmilp.load(workflow)
+    p = problem.durations.astype(np.int64)
+    search = delaying.DelayingSearch(problem, p)
+    assert search.capacity.tolist() == [2.0]  # the file lock (w before all readers) never binds
+    assert search.twin.tolist() == [-1, -1, 1, 2, -1]
+    optimum = int(reference_optimum(workflow))
+    assert optimum == 11  # w, then two readers at a time: 3 + 4 + 4
+    prop = Propagator(problem, p)
+    assert search.probe(optimum, prop(optimum).lf, 10_000).status == delaying.FEASIBLE
+    assert search.probe(optimum - 1, prop(optimum - 1).lf, 10_000).status == delaying.INFEASIBLE

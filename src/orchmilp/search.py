@@ -258,15 +258,18 @@ def branch_and_bound(search: Search, share: float = 0.25, most: float = math.inf
         search.delaying = (DelayingSearch(problem, p), Propagator(problem, p))
     dh, prop = search.delaying
     budget = _Budget(min(most, share * search.remaining()))
-    limit = 1000
-    while not search.proven and budget.affordable(limit) >= min(limit, 1000):
+    limit, windows = 1000, None
+    while not search.proven:
         horizon = int(round(search.best_makespan / step)) - 1
-        windows = prop(horizon)
+        if windows is None or windows.horizon != horizon:
+            windows = prop(horizon)
         if not windows.feasible:
             search.offer_bound((horizon + 1) * step, "propagation")
             break
-        t = time.perf_counter()
         wanted = budget.affordable(limit)
+        if wanted < min(limit, 1000):
+            break
+        t = time.perf_counter()
         out = dh.probe(horizon, windows.lf, node_limit=wanted)
         budget.count(out.nodes, t)
         if out.status == FEASIBLE:
@@ -345,13 +348,14 @@ def milp(
     # plans: durations rounded up (exact when the grid is exact)
     start = _grid_schedule(search, grid)
     ub = int(np.max(start + grid.up)) if problem.n else 0
-    # on the exact grid, keep time for the branch and bound to resume afterwards (see intensify)
-    share = (0.6 if search.delaying and _searchable(search) else 1.0) if grid.exact else 0.5
     run = solve_backend(backend)
     beside = None
-    if threads >= 2 and backend == "highs":  # one core for HiGHS, one for the heuristic search beside it
+    if threads >= 2 and backend == "highs":  # one core for HiGHS, one for the searches beside it
         beside = _search_beside(search, seed)
         threads -= 1
+    # on the exact grid and one core, keep time for the branch and bound to resume (see intensify)
+    resumes = beside is None and search.delaying and _searchable(search)
+    share = (0.6 if resumes else 1.0) if grid.exact else 0.5
     found, bound = improve_or_prove(
         problem, grid.up, ub, grid.to_steps(search.lower_bound), search.remaining() * share,
         threads, seed, search.stats, options, run, beside,
@@ -377,14 +381,21 @@ def milp(
 
 
 def _search_beside(search: Search, seed: int) -> Callable[[float], bool | str]:
-    """Slices of genetic search run while HiGHS works in its own process."""
-    state = {"seed": seed + 100}
+    """Slices of other work while HiGHS runs in its own process: two of every three
+    resume the branch and bound (while it can run), the others run the genetic search."""
+    state = {"seed": seed + 100, "slice": 0}
 
     def work(seconds: float) -> bool | str:
         if search.proven:
             return "stop"
         if seconds <= 0.05:
             return True
+        state["slice"] += 1
+        if search.delaying and _searchable(search) and state["slice"] % 3:
+            t = time.perf_counter()
+            branch_and_bound(search, share=1.0, most=seconds)
+            search.stats["beside_seconds"] = round(search.stats.get("beside_seconds", 0) + time.perf_counter() - t, 3)
+            return "stop" if search.proven else True
         state["seed"] += 1
         ga = genetic_algorithm(search.problem, search.problem.durations, schedules=10**9, time_limit=seconds,
                                seed=state["seed"], stop_at=search.lower_bound, initial=[search.candidates[-1][1]],

@@ -14,7 +14,8 @@ Pruning, for a trial makespan ``T``:
 * windows from :mod:`.propagation` at ``T``: an agent that can no longer
   start before its latest start, or an agent in progress that finishes after
   its latest finish, fails the node;
-* remaining energy of every resource must fit before ``T``;
+* energy: the work on each resource due by an agent's latest finish must
+  fit between the decision time and that finish;
 * twins: of two identical agents (same duration, use, dependencies and
   dependants) the first in input order starts first;
 * cutsets: a node whose set of started agents equals that of a node explored
@@ -120,12 +121,12 @@ def _remember(start, t, p, words, memo_head, memo_next, memo_t, memo_words, memo
 
 
 @njit(cache=True)
-def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_limit):
+def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_limit, step_limit):
     """Write bit masks (over ``members[:k]``) of the maximal subsets that fit the capacities
     and keep every member whose twin (at ``twin_pos``, earlier, or -1) they keep.
 
-    Returns the number written (-1 when more than ``out_limit - out_pos`` exist) and the
-    number of steps taken."""
+    Returns the number written (-1 when more than ``out_limit - out_pos`` exist, -2 after
+    ``step_limit`` steps) and the number of steps taken."""
     R = capacity.shape[0]
     load = np.zeros((k + 1, R))
     decision = np.zeros(k + 1, np.int64)  # 0 untried, 1 included, 2 excluded
@@ -135,6 +136,8 @@ def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_li
     steps = 0
     while depth >= 0:
         steps += 1
+        if steps > step_limit:
+            return -2, steps
         if depth == k:
             maximal = True
             for pos in range(k):
@@ -188,7 +191,7 @@ def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_li
 
 
 @njit(cache=True)
-def _child_bound(start, t, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, horizon, est, twin):
+def _child_bound(start, t, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon, est, twin):
     """Advance a child to its decision time; -1 if it cannot meet the windows (or starts an
     agent before its identical twin), else a score (the largest finish plus tail, a lower
     bound on its makespan). ``t`` is the child's time."""
@@ -219,18 +222,22 @@ def _child_bound(start, t, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tai
             score = v
     if score > horizon:
         return -1
+    # energy: the work due by each latest finish must fit between t and that finish
     R = capacity.shape[0]
     for r in range(R):
         energy = 0.0
-        for j in range(n):
+        for q in range(n):
+            j = by_lf[q]
             if usage[j, r] == 0.0:
                 continue
             if start[j] < 0:
                 energy += p[j] * usage[j, r]
             elif start[j] + p[j] > t:
                 energy += (start[j] + p[j] - t) * usage[j, r]
-        if energy > capacity[r] * (horizon - t) + _EPS:
-            return -1
+            else:
+                continue
+            if energy > capacity[r] * (lf[j] - t) + _EPS:
+                return -1
     return score
 
 
@@ -249,7 +256,7 @@ def _next_time(start, t, p, started_zero):
 
 
 @njit(cache=True)
-def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, twin, node_limit,
+def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, twin, node_limit,
             memo_head, memo_next, memo_t, memo_words, memo_ip_ptr, memo_ip, counts, alt_limit):
     n = p.shape[0]
     nw = (n + 63) // 64
@@ -271,7 +278,7 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, twi
     nodes = 0
     memory_full = False
     # the root: nothing started, decision time 0
-    if _child_bound(start[0], 0, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, horizon, est, twin) < 0:
+    if _child_bound(start[0], 0, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon, est, twin) < 0:
         return INFEASIBLE, start[0], nodes, memory_full
     when[0] = 0
     depth = 0
@@ -328,7 +335,10 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, twi
                 tw = twin[members[depth, pos]]
                 twin_pos[pos] = position[tw] if tw >= 0 and position[tw] < pos and members[depth, position[tw]] == tw else -1
             base = alt_base[depth]
-            cnt, steps = _maximal_subsets(members[depth], k, usage, capacity, twin_pos, arena, base, alt_limit)
+            cnt, steps = _maximal_subsets(members[depth], k, usage, capacity, twin_pos, arena, base, alt_limit,
+                                          16 * (node_limit - nodes) + 64)
+            if cnt == -2:  # out of nodes while enumerating
+                return UNKNOWN, s.copy(), max(node_limit, nodes), memory_full
             if cnt < 0:
                 return UNKNOWN, s.copy(), nodes, memory_full
             # enumerating and scoring alternatives is most of the work: count it against the limit
@@ -351,7 +361,7 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, twi
                 tn = _next_time(child, t, p, zero)
                 if tn < 0:
                     continue
-                sc = _child_bound(child, tn, p, topo, pred_ptr, pred_idx, usage, capacity, lf, tail, horizon, est,
+                sc = _child_bound(child, tn, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon, est,
                                   twin)
                 if sc < 0:
                     continue
@@ -517,7 +527,7 @@ class DelayingSearch:
         lf = np.minimum(np.asarray(lf, np.int64), horizon)
         status, start, nodes, full = _search(
             int(horizon), self.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, self.usage,
-            self.capacity, lf, self.tail, self.twin, int(node_limit), mem.head, mem.next, mem.t, mem.words,
+            self.capacity, lf, np.argsort(lf, kind="stable"), self.tail, self.twin, int(node_limit), mem.head, mem.next, mem.t, mem.words,
             mem.ip_ptr, mem.ip, mem.counts, 1 << 20,
         )
         if full:

@@ -191,13 +191,13 @@ def heuristics(search: Search, schedules: int | None = None, share: float = 0.25
 
 
 def intensify(search: Search, seed: int = 0) -> None:
-    """Spend the time left: more genetic search from the incumbent, then more branch and
-    bound (resuming with its memory) and a longer tree search."""
+    """Spend the time left: more branch and bound (resuming with its memory), more genetic
+    search from the incumbent, then a longer tree search."""
     if search.proven or search.remaining() <= 0.05:
         return
-    tree_possible = _searchable(search)
-    heuristics(search, schedules=10**9, share=0.3 if tree_possible else 1.0, seed=seed + 1)
-    branch_and_bound(search, share=0.7)
+    if search.delaying and _searchable(search):
+        branch_and_bound(search, share=0.6)
+    heuristics(search, schedules=10**9, share=0.5 if _searchable(search) else 1.0, seed=seed + 1)
     tree_search(search, share=1.0)
 
 
@@ -355,7 +355,7 @@ def milp(
         threads -= 1
     # on the exact grid and one core, keep time for the branch and bound to resume (see intensify)
     resumes = beside is None and search.delaying and _searchable(search)
-    share = (0.6 if resumes else 1.0) if grid.exact else 0.5
+    share = (0.5 if resumes else 1.0) if grid.exact else 0.5
     found, bound = improve_or_prove(
         problem, grid.up, ub, grid.to_steps(search.lower_bound), search.remaining() * share,
         threads, seed, search.stats, options, run, beside,

@@ -39,6 +39,9 @@ from .settimes import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
 __all__ = ["DelayingSearch", "INFEASIBLE", "FEASIBLE", "UNKNOWN"]
 
+#: Largest memory of failed nodes (it starts at 1/128 of this and grows when full).
+MEMORY_BYTES = 160 * 2**20
+
 _EPS = 1e-9
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -497,7 +500,7 @@ class DelayingSearch:
     nodes carries over (it is only valid while the trial makespan does not grow).
     """
 
-    def __init__(self, problem: Problem, p: np.ndarray, memory_entries: int = 1 << 21):
+    def __init__(self, problem: Problem, p: np.ndarray, memory_entries: int | None = None):
         self.problem = problem
         self.p = np.asarray(p, np.int64)
         cum = problem.cumulative
@@ -512,6 +515,8 @@ class DelayingSearch:
                 tail[j] = max(tail[j], self.p[j] + tail[k])
         self.tail = tail
         self.twin = _twins(problem, self.p, self.usage)
+        if memory_entries is None:  # at most about MEMORY_BYTES, whatever the number of agents
+            memory_entries = min(1 << 21, MEMORY_BYTES // (80 + 8 * ((problem.n + 63) // 64)))
         self.memory = _Memory(problem.n, min(1 << 14, memory_entries), memory_entries)
         self.horizon: int | None = None
 

@@ -379,7 +379,9 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
             alt_count[depth] = kept
             alt_next[depth] = 0
             alt_base[depth + 1] = base + kept
-        if alt_next[depth] >= alt_count[depth] or depth + 1 >= max_depth:
+        if depth + 1 >= max_depth:  # cannot happen (each level finishes an agent); never call it a failure
+            return UNKNOWN, start[depth].copy(), max(node_limit, nodes), memory_full
+        if alt_next[depth] >= alt_count[depth]:
             # every alternative failed: remember the node
             if depth > 0 and not memory_full:
                 s = start[depth]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import cached_property
 from typing import Any, Callable
 
 import numpy as np
@@ -73,7 +74,17 @@ class Search:
         self.stats: dict[str, Any] = {"agents": problem.n}
         self.grid: Grid | None = None
         self.slack: np.ndarray | None = None  # window widths after propagation (time units)
-        self.delaying: tuple | bool | None = None  # branch and bound and its memory; False: it gave up
+        self.delaying: DelayingSearch | bool | None = None  # the branch and bound with its memory; False: it gave up
+
+    @cached_property
+    def steps(self) -> np.ndarray:
+        """Durations in steps of the exact grid (only when there is one)."""
+        return np.round(self.problem.durations / self.step).astype(np.int64)
+
+    @cached_property
+    def propagator(self) -> Propagator:
+        """Propagation on the exact grid, shared by the searches below the incumbent."""
+        return Propagator(self.problem, self.steps)
 
     # -- clock -----------------------------------------------------------
     def elapsed(self) -> float:
@@ -195,7 +206,7 @@ def intensify(search: Search, seed: int = 0) -> None:
     search from the incumbent, then a longer tree search."""
     if search.proven or search.remaining() <= 0.05:
         return
-    if search.delaying and _searchable(search):
+    if search.delaying:  # resume it where it stopped
         branch_and_bound(search, share=0.6)
     heuristics(search, schedules=10**9, share=0.5 if _searchable(search) else 1.0, seed=seed + 1)
     tree_search(search, share=1.0)
@@ -208,7 +219,7 @@ def propagation(search: Search) -> None:
     ub = int(round(search.best_makespan / search.step))
     if ub > MAX_PROPAGATION_STEPS:
         return
-    p = np.round(search.problem.durations / search.step).astype(np.int64)
+    p = search.steps
     lower = int(round(search.lower_bound / search.step))
     t = time.perf_counter()
     bound, windows = destructive_bound(search.problem, p, lower, ub - 1)
@@ -250,13 +261,11 @@ def branch_and_bound(search: Search, share: float = 0.25, most: float = math.inf
     ``share`` of the time left, ``most`` seconds at most."""
     if not _searchable(search):
         return
-    problem, step = search.problem, search.step
     if search.delaying is False:  # gave up earlier
         return
-    p = np.round(problem.durations / step).astype(np.int64)
     if search.delaying is None:
-        search.delaying = (DelayingSearch(problem, p), Propagator(problem, p))
-    dh, prop = search.delaying
+        search.delaying = DelayingSearch(search.problem, search.steps)
+    dh, prop, step = search.delaying, search.propagator, search.step
     budget = _Budget(min(most, share * search.remaining()))
     limit, windows = 1000, None
     while not search.proven:
@@ -292,10 +301,8 @@ def tree_search(search: Search, share: float = 0.1) -> None:
     while the time share allows). Unfinished, it bisects for a better bound."""
     if not _searchable(search):
         return
-    problem = search.problem
     budget = _Budget(share * search.remaining())
-    p = np.round(problem.durations / search.step).astype(np.int64)
-    prop = Propagator(problem, p)
+    prop = search.propagator
 
     def run(horizon: int, node_limit: int):
         t = time.perf_counter()

@@ -35,6 +35,7 @@ import numpy as np
 from numba import njit
 
 from ..model.problem import Problem
+from .critical_path import tails
 from .settimes import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
 __all__ = ["DelayingSearch", "INFEASIBLE", "FEASIBLE", "UNKNOWN"]
@@ -336,7 +337,8 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
                 position[members[depth, pos]] = pos
             for pos in range(k):
                 tw = twin[members[depth, pos]]
-                twin_pos[pos] = position[tw] if tw >= 0 and position[tw] < pos and members[depth, position[tw]] == tw else -1
+                earlier = tw >= 0 and position[tw] < pos and members[depth, position[tw]] == tw
+                twin_pos[pos] = position[tw] if earlier else -1
             base = alt_base[depth]
             cnt, steps = _maximal_subsets(members[depth], k, usage, capacity, twin_pos, arena, base, alt_limit,
                                           16 * (node_limit - nodes) + 64)
@@ -364,8 +366,8 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
                 tn = _next_time(child, t, p, zero)
                 if tn < 0:
                     continue
-                sc = _child_bound(child, tn, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon, est,
-                                  twin)
+                sc = _child_bound(child, tn, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon,
+                                  est, twin)
                 if sc < 0:
                     continue
                 pos2 = base + kept
@@ -510,12 +512,7 @@ class DelayingSearch:
         keep = _can_bind(problem, usage, cum.capacity)
         self.usage = np.ascontiguousarray(usage[:, keep])
         self.capacity = np.ascontiguousarray(cum.capacity[keep], dtype=np.float64)
-        topo = problem.topological_order
-        tail = self.p.copy()
-        for j in topo[::-1]:
-            for k in problem.succs(j):
-                tail[j] = max(tail[j], self.p[j] + tail[k])
-        self.tail = tail
+        self.tail = self.p + tails(problem, self.p)  # longest chain from each agent's start to the end
         self.twin = _twins(problem, self.p, self.usage)
         if memory_entries is None:  # at most about MEMORY_BYTES, whatever the number of agents
             memory_entries = min(1 << 21, MEMORY_BYTES // (80 + 8 * ((problem.n + 63) // 64)))
@@ -534,8 +531,8 @@ class DelayingSearch:
         lf = np.minimum(np.asarray(lf, np.int64), horizon)
         status, start, nodes, full = _search(
             int(horizon), self.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, self.usage,
-            self.capacity, lf, np.argsort(lf, kind="stable"), self.tail, self.twin, int(node_limit), mem.head, mem.next, mem.t, mem.words,
-            mem.ip_ptr, mem.ip, mem.counts, 1 << 20,
+            self.capacity, lf, np.argsort(lf, kind="stable"), self.tail, self.twin, int(node_limit), mem.head,
+            mem.next, mem.t, mem.words, mem.ip_ptr, mem.ip, mem.counts, 1 << 20,
         )
         if full:
             mem.grow()

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import orchmilp  # noqa: E402
 from orchmilp.io.files import write_csv_atomic  # noqa: E402
 from orchmilp.check import check_plan  # noqa: E402
-from orchmilp.heuristics.search import heuristic_schedule  # noqa: E402
+from orchmilp.heuristics.portfolio import rule_portfolio  # noqa: E402
 from orchmilp.io.workflow import problem_to_workflow  # noqa: E402
 from workflows import random_workflow  # noqa: E402
 
@@ -44,7 +44,7 @@ def run(source, time_limit: float) -> dict:
         "gap": result.gap,
         "seconds": result.solve_seconds,
         "grid": result.resolution,
-        "binaries": result.stats.get("binaries", 0),
+        "binaries": result.statistics.milp_binaries,
     }
 
 
@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         workflow = random_workflow(args.large, seed=0)
         t0 = time.perf_counter()
         problem = orchmilp.load(workflow)
-        heur = heuristic_schedule(problem, samples=0)
+        heur = rule_portfolio(problem, samples=0)
         first = time.perf_counter() - t0
         r = run(problem, max(args.time_limit, 60.0))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

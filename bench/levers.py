@@ -9,7 +9,7 @@ Variants (each gets the full time limit, 1 thread):
 * ``+propagation``  windows narrowed by propagation, destructive bound first
 * ``+cliques``      clique rows in the MILP (the default model)
 * ``cbc``           the default model solved by CBC instead of HiGHS
-* ``b&b``           no MILP: branch and bound over delaying alternatives with cutset memory
+* ``branch-and-bound`` no MILP: branch and bound over delaying alternatives with cutset memory
                     below the genetic algorithm's makespan, after the destructive bound
 * ``orchmilp``      the full solver (bounds, GA, propagation, tree search, MILP, intensify)
 
@@ -34,7 +34,7 @@ from orchmilp.io.files import write_csv_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 PSPLIB = ROOT / "instances" / "psplib"
-VARIANTS = ["textbook", "+ga horizon", "+propagation", "+cliques", "cbc", "b&b", "orchmilp"]
+VARIANTS = ["textbook", "+ga horizon", "+propagation", "+cliques", "cbc", "branch-and-bound", "orchmilp"]
 
 
 def run(path: str, variant: str, time_limit: float) -> dict:
@@ -43,10 +43,12 @@ def run(path: str, variant: str, time_limit: float) -> dict:
     import orchmilp
     from orchmilp.bounds.propagation import Propagator, destructive_bound
     from orchmilp.compile.time_indexed import TimeIndexed
+    from orchmilp.errors import HorizonInfeasible
     from orchmilp.heuristics.ga import genetic_algorithm
-    from orchmilp.search import improve_or_prove
+    from orchmilp.search.phases import improve_or_prove
+    from orchmilp.solvers.base import SolverStatus
     from orchmilp.solvers import backend
-    from orchmilp.solvers.highs import integral_bound
+    from orchmilp.solvers.base import integral_bound
 
     problem = orchmilp.load(path)
     p = problem.durations.astype(np.int64)
@@ -57,24 +59,23 @@ def run(path: str, variant: str, time_limit: float) -> dict:
     if variant == "textbook":
         horizon = int(p.sum())
         model = TimeIndexed(problem, p, horizon, cliques=False)
-        out = backend("highs")(model.build(), time_limit=time_limit)
+        out = backend("highs").start(model.build(), time_limit=time_limit).result()
         makespan = model.decode(out.x)[1] if out.x is not None else horizon
         bound = integral_bound(out.bound) if np.isfinite(out.bound) else 0
         return {"makespan": makespan, "bound": min(bound, makespan), "seconds": time.perf_counter() - t0}
     ga = genetic_algorithm(problem, schedules=5000, seed=0, population=83)
     ub = int(ga.makespan)
     left = time_limit - (time.perf_counter() - t0)
-    stats: dict = {}
     if variant == "+ga horizon":
         try:
             model = TimeIndexed(problem, p, ub - 1, cliques=False)
-        except ValueError:  # no room below the GA's makespan: it is optimal
+        except HorizonInfeasible:  # no room below the GA's makespan: it is optimal
             return {"makespan": ub, "bound": ub, "seconds": time.perf_counter() - t0}
-        out = backend("highs")(model.build(), time_limit=left)
+        out = backend("highs").start(model.build(), time_limit=left).result()
         if out.x is not None:
             found = model.decode(out.x)[1]
             return {"makespan": found, "bound": min(integral_bound(out.bound), found), "seconds": time.perf_counter() - t0}
-        bound = ub if out.solver_status == "Infeasible" else (integral_bound(out.bound) if np.isfinite(out.bound) else 0)
+        bound = ub if out.status is SolverStatus.INFEASIBLE else (integral_bound(out.bound) if np.isfinite(out.bound) else 0)
         return {"makespan": ub, "bound": min(bound, ub), "seconds": time.perf_counter() - t0}
     # propagation variants: destructive bound, then the MILP on propagated windows
     lower, _ = destructive_bound(problem, p, 0, ub - 1)
@@ -85,19 +86,18 @@ def run(path: str, variant: str, time_limit: float) -> dict:
         windows = Propagator(problem, p)(ub - 1)
         try:
             model = TimeIndexed(problem, p, ub - 1, lower, windows=windows, cliques=False)
-        except ValueError:
+        except HorizonInfeasible:
             return {"makespan": ub, "bound": ub, "seconds": time.perf_counter() - t0}
-        out = backend("highs")(model.build(), time_limit=left)
+        out = backend("highs").start(model.build(), time_limit=left).result()
         if out.x is not None:
             found = model.decode(out.x)[1]
             return {"makespan": found, "bound": min(max(lower, integral_bound(out.bound)), found),
                     "seconds": time.perf_counter() - t0}
-        bound = ub if out.solver_status == "Infeasible" else max(lower, integral_bound(out.bound) if np.isfinite(out.bound) else 0)
+        bound = ub if out.status is SolverStatus.INFEASIBLE else max(lower, integral_bound(out.bound) if np.isfinite(out.bound) else 0)
         return {"makespan": ub, "bound": min(bound, ub), "seconds": time.perf_counter() - t0}
-    if variant == "b&b":
+    if variant == "branch-and-bound":
         return _branch_and_bound(problem, p, ub, lower, t0, time_limit)
-    run_fn = backend("cbc" if variant == "cbc" else "highs")
-    found, bound = improve_or_prove(problem, p, ub, lower, left, 1, 0, stats, None, run_fn)
+    found, bound = improve_or_prove(problem, p, ub, lower, left, "cbc" if variant == "cbc" else "highs")
     makespan = ub if found is None else int(np.max(found + p))
     return {"makespan": makespan, "bound": min(bound, makespan), "seconds": time.perf_counter() - t0}
 
@@ -106,10 +106,11 @@ def _branch_and_bound(problem, p, ub, lower, t0, time_limit) -> dict:
     """Probes just below the best makespan, node limits growing fourfold, until proof or time out."""
     import numpy as np
 
-    from orchmilp.bounds.delaying import FEASIBLE, INFEASIBLE, DelayingSearch
+    from orchmilp.exact.branch_and_bound import BranchAndBound
+    from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
     from orchmilp.bounds.propagation import Propagator
 
-    search, prop, limit = DelayingSearch(problem, p), Propagator(problem, p), 1000
+    search, prop, limit = BranchAndBound(problem, p), Propagator(problem, p), 1000
     while lower < ub and time.perf_counter() - t0 < time_limit:
         windows = prop(ub - 1)
         if not windows.feasible:

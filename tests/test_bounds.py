@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 import orchmilp
 from helpers import ROOT, assert_valid_plan
 from orchmilp.bounds.critical_path import critical_path_bound
-from orchmilp.bounds import delaying
+from orchmilp.exact.branch_and_bound import BranchAndBound
 from orchmilp.bounds.propagation import Propagator, destructive_bound
 from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bound
-from orchmilp.bounds.settimes import FEASIBLE, INFEASIBLE, probe
+from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
+from orchmilp.exact.set_times import probe
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
 from reference import reference_optimum
@@ -62,7 +63,7 @@ def test_branch_and_bound_with_memory_agrees_with_brute_force(workflow):
     problem = orchmilp.load(workflow)
     optimum = int(round(reference_optimum(workflow)))
     p = problem.durations.astype(np.int64)
-    search, prop = delaying.DelayingSearch(problem, p, memory_entries=1 << 12), Propagator(problem, p)
+    search, prop = BranchAndBound(problem, p, memory_entries=1 << 12), Propagator(problem, p)
     for horizon in range(optimum + 2, optimum - 2, -1):
         windows = prop(horizon)
         if not windows.feasible:
@@ -70,11 +71,11 @@ def test_branch_and_bound_with_memory_agrees_with_brute_force(workflow):
             continue
         out = search.probe(horizon, windows.lf, node_limit=200_000)
         if horizon >= optimum:
-            assert out.status == delaying.FEASIBLE, (horizon, optimum)
+            assert out.status == FEASIBLE, (horizon, optimum)
             _valid_schedule(workflow, problem, out.start, optimum)
             assert np.max(out.start + p) <= horizon
         else:
-            assert out.status != delaying.FEASIBLE
+            assert out.status != FEASIBLE
 
 
 SAMPLE = ["j301_1", "j3010_2", "j3013_1", "j3017_2", "j3021_3", "j3033_1", "j3037_3", "j3045_4",
@@ -121,10 +122,10 @@ def test_branch_and_bound_never_refutes_a_known_makespan(folder):
         problem = orchmilp.load(path)
         ub = int(PATTERSON[path.name] if folder == "patterson" else KNOWN[path.stem]["ub"])
         p = problem.durations.astype(np.int64)
-        out = delaying.DelayingSearch(problem, p, memory_entries=1 << 14).probe(
+        out = BranchAndBound(problem, p, memory_entries=1 << 14).probe(
             ub, Propagator(problem, p)(ub).lf, node_limit=20_000)
-        assert out.status != delaying.INFEASIBLE, path.name
-        if out.status == delaying.FEASIBLE:
+        assert out.status != INFEASIBLE, path.name
+        if out.status == FEASIBLE:
             found += 1
             assert np.max(out.start + p) <= ub
     assert found >= 0.8 * len(files)
@@ -140,11 +141,11 @@ def test_branch_and_bound_drops_locks_that_cannot_bind_and_pairs_identical_agent
     ]}
     problem = orchmilp.load(workflow)
     p = problem.durations.astype(np.int64)
-    search = delaying.DelayingSearch(problem, p)
+    search = BranchAndBound(problem, p)
     assert search.capacity.tolist() == [2.0]  # the file lock (w before all readers) never binds
     assert search.twin.tolist() == [-1, -1, 1, 2, -1]
     optimum = int(reference_optimum(workflow))
     assert optimum == 11  # w, then two readers at a time: 3 + 4 + 4
     prop = Propagator(problem, p)
-    assert search.probe(optimum, prop(optimum).lf, 10_000).status == delaying.FEASIBLE
-    assert search.probe(optimum - 1, prop(optimum - 1).lf, 10_000).status == delaying.INFEASIBLE
+    assert search.probe(optimum, prop(optimum).lf, 10_000).status == FEASIBLE
+    assert search.probe(optimum - 1, prop(optimum - 1).lf, 10_000).status == INFEASIBLE

@@ -11,7 +11,8 @@ from helpers import assert_valid_plan
 from orchmilp.compile.time_indexed import TimeIndexed
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
-from orchmilp.solvers.highs import integral_bound, solve_mip
+from orchmilp.solvers.base import integral_bound
+from orchmilp.solvers.highs import solve_mip
 from reference import reference_optimum
 from strategies import workflows
 

@@ -16,7 +16,8 @@ from orchmilp.compile.grid import Grid, choose_grid, estimated_binaries, exact_s
 from orchmilp.compile.time_indexed import TimeIndexed
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
-from orchmilp.solvers.highs import integral_bound, solve_mip
+from orchmilp.solvers.base import integral_bound
+from orchmilp.solvers.highs import solve_mip
 from reference import reference_optimum
 from strategies import workflows
 

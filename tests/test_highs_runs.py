@@ -10,6 +10,7 @@ import numpy as np
 
 import orchmilp
 from orchmilp.compile.time_indexed import TimeIndexed
+from orchmilp.solvers.base import SolverStatus
 from orchmilp.solvers.highs import solve_mip
 
 WORKFLOW = {
@@ -33,7 +34,7 @@ def test_isolated_and_in_process_agree():
     model = _model()
     here = solve_mip(model, time_limit=10, isolate=False)
     there = solve_mip(model, time_limit=10, isolate=True)
-    assert here.solver_status == there.solver_status == "Optimal"
+    assert here.status is there.status is SolverStatus.OPTIMAL
     assert here.objective == there.objective == 12  # b alone (3), then a->c (9) beside d
 
 
@@ -68,8 +69,8 @@ def test_solving_after_the_caller_used_highs_with_other_threads(tmp_path):
         problem = orchmilp.load({WORKFLOW!r})
         p = np.round(problem.durations).astype(np.int64)
         out = solve_mip(TimeIndexed(problem, p, int(p.sum()), 0).build(), time_limit=10, threads=1, isolate=False)
-        print(out.solver_status, out.objective)
+        print(out.status, out.objective)
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split()[-2:] == ["Optimal", "12.0"]
+    assert done.stdout.split()[-2:] == ["optimal", "12.0"]

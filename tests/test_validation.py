@@ -77,7 +77,7 @@ def test_malformed_json_names_line_and_column(tmp_path):
 def test_nan_is_rejected(tmp_path):
     path = tmp_path / "nan.json"
     path.write_text('{"agents": [{"id": "a", "duration": NaN}]}')
-    with pytest.raises(InvalidWorkflow, match="NaN is not allowed"):
+    with pytest.raises(InvalidWorkflow, match="agent 'a': duration = NaN is not a finite number"):
         orchmilp.load(path)
 
 

@@ -1,86 +1,74 @@
 """The library entry points: ``load`` a workflow and ``solve`` it.
 
-``solve`` reads as the whole pipeline: validated problem -> lower bounds ->
-heuristic schedules -> propagation -> time-indexed MILP on HiGHS -> plan ->
-check -> result (the phases live in :mod:`orchmilp.search`).
+``solve`` reads as the whole pipeline: validated problem -> the search of
+:mod:`orchmilp.search` (bounds, heuristics, propagation, exact searches,
+time-indexed MILP, within one time plan) -> plan -> independent check of the
+plan against the workflow as written -> result.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 from .compile.grid import DEFAULT_MAX_BINARIES
-from .errors import InvalidWorkflow, SolverError
-from .io.workflow import instance_from_dict, read_workflow
+from .errors import InvalidOptions, InvalidWorkflow, SolverError
+from .io.workflow import instance_from_dict, problem_to_workflow, read_json_file
 from .model.instance import Instance
 from .model.problem import Problem
 from .model.validate import validate
+from .options import SolveOptions
 from .result import Result
-from .search import (FIRST_BRANCH_AND_BOUND_SECONDS, Progress, Search, branch_and_bound, heuristics, intensify, milp,
-                     propagation, simple_bounds, tree_search)
+from .search import Progress, run_search
 
-__all__ = ["load", "solve", "compile_model"]
+__all__ = ["load", "solve", "compile_model", "SolveOptions"]
 
-def load(source: str | Path | dict | Instance | Problem) -> Problem:
+Source = str | Path | dict | Instance | Problem
+
+
+def load(source: Source) -> Problem:
     """Read and validate a workflow: a path (JSON, PSPLIB ``.sm``, Patterson ``.rcp``), a dict,
     an :class:`Instance` or an already validated :class:`Problem`."""
+    return _read(source)[0]
+
+
+def _read(source: Source) -> tuple[Problem, dict[str, Any] | None]:
+    """The validated problem and the workflow as written (None for PSPLIB files and objects)."""
     if isinstance(source, Problem):
-        return source
+        return source, None
     if isinstance(source, Instance):
-        return validate(source)
+        return validate(source), None
     if isinstance(source, dict):
-        return validate(instance_from_dict(source))
+        return validate(instance_from_dict(source)), source
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.suffix.lower() in (".sm", ".rcp"):
             from .io.psplib import read_psplib
 
-            return validate(read_psplib(path))
-        return validate(read_workflow(path))
+            return validate(read_psplib(path)), None
+        raw = read_json_file(path)
+        return validate(instance_from_dict(raw, str(path))), raw
     raise InvalidWorkflow(f"cannot read a workflow from {type(source).__name__}")
 
 
-def solve(
-    source: str | Path | dict | Instance | Problem,
-    *,
-    time_limit: float = 30.0,
-    threads: int = 1,
-    resolution: float | None = None,
-    max_binaries: int = DEFAULT_MAX_BINARIES,
-    use_milp: bool = True,
-    seed: int = 0,
-    on_progress: Progress | None = None,
-    highs_options: dict[str, Any] | None = None,
-    ga_schedules: int | None = None,
-    backend: str = "highs",
-) -> Result:
+def solve(source: Source, options: SolveOptions | None = None, *, on_progress: Progress | None = None,
+          **option_fields: Any) -> Result:
     """Find a minimum-makespan plan and prove how good it is.
 
     Parameters
     ----------
     source
         Workflow path, dict, :class:`Instance` or :class:`Problem`.
-    time_limit
-        Wall-clock seconds for the whole solve.
-    threads
-        Threads HiGHS may use.
-    resolution
-        Time step of the MILP grid (default: chosen automatically).
-    max_binaries
-        Budget of start variables for the automatic grid.
-    use_milp
-        False stops after the heuristics, the bounds and a short tree search.
+    options
+        A :class:`SolveOptions`; or give its fields as keywords
+        (``solve(path, time_limit=10, threads=2)``).
     on_progress
-        Called as ``on_progress(phase, seconds, makespan, lower_bound)``.
-    highs_options
-        Extra HiGHS options (name -> value), for experiments.
-    backend
-        MILP solver: ``"highs"`` (default) or ``"cbc"`` (needs pulp).
-    ga_schedules
-        Schedule budget of the first genetic search (default: 250 per agent,
-        2,000 to 20,000; it also stops at a quarter of the time limit, or when
-        it meets the lower bound). Time left at the end goes to more search.
+        Called as ``on_progress(phase, seconds, makespan, lower_bound)`` after
+        each phase and while the MILP runs.
+
+    The plan is checked by the independent checker against the workflow as
+    written (the file or dict given) before it is returned.
 
     Examples
     --------
@@ -90,40 +78,29 @@ def solve(
     >>> r.status.value, r.makespan, r.lower_bound
     ('optimal', 5.0, 5.0)
     """
-    result = run_search(
-        load(source), time_limit=time_limit, threads=threads, resolution=resolution, max_binaries=max_binaries,
-        use_milp=use_milp, seed=seed, on_progress=on_progress, highs_options=highs_options,
-        ga_schedules=ga_schedules, backend=backend,
-    )
-    _self_check(result)
+    options = _options(options, option_fields)
+    problem, raw = _read(source)
+    result = run_search(problem, options, on_progress)
+    _self_check(result, raw)
     return result
 
 
-def run_search(problem: Problem, *, time_limit: float = 30.0, threads: int = 1, resolution: float | None = None,
-               max_binaries: int = DEFAULT_MAX_BINARIES, use_milp: bool = True, seed: int = 0,
-               on_progress: Progress | None = None, highs_options: dict[str, Any] | None = None,
-               ga_schedules: int | None = None, backend: str = "highs") -> Result:
-    """The phases of :func:`solve` on a validated problem, without the final check
-    (what-if analyses use it on problems whose conflicts no longer follow from their paths)."""
-    search = Search(problem, time_limit, on_progress)
-    simple_bounds(search)
-    heuristics(search, schedules=ga_schedules, seed=seed)
-    propagation(search)
-    branch_and_bound(search, most=FIRST_BRANCH_AND_BOUND_SECONDS)
-    tree_search(search)
-    if use_milp:
-        milp(search, resolution=resolution, max_binaries=max_binaries, threads=threads, seed=seed,
-             options=highs_options, backend=backend)
-        intensify(search, seed=seed)
-    return search.result()
+def _options(options: SolveOptions | None, fields: dict[str, Any]) -> SolveOptions:
+    known = {f.name for f in dataclasses.fields(SolveOptions)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise InvalidOptions(f"unknown solve option {unknown[0]!r} (options: {', '.join(sorted(known))})")
+    if options is None:
+        return SolveOptions(**fields)
+    return dataclasses.replace(options, **fields) if fields else options
 
 
-def _self_check(result: Result) -> None:
+def _self_check(result: Result, raw: dict[str, Any] | None) -> None:
     """Refuse to return a plan that the independent checker rejects."""
     from .check import check_plan
-    from .io.workflow import problem_to_workflow
 
-    problems = check_plan(problem_to_workflow(result.problem), result.to_dict(), samples=0)
+    workflow = raw if raw is not None else problem_to_workflow(result.problem)
+    problems = check_plan(workflow, result.to_dict(), samples=0)
     if problems:
         raise SolverError("internal error, the plan fails its check: " + problems[0])
 
@@ -142,14 +119,14 @@ def compile_model(
     from .bounds.propagation import Propagator
     from .compile.grid import choose_grid
     from .compile.time_indexed import TimeIndexed
-    from .heuristics.search import heuristic_schedule
+    from .heuristics.portfolio import rule_portfolio
 
     problem = load(source)
-    heur = heuristic_schedule(problem, samples=8)
+    heur = rule_portfolio(problem, samples=8)
     grid = choose_grid(problem, heur.makespan, resolution, max_binaries)
     ub = int(np.max(np.round(heur.start / grid.step) + grid.up)) if grid.exact else None
     if ub is None:
-        ub = int(np.max(heuristic_schedule(problem, grid.up.astype(float), samples=8).start + grid.up))
+        ub = int(np.max(rule_portfolio(problem, grid.up.astype(float), samples=8).start + grid.up))
     windows = Propagator(problem, grid.up)(ub)
     model = TimeIndexed(problem, grid.up, ub, windows=windows if windows.feasible else None).build(names=True)
     kind = "exact" if grid.exact else "durations rounded up"

@@ -124,18 +124,20 @@ def run_one(path: str, method: str, time_limit: float, schedules: int, seed: int
         result = solve(problem, time_limit=time_limit, seed=seed, threads=threads)
         plan = result.to_dict()
         status, makespan, lb = result.status.value, result.makespan, result.lower_bound
-        used = int(result.stats.get("ga_schedules", 0))
+        used = result.statistics.ga_schedules
+        statistics = result.statistics
     elif method == "heuristic":
         from .heuristics.ga import genetic_algorithm
         from .plan.build import build_plan
         from .result import Result, Status
-        from .search import Search, simple_bounds
+        from .search.phases import simple_bounds
+        from .search.state import SearchState
 
         ga = genetic_algorithm(problem, schedules=schedules, seed=seed,
                                population=max(40, min(150, schedules // 60)))
         used = ga.schedules
-        bounds = Search(problem, time_limit)
-        simple_bounds(bounds)
+        bounds = SearchState(problem, time_limit)
+        simple_bounds(bounds, time_limit)
         built = build_plan(problem, ga.start)
         makespan = built.makespan(problem.durations)
         lb = min(bounds.lower_bound, makespan)

@@ -95,6 +95,7 @@ def check_plan(
     samples: int = 20,
     seed: int = 0,
     optimum: float | None = None,
+    allow_together: tuple[tuple[str, str], ...] = (),
 ) -> list[str]:
     """All the ways ``plan`` breaks the rules of ``workflow`` (an empty list when none).
 
@@ -104,6 +105,7 @@ def check_plan(
     agent when its ``waits_for`` have finished reproduces the plan and stays
     feasible for ``samples`` random draws of other durations. With
     ``optimum`` (a known optimal makespan) also ``lower_bound <= optimum <= makespan``.
+    ``allow_together`` lists pairs of agents whose file conflict is lifted (what-if analyses).
     """
     problems: list[str] = []
     agents = {a["id"]: a for a in workflow.get("agents", [])}
@@ -131,7 +133,8 @@ def check_plan(
         if not _close(float(seen[a]["finish"]), starts[a] + durs[a]):
             problems.append(f"'{a}' finish {seen[a]['finish']} != start + duration {starts[a] + durs[a]:g}")
 
-    conflicts = _conflict_pairs(agents)
+    lifted = {(min(a, b), max(a, b)) for a, b in allow_together}
+    conflicts = [pair for pair in _conflict_pairs(agents) if pair not in lifted]
     problems += _violations_of(starts, durs, agents, resources, conflicts, "plan")
 
     makespan = max((starts[a] + durs[a] for a in agents), default=0.0)

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import time
 from pathlib import Path
 
-from .errors import InvalidPlan, InvalidWorkflow, OrchmilpError
+from . import __version__
+from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError
 
 __all__ = ["main"]
+
+#: Share of ``--time-limit`` the solve gets when reports with what-if re-solves are asked for.
+SOLVE_SHARE_WITH_WHAT_IFS = 0.7
+
+GANTT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr and exit status 2 (argparse prints the usage too)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive(text: str) -> float:
@@ -21,9 +36,35 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
     return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def _output(text: str) -> str:
+    """A file to write: its folder must exist (checked before any work, so nothing is half-written)."""
+    folder = Path(text).parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such folder {str(folder)!r}")
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    return text
+
+
+def _gantt_path(text: str) -> str:
+    if Path(text).suffix.lower() not in GANTT_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text!r}: a Gantt chart can be {', '.join(GANTT_SUFFIXES)}")
+    return _output(text)
 
 
 def _methods(text: str) -> list[str]:
@@ -37,33 +78,34 @@ def _methods(text: str) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="orchmilp", description="Provably fastest parallel execution plans for workflows of agents."
-    )
-    parser.add_argument("--version", action="version", version="orchmilp 0.1.0")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="orchmilp", description="Provably fastest parallel execution plans for workflows of agents.")
+    parser.add_argument("--version", action="version", version=f"orchmilp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     solve = sub.add_parser("solve", help="find a minimum-makespan plan and prove its quality")
     solve.add_argument("workflow", help="workflow JSON, PSPLIB .sm or Patterson .rcp file")
     solve.add_argument("--json", action="store_true", help="print the plan as JSON on stdout (nothing else)")
-    solve.add_argument("-o", "--output", metavar="PLAN.json", help="write the plan JSON to this file")
+    solve.add_argument("-o", "--output", type=_output, metavar="PLAN.json", help="write the plan JSON to this file")
     solve.add_argument("--time-limit", type=_positive, default=30.0, metavar="SECONDS",
-                       help="wall-clock limit for the whole solve (default 30)")
-    solve.add_argument("--threads", type=int, default=1, metavar="N", help="threads for HiGHS (default 1)")
+                       help="wall-clock limit for the whole command, reports included (default 30)")
+    solve.add_argument("--threads", type=_count, default=1, metavar="N",
+                       help="1: phases in turn; 2 or more: HiGHS gets N-1, the other searches run beside it")
     solve.add_argument("--resolution", type=_positive, metavar="STEP",
                        help="time step of the MILP grid in the workflow's time unit (default: automatic)")
-    solve.add_argument("--no-milp", action="store_true", help="stop after the heuristic and the bounds")
+    solve.add_argument("--no-milp", action="store_true",
+                       help="no MILP: bounds, heuristics, propagation and one round of the exact searches")
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
 
     solve.add_argument("--backend", default="highs", choices=["highs", "cbc"],
                        help="MILP solver (cbc needs: pip install 'orchmilp[pulp]')")
-    solve.add_argument("--report", metavar="REPORT.md", help="write the Markdown optimisation report")
-    solve.add_argument("--html", metavar="REPORT.html", help="write a self-contained HTML report")
-    solve.add_argument("--gantt", metavar="GANTT.png", help="write a Gantt chart (.png or .svg)")
-    solve.add_argument("--mermaid", metavar="FILE.mmd", help="write the dependency diagram as Mermaid")
-    solve.add_argument("--dot", metavar="FILE.dot", help="write the dependency diagram as Graphviz DOT")
+    solve.add_argument("--report", type=_output, metavar="REPORT.md", help="write the Markdown optimisation report")
+    solve.add_argument("--html", type=_output, metavar="REPORT.html", help="write a self-contained HTML report")
+    solve.add_argument("--gantt", metavar="GANTT.png", type=_gantt_path, help="write a Gantt chart (.png, .svg or .pdf)")
+    solve.add_argument("--mermaid", type=_output, metavar="FILE.mmd", help="write the dependency diagram as Mermaid")
+    solve.add_argument("--dot", type=_output, metavar="FILE.dot", help="write the dependency diagram as Graphviz DOT")
     solve.add_argument("--what-if-seconds", type=_positive, default=10.0, metavar="S",
-                       help="time limit of each what-if re-solve in the reports (default 10)")
+                       help="with --report/--html: at most this long for each what-if re-solve (default 10); "
+                            "the solve then gets 70%% of --time-limit and the what-ifs share the rest")
 
     analyze = sub.add_parser("analyze", help="structure, critical path, slack, conflicts, bounds (no solving)")
     analyze.add_argument("workflow")
@@ -72,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="turn a plan into a bash script, a Makefile or a JSON run list")
     export.add_argument("plan", help="plan JSON written by `orchmilp solve -o`")
     export.add_argument("--format", default="bash", choices=["bash", "make", "json"])
-    export.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    export.add_argument("-o", "--output", type=_output, metavar="FILE", help="write here (default: stdout)")
 
     bench = sub.add_parser("bench", help="solve many instances and compare with known optima")
     bench.add_argument("paths", nargs="+", help="instance files or folders (.sm, .rcp, .json)")
@@ -82,22 +124,22 @@ def _parser() -> argparse.ArgumentParser:
                             "several with commas, e.g. milp,cpsat")
     bench.add_argument("--time-limit", type=_positive, default=30.0, metavar="S", help="seconds per instance")
     bench.add_argument("--schedules", type=int, default=5000, metavar="N", help="schedule budget of --method heuristic")
-    bench.add_argument("--jobs", type=int, default=1, metavar="J", help="instances solved in parallel processes")
-    bench.add_argument("--threads", type=int, default=1, metavar="N", help="solver threads per instance")
+    bench.add_argument("--jobs", type=_count, default=1, metavar="J", help="instances solved in parallel processes")
+    bench.add_argument("--threads", type=_count, default=1, metavar="N", help="solver threads per instance")
     bench.add_argument("--reference", metavar="CSV", help="best_known.csv or optimum.csv (default: found next to the instances)")
-    bench.add_argument("--out", metavar="CSV", help="write one row per instance and method")
+    bench.add_argument("--out", type=_output, metavar="CSV", help="write one row per instance and method")
     bench.add_argument("--seed", type=int, default=0)
     bench.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address) instead of local processes")
     bench.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     convert = sub.add_parser("convert", help="convert a PSPLIB .sm / Patterson .rcp file to the workflow format")
     convert.add_argument("instance")
-    convert.add_argument("-o", "--output", metavar="FILE.json", help="write here (default: stdout)")
+    convert.add_argument("-o", "--output", type=_output, metavar="FILE.json", help="write here (default: stdout)")
 
     compile_ = sub.add_parser("compile", help="write the time-indexed MILP as an LP or MPS file")
     compile_.add_argument("workflow")
-    compile_.add_argument("--lp", metavar="FILE.lp")
-    compile_.add_argument("--mps", metavar="FILE.mps")
+    compile_.add_argument("--lp", type=_output, metavar="FILE.lp")
+    compile_.add_argument("--mps", type=_output, metavar="FILE.mps")
     compile_.add_argument("--resolution", type=_positive, metavar="STEP", help="time step (default: automatic)")
 
     check = sub.add_parser("check", help="check a plan against a workflow with the independent checker")
@@ -118,23 +160,24 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_solve(args) -> int:
-    from .api import solve
+    from .api import SolveOptions, solve
     from .io.files import write_json_atomic
     from .report.console import print_result
 
-    result = solve(
-        args.workflow,
-        time_limit=args.time_limit,
+    t0 = time.perf_counter()
+    what_ifs = bool(args.report or args.html)
+    options = SolveOptions(
+        time_limit=args.time_limit * (SOLVE_SHARE_WITH_WHAT_IFS if what_ifs else 1.0),
         threads=args.threads,
         resolution=args.resolution,
         use_milp=not args.no_milp,
-        on_progress=_progress_printer(args.quiet or args.json),
         backend=args.backend,
     )
+    result = solve(args.workflow, options, on_progress=_progress_printer(args.quiet or args.json))
     plan = result.to_dict()
+    _write_reports(result, args, deadline=t0 + args.time_limit - 0.5)
     if args.output:
         write_json_atomic(args.output, plan)
-    _write_reports(result, args)
     if args.json:
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
     else:
@@ -142,7 +185,7 @@ def _cmd_solve(args) -> int:
     return 0
 
 
-def _write_reports(result, args) -> None:
+def _write_reports(result, args, deadline: float) -> None:
     from .io.files import write_text_atomic
 
     if args.mermaid or args.dot:
@@ -159,7 +202,9 @@ def _write_reports(result, args) -> None:
     if args.report or args.html:
         from .report.content import report_content
 
-        content = report_content(result, what_if_seconds=args.what_if_seconds)
+        workflow = _raw_workflow(args.workflow)
+        content = report_content(result, workflow=workflow, what_if_deadline=deadline,
+                                 what_if_seconds=args.what_if_seconds)
         if args.report:
             from .report.markdown import markdown_report
 
@@ -170,12 +215,21 @@ def _write_reports(result, args) -> None:
             write_text_atomic(args.html, html_report(content, result))
 
 
-def _cmd_check(args) -> int:
+def _raw_workflow(path: str) -> dict:
+    """The workflow as written (validated first); PSPLIB files in the workflow format."""
     from .api import load
-    from .check import check_plan
-    from .io.workflow import problem_to_workflow
+    from .io.workflow import problem_to_workflow, read_json_file
 
-    workflow = problem_to_workflow(load(args.workflow))
+    problem = load(path)
+    if Path(path).suffix.lower() in (".sm", ".rcp"):
+        return problem_to_workflow(problem)
+    return read_json_file(path)
+
+
+def _cmd_check(args) -> int:
+    from .check import check_plan
+
+    workflow = _raw_workflow(args.workflow)
     plan = _read_plan(args.plan)
     problems = check_plan(workflow, plan, samples=args.samples)
     for p in problems:
@@ -250,7 +304,7 @@ def _cmd_convert(args) -> int:
 
 def _cmd_compile(args) -> int:
     from .api import compile_model
-    from .solvers.highs import write_model
+    from .compile.export import write_model
 
     if not args.lp and not args.mps:
         raise InvalidWorkflow("compile: give --lp FILE and/or --mps FILE")
@@ -309,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                 "compile": _cmd_compile, "analyze": _cmd_analyze, "export": _cmd_export}
     try:
         return commands[args.command](args)
-    except (InvalidWorkflow, InvalidPlan) as err:
+    except (InvalidWorkflow, InvalidPlan, InvalidOptions) as err:
         print(f"orchmilp: error: {err}", file=sys.stderr)
         return 2
     except OrchmilpError as err:

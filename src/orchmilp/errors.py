@@ -4,7 +4,7 @@ Every error the library raises on purpose derives from :class:`OrchmilpError`.
 Only the command line turns them into exit codes.
 """
 
-__all__ = ["OrchmilpError", "InvalidWorkflow", "InvalidPlan", "SolverError"]
+__all__ = ["OrchmilpError", "InvalidWorkflow", "InvalidPlan", "InvalidOptions", "SolverError", "HorizonInfeasible"]
 
 
 class OrchmilpError(Exception):
@@ -23,3 +23,14 @@ class InvalidPlan(OrchmilpError, ValueError):
 class SolverError(OrchmilpError, RuntimeError):
     """Raised when a solver back-end fails or is unavailable, or returns a
     solution that does not pass the feasibility check."""
+
+
+class InvalidOptions(OrchmilpError, ValueError):
+    """Raised when a solve option is out of range (a time limit of 0, no threads, ...)."""
+
+
+class HorizonInfeasible(OrchmilpError):
+    """A proof, not a failure: no schedule fits the horizon a model was asked for
+    (the windows from dependencies or propagation are empty, or a row cannot be met
+    inside them). The search catches it; it is the only signal from which a model
+    builder may let the search call its incumbent optimal."""

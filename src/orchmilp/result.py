@@ -10,6 +10,7 @@ import numpy as np
 
 from .model.problem import Problem
 from .plan.build import groups as _groups
+from .statistics import Statistics
 
 __all__ = ["Status", "Result", "plain_number"]
 
@@ -47,7 +48,7 @@ class Result:
     resolution: float | None = None
     exact_grid: bool = True
     trajectory: tuple[tuple[float, float, float], ...] = field(default=(), repr=False)
-    stats: dict[str, Any] = field(default_factory=dict, repr=False)
+    statistics: Statistics = field(default_factory=Statistics, repr=False)
     orderings: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
 
     @property

@@ -2,13 +2,15 @@
 
 What-ifs re-solve a changed workflow (one more unit of a saturated
 resource, or one file conflict lifted) and say how much the optimal
-makespan moves; each re-solve has its own time limit and reports whether
-its answer is proven.
+makespan moves. The re-solves of one report share a :class:`WhatIfBudget`
+(inside the caller's time limit), report whether their answer is proven,
+and every plan they return passes the independent checker.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import numpy as np
@@ -19,7 +21,7 @@ from ..result import Result, plain_number
 
 __all__ = [
     "resource_profile", "utilisation", "plan_slack", "parallel_branches", "conflict_resolution",
-    "capacity_what_if", "conflict_what_if", "lift_conflict", "with_capacity", "capacity_unit",
+    "capacity_what_if", "conflict_what_if", "WhatIfBudget", "lift_conflict", "with_capacity", "capacity_unit",
 ]
 
 
@@ -137,10 +139,33 @@ def lift_conflict(problem: Problem, a: int, b: int) -> Problem:
     return dataclasses.replace(problem, conflicts=conflicts, locks=tuple(locks))
 
 
-def _resolve(problem: Problem, seconds: float):
-    from ..api import run_search
+class WhatIfBudget:
+    """The seconds the what-if re-solves of one report share: each gets an equal part of
+    what is left before ``deadline`` (a ``perf_counter`` time), ``most`` seconds at most."""
 
-    return run_search(problem, time_limit=seconds)
+    def __init__(self, deadline: float, most: float = 10.0):
+        self.deadline, self.most = deadline, most
+
+    def seconds(self, runs_left: int) -> float:
+        left = self.deadline - time.perf_counter()
+        return max(0.0, min(self.most, left / max(runs_left, 1)))
+
+
+def _resolve(problem: Problem, seconds: float, workflow: dict[str, Any], allow_together=()) -> Result | None:
+    """Re-solve a changed problem (None when no time is left); its plan must pass the
+    independent checker against ``workflow`` (the changed workflow as written)."""
+    from ..check import check_plan
+    from ..errors import SolverError
+    from ..options import SolveOptions
+    from ..search import run_search
+
+    if seconds < 0.2:
+        return None
+    other = run_search(problem, SolveOptions(time_limit=seconds))
+    problems = check_plan(workflow, other.to_dict(), samples=0, allow_together=allow_together)
+    if problems:
+        raise SolverError("internal error, a what-if plan fails its check: " + problems[0])
+    return other
 
 
 def capacity_unit(problem: Problem, r: int) -> float:
@@ -154,15 +179,20 @@ def capacity_unit(problem: Problem, r: int) -> float:
     return float(positive.min()) if len(positive) else 1.0
 
 
-def capacity_what_if(result: Result, seconds: float = 10.0) -> list[dict[str, Any]]:
-    """For every saturated resource: the makespan with one more unit (:func:`capacity_unit`)."""
+def capacity_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    """For every saturated resource: the makespan with one more unit (:func:`capacity_unit`);
+    ``workflow`` is the workflow as written, for checking each plan."""
     p = result.problem
     out = []
-    for r, row in enumerate(utilisation(result)):
-        if not row["saturated"]:
-            continue
+    saturated = [(r, row) for r, row in enumerate(utilisation(result)) if row["saturated"]]
+    for k, (r, row) in enumerate(saturated):
         delta = capacity_unit(p, r)
-        other = _resolve(with_capacity(p, r, delta), seconds)
+        changed = {**workflow, "resources": {**workflow.get("resources", {}),
+                                             p.resource_names[r]: plain_number(p.capacities[r] + delta)}}
+        other = _resolve(with_capacity(p, r, delta), budget.seconds(len(saturated) - k), changed)
+        if other is None:
+            out.append({"resource": row["resource"], "skipped": "no time left within the time limit"})
+            continue
         out.append({
             "resource": row["resource"],
             "capacity": row["capacity"],
@@ -174,7 +204,8 @@ def capacity_what_if(result: Result, seconds: float = 10.0) -> list[dict[str, An
     return out
 
 
-def conflict_what_if(result: Result, seconds: float = 10.0, limit: int = 5) -> list[dict[str, Any]]:
+def conflict_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, Any],
+                     limit: int = 5) -> list[dict[str, Any]]:
     """For the file conflicts the plan settles back to back (most critical first): the
     makespan if that single conflict were lifted."""
     p = result.problem
@@ -188,8 +219,13 @@ def conflict_what_if(result: Result, seconds: float = 10.0, limit: int = 5) -> l
         if abs(finish[a] - result.start[b]) <= 1e-9:  # b starts the moment a ends: the order may cost time
             candidates.append((-(a in critical) - (b in critical), result.start[b], c))
     out = []
-    for _, _, c in sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]:
-        other = _resolve(lift_conflict(p, c.a, c.b), seconds)
+    chosen = sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]
+    for k, (_, _, c) in enumerate(chosen):
+        other = _resolve(lift_conflict(p, c.a, c.b), budget.seconds(len(chosen) - k), workflow,
+                         allow_together=((p.ids[c.a], p.ids[c.b]),))
+        if other is None:
+            out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": "no time left within the time limit"})
+            continue
         out.append({
             "agents": [p.ids[c.a], p.ids[c.b]],
             "paths": sorted({c.path_a or "./", c.path_b or "./"}),

@@ -1,7 +1,7 @@
 """Constraint propagation on time windows, and the destructive lower bound it gives.
 
 For a trial makespan ``T`` (in whole grid steps) every agent has a window:
-earliest start ``es_j`` and latest finish ``lf_j``. Three rules shrink the
+earliest start ``es_j`` and latest finish ``lf_j``. These rules shrink the
 windows until nothing changes (all are standard in constraint-based
 scheduling, see Baptiste, Le Pape and Nuijten 2001):
 
@@ -25,6 +25,8 @@ valid for every schedule with makespan at most ``T``: they narrow the MILP.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -310,21 +312,11 @@ def _fixpoint(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
 
 
 def disjunctive_pairs(problem: Problem, p: np.ndarray) -> np.ndarray:
-    """Pairs of agents (both with positive duration) that can never run at the same time."""
-    cum = problem.cumulative
-    active = np.flatnonzero(np.asarray(p) > 0)
-    pairs = set()
-    for c in problem.conflicts:
-        if p[c.a] > 0 and p[c.b] > 0:
-            pairs.add((c.a, c.b))
-    for k in range(cum.usage.shape[1]):
-        users = active[cum.usage[active, k] > 0]
-        u = cum.usage[users, k]
-        over = np.argwhere(u[:, None] + u[None, :] > cum.capacity[k] + 1e-9)
-        for a, b in over:
-            if a < b:
-                pairs.add((int(users[a]), int(users[b])))
-    return np.asarray(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+    """Pairs ``(a, b)``, ``a < b``, of agents (both with positive grid duration) that can never run
+    at the same time (:attr:`Problem.incompatible_pairs`)."""
+    active = np.asarray(p) > 0
+    pairs = np.argwhere(np.triu(problem.incompatible_pairs & active[:, None] & active[None, :], 1))
+    return np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
 
 
 @dataclass(frozen=True)
@@ -377,8 +369,11 @@ def propagate(problem: Problem, p: np.ndarray, horizon: int) -> Windows:
     return Propagator(problem, p)(horizon)
 
 
-def destructive_bound(problem: Problem, p: np.ndarray, lower: int, upper: int) -> tuple[int, Windows | None]:
-    """Smallest makespan in ``[lower, upper]`` that propagation cannot refute, by bisection.
+def destructive_bound(problem: Problem, p: np.ndarray, lower: int, upper: int,
+                      deadline: float = math.inf) -> tuple[int, Windows | None]:
+    """Smallest makespan in ``[lower, upper]`` that propagation cannot refute, by bisection
+    (stopped at ``deadline``, a ``perf_counter`` time: every makespan below the value
+    returned is refuted whenever it stops).
 
     Returns ``upper + 1`` (and no windows) when even ``upper`` is refuted, and
     the windows of ``upper`` otherwise (valid for every schedule of makespan
@@ -389,7 +384,7 @@ def destructive_bound(problem: Problem, p: np.ndarray, lower: int, upper: int) -
     if not top.feasible:
         return upper + 1, None
     lo, hi = lower, upper  # hi is not refuted
-    while lo < hi:
+    while lo < hi and time.perf_counter() < deadline:
         mid = (lo + hi) // 2
         if prop(mid).feasible:
             hi = mid

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +25,6 @@ class LinearModel:
     integral: np.ndarray
     col_names: tuple[str, ...] = ()
     row_names: tuple[str, ...] = ()
-    family_rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def num_cols(self) -> int:

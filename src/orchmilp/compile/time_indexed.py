@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import HorizonInfeasible
 from ..model.problem import Problem
 from .model import LinearModel
 from .windows import time_windows
@@ -76,7 +77,7 @@ class TimeIndexed:
             es = np.maximum(es, windows.es)
             ls = np.minimum(ls, windows.lf - self.p)
             if np.any(ls < es):
-                raise ValueError("empty time window")
+                raise HorizonInfeasible("empty time window")
         cp = int(np.max(es + self.p)) if problem.n else 0
         end_es = min(max(int(lower), cp), self.horizon)
         self.es = np.append(es, end_es)
@@ -162,7 +163,7 @@ class TimeIndexed:
         pos = m.maximum(0).sum(axis=1).A1
         neg = m.minimum(0).sum(axis=1).A1
         if np.any(neg > rhs + 1e-9):
-            raise ValueError(f"{block.name} rows infeasible inside the time windows")
+            raise HorizonInfeasible(f"{block.name} rows infeasible inside the time windows")
         keep = np.flatnonzero(pos > rhs + 1e-9)
         return m[keep], rhs[keep]
 
@@ -190,7 +191,6 @@ class TimeIndexed:
             integral=np.ones(self.num_cols, bool),
             col_names=tuple(self.column_names()) if names else (),
             row_names=row_names,
-            family_rows=counts,
         )
 
     def column_names(self) -> list[str]:

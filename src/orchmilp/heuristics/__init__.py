@@ -1,1 +1,1 @@
-"""Heuristic schedules: generation schemes, priority rules, improvement, search."""
+"""Heuristic schedules: generation schemes, priority rules, improvement, the rule portfolio, the genetic algorithm."""

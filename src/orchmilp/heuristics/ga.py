@@ -6,8 +6,8 @@ justification (right- then left-justify); the improved schedule's order is
 written back into the individual. Two-point crossover keeps lists
 precedence-feasible (Hartmann 1998); mutation swaps neighbours that are not
 ordered by a dependency; the best ``population`` of parents and children
-survive. The whole generation loop is compiled with numba; Python only
-checks the clock and the schedule budget between batches of generations.
+survive. The whole generation loop is compiled with numba; it looks at the
+clock between generations, Python checks the schedule budget between batches.
 
 Every call of the generation scheme counts as one schedule, as in the
 literature's benchmark protocol (Kolisch and Hartmann 2006).
@@ -16,16 +16,16 @@ literature's benchmark protocol (Kolisch and Hartmann 2006).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-
 import numpy as np
 from numba import njit
 
+from ..clock import NO_DEADLINE, now
 from ..model.problem import Problem
+from .portfolio import HeuristicResult
 from .rules import RULES
 from .sgs import priority_list, serial_sgs
 
-__all__ = ["GAResult", "genetic_algorithm"]
+__all__ = ["genetic_algorithm"]
 
 
 @njit(cache=True)
@@ -108,8 +108,8 @@ def _mutate(child, rate, before):
 
 @njit(cache=True)
 def _generations(pop, fitness, best_start, generations, d, pred_ptr, pred_idx, succ_ptr, succ_idx,
-                 usage, capacity, rank, before, mutation, seed, stop_at):
-    """Run ``generations`` generations in place; returns (schedules generated, best makespan)."""
+                 usage, capacity, rank, before, mutation, seed, stop_at, deadline):
+    """Run ``generations`` generations in place (fewer at ``deadline``); returns (schedules generated, best makespan)."""
     np.random.seed(seed)
     size, n = pop.shape
     schedules = 0
@@ -117,7 +117,9 @@ def _generations(pop, fitness, best_start, generations, d, pred_ptr, pred_idx, s
     children = np.empty((size, n), np.int64)
     child_fit = np.empty(size)
     child_start = np.empty((size, n))
-    for _ in range(generations):
+    for g in range(generations):
+        if g > 0 and now() > deadline:
+            break
         perm = np.random.permutation(size)
         for c in range(0, size - 1, 2):
             mother = pop[perm[c]]
@@ -183,16 +185,6 @@ def _generations(pop, fitness, best_start, generations, d, pred_ptr, pred_idx, s
     return schedules, best
 
 
-@dataclass(frozen=True)
-class GAResult:
-    """Best schedule of the search and how much it cost."""
-
-    start: np.ndarray
-    makespan: float
-    schedules: int
-    seconds: float
-
-
 def genetic_algorithm(
     problem: Problem,
     durations: np.ndarray | None = None,
@@ -204,7 +196,7 @@ def genetic_algorithm(
     seed: int = 0,
     stop_at: float | None = None,
     initial: list[np.ndarray] | None = None,
-) -> GAResult:
+) -> HeuristicResult:
     """Best schedule found within ``schedules`` generated schedules (and ``time_limit`` seconds).
 
     ``initial`` start-time vectors seed the population (their start order is
@@ -214,7 +206,7 @@ def genetic_algorithm(
     d = problem.durations if durations is None else np.asarray(durations, float)
     n = problem.n
     if n == 0:
-        return GAResult(np.zeros(0), 0.0, 0, 0.0)
+        return HeuristicResult(np.zeros(0), 0.0, 0, 0.0, "genetic algorithm")
     cum = problem.cumulative
     usage = np.ascontiguousarray(cum.usage)
     rank = np.empty(n, np.int64)
@@ -267,7 +259,7 @@ def genetic_algorithm(
         t_batch = time.perf_counter()
         spent, found = _generations(
             pop, fitness, best_start, gens, d, *args, usage, cum.capacity, rank, before, mutation,
-            generation_seed, target,
+            generation_seed, target, t0 + time_limit if time_limit is not None else NO_DEADLINE,
         )
         per_generation_seconds = (time.perf_counter() - t_batch) / gens
         generation_seed += 1
@@ -275,4 +267,4 @@ def genetic_algorithm(
         best = min(best, found)
         batch = min(batch * 2, 64)
     ms = float(np.max(best_start + d))
-    return GAResult(best_start, ms, used, time.perf_counter() - t0)
+    return HeuristicResult(best_start, ms, used, time.perf_counter() - t0, "genetic algorithm")

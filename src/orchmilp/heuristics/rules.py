@@ -25,13 +25,7 @@ def lst(problem: Problem, durations: np.ndarray) -> np.ndarray:
 
 def total_successors(problem: Problem) -> np.ndarray:
     """Number of agents that (transitively) depend on each agent."""
-    reach = [0] * problem.n
-    for j in problem.topological_order[::-1]:
-        bits = 0
-        for k in problem.succs(j):
-            bits |= reach[k] | (1 << int(k))
-        reach[j] = bits
-    return np.asarray([b.bit_count() for b in reach], dtype=float)
+    return problem.precedence_matrix.sum(axis=1).astype(float)
 
 
 def mts(problem: Problem, durations: np.ndarray) -> np.ndarray:

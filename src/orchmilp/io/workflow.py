@@ -20,7 +20,8 @@ from ..errors import InvalidWorkflow
 from ..model.instance import Agent, Instance
 from ..result import plain_number
 
-__all__ = ["workflow_schema", "parse_json", "instance_from_dict", "read_workflow", "problem_to_workflow"]
+__all__ = ["workflow_schema", "parse_json", "instance_from_dict", "read_json_file", "read_workflow",
+           "problem_to_workflow"]
 
 _TYPE_NAMES = {"number": "a number", "string": "a string", "array": "a list", "object": "an object"}
 
@@ -32,20 +33,36 @@ def workflow_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not allowed in a workflow")
+class _NonFinite(str):
+    """Stands in for NaN, Infinity and -Infinity while parsing, so the error can name where they are."""
+
+
+def _find_non_finite(data: Any, path: list) -> list | None:
+    if isinstance(data, _NonFinite):
+        return path
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _find_non_finite(value, path + [key])
+        if found is not None:
+            return found
+    return None
 
 
 def parse_json(text: str, source: str = "<workflow>") -> Any:
-    """Parse JSON text; a syntax error names the line and column."""
+    """Parse JSON text; a syntax error names the line and column, a NaN or Infinity the agent and field."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_NonFinite)
     except json.JSONDecodeError as err:
         raise InvalidWorkflow(
             f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
         ) from None
-    except ValueError as err:
-        raise InvalidWorkflow(f"{source}: {err}") from None
+    path = _find_non_finite(data, [])
+    if path is not None:
+        value = data
+        for key in path:
+            value = value[key]
+        raise InvalidWorkflow(f"{source}: {_where(data, path)} = {value} is not a finite number")
+    return data
 
 
 def _where(data: Any, path: list) -> str:
@@ -117,16 +134,23 @@ def instance_from_dict(data: Any, source: str = "<workflow>") -> Instance:
     )
 
 
-def read_workflow(path: str | Path) -> Instance:
-    """Read a workflow JSON file into an :class:`Instance` (not yet validated semantically)."""
+def read_json_file(path: str | Path) -> Any:
+    """The parsed JSON of a workflow file, as written (for the independent checker)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InvalidWorkflow(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidWorkflow(f"{path}: is a folder, not a workflow file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise InvalidWorkflow(f"{path}: cannot read: {err}") from None
-    return instance_from_dict(parse_json(text, str(path)), str(path))
+    return parse_json(text, str(path))
+
+
+def read_workflow(path: str | Path) -> Instance:
+    """Read a workflow JSON file into an :class:`Instance` (not yet validated semantically)."""
+    return instance_from_dict(read_json_file(path), str(path))
 
 
 def problem_to_workflow(problem) -> dict[str, Any]:

@@ -14,35 +14,24 @@ nothing the dependencies do not already say).
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
 __all__ = ["incompatibility", "greedy_cliques"]
 
 
 def incompatibility(problem) -> tuple[np.ndarray, np.ndarray]:
-    """(n x n incompatible, n x n ordered) boolean matrices."""
-    n = problem.n
-    d = problem.durations
-    ordered = np.zeros((n, n), bool)
-    for j in problem.topological_order[::-1]:
-        for k in problem.succs(j):
-            ordered[j, k] = True
-            ordered[j] |= ordered[k]
-    ordered |= ordered.T
-    clash = np.zeros((n, n), bool)
-    for c in problem.conflicts:
-        clash[c.a, c.b] = clash[c.b, c.a] = True
-    cum = problem.cumulative
-    for k in range(cum.usage.shape[1]):
-        u = cum.usage[:, k]
-        clash |= (u[:, None] + u[None, :] > cum.capacity[k] + 1e-9) & (u[:, None] > 0) & (u[None, :] > 0)
-    active = d > 0
+    """(n x n incompatible, n x n ordered) boolean matrices (agents of positive duration)."""
+    active = problem.durations > 0
     mask = active[:, None] & active[None, :]
     np.fill_diagonal(mask, False)
-    return (clash | ordered) & mask, ordered & mask
+    ordered = (problem.precedence_matrix | problem.precedence_matrix.T) & mask
+    return problem.incompatible_pairs | ordered, ordered
 
 
-def greedy_cliques(problem, max_cliques: int | None = None) -> list[tuple[int, ...]]:
+def greedy_cliques(problem, deadline: float = math.inf) -> list[tuple[int, ...]]:
     """Maximal cliques of the incompatibility graph that hold at least one unordered pair.
 
     >>> from orchmilp.api import load
@@ -59,6 +48,8 @@ def greedy_cliques(problem, max_cliques: int | None = None) -> list[tuple[int, .
     d = problem.durations
     found: set[tuple[int, ...]] = set()
     for v in np.argsort(-d, kind="stable"):
+        if time.perf_counter() > deadline:  # fewer cliques: weaker bounds, never wrong ones
+            break
         if d[v] <= 0 or not incompatible[v].any():
             continue
         members = [int(v)]
@@ -73,5 +64,13 @@ def greedy_cliques(problem, max_cliques: int | None = None) -> list[tuple[int, .
         if unordered.any():
             found.add(clique)
     cliques = sorted(found, key=lambda c: (-d[list(c)].sum(), c))
-    maximal = [c for c in cliques if not any(set(c) < set(o) for o in cliques)]
-    return maximal[:max_cliques] if max_cliques else maximal
+    containing: dict[int, set[int]] = {}  # agent -> indices of the cliques holding it
+    for k, c in enumerate(cliques):
+        for j in c:
+            containing.setdefault(j, set()).add(k)
+    maximal = []
+    for k, c in enumerate(cliques):
+        holders = set.intersection(*(containing[j] for j in c))  # cliques that contain all of c
+        if not any(len(cliques[o]) > len(c) for o in holders):
+            maximal.append(c)
+    return maximal

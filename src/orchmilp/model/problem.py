@@ -104,17 +104,9 @@ class Problem:
         return np.asarray(order, dtype=np.int64)
 
     @cached_property
-    def descendants(self) -> tuple[int, ...]:
-        """For each agent, a bitset (Python int) of the agents that depend on it, directly or not."""
-        reach = [0] * self.n
-        for j in self.topological_order[::-1]:
-            for k in self.succs(j):
-                reach[j] |= reach[k] | (1 << int(k))
-        return tuple(reach)
-
-    @cached_property
     def precedence_matrix(self) -> np.ndarray:
-        """n x n booleans: True when agent i must finish before agent j starts (directly or not)."""
+        """n x n booleans: True when agent i must finish before agent j starts (directly or not).
+        The one transitive closure of the dependencies that every algorithm uses."""
         before = np.zeros((self.n, self.n), np.bool_)
         for j in self.topological_order[::-1]:
             for k in self.succs(j):
@@ -124,7 +116,7 @@ class Problem:
 
     def ordered(self, i: int, j: int) -> bool:
         """True when one of the two agents depends (transitively) on the other."""
-        return bool((self.descendants[i] >> j) & 1 or (self.descendants[j] >> i) & 1)
+        return bool(self.precedence_matrix[i, j] or self.precedence_matrix[j, i])
 
     @cached_property
     def cumulative(self) -> Cumulative:
@@ -153,10 +145,39 @@ class Problem:
 
     @cached_property
     def cliques(self) -> tuple[tuple[int, ...], ...]:
-        """Maximal sets of agents of which no two can run together (see :mod:`.cliques`)."""
+        """Maximal sets of agents of which no two can run together (see :mod:`.cliques`);
+        :meth:`find_cliques` grows them under a deadline first, if called."""
         from .cliques import greedy_cliques
 
         return tuple(greedy_cliques(self))
+
+    def find_cliques(self, deadline: float) -> tuple[tuple[int, ...], ...]:
+        """:attr:`cliques`, grown from as many agents as the ``deadline`` (a ``perf_counter``
+        time) allows: fewer cliques on very large workflows, the same ones otherwise."""
+        if "cliques" not in self.__dict__:
+            from .cliques import greedy_cliques
+
+            self.__dict__["cliques"] = tuple(greedy_cliques(self, deadline))
+        return self.cliques
+
+    @cached_property
+    def incompatible_pairs(self) -> np.ndarray:
+        """n x n booleans: the two agents can never run together because of a file conflict or
+        a capacity both together exceed (dependencies aside); agents of zero duration excluded."""
+        n = self.n
+        clash = np.zeros((n, n), bool)
+        for c in self.conflicts:
+            clash[c.a, c.b] = clash[c.b, c.a] = True
+        cum = self.cumulative
+        for k in range(cum.usage.shape[1]):
+            u = cum.usage[:, k]
+            users = np.flatnonzero(u > 0)
+            sub = u[users, None] + u[None, users] > cum.capacity[k] + 1e-9
+            clash[np.ix_(users, users)] |= sub
+        active = self.durations > 0
+        clash &= active[:, None] & active[None, :]
+        np.fill_diagonal(clash, False)
+        return clash
 
     @cached_property
     def cumulative_with_cliques(self) -> Cumulative:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ..analysis.baseline import baseline
 from ..analysis.bottlenecks import (
+    WhatIfBudget,
     capacity_what_if,
     conflict_resolution,
     conflict_what_if,
@@ -14,15 +16,25 @@ from ..analysis.bottlenecks import (
     utilisation,
 )
 from ..analysis.structure import analyze
+from ..io.workflow import problem_to_workflow
 from ..result import Result, plain_number
 from .diagrams import mermaid
 
 __all__ = ["report_content"]
 
 
-def report_content(result: Result, *, what_if_seconds: float = 10.0, what_ifs: bool = True) -> dict[str, Any]:
-    """The report as data: summary, structure, conflicts, predictions, utilisation."""
+def report_content(result: Result, *, workflow: dict[str, Any] | None = None, what_if_deadline: float | None = None,
+                   what_if_seconds: float = 10.0, what_ifs: bool = True) -> dict[str, Any]:
+    """The report as data: summary, structure, conflicts, predictions, utilisation.
+
+    The what-if re-solves share the time until ``what_if_deadline`` (a ``perf_counter``
+    time; default: ``what_if_seconds`` each), ``what_if_seconds`` each at most; their plans
+    are checked against ``workflow`` (the workflow as written; default: the problem's own)."""
     p = result.problem
+    workflow = problem_to_workflow(p) if workflow is None else workflow
+    if what_if_deadline is None:
+        what_if_deadline = time.perf_counter() + 6 * what_if_seconds
+    budget = WhatIfBudget(what_if_deadline, what_if_seconds)
     base, base_label, _ = baseline(p)
     gain = 100 * (base - result.makespan) / base if base > 0 else 0.0
     slack = plan_slack(result)
@@ -52,7 +64,7 @@ def report_content(result: Result, *, what_if_seconds: float = 10.0, what_ifs: b
         "resolution": conflict_resolution(result),
         "utilisation": utilisation(result),
         "mermaid": mermaid(p, result),
-        "capacity_what_if": capacity_what_if(result, what_if_seconds) if what_ifs else [],
-        "conflict_what_if": conflict_what_if(result, what_if_seconds) if what_ifs else [],
+        "capacity_what_if": capacity_what_if(result, budget, workflow) if what_ifs else [],
+        "conflict_what_if": conflict_what_if(result, budget, workflow) if what_ifs else [],
     }
     return content

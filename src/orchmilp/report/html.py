@@ -72,9 +72,9 @@ def html_report(c: dict[str, Any], result) -> str:
         "<h3>What would make it faster</h3>",
         _table(["change", f"makespan ({u})", "saving", "proven"],
                [[f"{w['resource']} {w['capacity']} → {w['new_capacity']}", w["makespan"], w["saving"], w["proven"]]
-                for w in c["capacity_what_if"]]
+                for w in c["capacity_what_if"] if "skipped" not in w]
                + [[f"lift {w['agents'][0]} / {w['agents'][1]} ({', '.join(w['paths'])})", w["makespan"], w["saving"],
-                   w["proven"]] for w in c["conflict_what_if"]]),
+                   w["proven"]] for w in c["conflict_what_if"] if "skipped" not in w]),
         "<h2>Performance Predictions</h2>",
         _table(["parallel branch", "start", "finish", f"slack ({u})"],
                [[" → ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]]),

@@ -72,10 +72,16 @@ def markdown_report(c: dict[str, Any]) -> str:
     lines.append("### What would make it faster")
     what = []
     for w in c["capacity_what_if"]:
+        if "skipped" in w:
+            what.append(f"- {w['resource']}: one more unit not tried ({w['skipped']})")
+            continue
         tag = "" if w["proven"] else " (not proven)"
         what.append(f"- {w['resource']}: {w['capacity']} -> {w['new_capacity']} gives {w['makespan']} {u}"
                     f" ({'saves ' + str(w['saving']) + ' ' + u if w['saving'] else 'no gain'}){tag}")
     for w in c["conflict_what_if"]:
+        if "skipped" in w:
+            what.append(f"- lifting the conflict {w['agents'][0]} / {w['agents'][1]} not tried ({w['skipped']})")
+            continue
         tag = "" if w["proven"] else " (not proven)"
         what.append(f"- lifting the conflict {w['agents'][0]} / {w['agents'][1]} on {', '.join(w['paths'])} gives "
                     f"{w['makespan']} {u} ({'saves ' + str(w['saving']) + ' ' + u if w['saving'] else 'no gain'}){tag}")

@@ -1,29 +1,25 @@
-"""MILP back-ends: HiGHS (default) and CBC through pulp (loaded only when chosen).
-
-Every back-end is a function ``(LinearModel, *, time_limit, threads, seed,
-options) -> MipOutcome``.
-"""
+"""MILP back-ends, reached through :func:`backend`: HiGHS (default) and CBC through pulp
+(loaded only when chosen). Each has ``start(model, *, time_limit, threads, seed, options)``
+returning a run to poll, read, stop or wait for (see :mod:`.base`)."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 from ..errors import SolverError
+from .base import Backend
 
 __all__ = ["backend", "BACKENDS"]
 
 BACKENDS = ("highs", "cbc")
 
 
-def backend(name: str) -> Callable:
-    """The solve function of back-end ``name``."""
+def backend(name: str) -> Backend:
+    """The back-end called ``name``."""
     if name == "highs":
-        from .highs import solve_mip
+        from .highs import HiGHS
 
-        return solve_mip
+        return HiGHS()
     if name == "cbc":
-        from .cbc import cbc_path, solve_mip_cbc
+        from .cbc import CBC
 
-        cbc_path()  # fail early with a clear message when pulp is missing
-        return solve_mip_cbc
+        return CBC()
     raise SolverError(f"unknown backend {name!r} (choose from {', '.join(BACKENDS)})")

@@ -1,9 +1,9 @@
 """CBC back-end (the binary shipped with pulp): the same matrix model, solved by another MILP solver.
 
-The model goes to CBC as an MPS file written by HiGHS; CBC runs as a
-subprocess with its own time limit and is killed at the deadline if it does
-not stop. The solution file gives the values; the log gives CBC's bound.
-Install with ``pip install 'orchmilp[pulp]'``.
+The model goes to CBC as an MPS file (written by :mod:`orchmilp.compile.export`);
+CBC runs as a subprocess with its own time limit and is killed at the
+deadline if it does not stop. The solution file gives the values; the log
+gives CBC's bound. Install with ``pip install 'orchmilp[pulp]'``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,16 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..compile.export import write_model
 from ..compile.model import LinearModel
 from ..errors import SolverError
-from .highs import GRACE, MipOutcome, write_model
+from .base import GRACE, FinishedRun, MipOutcome, MipRun, SolverStatus, empty_outcome
 
-__all__ = ["solve_mip_cbc", "cbc_path"]
+__all__ = ["CBC", "cbc_path"]
 
 
 def cbc_path() -> str:
@@ -61,46 +63,98 @@ def _feasible(model: LinearModel, x: np.ndarray, tol: float = 1e-6) -> bool:
     return bool(np.all(rows <= model.row_upper + tol) and np.all(rows >= model.row_lower - tol))
 
 
-def solve_mip_cbc(
-    model: LinearModel,
-    *,
-    time_limit: float,
-    threads: int = 1,
-    abs_gap: float = 0.999,
-    **_ignored,
-) -> MipOutcome:
-    """Solve ``model`` with CBC within ``time_limit`` seconds."""
-    binary = cbc_path()
-    t0 = time.perf_counter()
-    if model.num_cols == 0:
-        return MipOutcome(np.zeros(0), model.offset, model.offset, "Empty", 0.0)
-    with tempfile.TemporaryDirectory(prefix="orchmilp-cbc-") as tmp:
-        mps = Path(tmp) / "model.mps"
-        sol = Path(tmp) / "model.sol"
+class CbcRun:
+    """CBC in a subprocess: poll, stop, result (parsed from its log and solution file)."""
+
+    def __init__(self, binary: str, model: LinearModel, time_limit: float, threads: int, abs_gap: float):
+        self.t0 = time.perf_counter()
+        self.model, self.abs_gap = model, abs_gap
+        self.hard_deadline = self.t0 + time_limit + GRACE
+        self.tmp = tempfile.TemporaryDirectory(prefix="orchmilp-cbc-")
+        mps = Path(self.tmp.name) / "model.mps"
+        self.sol = Path(self.tmp.name) / "model.sol"
+        self.log = Path(self.tmp.name) / "cbc.log"
         write_model(dataclasses.replace(model, offset=0.0), str(mps))
         cmd = [
-            binary, str(mps), "-timeMode", "elapsed", "-sec", f"{max(time_limit, 0.1):.2f}", "-threads", str(max(1, threads)),
-            "-ratioGap", "0", "-allowableGap", str(abs_gap), "-solve", "-solu", str(sol),
+            binary, str(mps), "-timeMode", "elapsed", "-sec", f"{max(time_limit, 0.1):.2f}",
+            "-threads", str(max(1, threads)), "-ratioGap", "0", "-allowableGap", str(abs_gap),
+            "-solve", "-solu", str(self.sol),
         ]
+        self.log_handle = open(self.log, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log_handle, stderr=subprocess.STDOUT, text=True)
+        self.killed: SolverStatus | None = None
+        self.outcome: MipOutcome | None = None
+
+    def poll(self, timeout: float) -> bool:
+        if self.outcome is not None:
+            return True
         try:
-            run = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit + GRACE)
-            log = run.stdout
-            killed = False
-        except subprocess.TimeoutExpired as err:
-            log = (err.stdout or b"").decode() if isinstance(err.stdout, bytes) else (err.stdout or "")
-            killed = True
-        x = _parse_solution(sol, model.num_cols)
-    if x is not None and not _feasible(model, x):
-        x = None  # CBC writes LP values when it stops before finding an integer solution
-    seconds = time.perf_counter() - t0
-    if "proven infeasible" in log or "Problem is infeasible" in log:
-        return MipOutcome(None, None, math.inf, "Infeasible", seconds)
-    objective = float(model.cost @ x + model.offset) if x is not None else None
-    bound = -math.inf
-    match = re.search(r"Lower bound:\s*(-?[\d.e+-]+)", log)
-    if match:
-        bound = float(match.group(1)) + model.offset
-    elif "Optimal solution found" in log and objective is not None:
-        bound = objective - abs_gap
-    status = "Killed at time limit" if killed else ("Optimal" if "Optimal solution found" in log else "Time limit reached")
-    return MipOutcome(x, objective, bound, status, seconds)
+            self.proc.wait(timeout=max(0.0, min(timeout, self.hard_deadline - time.perf_counter())))
+            return True
+        except subprocess.TimeoutExpired:
+            if time.perf_counter() >= self.hard_deadline:
+                self._kill(SolverStatus.KILLED)
+                return True
+            return False
+
+    def best(self) -> tuple[float | None, float]:
+        return None, -math.inf  # CBC reports only at the end
+
+    def result(self) -> MipOutcome:
+        while not self.poll(self.hard_deadline - time.perf_counter() + 0.05):
+            pass
+        return self._finish()
+
+    def stop(self) -> MipOutcome:
+        if self.outcome is None and self.proc.poll() is None:
+            self._kill(SolverStatus.STOPPED)
+        return self._finish()
+
+    def _kill(self, status: SolverStatus) -> None:
+        self.killed = status
+        self.proc.kill()
+        self.proc.wait()
+
+    def _finish(self) -> MipOutcome:
+        if self.outcome is not None:
+            return self.outcome
+        self.log_handle.close()
+        log = self.log.read_text()
+        x = _parse_solution(self.sol, self.model.num_cols)
+        self.tmp.cleanup()
+        if x is not None and not _feasible(self.model, x):
+            x = None  # CBC writes LP values when it stops before finding an integer solution
+        seconds = time.perf_counter() - self.t0
+        if "proven infeasible" in log or "Problem is infeasible" in log:
+            self.outcome = MipOutcome(None, None, math.inf, SolverStatus.INFEASIBLE, seconds)
+            return self.outcome
+        objective = float(self.model.cost @ x + self.model.offset) if x is not None else None
+        bound = -math.inf
+        match = re.search(r"Lower bound:\s*(-?[\d.e+-]+)", log)
+        if match:
+            bound = float(match.group(1)) + self.model.offset
+        elif "Optimal solution found" in log and objective is not None:
+            bound = objective - self.abs_gap
+        if self.killed is not None:
+            status = self.killed
+        else:
+            status = SolverStatus.OPTIMAL if "Optimal solution found" in log else SolverStatus.TIME_LIMIT
+        self.outcome = MipOutcome(x, objective, bound, status, seconds)
+        return self.outcome
+
+
+class CBC:
+    """The CBC back-end (``--backend cbc``)."""
+
+    name = "cbc"
+
+    def __init__(self) -> None:
+        self.binary = cbc_path()  # fail early with a clear message when pulp is missing
+
+    def start(self, model: LinearModel, *, time_limit: float, threads: int = 1, seed: int = 0,
+              options: dict[str, Any] | None = None, abs_gap: float = 0.999) -> MipRun:
+        """Start CBC on ``model`` within ``time_limit`` seconds (``seed`` and ``options`` are HiGHS's only)."""
+        empty = empty_outcome(model)
+        if empty is not None:
+            return FinishedRun(empty)
+        return CbcRun(self.binary, model, time_limit, threads, abs_gap)

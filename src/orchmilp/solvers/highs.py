@@ -1,38 +1,35 @@
-"""HiGHS back-end: one ``passModel`` call with CSC arrays, progress, a hard time limit.
+"""HiGHS back-end: one ``passModel`` call with CSC arrays, a hard time limit, runs that can be polled.
 
-The solver's own status label is not trusted for optimality: HiGHS is asked
-to close the gap below one grid step, and the caller compares bound and
-makespan itself.
+HiGHS is asked to close the gap below one grid step; the caller compares
+bound and makespan itself (see :mod:`.base`).
 
 HiGHS does not always honour its time limit: in root cut separation on
 time-indexed models we measured 318 s of a 30 s limit without a single
 interrupt callback. Large models therefore run in a child process (started
 from a clean fork server) that reports every improving solution and the
-dual bound as it goes; at the deadline the parent kills it and keeps what
-was reported. Small models, which finish in milliseconds, run in-process.
+dual bound as it goes; the caller polls it, does other work on its own core
+meanwhile, and at the deadline the run kills the child and keeps what was
+reported. Small models, which finish in milliseconds, run in-process.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import multiprocessing
-import os
 import sys
 import time
 import types
-from dataclasses import dataclass, field
+from contextlib import contextmanager
 from typing import Any, Callable
 
 import numpy as np
 
+from ..compile.export import new_highs, pass_model
 from ..compile.model import LinearModel
 from ..errors import SolverError
+from .base import GRACE, FinishedRun, MipOutcome, MipRun, SolverStatus, empty_outcome
 
-__all__ = ["MipOutcome", "solve_mip", "write_model", "integral_bound", "DEFAULT_OPTIONS"]
-
-#: Dual bounds are trusted up to this absolute error before rounding up.
-BOUND_TOL = 1e-4
+__all__ = ["HiGHS", "solve_mip", "DEFAULT_OPTIONS", "ISOLATE_ABOVE_COLUMNS"]
 
 #: Options measured to help time-indexed models (see models/time-indexed.md):
 #: the root LP by interior point (time-indexed LPs are degenerate for simplex)
@@ -53,108 +50,22 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 #: models of 1,300 columns overran a 30 s limit by up to 2.4 s on a busy machine).
 ISOLATE_ABOVE_COLUMNS = 500
 
-#: Seconds granted beyond the time limit before the child is killed.
-GRACE = 0.3
-
 _BOUND_EVERY = 0.25  # seconds between dual-bound reports from the solver
 
-
-def integral_bound(bound: float) -> int:
-    """The smallest integer objective value a dual bound allows.
-
-    >>> integral_bound(266.001), integral_bound(266.00001)
-    (267, 266)
-    """
-    return int(math.ceil(bound - BOUND_TOL))
-
-
-@dataclass
-class MipOutcome:
-    """What a MILP solve returned: best solution (or None), its objective, the dual bound."""
-
-    x: np.ndarray | None
-    objective: float | None
-    bound: float
-    solver_status: str
-    seconds: float
-    nodes: int = 0
-    trajectory: list[tuple[float, float | None, float]] = field(default_factory=list)
-
-
-_BANNER_SHOWN = False
-
-
-@contextlib.contextmanager
-def _no_banner():
-    """HiGHS prints a banner to stdout once per process: keep stdout clean for --json."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        _BANNER_SHOWN = True
-
-
-def _new_highs():
-    import highspy
-
-    with _no_banner():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    return h
-
-
-def _pass_model(h, model: LinearModel, relax: bool = False) -> None:
-    import highspy
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.num_cols
-    lp.num_row_ = model.num_rows
-    lp.col_cost_ = model.cost
-    lp.offset_ = model.offset
-    lp.col_lower_ = model.col_lower
-    lp.col_upper_ = model.col_upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    csc = model.matrix
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_ = model.num_cols
-    lp.a_matrix_.num_row_ = model.num_rows
-    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-    lp.a_matrix_.value_ = csc.data.astype(np.float64)
-    if not relax:
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in model.integral
-        ]
-    if model.col_names:
-        lp.col_names_ = list(model.col_names)
-    if model.row_names:
-        lp.row_names_ = list(model.row_names)
-    if h.passModel(lp) == highspy.HighsStatus.kError:
-        raise SolverError("HiGHS rejected the model")
-
+_STATUS = {"Optimal": SolverStatus.OPTIMAL, "Infeasible": SolverStatus.INFEASIBLE,
+           "Time limit reached": SolverStatus.TIME_LIMIT, "Interrupted by user": SolverStatus.TIME_LIMIT}
 
 _threads_in_use: int | None = None
 
 
 def _run_highs(model: LinearModel, settings: dict[str, Any], emit: Callable[[tuple], None]) -> dict[str, Any]:
-    """Solve in this process; ``emit`` receives ("incumbent", t, obj, bound, x) and ("bound", t, bound)."""
+    """Solve in this process; ``emit`` receives ("incumbent", obj, bound, x) and ("bound", bound)."""
     import highspy
 
     global _threads_in_use
     t0 = time.perf_counter()
     deadline = t0 + settings["time_limit"]
-    h = _new_highs()
+    h = new_highs()
     threads = settings["threads"]
     if _threads_in_use != threads:  # HiGHS refuses to run with another thread count than its
         highspy.Highs.resetGlobalScheduler(True)  # scheduler's, which other HiGHS users may have set
@@ -168,21 +79,22 @@ def _run_highs(model: LinearModel, settings: dict[str, Any], emit: Callable[[tup
         if h.setOptionValue(key, value) == highspy.HighsStatus.kError:
             raise SolverError(f"HiGHS rejected option {key} = {value!r}")
     relax = settings["relax"]
-    _pass_model(h, model, relax)
+    pass_model(h, model, relax)
     last_bound = [0.0]
 
     def improving(event):
         out = event.data_out
-        emit(("incumbent", time.perf_counter() - t0, float(out.objective_function_value),
-              float(out.mip_dual_bound), np.asarray(out.mip_solution, float).copy()))
+        emit(("incumbent", float(out.objective_function_value), float(out.mip_dual_bound),
+              np.asarray(out.mip_solution, float).copy()))
 
     def interrupt(event):
         now = time.perf_counter()
         if now > deadline:
             event.interrupt()
-        elif now - last_bound[0] > _BOUND_EVERY and event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+        elif (now - last_bound[0] > _BOUND_EVERY
+              and event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt):
             last_bound[0] = now
-            emit(("bound", now - t0, float(event.data_out.mip_dual_bound)))
+            emit(("bound", float(event.data_out.mip_dual_bound)))
 
     if not relax:
         h.cbMipImprovingSolution.subscribe(improving)
@@ -194,12 +106,10 @@ def _run_highs(model: LinearModel, settings: dict[str, Any], emit: Callable[[tup
     status = h.getModelStatus()
     out: dict[str, Any] = {
         "status": h.modelStatusToString(status),
-        "optimal": status == highspy.HighsModelStatus.kOptimal,
         "x": None,
         "objective": None,
         "bound": -math.inf,
         "nodes": 0 if relax else int(info.mip_node_count),
-        "seconds": time.perf_counter() - t0,
     }
     if relax:
         if status == highspy.HighsModelStatus.kOptimal:
@@ -237,7 +147,7 @@ def _process_context():
     return _context
 
 
-@contextlib.contextmanager
+@contextmanager
 def _caller_script_hidden():
     """Start children without re-running the caller's script in them.
 
@@ -255,125 +165,146 @@ def _caller_script_hidden():
             sys.modules["__main__"] = saved
 
 
-def _run_isolated(model, settings, emit, beside=None) -> dict[str, Any] | None:
-    """Run in a child; returns its final report, or None when it was killed at the deadline.
+class _Best:
+    """The best solution and dual bound reported so far."""
 
-    ``beside(seconds)`` is called for slices of other work while the child
-    runs (on the other core); it returns False when it has nothing more to do,
-    and ``"stop"`` when the child is not needed any more.
-    """
-    hard_deadline = time.perf_counter() + settings["time_limit"] + GRACE  # starting the child counts too
-    ctx = _process_context()
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, model, settings), daemon=True)
-    with _caller_script_hidden():
-        proc.start()
-    child.close()
-    try:
-        while True:
-            wait = hard_deadline - time.perf_counter()
-            if wait <= 0:
-                return None
-            if beside is not None and not parent.poll(0):
-                more = beside(min(wait - GRACE, 2.0))
-                if more == "stop":  # the other work settled the question
-                    return None
-                if not more:
-                    beside = None
-                continue
-            if not parent.poll(wait):
-                return None
-            try:
-                message = parent.recv()
-            except EOFError:
-                raise SolverError("the HiGHS process ended without an answer") from None
-            if message[0] == "done":
-                return message[1]
-            if message[0] == "error":
-                raise SolverError(f"HiGHS failed: {message[1]}")
-            emit(message)
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join(timeout=5)
-        parent.close()
+    def __init__(self) -> None:
+        self.x: np.ndarray | None = None
+        self.objective: float | None = None
+        self.bound = -math.inf
 
-
-def solve_mip(
-    model: LinearModel,
-    *,
-    time_limit: float,
-    threads: int = 1,
-    relax: bool = False,
-    abs_gap: float = 0.999,
-    seed: int = 0,
-    on_progress: Callable[[float, float | None, float], None] | None = None,
-    options: dict | None = None,
-    isolate: bool | None = None,
-    beside: Callable[[float], bool] | None = None,
-) -> MipOutcome:
-    """Solve ``model`` with HiGHS within ``time_limit`` wall-clock seconds.
-
-    ``abs_gap`` below one makes HiGHS stop only when an integral objective is
-    proven (round the bound with :func:`integral_bound`). ``relax=True``
-    solves the LP relaxation instead. ``isolate`` (default: for models above
-    :data:`ISOLATE_ABOVE_COLUMNS` columns) runs HiGHS in a child process that
-    is killed at the deadline; the best solution and bound it reported are kept.
-    ``beside(seconds)`` runs slices of other work in this process meanwhile
-    (it forces ``isolate``).
-    """
-    if model.num_cols == 0:  # every start is fixed by its time window
-        if np.any(model.row_upper < -1e-9):
-            return MipOutcome(None, None, math.inf, "Infeasible", 0.0)
-        return MipOutcome(np.zeros(0), model.offset, model.offset, "Empty", 0.0)
-    settings = {
-        "time_limit": max(float(time_limit), 0.0),
-        "threads": max(1, int(threads)),
-        "abs_gap": float(abs_gap),
-        "seed": int(seed),
-        "options": dict(options or {}),
-        "relax": relax,
-    }
-    t0 = time.perf_counter()
-    best: dict[str, Any] = {"x": None, "objective": None, "bound": -math.inf}
-    trajectory: list[tuple[float, float | None, float]] = []
-
-    def emit(event: tuple) -> None:
+    def take(self, event: tuple) -> None:
         if event[0] == "incumbent":
-            _, t, obj, bound, x = event
-            if best["objective"] is None or obj < best["objective"]:
-                best.update(x=x, objective=obj)
+            _, obj, bound, x = event
+            if self.objective is None or obj < self.objective:
+                self.x, self.objective = x, obj
         else:
-            _, t, bound = event
-        best["bound"] = max(best["bound"], bound) if math.isfinite(bound) else best["bound"]
-        trajectory.append((t, best["objective"], best["bound"]))
-        if on_progress is not None:
-            on_progress(t, best["objective"], best["bound"])
+            _, bound = event
+        if math.isfinite(bound):
+            self.bound = max(self.bound, bound)
 
-    if isolate is None:
-        isolate = model.num_cols > ISOLATE_ABOVE_COLUMNS or beside is not None
-    report = _run_isolated(model, settings, emit, beside) if isolate else _run_highs(model, settings, emit)
-    seconds = time.perf_counter() - t0
-    if report is None:  # killed at the deadline: keep what it reported
-        return MipOutcome(best["x"], best["objective"], best["bound"], "Killed at time limit", seconds, 0, trajectory)
+
+def _outcome(report: dict[str, Any], best: _Best, seconds: float, relax: bool) -> MipOutcome:
+    status = _STATUS.get(report["status"], SolverStatus.OTHER)
     if relax:
         if report["objective"] is None:
             raise SolverError(f"HiGHS could not solve the LP relaxation: {report['status']}")
-        return MipOutcome(None, report["objective"], report["bound"], report["status"], seconds)
+        return MipOutcome(None, report["objective"], report["bound"], status, seconds)
+    if status is SolverStatus.INFEASIBLE:
+        return MipOutcome(None, None, math.inf, status, seconds, report["nodes"])
     x, objective = report["x"], report["objective"]
-    if x is None and best["x"] is not None:
-        x, objective = best["x"], best["objective"]
-    bound = max(report["bound"], best["bound"]) if report["status"] != "Infeasible" else math.inf
-    if report["status"] == "Infeasible":
-        x, objective = None, None
-    return MipOutcome(x, objective, bound, report["status"], seconds, report["nodes"], trajectory)
+    if x is None and best.x is not None:
+        x, objective = best.x, best.objective
+    return MipOutcome(x, objective, max(report["bound"], best.bound), status, seconds, report["nodes"])
 
 
-def write_model(model: LinearModel, path: str) -> None:
-    """Write the model in the format of the file ending (``.lp`` or ``.mps``)."""
-    import highspy
+class IsolatedRun:
+    """HiGHS in a child process: poll it, read its best so far, stop it; killed at the deadline."""
 
-    h = _new_highs()
-    _pass_model(h, model)
-    if h.writeModel(str(path)) == highspy.HighsStatus.kError:
-        raise SolverError(f"HiGHS could not write {path}")
+    def __init__(self, model: LinearModel, settings: dict[str, Any]):
+        self.t0 = time.perf_counter()
+        self.hard_deadline = self.t0 + settings["time_limit"] + GRACE  # starting the child counts too
+        self.relax = settings["relax"]
+        self.best_so_far = _Best()
+        self.report: dict[str, Any] | None = None
+        self.ended: SolverStatus | None = None
+        ctx = _process_context()
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_child, args=(child, model, settings), daemon=True)
+        with _caller_script_hidden():
+            self.proc.start()
+        child.close()
+
+    def poll(self, timeout: float) -> bool:
+        if self.ended is not None:
+            return True
+        end = min(time.perf_counter() + max(timeout, 0.0), self.hard_deadline)
+        while True:
+            wait = end - time.perf_counter()
+            if not self.conn.poll(max(wait, 0.0)):
+                if time.perf_counter() >= self.hard_deadline:
+                    self._end(SolverStatus.KILLED)
+                    return True
+                return False
+            try:
+                message = self.conn.recv()
+            except EOFError:
+                self._end(SolverStatus.OTHER)
+                raise SolverError("the HiGHS process ended without an answer") from None
+            if message[0] == "done":
+                self.report = message[1]
+                self._end(SolverStatus.OPTIMAL)  # the report's own status is used
+                return True
+            if message[0] == "error":
+                self._end(SolverStatus.OTHER)
+                raise SolverError(f"HiGHS failed: {message[1]}")
+            self.best_so_far.take(message)
+
+    def best(self) -> tuple[float | None, float]:
+        return self.best_so_far.objective, self.best_so_far.bound
+
+    def result(self) -> MipOutcome:
+        while not self.poll(self.hard_deadline - time.perf_counter()):
+            pass
+        return self._finish()
+
+    def stop(self) -> MipOutcome:
+        if self.ended is None:
+            self._end(SolverStatus.STOPPED)
+        return self._finish()
+
+    def _end(self, status: SolverStatus) -> None:
+        self.ended = status
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=5)
+        self.conn.close()
+
+    def _finish(self) -> MipOutcome:
+        seconds = time.perf_counter() - self.t0
+        if self.report is None:  # killed or stopped: keep what it reported
+            b = self.best_so_far
+            return MipOutcome(b.x, b.objective, b.bound, self.ended or SolverStatus.OTHER, seconds)
+        return _outcome(self.report, self.best_so_far, seconds, self.relax)
+
+
+class HiGHS:
+    """The HiGHS back-end (the default)."""
+
+    name = "highs"
+
+    def start(self, model: LinearModel, *, time_limit: float, threads: int = 1, seed: int = 0,
+              options: dict[str, Any] | None = None, relax: bool = False, abs_gap: float = 0.999,
+              isolate: bool | None = None) -> MipRun:
+        """Start solving ``model`` within ``time_limit`` wall-clock seconds.
+
+        ``abs_gap`` below one makes HiGHS stop only when an integral objective is
+        proven (round the bound with :func:`.base.integral_bound`). ``relax=True``
+        solves the LP relaxation instead. ``isolate`` (default: for models above
+        :data:`ISOLATE_ABOVE_COLUMNS` columns) runs HiGHS in a child process that
+        is killed at the deadline; smaller models are solved before this returns.
+        """
+        empty = empty_outcome(model)
+        if empty is not None:
+            return FinishedRun(empty)
+        settings = {
+            "time_limit": max(float(time_limit), 0.0),
+            "threads": max(1, int(threads)),
+            "abs_gap": float(abs_gap),
+            "seed": int(seed),
+            "options": dict(options or {}),
+            "relax": relax,
+        }
+        if isolate is None:
+            isolate = model.num_cols > ISOLATE_ABOVE_COLUMNS
+        if isolate:
+            return IsolatedRun(model, settings)
+        t0 = time.perf_counter()
+        best = _Best()
+        report = _run_highs(model, settings, best.take)
+        return FinishedRun(_outcome(report, best, time.perf_counter() - t0, relax))
+
+
+def solve_mip(model: LinearModel, *, time_limit: float, **settings: Any) -> MipOutcome:
+    """Solve ``model`` with HiGHS and wait for the outcome (settings as :meth:`HiGHS.start`)."""
+    return HiGHS().start(model, time_limit=time_limit, **settings).result()

@@ -16,23 +16,24 @@ keeps each probe short; the answer is then "unknown".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numba import njit
 
+from ..bounds.propagation import Propagator, _propagate_all
+from ..clock import NO_DEADLINE, now
 from ..model.problem import Problem
-from .propagation import Propagator, _propagate_all
+from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
-__all__ = ["Probe", "probe", "INFEASIBLE", "FEASIBLE", "UNKNOWN"]
+__all__ = ["probe"]
 
-INFEASIBLE, FEASIBLE, UNKNOWN = 0, 1, 2
+#: Nodes between two looks at the clock.
+_CLOCK_EVERY = 64
 _FREE, _FIXED, _POSTPONED = 0, 1, 2
 
 
 @njit(cache=True)
 def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
-              clique_ptr, clique_idx, es0, lf0, node_limit, energetic):
+              clique_ptr, clique_idx, es0, lf0, node_limit, energetic, deadline):
     n = p.shape[0]
     max_depth = 4 * n + 16
     es = np.empty((max_depth, n), np.int64)
@@ -47,6 +48,7 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
         state[0, j] = _FIXED if p[j] == 0 and es0[j] + p[j] == lf0[j] else _FREE
         pes[0, j] = -1
     nodes = 0
+    ticks = 0
     start = np.zeros(n, np.int64)
     if not _propagate_all(es[0], lf[0], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
                           usage, capacity, horizon, clique_ptr, clique_idx, energetic):
@@ -55,7 +57,8 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
     branch[0] = 0
     choice[0] = -1
     while depth >= 0:
-        if nodes >= node_limit:
+        ticks += 1
+        if nodes >= node_limit or (ticks % _CLOCK_EVERY == 0 and now() > deadline):
             return UNKNOWN, start, nodes
         # pick the agent of this node once, when we first arrive
         if choice[depth] < 0:
@@ -110,19 +113,11 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
     return INFEASIBLE, start, nodes
 
 
-@dataclass(frozen=True)
-class Probe:
-    """Outcome of a search for a schedule of makespan at most ``horizon``."""
-
-    horizon: int
-    status: int  # INFEASIBLE, FEASIBLE or UNKNOWN
-    start: np.ndarray | None
-    nodes: int
-
-
-def probe(prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: bool = False) -> Probe:
+def probe(prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: bool = False,
+          deadline: float = NO_DEADLINE) -> Probe:
     """Search for a grid schedule of makespan at most ``horizon`` with the propagator's data
-    (``energetic`` adds energetic reasoning at every node: fewer, slower nodes)."""
+    (``energetic`` adds energetic reasoning at every node: fewer, slower nodes). It stops,
+    UNKNOWN, after ``node_limit`` nodes or at ``deadline`` (a ``perf_counter`` time)."""
     prob: Problem = prop.problem
     n = prob.n
     es0 = np.zeros(n, np.int64)
@@ -130,6 +125,6 @@ def probe(prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: b
     status, start, nodes = _settimes(
         int(horizon), prop.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, prob.succ_ptr,
         prob.succ_idx, prop.pair_a, prop.pair_b, prop.usage, prop.capacity, prop.clique_ptr, prop.clique_idx,
-        es0, lf0, int(node_limit), bool(energetic and prop.energetic),
+        es0, lf0, int(node_limit), bool(energetic and prop.energetic), float(deadline),
     )
     return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))

@@ -1,4 +1,4 @@
-"""A quick portfolio heuristic: priority rules (LFT, LST, MTS, GRPW, slack) with
+"""The rule portfolio: priority rules (LFT, LST, MTS, GRPW, slack) with
 the serial and the parallel generation scheme, the worst-case-slack rule
 (parallel), random and LFT-biased random sampling, each followed by
 forward-backward improvement; the best schedule wins.
@@ -20,20 +20,22 @@ from .improve import forward_backward
 from .rules import RULES
 from .sgs import parallel_sgs, priority_list, serial_sgs
 
-__all__ = ["HeuristicResult", "heuristic_schedule"]
+__all__ = ["HeuristicResult", "rule_portfolio"]
 
 
 @dataclass(frozen=True)
 class HeuristicResult:
-    """Best schedule found, its makespan, the rule that found it and the schedules generated."""
+    """Best schedule of a heuristic, its makespan, the schedules generated, the seconds
+    spent and the rule (or method) that found it."""
 
     start: np.ndarray
     makespan: float
-    rule: str
     schedules: int
+    seconds: float = 0.0
+    rule: str = ""
 
 
-def heuristic_schedule(
+def rule_portfolio(
     problem: Problem,
     durations: np.ndarray | None = None,
     *,
@@ -49,9 +51,10 @@ def heuristic_schedule(
     or after ``time_limit`` seconds.
     """
     d = problem.durations if durations is None else np.asarray(durations, float)
+    t0 = time.perf_counter()
     if problem.n == 0:
-        return HeuristicResult(np.zeros(0), 0.0, "empty", 0)
-    deadline = time.perf_counter() + time_limit if time_limit is not None else np.inf
+        return HeuristicResult(np.zeros(0), 0.0, 0, 0.0, "empty")
+    deadline = t0 + time_limit if time_limit is not None else np.inf
     cum = problem.cumulative
     args = (problem.pred_ptr, problem.pred_idx, problem.succ_ptr, problem.succ_idx)
     best: HeuristicResult | None = None
@@ -84,7 +87,7 @@ def heuristic_schedule(
             count += 2
         ms = float(np.max(start + d))
         if best is None or ms < best.makespan - 1e-9:
-            best = HeuristicResult(start, ms, name, count)
+            best = HeuristicResult(start, ms, count, 0.0, name)
         if (stop_at is not None and best.makespan <= stop_at + 1e-9) or time.perf_counter() > deadline:
             break
-    return HeuristicResult(best.start, best.makespan, best.rule, count)
+    return HeuristicResult(best.start, best.makespan, count, time.perf_counter() - t0, best.rule)

@@ -26,7 +26,8 @@ Pruning, for a trial makespan ``T``:
   failure below ``T``).
 
 This memory is what makes the method prove optimality on instances where a
-search without it (:mod:`.settimes`) runs out of nodes.
+search without it (:mod:`.set_times`) runs out of nodes. Each probe also stops
+on the clock: the kernel looks at it every few hundred steps.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..bounds.critical_path import tails
+from ..clock import NO_DEADLINE, now
 from ..model.problem import Problem
-from .critical_path import tails
-from .settimes import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
+from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
-__all__ = ["DelayingSearch", "INFEASIBLE", "FEASIBLE", "UNKNOWN"]
+__all__ = ["BranchAndBound"]
 
 #: Largest memory of failed nodes (it starts at 1/128 of this and grows when full).
 MEMORY_BYTES = 160 * 2**20
@@ -125,12 +127,12 @@ def _remember(start, t, p, words, memo_head, memo_next, memo_t, memo_words, memo
 
 
 @njit(cache=True)
-def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_limit, step_limit):
+def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_limit, step_limit, deadline):
     """Write bit masks (over ``members[:k]``) of the maximal subsets that fit the capacities
     and keep every member whose twin (at ``twin_pos``, earlier, or -1) they keep.
 
     Returns the number written (-1 when more than ``out_limit - out_pos`` exist, -2 after
-    ``step_limit`` steps) and the number of steps taken."""
+    ``step_limit`` steps or at ``deadline``) and the number of steps taken."""
     R = capacity.shape[0]
     load = np.zeros((k + 1, R))
     decision = np.zeros(k + 1, np.int64)  # 0 untried, 1 included, 2 excluded
@@ -140,7 +142,7 @@ def _maximal_subsets(members, k, usage, capacity, twin_pos, out, out_pos, out_li
     steps = 0
     while depth >= 0:
         steps += 1
-        if steps > step_limit:
+        if steps > step_limit or (steps % 4096 == 0 and now() > deadline):
             return -2, steps
         if depth == k:
             maximal = True
@@ -261,7 +263,7 @@ def _next_time(start, t, p, started_zero):
 
 @njit(cache=True)
 def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, twin, node_limit,
-            memo_head, memo_next, memo_t, memo_words, memo_ip_ptr, memo_ip, counts, alt_limit):
+            memo_head, memo_next, memo_t, memo_words, memo_ip_ptr, memo_ip, counts, alt_limit, deadline):
     n = p.shape[0]
     nw = (n + 63) // 64
     mask = np.uint64(memo_head.shape[0] - 1)
@@ -280,6 +282,7 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
     position = np.zeros(n, np.int64)
     twin_pos = np.full(64, -1, np.int64)
     nodes = 0
+    ticks = 0  # loop turns, for looking at the clock
     memory_full = False
     # the root: nothing started, decision time 0
     if _child_bound(start[0], 0, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon, est, twin) < 0:
@@ -341,8 +344,8 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
                 twin_pos[pos] = position[tw] if earlier else -1
             base = alt_base[depth]
             cnt, steps = _maximal_subsets(members[depth], k, usage, capacity, twin_pos, arena, base, alt_limit,
-                                          16 * (node_limit - nodes) + 64)
-            if cnt == -2:  # out of nodes while enumerating
+                                          16 * (node_limit - nodes) + 64, deadline)
+            if cnt == -2:  # out of nodes or time while enumerating
                 return UNKNOWN, s.copy(), max(node_limit, nodes), memory_full
             if cnt < 0:
                 return UNKNOWN, s.copy(), nodes, memory_full
@@ -351,6 +354,8 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
             # score the alternatives, drop the hopeless, order by score (insertion sort)
             kept = 0
             for a in range(cnt):
+                if a % 256 == 255 and now() > deadline:
+                    return UNKNOWN, s.copy(), max(node_limit, nodes), memory_full
                 m = arena[base + a]
                 child[:] = s
                 zero = False
@@ -392,8 +397,9 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
                     memory_full = True
             depth -= 1
             continue
-        if nodes >= node_limit:
-            return UNKNOWN, start[depth].copy(), nodes, memory_full
+        ticks += 1
+        if nodes >= node_limit or (ticks % 256 == 0 and now() > deadline):
+            return UNKNOWN, start[depth].copy(), max(node_limit, nodes), memory_full
         nodes += 1
         a = alt_base[depth] + alt_next[depth]
         alt_next[depth] += 1
@@ -497,7 +503,7 @@ class _Memory:
         return True
 
 
-class DelayingSearch:
+class BranchAndBound:
     """The branch and bound of one problem on an integer grid, with its cutset memory.
 
     Call :meth:`probe` with decreasing trial makespans; the memory of failed
@@ -519,11 +525,12 @@ class DelayingSearch:
         self.memory = _Memory(problem.n, min(1 << 14, memory_entries), memory_entries)
         self.horizon: int | None = None
 
-    def probe(self, horizon: int, lf: np.ndarray, node_limit: int) -> Probe:
+    def probe(self, horizon: int, lf: np.ndarray, node_limit: int, deadline: float = NO_DEADLINE) -> Probe:
         """Look for a schedule of makespan at most ``horizon`` with latest finishes ``lf``
         (windows valid for every such schedule, e.g. from propagation). ``node_limit``
-        counts nodes and the work of enumerating and scoring their alternatives; an UNKNOWN outcome with
-        fewer means the search gave up (more than 64 agents at once)."""
+        counts nodes and the work of enumerating and scoring their alternatives; the probe
+        also stops at ``deadline`` (a ``perf_counter`` time). An UNKNOWN outcome with fewer
+        nodes than the limit means the search gave up (more than 64 agents at once)."""
         if self.horizon is not None and horizon > self.horizon:
             raise ValueError("the cutset memory only holds for trial makespans that do not grow")
         self.horizon = horizon
@@ -532,13 +539,8 @@ class DelayingSearch:
         status, start, nodes, full = _search(
             int(horizon), self.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, self.usage,
             self.capacity, lf, np.argsort(lf, kind="stable"), self.tail, self.twin, int(node_limit), mem.head,
-            mem.next, mem.t, mem.words, mem.ip_ptr, mem.ip, mem.counts, 1 << 20,
+            mem.next, mem.t, mem.words, mem.ip_ptr, mem.ip, mem.counts, 1 << 20, float(deadline),
         )
         if full:
             mem.grow()
         return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))
-
-    @property
-    def remembered(self) -> int:
-        """Failed nodes in memory."""
-        return self.memory.entries

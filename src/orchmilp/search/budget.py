@@ -1,0 +1,106 @@
+"""Who gets how many seconds: the one place that plans a solve's time.
+
+:data:`PLAN` lists the phases in the order they run. Each gets ``share`` of
+the seconds left when it starts (after the reserve kept for building and
+checking the plan), and ``most`` seconds at most; a phase that meets the
+bound ends early and leaves its time to the next. Shares were measured on
+PSPLIB j30 and random workflows (see README, bench/results); the MILP's
+share depends on the state, see :func:`milp_share`.
+
+=====================  ==================  =======  ===========================================
+phase                  share of time left  at most  note
+=====================  ==================  =======  ===========================================
+simple bounds          10%                          critical path, energy, one-machine, cliques
+priority rules         10%                          the rule portfolio (8 samples)
+genetic algorithm      25%                          500 schedules per agent, 5,000-50,000
+propagation            10%                          destructive bound on the exact grid
+branch and bound       25%                 5 s      where it cannot prove quickly the MILP often can
+tree search            10%
+milp                   100% / 50%                   50% when the branch and bound resumes after it
+                                                    (one thread, exact grid) or on a rounded grid;
+                                                    with 2 threads the branch and bound (2 of 3
+                                                    slices) and the genetic search (1 of 3) run
+                                                    beside HiGHS in slices of 2 s
+milp bound             60%                          rounded-down grid, for the bound
+branch and bound       60%                          resumed with its memory
+genetic algorithm      50% / 100%                   100% when the tree search does not apply
+tree search            100%                         whatever is left
+=====================  ==================  =======  ===========================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from .state import SearchState
+
+__all__ = ["Step", "PLAN", "seconds_for", "milp_share", "ga_share", "BESIDE_SLICE_SECONDS", "BESIDE_PATTERN",
+           "MAX_PROPAGATION_STEPS", "MAX_TREE_AGENTS", "default_schedules"]
+
+#: Largest exact grid (in steps) on which propagation and the exact searches run.
+MAX_PROPAGATION_STEPS = 200_000
+
+#: Largest workflow for the set-times tree search (its memory grows like n^2).
+MAX_TREE_AGENTS = 300
+
+#: Work beside HiGHS (``threads >= 2``) runs in slices of at most this many seconds ...
+BESIDE_SLICE_SECONDS = 2.0
+
+#: ... in this repeating pattern.
+BESIDE_PATTERN = ("branch and bound", "branch and bound", "genetic algorithm")
+
+
+def milp_share(state: SearchState) -> float:
+    """All the time left, or half of it when more will follow: the branch and bound resumes
+    after the MILP (exact grid, one thread), or a second MILP bounds a rounded grid."""
+    if state.grid is not None and not state.grid.exact:
+        return 0.5
+    resumes = state.branch_and_bound is not None and not state.branch_and_bound_gave_up and state.exact_searchable
+    return 0.5 if resumes and not state.beside_milp else 1.0
+
+
+def ga_share(state: SearchState) -> float:
+    """Half the time left when the tree search follows, all of it otherwise."""
+    return 0.5 if state.exact_searchable else 1.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the plan: a phase (by name, see :mod:`.phases`) and its time."""
+
+    phase: str
+    share: float | Callable[[SearchState], float]
+    most: float = math.inf
+    first: bool = True  # False: the second round, after the MILP (runs only with the MILP)
+
+
+PLAN: tuple[Step, ...] = (
+    Step("simple bounds", 0.10),
+    Step("priority rules", 0.10),
+    Step("genetic algorithm", 0.25),
+    Step("propagation", 0.10),
+    Step("branch and bound", 0.25, most=5.0),
+    Step("tree search", 0.10),
+    Step("milp", milp_share, first=False),
+    Step("milp bound", 0.60, first=False),
+    Step("branch and bound", 0.60, first=False),
+    Step("genetic algorithm", ga_share, first=False),
+    Step("tree search", 1.00, first=False),
+)
+
+
+def seconds_for(step: Step, state: SearchState) -> float:
+    """The seconds ``step`` may use now."""
+    share = step.share(state) if callable(step.share) else step.share
+    return max(0.0, min(step.most, share * state.remaining()))
+
+
+def default_schedules(n: int) -> int:
+    """Schedule budget of the first genetic search: 500 per agent, 5,000 to 50,000.
+
+    50,000 schedules take 2-3 s on j120 and bring the plan within 2% of the
+    best known; the MILP rarely improves plans of that size afterwards.
+    """
+    return int(min(max(500 * n, 5_000), 50_000))

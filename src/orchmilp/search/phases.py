@@ -1,0 +1,324 @@
+"""The phases of a solve. Each is ``phase(state, seconds, ...)``: it improves the
+incumbent or the bound of :class:`~.state.SearchState` within ``seconds``,
+stops as soon as they meet, and calls no other phase (the order and the
+seconds are :mod:`.budget`'s, the running is :func:`orchmilp.search.run_search`'s).
+
+The MILP is split in three so that the caller can work beside HiGHS:
+:func:`start_milp` builds the model and starts the back-end, the caller
+polls the run, :func:`finish_milp` takes the outcome.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..bounds.critical_path import critical_path_bound
+from ..bounds.propagation import Propagator, destructive_bound
+from ..bounds.resource import clique_bound, disjunctive_bound, energy_bound
+from ..clock import deadline_in
+from ..compile.grid import Grid, choose_grid
+from ..compile.time_indexed import TimeIndexed
+from ..errors import HorizonInfeasible
+from ..exact.branch_and_bound import BranchAndBound
+from ..exact.probe import FEASIBLE, INFEASIBLE
+from ..exact.set_times import probe
+from ..heuristics import ga
+from ..heuristics.portfolio import rule_portfolio
+from ..model.problem import Problem
+from ..options import SolveOptions
+from ..solvers import backend as solver_backend
+from ..solvers.base import Backend, MipRun, SolverStatus, integral_bound
+from .budget import MAX_PROPAGATION_STEPS, default_schedules
+from ..statistics import Statistics
+from .state import SearchState
+
+__all__ = ["simple_bounds", "priority_rules", "genetic_algorithm", "propagation", "branch_and_bound",
+           "tree_search", "grid_for_milp", "MilpJob", "start_milp", "finish_milp", "milp_bound", "improve_or_prove"]
+
+
+def simple_bounds(state: SearchState, seconds: float) -> None:
+    """Critical path, energy with heads and tails, one-machine (Jackson) bounds, cliques."""
+    p = state.problem
+    deadline = deadline_in(seconds)
+    state.offer_bound(critical_path_bound(p), "critical path")
+    state.offer_bound(energy_bound(p), "resource energy")
+    state.offer_bound(disjunctive_bound(p), "one-machine")
+    p.find_cliques(deadline)  # the cliques are grown until the deadline, then kept for the solve
+    state.offer_bound(clique_bound(p), "incompatible cliques")
+    state.report("bounds")
+
+
+def priority_rules(state: SearchState, seconds: float, seed: int = 0) -> None:
+    """The rule portfolio with forward-backward improvement: the first plan."""
+    quick = rule_portfolio(state.problem, samples=8, stop_at=state.lower_bound, seed=seed, time_limit=seconds)
+    state.offer_schedule(quick.start)
+    state.statistics.rules_makespan = quick.makespan
+    state.report("priority rules")
+
+
+def genetic_algorithm(state: SearchState, seconds: float, schedules: int | None = None, seed: int = 0,
+                      population: int | None = None) -> None:
+    """The genetic algorithm from the incumbent, for ``schedules`` schedules (default:
+    :func:`.budget.default_schedules`) or ``seconds``, whichever ends first."""
+    problem = state.problem
+    schedules = default_schedules(problem.n) if schedules is None else schedules
+    if state.proven or schedules <= 0 or seconds <= 0:
+        return
+    population = int(np.clip(schedules // 60, 40, 150)) if population is None else population
+    found = ga.genetic_algorithm(problem, problem.durations, schedules=schedules, time_limit=max(0.05, seconds),
+                                 seed=seed, stop_at=state.lower_bound, initial=[state.best_start],
+                                 population=population)
+    state.offer_schedule(found.start)
+    stats = state.statistics
+    stats.ga_schedules += found.schedules
+    stats.ga_makespan = found.makespan if stats.ga_makespan is None else min(stats.ga_makespan, found.makespan)
+    state.report("genetic algorithm")
+
+
+def propagation(state: SearchState, seconds: float) -> None:
+    """Destructive lower bound on the exact grid: refute makespans below the incumbent."""
+    if state.step is None or state.proven or seconds <= 0:
+        return
+    ub = int(round(state.best_makespan / state.step))
+    if ub > MAX_PROPAGATION_STEPS:
+        return
+    t = time.perf_counter()
+    lower = int(round(state.lower_bound / state.step))
+    bound, windows = destructive_bound(state.problem, state.steps, lower, ub - 1, deadline=t + seconds)
+    state.statistics.propagation_seconds += round(time.perf_counter() - t, 3)
+    state.offer_bound(min(bound, ub) * state.step, "propagation")
+    if windows is not None:
+        state.slack = (windows.lf - windows.es - state.steps) * state.step
+    state.report("propagation")
+
+
+class _NodeBudget:
+    """Node limits for probes that should end within ``seconds``, at the rate seen so far
+    (the probes also stop on the clock; the limit keeps each one short)."""
+
+    def __init__(self, seconds: float):
+        self.t0 = time.perf_counter()
+        self.deadline = self.t0 + seconds
+        self.seconds = seconds
+        self.nodes = 0
+        self.probing = 0.0
+
+    def affordable(self, wanted: int) -> int:
+        rate = max(self.nodes, 1) / max(self.probing, 1e-6)
+        return int(min(wanted, (self.seconds - (time.perf_counter() - self.t0)) * rate))
+
+    def count(self, nodes: int, since: float) -> None:
+        self.nodes += nodes
+        self.probing += time.perf_counter() - since
+
+
+def branch_and_bound(state: SearchState, seconds: float) -> None:
+    """Branch and bound over delaying alternatives below the incumbent (see
+    :mod:`orchmilp.exact.branch_and_bound`): each probe finds a better schedule,
+    proves that none exists, or runs out of nodes; its memory of failed nodes is
+    kept in ``state`` so that a later call resumes where this one stopped."""
+    if not state.exact_searchable or state.branch_and_bound_gave_up or seconds <= 0:
+        return
+    if state.branch_and_bound is None:
+        state.branch_and_bound = BranchAndBound(state.problem, state.steps)
+    search, prop, step = state.branch_and_bound, state.propagator, state.step
+    budget = _NodeBudget(seconds)
+    limit, windows = 1000, None
+    while not state.proven:
+        horizon = int(round(state.best_makespan / step)) - 1
+        if windows is None or windows.horizon != horizon:
+            windows = prop(horizon)
+        if not windows.feasible:
+            state.offer_bound((horizon + 1) * step, "propagation")
+            break
+        wanted = budget.affordable(limit)
+        if wanted < min(limit, 1000):
+            break
+        t = time.perf_counter()
+        out = search.probe(horizon, windows.lf, node_limit=wanted, deadline=budget.deadline)
+        budget.count(out.nodes, t)
+        if out.status == FEASIBLE:
+            state.offer_schedule(out.start * step)
+        elif out.status == INFEASIBLE:
+            state.offer_bound((horizon + 1) * step, "branch and bound")
+        elif out.nodes < wanted:  # too many agents at once for this search
+            state.branch_and_bound_gave_up = True
+            break
+        else:
+            limit *= 4
+    stats = state.statistics
+    stats.branch_and_bound_nodes += budget.nodes
+    stats.branch_and_bound_seconds = round(stats.branch_and_bound_seconds + time.perf_counter() - budget.t0, 3)
+    state.report("branch and bound")
+
+
+def tree_search(state: SearchState, seconds: float) -> None:
+    """Set-times search below the incumbent: each probe either finds a better
+    schedule, proves there is none, or runs out of nodes (the limit grows
+    while the time allows). Unfinished, it bisects for a better bound."""
+    if not state.exact_searchable or seconds <= 0:
+        return
+    budget = _NodeBudget(seconds)
+    prop, step = state.propagator, state.step
+
+    def run(horizon: int, node_limit: int):
+        t = time.perf_counter()
+        result = probe(prop, horizon, node_limit=node_limit, deadline=budget.deadline)
+        budget.count(result.nodes, t)
+        if result.status == FEASIBLE:
+            state.offer_schedule(result.start * step)
+        elif result.status == INFEASIBLE:
+            state.offer_bound((horizon + 1) * step, "tree search")
+        return result
+
+    limit = 1000
+    run(int(round(state.best_makespan / step)) - 1, 100)  # a short first probe measures the rate
+    while not state.proven and budget.affordable(limit) >= limit:
+        if run(int(round(state.best_makespan / step)) - 1, limit).status not in (FEASIBLE, INFEASIBLE):
+            limit *= 4
+    # raise the bound: bisect between it and the incumbent with short probes
+    lo = int(round(state.lower_bound / step))
+    hi = int(round(state.best_makespan / step)) - 1
+    while lo < hi and budget.affordable(max(1000, limit // 4)) >= 100:
+        mid = (lo + hi) // 2
+        result = run(mid, budget.affordable(max(1000, limit // 4)))
+        if result.status == INFEASIBLE:
+            lo = mid + 1
+        elif result.status == FEASIBLE:
+            hi = int(round(state.best_makespan / step)) - 1
+        else:  # not refuted in time: look for a refutation lower down
+            hi = mid - 1
+    state.statistics.tree_search_nodes += budget.nodes
+    state.statistics.tree_search_seconds = round(state.statistics.tree_search_seconds
+                                                 + time.perf_counter() - budget.t0, 3)
+    state.report("tree search")
+
+
+# -- the MILP ------------------------------------------------------------------------------------
+
+
+def grid_for_milp(state: SearchState, options: SolveOptions) -> Grid:
+    """Choose the MILP's time grid for the incumbent's horizon (kept in ``state.grid``)."""
+    grid = choose_grid(state.problem, state.best_makespan, options.resolution, options.max_binaries, state.slack)
+    state.grid = grid
+    state.statistics.grid_step = grid.step
+    return grid
+
+
+@dataclass
+class MilpJob:
+    """A MILP below the incumbent ``ub`` (grid steps): either settled before any solver ran
+    (``run`` None, ``bound`` = ``ub``: no better grid schedule exists) or running."""
+
+    ub: int
+    lower: int
+    model: TimeIndexed | None = None
+    run: MipRun | None = None
+    bound: int | None = None
+    how: str = ""
+
+    def outcome(self, statistics: Statistics | None = None) -> tuple[np.ndarray | None, int]:
+        """Wait for the run; the best grid schedule found (or None) and a proven lower bound
+        on the grid optimum (``ub`` itself when no better schedule exists)."""
+        if self.run is None:
+            return None, self.ub if self.bound is None else self.bound
+        out = self.run.result()
+        if statistics is not None:
+            statistics.milp_seconds = round(statistics.milp_seconds + out.seconds, 3)
+            statistics.milp_status = str(out.status)
+            statistics.milp_nodes += out.nodes
+        proven = max(self.lower, integral_bound(out.bound)) if math.isfinite(out.bound) else self.lower
+        if out.x is not None:
+            start, makespan = self.model.decode(out.x)
+            return start, min(proven, makespan)
+        if out.status is SolverStatus.INFEASIBLE:
+            return None, self.ub
+        return None, min(proven, self.ub)
+
+
+def start_milp(problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float, solver: Backend, *,
+               threads: int = 1, seed: int = 0, options: dict | None = None,
+               statistics: Statistics | None = None) -> MilpJob:
+    """Start looking for grid schedules (durations ``p``) of makespan below ``ub``.
+
+    Windows come from propagation at horizon ``ub - 1``; if propagation
+    refutes it, or the windows leave no room (:class:`HorizonInfeasible`, the
+    only signal that may settle the question), no solver runs. Cutting the
+    horizon at ``ub - 1`` both shrinks the model and replaces a warm start
+    (HiGHS 1.16 misreports some warm starts after presolve, see
+    models/time-indexed.md).
+    """
+    if lower >= ub:
+        return MilpJob(ub, lower, bound=ub, how="bound meets the incumbent")
+    t = time.perf_counter()
+    windows = Propagator(problem, p)(ub - 1)
+    if statistics is not None:
+        statistics.propagation_seconds = round(statistics.propagation_seconds + time.perf_counter() - t, 3)
+    if not windows.feasible:
+        return MilpJob(ub, lower, bound=ub, how="refuted by propagation")
+    try:
+        model = TimeIndexed(problem, p, ub - 1, lower, windows=windows)
+    except HorizonInfeasible as why:
+        return MilpJob(ub, lower, bound=ub, how=f"no room below the incumbent: {why}")
+    built = model.build()
+    if statistics is not None:
+        statistics.milp_binaries, statistics.milp_rows = built.num_cols, built.num_rows
+        statistics.milp_nonzeros = built.num_nonzeros
+    run = solver.start(built, time_limit=max(seconds - (time.perf_counter() - t), 0.05), threads=threads,
+                       seed=seed, options=options)
+    return MilpJob(ub, lower, model=model, run=run)
+
+
+def improve_or_prove(problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float,
+                     solver: Backend | str = "highs", **settings) -> tuple[np.ndarray | None, int]:
+    """:func:`start_milp` and wait: (best grid schedule or None, proven bound on the grid optimum)."""
+    solver = solver_backend(solver) if isinstance(solver, str) else solver
+    statistics = settings.pop("statistics", None)
+    return start_milp(problem, p, ub, lower, seconds, solver, statistics=statistics, **settings).outcome(statistics)
+
+
+def grid_schedule(state: SearchState, grid: Grid, seconds: float) -> np.ndarray:
+    """A schedule of the incumbent's quality that is feasible on the grid (durations rounded up)."""
+    problem = state.problem
+    if grid.exact:
+        return np.round(state.best_start / grid.step).astype(np.int64)
+    up = grid.up.astype(float)
+    quick = rule_portfolio(problem, up, samples=8, time_limit=seconds / 2)
+    found = ga.genetic_algorithm(problem, up, schedules=2000, time_limit=max(0.05, seconds / 2),
+                                 initial=[quick.start, state.best_start / grid.step])
+    return np.round(found.start).astype(np.int64)
+
+
+def finish_milp(state: SearchState, job: MilpJob) -> None:
+    """Take the MILP's schedule and bound into the state."""
+    grid = state.grid
+    found, bound = job.outcome(state.statistics)
+    if job.how:
+        state.statistics.milp_status = job.how
+    state.milp_grid_bound = bound
+    if found is not None:
+        state.offer_schedule(found * grid.step, grid.up * grid.step)
+    if grid.exact:
+        state.offer_bound(bound * grid.step, "milp")
+    state.report("milp")
+
+
+def milp_bound(state: SearchState, seconds: float, options: SolveOptions, solver: Backend) -> None:
+    """On a rounded grid: the MILP with durations rounded down, whose optimum times the step
+    bounds the real optimum from below."""
+    grid = state.grid
+    if grid is None or grid.exact or state.proven or seconds <= 0:
+        return
+    if state.milp_grid_bound is not None and state.milp_grid_bound * grid.step <= state.lower_bound:
+        # durations rounded down only weaken the relaxation: that run would not raise the bound either
+        state.statistics.milp_status += "; rounded-down bound skipped: the rounded-up model did not pass the bound"
+        return
+    horizon = int(math.floor(state.best_makespan / grid.step + 1e-9))
+    _, down = start_milp(state.problem, grid.down, horizon + 1, 0, seconds, solver, threads=options.threads,
+                         seed=options.seed, options=options.highs_options).outcome()
+    state.offer_bound(down * grid.step, "milp (rounded-down grid)")
+    state.report("milp bound")

@@ -20,12 +20,13 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from workflows import random_workflow  # noqa: E402
+
 import orchmilp  # noqa: E402
-from orchmilp.io.files import write_csv_atomic  # noqa: E402
 from orchmilp.check import check_plan  # noqa: E402
 from orchmilp.heuristics.portfolio import rule_portfolio  # noqa: E402
+from orchmilp.io.files import write_csv_atomic  # noqa: E402
 from orchmilp.io.workflow import problem_to_workflow  # noqa: E402
-from workflows import random_workflow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,8 +60,13 @@ def summarize(console: Console, title: str, rows: list[dict]) -> None:
         secs = [r["seconds"] for r in rs]
         gaps = [100 * r["gap"] for r in rs]
         table.add_row(
-            name, str(len(rs)), str(sum(r["status"] == "optimal" for r in rs)),
-            f"{statistics.median(secs):.2f}", f"{max(secs):.2f}", f"{statistics.mean(gaps):.2f}", f"{max(gaps):.2f}",
+            name,
+            str(len(rs)),
+            str(sum(r["status"] == "optimal" for r in rs)),
+            f"{statistics.median(secs):.2f}",
+            f"{max(secs):.2f}",
+            f"{statistics.mean(gaps):.2f}",
+            f"{max(gaps):.2f}",
         )
     console.print(table)
 
@@ -79,12 +85,16 @@ def main(argv=None) -> int:
     rows = []
     for example in sorted((ROOT / "instances" / "examples").glob("*.json")):
         rows.append({"group": "examples", **run(example, args.time_limit)})
-        console.print(f"  {rows[-1]['instance']}: {rows[-1]['status']} {rows[-1]['makespan']:g} in {rows[-1]['seconds']:.2f} s")
+        console.print(
+            f"  {rows[-1]['instance']}: {rows[-1]['status']} {rows[-1]['makespan']:g} in {rows[-1]['seconds']:.2f} s"
+        )
     for n in args.sizes:
         for seed in range(args.seeds):
             rows.append({"group": f"random n={n}", **run(random_workflow(n, seed), args.time_limit)})
             r = rows[-1]
-            console.print(f"  {r['instance']}: {r['status']} {r['makespan']:g} >= {r['lower_bound']:g} in {r['seconds']:.2f} s (grid {r['grid']}, {r['binaries']} binaries)")
+            console.print(
+                f"  {r['instance']}: {r['status']} {r['makespan']:g} >= {r['lower_bound']:g} in {r['seconds']:.2f} s (grid {r['grid']}, {r['binaries']} binaries)"
+            )
     summarize(console, f"orchmilp solve, time limit {args.time_limit:g} s, 1 thread", rows)
 
     if args.large:

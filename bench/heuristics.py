@@ -37,8 +37,14 @@ def one(path: str, budget: int) -> dict:
     problem = orchmilp.load(path)
     t0 = time.perf_counter()
     ga = genetic_algorithm(problem, schedules=budget, seed=0, population=max(40, min(150, budget // 60)))
-    return {"instance": Path(path).stem, "budget": budget, "makespan": ga.makespan, "schedules": ga.schedules,
-            "seconds": time.perf_counter() - t0, "cp": critical_path_bound(problem)}
+    return {
+        "instance": Path(path).stem,
+        "budget": budget,
+        "makespan": ga.makespan,
+        "schedules": ga.schedules,
+        "seconds": time.perf_counter() - t0,
+        "cp": critical_path_bound(problem),
+    }
 
 
 def main(argv=None) -> int:
@@ -57,8 +63,16 @@ def main(argv=None) -> int:
     genetic_algorithm(orchmilp.load(next((PSPLIB / "j30").glob("*.sm"))), schedules=100)  # compile once
     rows = []
     table = Table(title="Genetic algorithm with double justification (seed 0, 1 process per instance)")
-    for col in ("set", "instances", "schedules", "dev from best-known %", "dev from CP bound %",
-                "best-known dev from CP %", "= best-known", "schedules/s"):
+    for col in (
+        "set",
+        "instances",
+        "schedules",
+        "dev from best-known %",
+        "dev from CP bound %",
+        "best-known dev from CP %",
+        "= best-known",
+        "schedules/s",
+    ):
         table.add_column(col, justify="right")
     for s in args.sets:
         files = sorted((PSPLIB / s).glob("*.sm"))
@@ -76,9 +90,19 @@ def main(argv=None) -> int:
                 hits += r["makespan"] <= ub
                 rows.append({"set": s, **r, "best_known": ub})
             rate = sum(r["schedules"] for r in results) / sum(r["seconds"] for r in results)
-            table.add_row(s, str(len(results)), str(budget), f"{statistics.mean(dev_best):.3f}",
-                          f"{statistics.mean(dev_cp):.2f}", f"{statistics.mean(ref_cp):.2f}", str(hits), f"{rate:,.0f}")
-            console.print(f"{s} {budget}: dev best {statistics.mean(dev_best):.3f}% dev CP {statistics.mean(dev_cp):.2f}%")
+            table.add_row(
+                s,
+                str(len(results)),
+                str(budget),
+                f"{statistics.mean(dev_best):.3f}",
+                f"{statistics.mean(dev_cp):.2f}",
+                f"{statistics.mean(ref_cp):.2f}",
+                str(hits),
+                f"{rate:,.0f}",
+            )
+            console.print(
+                f"{s} {budget}: dev best {statistics.mean(dev_best):.3f}% dev CP {statistics.mean(dev_cp):.2f}%"
+            )
     console.print(table)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(args.out, rows)

@@ -46,9 +46,8 @@ def run(path: str, variant: str, time_limit: float) -> dict:
     from orchmilp.errors import HorizonInfeasible
     from orchmilp.heuristics.ga import genetic_algorithm
     from orchmilp.search.phases import improve_or_prove
-    from orchmilp.solvers.base import SolverStatus
     from orchmilp.solvers import backend
-    from orchmilp.solvers.base import integral_bound
+    from orchmilp.solvers.base import SolverStatus, integral_bound
 
     problem = orchmilp.load(path)
     p = problem.durations.astype(np.int64)
@@ -74,8 +73,16 @@ def run(path: str, variant: str, time_limit: float) -> dict:
         out = backend("highs").start(model.build(), time_limit=left).result()
         if out.x is not None:
             found = model.decode(out.x)[1]
-            return {"makespan": found, "bound": min(integral_bound(out.bound), found), "seconds": time.perf_counter() - t0}
-        bound = ub if out.status is SolverStatus.INFEASIBLE else (integral_bound(out.bound) if np.isfinite(out.bound) else 0)
+            return {
+                "makespan": found,
+                "bound": min(integral_bound(out.bound), found),
+                "seconds": time.perf_counter() - t0,
+            }
+        bound = (
+            ub
+            if out.status is SolverStatus.INFEASIBLE
+            else (integral_bound(out.bound) if np.isfinite(out.bound) else 0)
+        )
         return {"makespan": ub, "bound": min(bound, ub), "seconds": time.perf_counter() - t0}
     # propagation variants: destructive bound, then the MILP on propagated windows
     lower, _ = destructive_bound(problem, p, 0, ub - 1)
@@ -91,9 +98,16 @@ def run(path: str, variant: str, time_limit: float) -> dict:
         out = backend("highs").start(model.build(), time_limit=left).result()
         if out.x is not None:
             found = model.decode(out.x)[1]
-            return {"makespan": found, "bound": min(max(lower, integral_bound(out.bound)), found),
-                    "seconds": time.perf_counter() - t0}
-        bound = ub if out.status is SolverStatus.INFEASIBLE else max(lower, integral_bound(out.bound) if np.isfinite(out.bound) else 0)
+            return {
+                "makespan": found,
+                "bound": min(max(lower, integral_bound(out.bound)), found),
+                "seconds": time.perf_counter() - t0,
+            }
+        bound = (
+            ub
+            if out.status is SolverStatus.INFEASIBLE
+            else max(lower, integral_bound(out.bound) if np.isfinite(out.bound) else 0)
+        )
         return {"makespan": ub, "bound": min(bound, ub), "seconds": time.perf_counter() - t0}
     if variant == "branch-and-bound":
         return _branch_and_bound(problem, p, ub, lower, t0, time_limit)
@@ -106,9 +120,9 @@ def _branch_and_bound(problem, p, ub, lower, t0, time_limit) -> dict:
     """Probes just below the best makespan, node limits growing fourfold, until proof or time out."""
     import numpy as np
 
+    from orchmilp.bounds.propagation import Propagator
     from orchmilp.exact.branch_and_bound import BranchAndBound
     from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
-    from orchmilp.bounds.propagation import Propagator
 
     search, prop, limit = BranchAndBound(problem, p), Propagator(problem, p), 1000
     while lower < ub and time.perf_counter() - t0 < time_limit:
@@ -135,8 +149,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="j30")
     parser.add_argument("--instances", type=int, default=24, help="every k-th instance of the set, this many")
-    parser.add_argument("--groups", type=int, nargs="*", default=[],
-                        help="take all instances of these parameter groups instead (e.g. 5 9 13 25 29 45: the hard j30 ones)")
+    parser.add_argument(
+        "--groups",
+        type=int,
+        nargs="*",
+        default=[],
+        help="take all instances of these parameter groups instead (e.g. 5 9 13 25 29 45: the hard j30 ones)",
+    )
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--variants", nargs="+", default=VARIANTS)
@@ -144,7 +163,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     files = sorted((PSPLIB / args.set).glob("*.sm"))
     if args.groups:
-        files = [f for f in files if int(f.stem[len(args.set):].split("_")[0]) in args.groups]
+        files = [f for f in files if int(f.stem[len(args.set) :].split("_")[0]) in args.groups]
     else:
         step = max(1, len(files) // args.instances)
         files = files[::step][: args.instances]
@@ -159,11 +178,20 @@ def main(argv=None) -> int:
     for v in args.variants:
         rs = [r for r in rows if r["variant"] == v]
         proven = [r for r in rs if r["bound"] >= r["makespan"]]
-        wrong = sum(1 for r in rs if best[r["instance"]]["optimal"] == "true"
-                    and (r["bound"] > float(best[r["instance"]]["ub"]) or r["makespan"] < float(best[r["instance"]]["ub"])))
+        wrong = sum(
+            1
+            for r in rs
+            if best[r["instance"]]["optimal"] == "true"
+            and (r["bound"] > float(best[r["instance"]]["ub"]) or r["makespan"] < float(best[r["instance"]]["ub"]))
+        )
         gaps = [100 * (r["makespan"] - r["bound"]) / r["makespan"] for r in rs]
-        table.add_row(v, f"{len(proven)}/{len(rs)}", f"{statistics.median(r['seconds'] for r in rs):.2f}",
-                      f"{statistics.mean(gaps):.2f}", str(wrong))
+        table.add_row(
+            v,
+            f"{len(proven)}/{len(rs)}",
+            f"{statistics.median(r['seconds'] for r in rs):.2f}",
+            f"{statistics.mean(gaps):.2f}",
+            str(wrong),
+        )
     Console(width=120).print(table)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(args.out, rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+
 @pytest.fixture
 def two_on_one_slot() -> dict:
     """Two agents that cannot run together: the optimum is their total duration."""

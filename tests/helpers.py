@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "instances" / "examples").glob("*.json"))
 
 
+def example_params():
+    """The examples as test parameters; map-reduce (10-20 s to prove) runs in the slow suite."""
+    import pytest
+
+    return [pytest.param(p, id=p.stem, marks=pytest.mark.slow if p.stem == "map-reduce" else ()) for p in EXAMPLES]
+
+
 def assert_valid_plan(workflow: dict, plan: dict, *, samples: int = 25, optimum: float | None = None) -> None:
     """Fail with the checker's findings when ``plan`` is not a valid plan for ``workflow``."""
     problems = check_plan(workflow, plan, samples=samples, optimum=optimum)

@@ -10,7 +10,12 @@ PATHS = ["a.txt", "b/", "b/x.py", "b/y.py", "c/", "c/d/e.md"]
 
 @st.composite
 def workflows(
-    draw, min_agents: int = 2, max_agents: int = 8, max_duration: int = 6, integral: bool = True, contended: bool = False
+    draw,
+    min_agents: int = 2,
+    max_agents: int = 8,
+    max_duration: int = 6,
+    integral: bool = True,
+    contended: bool = False,
 ):
     """Random valid workflows; ``contended`` ones share a tight resource and have few dependencies,
     so that heuristics and simple bounds rarely settle them and the MILP has to."""

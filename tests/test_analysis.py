@@ -9,7 +9,13 @@ import pytest
 import orchmilp
 from orchmilp.analysis.baseline import baseline
 from orchmilp.analysis.bottlenecks import (
-    WhatIfBudget, capacity_what_if, conflict_resolution, conflict_what_if, parallel_branches, plan_slack, utilisation,
+    WhatIfBudget,
+    capacity_what_if,
+    conflict_resolution,
+    conflict_what_if,
+    parallel_branches,
+    plan_slack,
+    utilisation,
 )
 from orchmilp.analysis.structure import analyze
 from orchmilp.errors import InvalidWorkflow
@@ -40,8 +46,9 @@ def test_structure_facts():
     assert facts["bounds"]["dependencies"] == 50
     assert facts["bounds"]["incompatible_cliques"] == 70
     assert facts["bounds"]["binding"] == "capacity"
-    assert facts["file_conflicts"] == [{"agents": ["docs", "eval"], "paths": ["docs/", "docs/api.md"],
-                                        "ordered_by_dependencies": False}]
+    assert facts["file_conflicts"] == [
+        {"agents": ["docs", "eval"], "paths": ["docs/", "docs/api.md"], "ordered_by_dependencies": False}
+    ]
     gpu, memory = facts["resources"]
     assert gpu["filled_by_one_agent"] == ["train-a", "train-b"] and not gpu["never_saturated"]
     assert memory["never_saturated"] and memory["total_demand"] == 18
@@ -70,9 +77,12 @@ def test_capacity_what_if_says_a_second_gpu_saves_twenty():
 
 
 def test_conflict_what_if_lifts_a_costly_conflict():
-    workflow = {"agents": [
-        {"id": "writer", "duration": 10, "writes": ["src/"]},
-        {"id": "reader", "duration": 10, "reads": ["src/a.py"]}]}
+    workflow = {
+        "agents": [
+            {"id": "writer", "duration": 10, "writes": ["src/"]},
+            {"id": "reader", "duration": 10, "reads": ["src/a.py"]},
+        ]
+    }
     result = orchmilp.solve(workflow)
     assert result.makespan == 20
     what = conflict_what_if(result, WhatIfBudget(time.perf_counter() + 20), workflow)

@@ -7,20 +7,20 @@ import csv
 
 import numpy as np
 import pytest
+from helpers import ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
+from reference import reference_optimum
+from strategies import workflows
 
 import orchmilp
-from helpers import ROOT, assert_valid_plan
 from orchmilp.bounds.critical_path import critical_path_bound
-from orchmilp.exact.branch_and_bound import BranchAndBound
 from orchmilp.bounds.propagation import Propagator, destructive_bound
 from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bound
+from orchmilp.exact.branch_and_bound import BranchAndBound
 from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
 from orchmilp.exact.set_times import probe
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
-from reference import reference_optimum
-from strategies import workflows
 
 PSPLIB = ROOT / "instances" / "psplib"
 KNOWN = {r["instance"]: r for r in csv.DictReader(open(PSPLIB / "best_known.csv"))}
@@ -50,8 +50,16 @@ def test_bounds_and_tree_search_agree_with_brute_force(workflow):
 
 def _valid_schedule(workflow, problem, start, optimum):
     plan = build_plan(problem, start.astype(float))
-    result = Result(problem, Status.FEASIBLE, plan.makespan(problem.durations), 0.0, plan.start,
-                    plan.waits_for, plan.critical_path, 0.0)
+    result = Result(
+        problem,
+        Status.FEASIBLE,
+        plan.makespan(problem.durations),
+        0.0,
+        plan.start,
+        plan.waits_for,
+        plan.critical_path,
+        0.0,
+    )
     assert_valid_plan(workflow, result.to_dict(), optimum=optimum)
 
 
@@ -78,8 +86,21 @@ def test_branch_and_bound_with_memory_agrees_with_brute_force(workflow):
             assert out.status != FEASIBLE
 
 
-SAMPLE = ["j301_1", "j3010_2", "j3013_1", "j3017_2", "j3021_3", "j3033_1", "j3037_3", "j3045_4",
-          "j6017_2", "j601_2", "j6034_1", "j9021_1", "j12014_1"]
+SAMPLE = [
+    "j301_1",
+    "j3010_2",
+    "j3013_1",
+    "j3017_2",
+    "j3021_3",
+    "j3033_1",
+    "j3037_3",
+    "j3045_4",
+    "j6017_2",
+    "j601_2",
+    "j6034_1",
+    "j9021_1",
+    "j12014_1",
+]
 
 
 @pytest.mark.parametrize("name", SAMPLE)
@@ -97,7 +118,7 @@ def test_no_bound_exceeds_a_known_feasible_makespan(name):
 PATTERSON = {r["problem"]: float(r["optimum"]) for r in csv.DictReader(open(PSPLIB / "patterson" / "optimum.csv"))}
 
 
-@pytest.mark.parametrize("folder", ["j30", "j60", "j90", "j120", "patterson"])
+@pytest.mark.parametrize("folder", ["j30", "j60", "j90", pytest.param("j120", marks=pytest.mark.slow), "patterson"])
 def test_bounds_on_every_instance_stay_below_known_makespans(folder):
     """Simple bounds and the destructive bound never exceed a known feasible makespan."""
     files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
@@ -123,7 +144,8 @@ def test_branch_and_bound_never_refutes_a_known_makespan(folder):
         ub = int(PATTERSON[path.name] if folder == "patterson" else KNOWN[path.stem]["ub"])
         p = problem.durations.astype(np.int64)
         out = BranchAndBound(problem, p, memory_entries=1 << 14).probe(
-            ub, Propagator(problem, p)(ub).lf, node_limit=20_000)
+            ub, Propagator(problem, p)(ub).lf, node_limit=20_000
+        )
         assert out.status != INFEASIBLE, path.name
         if out.status == FEASIBLE:
             found += 1
@@ -132,13 +154,16 @@ def test_branch_and_bound_never_refutes_a_known_makespan(folder):
 
 
 def test_branch_and_bound_drops_locks_that_cannot_bind_and_pairs_identical_agents():
-    workflow = {"resources": {"slots": 2}, "agents": [
-        {"id": "w", "duration": 3, "writes": ["a.txt"]},
-        {"id": "x", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
-        {"id": "y", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
-        {"id": "z", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
-        {"id": "v", "duration": 2, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
-    ]}
+    workflow = {
+        "resources": {"slots": 2},
+        "agents": [
+            {"id": "w", "duration": 3, "writes": ["a.txt"]},
+            {"id": "x", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+            {"id": "y", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+            {"id": "z", "duration": 4, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+            {"id": "v", "duration": 2, "uses": {"slots": 1}, "depends_on": ["w"], "reads": ["a.txt"]},
+        ],
+    }
     problem = orchmilp.load(workflow)
     p = problem.durations.astype(np.int64)
     search = BranchAndBound(problem, p)

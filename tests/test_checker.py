@@ -36,10 +36,16 @@ def test_solver_plan_is_clean(plan):
 MUTATIONS = {
     "missing agent": (lambda p: p["schedule"].pop(), "misses agent"),
     "wrong finish": (lambda p: entry(p, "a").update(finish=99), "finish"),
-    "dependency broken": (lambda p: (entry(p, "c").update(start=0, finish=2)), "before its dependency"),
-    "capacity": (lambda p: [entry(p, x).update(start=0, finish=d) for x, d in (("a", 4), ("b", 3), ("c", 2), ("d", 5))], "capacity"),
+    "dependency broken": (lambda p: entry(p, "c").update(start=0, finish=2), "before its dependency"),
+    "capacity": (
+        lambda p: [entry(p, x).update(start=0, finish=d) for x, d in (("a", 4), ("b", 3), ("c", 2), ("d", 5))],
+        "capacity",
+    ),
     "bound above makespan": (lambda p: p.update(lower_bound=p["makespan"] + 1), "exceeds makespan"),
-    "false optimal": (lambda p: p.update(status="optimal", lower_bound=p["makespan"] - 1, gap=1 / p["makespan"]), "status optimal"),
+    "false optimal": (
+        lambda p: p.update(status="optimal", lower_bound=p["makespan"] - 1, gap=1 / p["makespan"]),
+        "status optimal",
+    ),
     "wrong gap": (lambda p: p.update(gap=0.5), "gap"),
     "group missing": (lambda p: p["groups"].pop(), "in no group"),
     "critical path broken": (lambda p: p.update(critical_path=p["critical_path"][:-1]), "critical path"),
@@ -58,14 +64,20 @@ def test_checker_catches(plan, name):
 
 def test_file_conflicts_are_detected():
     plan = {
-        "status": "feasible", "makespan": 5, "lower_bound": 5, "gap": 0.0,
+        "status": "feasible",
+        "makespan": 5,
+        "lower_bound": 5,
+        "gap": 0.0,
         "schedule": [
             {"id": "w", "start": 0, "finish": 5, "waits_for": []},
             {"id": "r", "start": 0, "finish": 1, "waits_for": []},
         ],
-        "groups": [{"start": 0, "agents": ["w", "r"]}], "critical_path": ["w"],
+        "groups": [{"start": 0, "agents": ["w", "r"]}],
+        "critical_path": ["w"],
     }
-    workflow = {"agents": [{"id": "w", "duration": 5, "writes": ["./src//"]}, {"id": "r", "duration": 1, "reads": ["src/a.py"]}]}
+    workflow = {
+        "agents": [{"id": "w", "duration": 5, "writes": ["./src//"]}, {"id": "r", "duration": 1, "reads": ["src/a.py"]}]
+    }
     assert any("conflicting" in p for p in check_plan(workflow, plan))
     workflow["agents"][1]["reads"] = ["srcx/a.py"]
     assert check_plan(workflow, plan) == []
@@ -73,13 +85,21 @@ def test_file_conflicts_are_detected():
 
 def test_robustness_sampling_catches_plans_that_only_work_for_planned_durations():
     """b starts when a finishes but does not wait for it: longer a breaks the resource."""
-    workflow = {"resources": {"cpu": 1}, "agents": [
-        {"id": "a", "duration": 2, "uses": {"cpu": 1}}, {"id": "b", "duration": 2, "uses": {"cpu": 1}}]}
+    workflow = {
+        "resources": {"cpu": 1},
+        "agents": [{"id": "a", "duration": 2, "uses": {"cpu": 1}}, {"id": "b", "duration": 2, "uses": {"cpu": 1}}],
+    }
     plan = {
-        "status": "optimal", "makespan": 4, "lower_bound": 4, "gap": 0.0,
-        "schedule": [{"id": "a", "start": 0, "finish": 2, "waits_for": []},
-                     {"id": "b", "start": 2, "finish": 4, "waits_for": []}],
-        "groups": [{"start": 0, "agents": ["a"]}, {"start": 2, "agents": ["b"]}], "critical_path": ["a", "b"],
+        "status": "optimal",
+        "makespan": 4,
+        "lower_bound": 4,
+        "gap": 0.0,
+        "schedule": [
+            {"id": "a", "start": 0, "finish": 2, "waits_for": []},
+            {"id": "b", "start": 2, "finish": 4, "waits_for": []},
+        ],
+        "groups": [{"start": 0, "agents": ["a"]}, {"start": 2, "agents": ["b"]}],
+        "critical_path": ["a", "b"],
     }
     problems = check_plan(workflow, plan, samples=10)
     assert any("waits_for" in p for p in problems)

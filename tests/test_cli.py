@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from helpers import ROOT, assert_valid_plan, example_params, read_json
 
-from helpers import EXAMPLES, ROOT, assert_valid_plan, read_json
 from orchmilp.cli import main
 
 CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
@@ -27,7 +27,16 @@ def test_solve_json_prints_only_the_plan(capsys):
     captured = capsys.readouterr()
     plan = json.loads(captured.out)
     assert_valid_plan(read_json(CODE_REVIEW), plan)
-    assert set(plan) >= {"status", "makespan", "lower_bound", "gap", "schedule", "groups", "critical_path", "solve_seconds"}
+    assert set(plan) >= {
+        "status",
+        "makespan",
+        "lower_bound",
+        "gap",
+        "schedule",
+        "groups",
+        "critical_path",
+        "solve_seconds",
+    }
 
 
 def test_output_file_is_written(tmp_path, capsys):
@@ -39,7 +48,11 @@ def test_output_file_is_written(tmp_path, capsys):
 
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"resources": {"memory_gb": 8}, "agents": [{"id": "review", "duration": 3, "uses": {"memory_gb": 9}}]}))
+    bad.write_text(
+        json.dumps(
+            {"resources": {"memory_gb": 8}, "agents": [{"id": "review", "duration": 3, "uses": {"memory_gb": 9}}]}
+        )
+    )
     out = tmp_path / "plan.json"
     assert main(["solve", str(bad), "-o", str(out)]) == 2
     err = capsys.readouterr().err
@@ -66,7 +79,7 @@ def test_usage_errors_exit_2(capsys):
     assert info.value.code == 2
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+@pytest.mark.parametrize("example", example_params())
 def test_every_example_solves_from_the_command_line(example, tmp_path):
     out = tmp_path / "plan.json"
     assert main(["solve", str(example), "-o", str(out), "-q", "--time-limit", "60"]) == 0
@@ -76,13 +89,26 @@ def test_every_example_solves_from_the_command_line(example, tmp_path):
 def test_real_subprocess_json_and_exit_codes(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "orchmilp", "solve", str(CODE_REVIEW), "--json"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     assert_valid_plan(read_json(CODE_REVIEW), json.loads(run.stdout))
     bad = tmp_path / "cycle.json"
-    bad.write_text(json.dumps({"agents": [{"id": "a", "duration": 1, "depends_on": ["b"]}, {"id": "b", "duration": 1, "depends_on": ["a"]}]}))
-    run = subprocess.run([sys.executable, "-m", "orchmilp", "solve", str(bad)], capture_output=True, text=True, timeout=300)
+    bad.write_text(
+        json.dumps(
+            {
+                "agents": [
+                    {"id": "a", "duration": 1, "depends_on": ["b"]},
+                    {"id": "b", "duration": 1, "depends_on": ["a"]},
+                ]
+            }
+        )
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "orchmilp", "solve", str(bad)], capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 2
     assert run.stdout == ""
     assert run.stderr.startswith("orchmilp: error: agent ") and "cycle" in run.stderr
@@ -128,7 +154,11 @@ def test_bench_writes_rows_and_a_summary(tmp_path, capsys):
 
     rows = list(csv.DictReader(out.open()))
     assert [(r["instance"], r["method"]) for r in rows] == [
-        ("j301_1", "milp"), ("j301_1", "heuristic"), ("pat1", "milp"), ("pat1", "heuristic")]
+        ("j301_1", "milp"),
+        ("j301_1", "heuristic"),
+        ("pat1", "milp"),
+        ("pat1", "heuristic"),
+    ]
     assert {r["reference"] for r in rows} == {"43.0", "19.0"}
     assert all(r["problems"] == "" for r in rows)
 

@@ -18,15 +18,27 @@ UNIT = 0.4  # seconds per time unit of the test workflow
 
 def sleeper(agent_id, units, fail=False):
     tail = "exit 3" if fail else "true"
-    return (f'echo "{agent_id} start $(date +%s.%N)" >> "$LOG"; sleep {units * UNIT}; '
-            f'echo "{agent_id} end $(date +%s.%N)" >> "$LOG"; {tail}')
+    return (
+        f'echo "{agent_id} start $(date +%s.%N)" >> "$LOG"; sleep {units * UNIT}; '
+        f'echo "{agent_id} end $(date +%s.%N)" >> "$LOG"; {tail}'
+    )
 
 
 def workflow(fail_agent=None):
     spec = [("a", 1, []), ("b", 2, ["a"]), ("c", 1, ["a"]), ("d", 1, ["b", "c"]), ("e", 3, [])]
-    return {"resources": {"slots": 2}, "agents": [
-        {"id": i, "duration": dur, "depends_on": deps, "uses": {"slots": 1}, "command": sleeper(i, dur, i == fail_agent)}
-        for i, dur, deps in spec]}
+    return {
+        "resources": {"slots": 2},
+        "agents": [
+            {
+                "id": i,
+                "duration": dur,
+                "depends_on": deps,
+                "uses": {"slots": 1},
+                "command": sleeper(i, dur, i == fail_agent),
+            }
+            for i, dur, deps in spec
+        ],
+    }
 
 
 def plan_file(tmp_path, wf):
@@ -50,8 +62,13 @@ def test_bash_script_follows_the_partial_order(tmp_path):
     assert main(["export", str(path), "--format", "bash", "-o", str(script)]) == 0
     log = tmp_path / "log.txt"
     t0 = time.time()
-    run = subprocess.run(["bash", str(script)], env={"LOG": str(log), "PATH": "/usr/bin:/bin"},
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        ["bash", str(script)],
+        env={"LOG": str(log), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     elapsed = time.time() - t0
     assert run.returncode == 0, run.stderr
     events = read_log(log)
@@ -72,8 +89,13 @@ def test_bash_script_stops_at_the_first_failure(tmp_path):
     script = tmp_path / "run.sh"
     assert main(["export", str(path), "--format", "bash", "-o", str(script)]) == 0
     log = tmp_path / "log.txt"
-    run = subprocess.run(["bash", str(script)], env={"LOG": str(log), "PATH": "/usr/bin:/bin"},
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        ["bash", str(script)],
+        env={"LOG": str(log), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1
     assert "FAILED a" in run.stderr
     events = read_log(log)
@@ -86,8 +108,14 @@ def test_makefile_runs_with_make_j(tmp_path):
     makefile = tmp_path / "Makefile"
     assert main(["export", str(path), "--format", "make", "-o", str(makefile)]) == 0
     log = tmp_path / "log.txt"
-    run = subprocess.run(["make", "-j", "4", "-f", str(makefile)], cwd=tmp_path,
-                         env={"LOG": str(log), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        ["make", "-j", "4", "-f", str(makefile)],
+        cwd=tmp_path,
+        env={"LOG": str(log), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     events = read_log(log)
     for entry in plan["schedule"]:

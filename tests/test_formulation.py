@@ -4,17 +4,17 @@ finds the brute-force optimum, and its plan passes the checker."""
 from __future__ import annotations
 
 import numpy as np
+from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
+from reference import reference_optimum
+from strategies import workflows
 
 import orchmilp
-from helpers import assert_valid_plan
 from orchmilp.compile.time_indexed import TimeIndexed
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
 from orchmilp.solvers.base import integral_bound
 from orchmilp.solvers.highs import solve_mip
-from reference import reference_optimum
-from strategies import workflows
 
 
 def _solve_from_scratch(workflow):

@@ -8,18 +8,18 @@ import random
 
 import numpy as np
 import pytest
+from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
+from reference import reference_optimum
+from strategies import workflows
 
 import orchmilp
-from helpers import assert_valid_plan
 from orchmilp.compile.grid import Grid, choose_grid, estimated_binaries, exact_step
 from orchmilp.compile.time_indexed import TimeIndexed
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
 from orchmilp.solvers.base import integral_bound
 from orchmilp.solvers.highs import solve_mip
-from reference import reference_optimum
-from strategies import workflows
 
 
 def scaled(workflow, factor):
@@ -67,8 +67,16 @@ def test_rounded_grids_bracket_the_real_optimum(workflow):
     out = solve_mip(up.build(), time_limit=60)
     start, _ = up.decode(out.x)
     plan = build_plan(problem, start * grid.step, grid.up * grid.step)
-    result = Result(problem, Status.FEASIBLE, plan.makespan(problem.durations), 0.0, plan.start,
-                    plan.waits_for, plan.critical_path, 0.0)
+    result = Result(
+        problem,
+        Status.FEASIBLE,
+        plan.makespan(problem.durations),
+        0.0,
+        plan.start,
+        plan.waits_for,
+        plan.critical_path,
+        0.0,
+    )
     assert_valid_plan(workflow, result.to_dict(), optimum=optimum)
 
     down = TimeIndexed(problem, grid.down, int(grid.down.sum()))
@@ -82,8 +90,14 @@ def long_workflow(n=60, seed=1):
     agents = []
     for j in range(n):
         deps = [f"a{i}" for i in range(max(0, j - 8), j) if rng.random() < 0.15]
-        agents.append({"id": f"a{j}", "duration": rng.randint(20, 180), "depends_on": deps,
-                       "uses": {"slots": 1, "memory_gb": rng.choice([1, 2, 4])}})
+        agents.append(
+            {
+                "id": f"a{j}",
+                "duration": rng.randint(20, 180),
+                "depends_on": deps,
+                "uses": {"slots": 1, "memory_gb": rng.choice([1, 2, 4])},
+            }
+        )
     return {"resources": {"slots": 6, "memory_gb": 10}, "agents": agents}
 
 

@@ -4,24 +4,32 @@ feasible schedules (checked independently) and never beat the optimum."""
 from __future__ import annotations
 
 import numpy as np
+from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
+from reference import reference_optimum
+from strategies import workflows
 
 import orchmilp
-from helpers import assert_valid_plan
 from orchmilp.bounds.critical_path import tails
 from orchmilp.heuristics.ga import genetic_algorithm
 from orchmilp.heuristics.rules import RULES
 from orchmilp.heuristics.sgs import parallel_sgs, priority_list, serial_sgs
 from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
-from reference import reference_optimum
-from strategies import workflows
 
 
 def check_schedule(workflow, problem, start, optimum):
     plan = build_plan(problem, np.asarray(start, float))
-    result = Result(problem, Status.FEASIBLE, plan.makespan(problem.durations), 0.0, plan.start,
-                    plan.waits_for, plan.critical_path, 0.0)
+    result = Result(
+        problem,
+        Status.FEASIBLE,
+        plan.makespan(problem.durations),
+        0.0,
+        plan.start,
+        plan.waits_for,
+        plan.critical_path,
+        0.0,
+    )
     assert_valid_plan(workflow, result.to_dict(), samples=5, optimum=optimum)
     assert float(np.max(np.asarray(start) + problem.durations, initial=0)) >= optimum - 1e-9
 
@@ -32,17 +40,34 @@ def test_every_rule_and_scheme_gives_a_feasible_schedule(workflow):
     problem = orchmilp.load(workflow)
     d = problem.durations
     cum = problem.cumulative
-    optimum = reference_optimum({**workflow, "agents": [{**a, "duration": round(a["duration"] * 20)}
-                                                        for a in workflow["agents"]]}) / 20
+    optimum = (
+        reference_optimum(
+            {**workflow, "agents": [{**a, "duration": round(a["duration"] * 20)} for a in workflow["agents"]]}
+        )
+        / 20
+    )
     latest = d.sum() - tails(problem, d) - d
     for rule in RULES.values():
         prio = rule(problem, d)
         order = priority_list(prio, problem.pred_ptr, problem.pred_idx, problem.succ_ptr, problem.succ_idx)
-        check_schedule(workflow, problem, serial_sgs(order, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity), optimum)
-        check_schedule(workflow, problem, parallel_sgs(prio, d, problem.pred_ptr, problem.pred_idx, cum.usage,
-                                                       cum.capacity, latest, False), optimum)
-    check_schedule(workflow, problem, parallel_sgs(np.zeros(problem.n), d, problem.pred_ptr, problem.pred_idx,
-                                                   cum.usage, cum.capacity, latest, True), optimum)
+        check_schedule(
+            workflow,
+            problem,
+            serial_sgs(order, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity),
+            optimum,
+        )
+        check_schedule(
+            workflow,
+            problem,
+            parallel_sgs(prio, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, False),
+            optimum,
+        )
+    check_schedule(
+        workflow,
+        problem,
+        parallel_sgs(np.zeros(problem.n), d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, True),
+        optimum,
+    )
     ga = genetic_algorithm(problem, schedules=300, population=10)
     check_schedule(workflow, problem, ga.start, optimum)
     assert ga.makespan == float(np.max(ga.start + d, initial=0))

@@ -40,7 +40,8 @@ def test_isolated_and_in_process_agree():
 
 def test_a_script_without_main_guard_can_use_the_isolated_solver(tmp_path):
     script = tmp_path / "unguarded.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import numpy as np, orchmilp
         from orchmilp.compile.time_indexed import TimeIndexed
         from orchmilp.solvers.highs import solve_mip
@@ -48,7 +49,8 @@ def test_a_script_without_main_guard_can_use_the_isolated_solver(tmp_path):
         p = np.round(problem.durations).astype(np.int64)
         out = solve_mip(TimeIndexed(problem, p, int(p.sum()), 0).build(), time_limit=10, isolate=True)
         print("objective", out.objective)
-    """))
+    """)
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["objective", "12.0"]
@@ -57,7 +59,8 @@ def test_a_script_without_main_guard_can_use_the_isolated_solver(tmp_path):
 def test_solving_after_the_caller_used_highs_with_other_threads(tmp_path):
     """HiGHS keeps one global scheduler per process; a caller's own HiGHS run must not break ours."""
     script = tmp_path / "mixed.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import highspy, numpy as np, orchmilp
         from orchmilp.compile.time_indexed import TimeIndexed
         from orchmilp.solvers.highs import solve_mip
@@ -70,7 +73,8 @@ def test_solving_after_the_caller_used_highs_with_other_threads(tmp_path):
         p = np.round(problem.durations).astype(np.int64)
         out = solve_mip(TimeIndexed(problem, p, int(p.sum()), 0).build(), time_limit=10, threads=1, isolate=False)
         print(out.status, out.objective)
-    """))
+    """)
+    )
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-2:] == ["optimal", "12.0"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +13,14 @@ from orchmilp.model.paths import file_conflicts, normalize_path, overlaps
 
 @pytest.mark.parametrize(
     "raw,normal",
-    [("src/a.py", "src/a.py"), ("./src//a.py", "src/a.py"), ("src/", "src/"), ("./", ""), ("a/./b/", "a/b/"), ("src/.", "src/")],
+    [
+        ("src/a.py", "src/a.py"),
+        ("./src//a.py", "src/a.py"),
+        ("src/", "src/"),
+        ("./", ""),
+        ("a/./b/", "a/b/"),
+        ("src/.", "src/"),
+    ],
 )
 def test_normalize(raw, normal):
     assert normalize_path(raw) == normal
@@ -79,8 +85,7 @@ def test_file_locks_forbid_exactly_the_conflicting_sets(agents):
         for subset in itertools.combinations(range(n), size):
             members = set(subset)
             fits = all(
-                sum(lock.capacity for a in lock.writers if a in members)
-                + sum(1 for a in lock.others if a in members)
+                sum(lock.capacity for a in lock.writers if a in members) + sum(1 for a in lock.others if a in members)
                 <= lock.capacity
                 for lock in locks
             )

@@ -3,38 +3,49 @@
 from __future__ import annotations
 
 import numpy as np
+from helpers import assert_valid_plan
 
 import orchmilp
-from helpers import assert_valid_plan
 from orchmilp.plan.build import build_plan, groups
 from orchmilp.plan.partial_order import earliest_starts, partial_order
 
 
 def test_resource_flow_orders_only_what_must_be_ordered():
-    workflow = {"resources": {"cpu": 2}, "agents": [
-        {"id": "big", "duration": 3, "uses": {"cpu": 2}},
-        {"id": "x", "duration": 2, "uses": {"cpu": 1}},
-        {"id": "y", "duration": 4, "uses": {"cpu": 1}},
-        {"id": "free", "duration": 1}]}
+    workflow = {
+        "resources": {"cpu": 2},
+        "agents": [
+            {"id": "big", "duration": 3, "uses": {"cpu": 2}},
+            {"id": "x", "duration": 2, "uses": {"cpu": 1}},
+            {"id": "y", "duration": 4, "uses": {"cpu": 1}},
+            {"id": "free", "duration": 1},
+        ],
+    }
     problem = orchmilp.load(workflow)
     waits = partial_order(problem, np.array([0.0, 3.0, 3.0, 0.0]), problem.durations)
     assert waits == [[], [0], [0], []]
 
 
 def test_redundant_dependencies_are_dropped():
-    workflow = {"agents": [
-        {"id": "a", "duration": 1}, {"id": "b", "duration": 1, "depends_on": ["a"]},
-        {"id": "c", "duration": 1, "depends_on": ["a", "b"]}]}
+    workflow = {
+        "agents": [
+            {"id": "a", "duration": 1},
+            {"id": "b", "duration": 1, "depends_on": ["a"]},
+            {"id": "c", "duration": 1, "depends_on": ["a", "b"]},
+        ]
+    }
     result = orchmilp.solve(workflow)
     assert [e["waits_for"] for e in result.to_dict()["schedule"]] == [[], ["a"], ["b"]]
     assert_valid_plan(workflow, result.to_dict())
 
 
 def test_file_conflict_becomes_an_ordering():
-    workflow = {"agents": [
-        {"id": "writer", "duration": 5, "writes": ["src/"]},
-        {"id": "reader", "duration": 2, "reads": ["src/main.py"]},
-        {"id": "other", "duration": 2, "reads": ["docs/"]}]}
+    workflow = {
+        "agents": [
+            {"id": "writer", "duration": 5, "writes": ["src/"]},
+            {"id": "reader", "duration": 2, "reads": ["src/main.py"]},
+            {"id": "other", "duration": 2, "reads": ["docs/"]},
+        ]
+    }
     result = orchmilp.solve(workflow)
     plan = result.to_dict()
     assert_valid_plan(workflow, plan, samples=50)
@@ -56,11 +67,15 @@ def test_groups_are_in_time_order():
 
 
 def test_zero_duration_milestones():
-    workflow = {"resources": {"slots": 1}, "agents": [
-        {"id": "start", "duration": 0},
-        {"id": "a", "duration": 2, "depends_on": ["start"], "uses": {"slots": 1}},
-        {"id": "b", "duration": 2, "depends_on": ["start"], "uses": {"slots": 1}},
-        {"id": "done", "duration": 0, "depends_on": ["a", "b"], "uses": {"slots": 1}, "writes": ["x"]}]}
+    workflow = {
+        "resources": {"slots": 1},
+        "agents": [
+            {"id": "start", "duration": 0},
+            {"id": "a", "duration": 2, "depends_on": ["start"], "uses": {"slots": 1}},
+            {"id": "b", "duration": 2, "depends_on": ["start"], "uses": {"slots": 1}},
+            {"id": "done", "duration": 0, "depends_on": ["a", "b"], "uses": {"slots": 1}, "writes": ["x"]},
+        ],
+    }
     result = orchmilp.solve(workflow)
     assert result.makespan == 4 and result.status.value == "optimal"
     assert_valid_plan(workflow, result.to_dict(), samples=50)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import struct
 
-import orchmilp
 from helpers import ROOT
+
+import orchmilp
 from orchmilp.cli import main
 from orchmilp.report.content import report_content
 from orchmilp.report.diagrams import dot, mermaid
@@ -21,8 +22,16 @@ def png_size(path):
 
 
 def test_solve_writes_every_artefact(tmp_path):
-    files = {k: tmp_path / name for k, name in
-             [("report", "r.md"), ("html", "r.html"), ("gantt", "g.png"), ("mermaid", "d.mmd"), ("dot", "d.dot")]}
+    files = {
+        k: tmp_path / name
+        for k, name in [
+            ("report", "r.md"),
+            ("html", "r.html"),
+            ("gantt", "g.png"),
+            ("mermaid", "d.mmd"),
+            ("dot", "d.dot"),
+        ]
+    }
     svg = tmp_path / "g.svg"
     argv = ["solve", str(CODE_REVIEW), "-q", "--what-if-seconds", "5"]
     for k, path in files.items():
@@ -33,8 +42,14 @@ def test_solve_writes_every_artefact(tmp_path):
     assert 800 <= width <= 3000 and 300 <= height <= 8000
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
     md = files["report"].read_text()
-    for section in ["# Parallel Orchestration Optimization Report", "## Executive Summary", "## Dependency Analysis",
-                    "## Resource Conflict Analysis", "## Performance Predictions", "## Resource Utilization"]:
+    for section in [
+        "# Parallel Orchestration Optimization Report",
+        "## Executive Summary",
+        "## Dependency Analysis",
+        "## Resource Conflict Analysis",
+        "## Performance Predictions",
+        "## Resource Utilization",
+    ]:
         assert section in md
     assert "- Current Performance: 220 s (baseline: sequential)" in md
     assert "- Optimized Performance: 150 s (proven optimal" in md
@@ -46,8 +61,10 @@ def test_solve_writes_every_artefact(tmp_path):
 
 
 def test_report_uses_the_current_stages_as_baseline():
-    workflow = {"agents": [{"id": "a", "duration": 4}, {"id": "b", "duration": 6}, {"id": "c", "duration": 2}],
-                "stages": [["a"], ["b"], ["c"]]}
+    workflow = {
+        "agents": [{"id": "a", "duration": 4}, {"id": "b", "duration": 6}, {"id": "c", "duration": 2}],
+        "stages": [["a"], ["b"], ["c"]],
+    }
     content = report_content(orchmilp.solve(workflow), what_ifs=False)
     assert content["summary"]["baseline"] == 12 and content["summary"]["baseline_label"] == "current stages (3)"
     assert content["summary"]["makespan"] == 6
@@ -55,8 +72,10 @@ def test_report_uses_the_current_stages_as_baseline():
 
 
 def test_diagrams_mark_added_orderings_and_the_critical_path():
-    workflow = {"resources": {"slots": 1}, "agents": [
-        {"id": "a", "duration": 1, "uses": {"slots": 1}}, {"id": "b", "duration": 2, "uses": {"slots": 1}}]}
+    workflow = {
+        "resources": {"slots": 1},
+        "agents": [{"id": "a", "duration": 1, "uses": {"slots": 1}}, {"id": "b", "duration": 2, "uses": {"slots": 1}}],
+    }
     result = orchmilp.solve(workflow)
     text = mermaid(result.problem, result)
     assert '-. "resource slots" .->' in text and "class " in text

@@ -13,8 +13,14 @@ GOOD = {
     "resources": {"memory_gb": 8, "slots": 2},
     "agents": [
         {"id": "lint", "duration": 12},
-        {"id": "review", "duration": 25, "depends_on": ["lint"], "uses": {"memory_gb": 2, "slots": 1},
-         "reads": ["src/"], "writes": ["reports/review.md"]},
+        {
+            "id": "review",
+            "duration": 25,
+            "depends_on": ["lint"],
+            "uses": {"memory_gb": 2, "slots": 1},
+            "reads": ["src/"],
+            "writes": ["reports/review.md"],
+        },
         {"id": "fix", "duration": 5, "depends_on": ["review"]},
     ],
 }
@@ -30,32 +36,74 @@ CASES = [
     ("missing id", lambda d: d["agents"][1].pop("id"), r"^agent #2: missing required field 'id'$"),
     ("empty id", lambda d: d["agents"][1].update(id=""), r"^agent #2: id must be a non-empty string$"),
     ("duplicate id", lambda d: d["agents"][2].update(id="lint"), r"^agent 'lint': duplicate id \(agents #1 and #3\)$"),
-    ("missing duration", lambda d: d["agents"][0].pop("duration"), r"^agent 'lint': missing required field 'duration'$"),
-    ("unknown dependency", lambda d: d["agents"][1].update(depends_on=["lnt"]),
-     r"^agent 'review': depends_on names unknown agent 'lnt'$"),
-    ("self dependency", lambda d: d["agents"][1].update(depends_on=["review"]),
-     r"^agent 'review': depends_on names the agent itself$"),
-    ("cycle", lambda d: d["agents"][0].update(depends_on=["fix"]),
-     r"^agent '\w+': depends_on forms a cycle: (lint|review|fix) -> .* \(each agent depends on the next\)$"),
+    (
+        "missing duration",
+        lambda d: d["agents"][0].pop("duration"),
+        r"^agent 'lint': missing required field 'duration'$",
+    ),
+    (
+        "unknown dependency",
+        lambda d: d["agents"][1].update(depends_on=["lnt"]),
+        r"^agent 'review': depends_on names unknown agent 'lnt'$",
+    ),
+    (
+        "self dependency",
+        lambda d: d["agents"][1].update(depends_on=["review"]),
+        r"^agent 'review': depends_on names the agent itself$",
+    ),
+    (
+        "cycle",
+        lambda d: d["agents"][0].update(depends_on=["fix"]),
+        r"^agent '\w+': depends_on forms a cycle: (lint|review|fix) -> .* \(each agent depends on the next\)$",
+    ),
     ("negative duration", lambda d: d["agents"][0].update(duration=-3), r"^agent 'lint': duration = -3 must be >= 0$"),
-    ("text duration", lambda d: d["agents"][0].update(duration="ten"), r"^agent 'lint': duration = 'ten' is not a number$"),
-    ("boolean duration", lambda d: d["agents"][0].update(duration=True), r"^agent 'lint': duration = true is not a number$"),
-    ("negative amount", lambda d: d["agents"][1]["uses"].update(memory_gb=-1),
-     r"^agent 'review': uses.memory_gb = -1 must be >= 0$"),
-    ("text amount", lambda d: d["agents"][1]["uses"].update(slots="one"),
-     r"^agent 'review': uses.slots = 'one' is not a number$"),
-    ("undeclared resource", lambda d: d["agents"][1]["uses"].update(gpu=1),
-     r"^agent 'review': uses.gpu names an undeclared resource \(declared: memory_gb, slots\)$"),
-    ("over capacity", lambda d: d["agents"][1]["uses"].update(memory_gb=9),
-     r"^agent 'review': uses.memory_gb = 9 exceeds capacity 8$"),
+    (
+        "text duration",
+        lambda d: d["agents"][0].update(duration="ten"),
+        r"^agent 'lint': duration = 'ten' is not a number$",
+    ),
+    (
+        "boolean duration",
+        lambda d: d["agents"][0].update(duration=True),
+        r"^agent 'lint': duration = true is not a number$",
+    ),
+    (
+        "negative amount",
+        lambda d: d["agents"][1]["uses"].update(memory_gb=-1),
+        r"^agent 'review': uses.memory_gb = -1 must be >= 0$",
+    ),
+    (
+        "text amount",
+        lambda d: d["agents"][1]["uses"].update(slots="one"),
+        r"^agent 'review': uses.slots = 'one' is not a number$",
+    ),
+    (
+        "undeclared resource",
+        lambda d: d["agents"][1]["uses"].update(gpu=1),
+        r"^agent 'review': uses.gpu names an undeclared resource \(declared: memory_gb, slots\)$",
+    ),
+    (
+        "over capacity",
+        lambda d: d["agents"][1]["uses"].update(memory_gb=9),
+        r"^agent 'review': uses.memory_gb = 9 exceeds capacity 8$",
+    ),
     ("negative capacity", lambda d: d["resources"].update(slots=-2), r"^resources.slots = -2 must be >= 0$"),
-    ("absolute path", lambda d: d["agents"][1].update(writes=["/etc/passwd"]),
-     r"^agent 'review': writes\[0\] = '/etc/passwd' is an absolute path$"),
-    ("dot-dot path", lambda d: d["agents"][1].update(reads=["src/", "../secrets"]),
-     r"^agent 'review': reads\[1\] = '../secrets' contains '..'$"),
+    (
+        "absolute path",
+        lambda d: d["agents"][1].update(writes=["/etc/passwd"]),
+        r"^agent 'review': writes\[0\] = '/etc/passwd' is an absolute path$",
+    ),
+    (
+        "dot-dot path",
+        lambda d: d["agents"][1].update(reads=["src/", "../secrets"]),
+        r"^agent 'review': reads\[1\] = '../secrets' contains '..'$",
+    ),
     ("agents not a list", lambda d: d.update(agents={"a": 1}), r"^agents = .* is not a list$"),
-    ("depends_on not a list", lambda d: d["agents"][1].update(depends_on="lint"),
-     r"^agent 'review': depends_on = \"lint\" is not a list$"),
+    (
+        "depends_on not a list",
+        lambda d: d["agents"][1].update(depends_on="lint"),
+        r"^agent 'review': depends_on = \"lint\" is not a list$",
+    ),
 ]
 
 
@@ -70,7 +118,9 @@ def test_bad_input_is_rejected_with_a_clear_message(name, edit, message):
 def test_malformed_json_names_line_and_column(tmp_path):
     path = tmp_path / "bad.json"
     path.write_text('{\n  "agents": [\n    {"id": "a" "duration": 1}\n  ]\n}\n')
-    with pytest.raises(InvalidWorkflow, match=r"bad.json: malformed JSON at line 3, column 16: Expecting ',' delimiter$"):
+    with pytest.raises(
+        InvalidWorkflow, match=r"bad.json: malformed JSON at line 3, column 16: Expecting ',' delimiter$"
+    ):
         orchmilp.load(path)
 
 

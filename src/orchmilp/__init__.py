@@ -9,7 +9,7 @@
 from .errors import InvalidPlan, InvalidWorkflow, OrchmilpError, SolverError
 
 __all__ = ["solve", "load", "Result", "Status", "OrchmilpError", "InvalidWorkflow", "InvalidPlan", "SolverError"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):

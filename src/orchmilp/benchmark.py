@@ -106,8 +106,9 @@ def discover_references(files: list[Path]) -> dict[str, Reference]:
     return refs
 
 
-def run_one(path: str, method: str, time_limit: float, schedules: int, seed: int, threads: int,
-            reference: Reference | None) -> BenchRow:
+def run_one(
+    path: str, method: str, time_limit: float, schedules: int, seed: int, threads: int, reference: Reference | None
+) -> BenchRow:
     """Solve one instance with one method, check the plan, compare with the reference."""
     from .api import load, solve
     from .bounds.critical_path import critical_path_bound
@@ -125,7 +126,6 @@ def run_one(path: str, method: str, time_limit: float, schedules: int, seed: int
         plan = result.to_dict()
         status, makespan, lb = result.status.value, result.makespan, result.lower_bound
         used = result.statistics.ga_schedules
-        statistics = result.statistics
     elif method == "heuristic":
         from .heuristics.ga import genetic_algorithm
         from .plan.build import build_plan
@@ -133,8 +133,7 @@ def run_one(path: str, method: str, time_limit: float, schedules: int, seed: int
         from .search.phases import simple_bounds
         from .search.state import SearchState
 
-        ga = genetic_algorithm(problem, schedules=schedules, seed=seed,
-                               population=max(40, min(150, schedules // 60)))
+        ga = genetic_algorithm(problem, schedules=schedules, seed=seed, population=max(40, min(150, schedules // 60)))
         used = ga.schedules
         bounds = SearchState(problem, time_limit)
         simple_bounds(bounds, time_limit)
@@ -142,8 +141,16 @@ def run_one(path: str, method: str, time_limit: float, schedules: int, seed: int
         makespan = built.makespan(problem.durations)
         lb = min(bounds.lower_bound, makespan)
         status = "optimal" if makespan <= lb + 1e-9 else "feasible"
-        plan = Result(problem, Status(status), makespan, makespan if status == "optimal" else lb, built.start,
-                      built.waits_for, built.critical_path, time.perf_counter() - t0).to_dict()
+        plan = Result(
+            problem,
+            Status(status),
+            makespan,
+            makespan if status == "optimal" else lb,
+            built.start,
+            built.waits_for,
+            built.critical_path,
+            time.perf_counter() - t0,
+        ).to_dict()
     elif method == "cpsat":
         from .peers import solve_cpsat
 
@@ -161,18 +168,42 @@ def run_one(path: str, method: str, time_limit: float, schedules: int, seed: int
         if reference.ub is not None and lb > reference.ub + 1e-6:
             problems.append(f"lower bound {lb:g} above the known feasible makespan {reference.ub:g}")
     gap = 0.0 if not makespan else max(0.0, (makespan - lb) / makespan)
-    return BenchRow(name, method, status, makespan, lb, gap, seconds, used,
-                    None if reference is None else reference.ub, bool(reference and reference.optimal), cp,
-                    str(path), problems)
+    return BenchRow(
+        name,
+        method,
+        status,
+        makespan,
+        lb,
+        gap,
+        seconds,
+        used,
+        None if reference is None else reference.ub,
+        bool(reference and reference.optimal),
+        cp,
+        str(path),
+        problems,
+    )
 
 
-def run_all(files, methods, *, time_limit, schedules, seed, threads, jobs, references, on_row=None,
-            dask_address: str | None = None) -> list[BenchRow]:
+def run_all(
+    files,
+    methods,
+    *,
+    time_limit,
+    schedules,
+    seed,
+    threads,
+    jobs,
+    references,
+    on_row=None,
+    dask_address: str | None = None,
+) -> list[BenchRow]:
     """Run every (instance, method) pair, in ``jobs`` processes (or on a Dask cluster)."""
     tasks = [(str(f), m, time_limit, schedules, seed, threads, references.get(f.stem)) for f in files for m in methods]
     rows: list[BenchRow] = []
     if dask_address:
-        from dask.distributed import Client, as_completed as dask_completed
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
 
         with Client(dask_address) as client:
             futures = [client.submit(run_one, *t, pure=False) for t in tasks]
@@ -208,17 +239,19 @@ def summarize(rows: list[BenchRow]) -> list[dict]:
         devs = [100 * (r.makespan - r.reference) / r.reference for r in with_ref]
         cps = [100 * (r.makespan - r.critical_path) / r.critical_path for r in rs if r.critical_path > 0]
         secs = [r.seconds for r in rows if r.method == method]
-        out.append({
-            "method": method,
-            "instances": len([r for r in rows if r.method == method]),
-            "optimal": sum(r.status == "optimal" for r in rs),
-            "= ref opt": sum(1 for r in with_ref if r.reference_optimal and abs(r.makespan - r.reference) < 1e-6),
-            "dev ref %": statistics.mean(devs) if devs else math.nan,
-            "max dev %": max(devs) if devs else math.nan,
-            "dev CP %": statistics.mean(cps) if cps else math.nan,
-            "gap %": 100 * statistics.mean(r.gap for r in rs) if rs else math.nan,
-            "median s": statistics.median(secs) if secs else math.nan,
-            "max s": max(secs) if secs else math.nan,
-            "bugs": sum(1 for r in rows if r.method == method and r.problems),
-        })
+        out.append(
+            {
+                "method": method,
+                "instances": len([r for r in rows if r.method == method]),
+                "optimal": sum(r.status == "optimal" for r in rs),
+                "= ref opt": sum(1 for r in with_ref if r.reference_optimal and abs(r.makespan - r.reference) < 1e-6),
+                "dev ref %": statistics.mean(devs) if devs else math.nan,
+                "max dev %": max(devs) if devs else math.nan,
+                "dev CP %": statistics.mean(cps) if cps else math.nan,
+                "gap %": 100 * statistics.mean(r.gap for r in rs) if rs else math.nan,
+                "median s": statistics.median(secs) if secs else math.nan,
+                "max s": max(secs) if secs else math.nan,
+                "bugs": sum(1 for r in rows if r.method == method and r.problems),
+            }
+        )
     return out

@@ -1,7 +1,7 @@
 """An independent feasibility checker for plans.
 
 It reads the workflow and the plan as plain dictionaries (the JSON formats of
-spec/) and re-derives everything itself, path overlaps included: it imports
+docs/spec/) and re-derives everything itself, path overlaps included: it imports
 nothing from the rest of orchmilp, so a bug in the model or the solver
 cannot hide from it. Returns the list of violations (empty when the plan is
 valid).
@@ -60,7 +60,9 @@ def _violations_of(starts: dict, durs: dict, agents: dict, resources: dict, conf
     for aid, agent in agents.items():
         for dep in agent.get("depends_on", []):
             if starts[dep] + durs[dep] > starts[aid] + TOL * max(1.0, starts[aid]):
-                out.append(f"{label}: '{aid}' starts at {starts[aid]:g} before its dependency '{dep}' finishes at {starts[dep] + durs[dep]:g}")
+                out.append(
+                    f"{label}: '{aid}' starts at {starts[aid]:g} before its dependency '{dep}' finishes at {starts[dep] + durs[dep]:g}"
+                )
     for res, cap in resources.items():
         events = []
         for a, agent in agents.items():
@@ -176,10 +178,20 @@ def check_plan(
             break
     rng = random.Random(seed)
     for s in range(samples):
-        other = {a: (durs[a] * rng.choice([0.0, 0.5, 1.0, 1.5, 3.0, rng.uniform(0, 4)]) if durs[a] > 0 else 0.0) for a in agents}
+        other = {
+            a: (durs[a] * rng.choice([0.0, 0.5, 1.0, 1.5, 3.0, rng.uniform(0, 4)]) if durs[a] > 0 else 0.0)
+            for a in agents
+        }
         # a duration that shrinks to zero still is not a milestone: keep it tiny but positive
         other = {a: (max(v, 1e-3 * durs[a]) if durs[a] > 0 else 0.0) for a, v in other.items()}
-        found = _violations_of(_earliest(order, waits, other), other, agents, resources, conflicts, f"waits_for with other durations (sample {s})")
+        found = _violations_of(
+            _earliest(order, waits, other),
+            other,
+            agents,
+            resources,
+            conflicts,
+            f"waits_for with other durations (sample {s})",
+        )
         if found:
             problems.append(found[0])
             break

@@ -18,6 +18,8 @@ from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError
 
 __all__ = ["main"]
 
+_STARTED = time.perf_counter()  # when the command started (imports of the command line included)
+
 #: Share of ``--time-limit`` the solve gets when reports with what-if re-solves are asked for.
 SOLVE_SHARE_WITH_WHAT_IFS = 0.7
 
@@ -86,26 +88,54 @@ def _parser() -> argparse.ArgumentParser:
     solve.add_argument("workflow", help="workflow JSON, PSPLIB .sm or Patterson .rcp file")
     solve.add_argument("--json", action="store_true", help="print the plan as JSON on stdout (nothing else)")
     solve.add_argument("-o", "--output", type=_output, metavar="PLAN.json", help="write the plan JSON to this file")
-    solve.add_argument("--time-limit", type=_positive, default=30.0, metavar="SECONDS",
-                       help="wall-clock limit for the whole command, reports included (default 30)")
-    solve.add_argument("--threads", type=_count, default=1, metavar="N",
-                       help="1: phases in turn; 2 or more: HiGHS gets N-1, the other searches run beside it")
-    solve.add_argument("--resolution", type=_positive, metavar="STEP",
-                       help="time step of the MILP grid in the workflow's time unit (default: automatic)")
-    solve.add_argument("--no-milp", action="store_true",
-                       help="no MILP: bounds, heuristics, propagation and one round of the exact searches")
+    solve.add_argument(
+        "--time-limit",
+        type=_positive,
+        default=30.0,
+        metavar="SECONDS",
+        help="wall-clock limit for the whole command, reports included (default 30)",
+    )
+    solve.add_argument(
+        "--threads",
+        type=_count,
+        default=1,
+        metavar="N",
+        help="1: phases in turn; 2 or more: HiGHS gets N-1, the other searches run beside it",
+    )
+    solve.add_argument(
+        "--resolution",
+        type=_positive,
+        metavar="STEP",
+        help="time step of the MILP grid in the workflow's time unit (default: automatic)",
+    )
+    solve.add_argument(
+        "--no-milp",
+        action="store_true",
+        help="no MILP: bounds, heuristics, propagation and one round of the exact searches",
+    )
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
 
-    solve.add_argument("--backend", default="highs", choices=["highs", "cbc"],
-                       help="MILP solver (cbc needs: pip install 'orchmilp[pulp]')")
+    solve.add_argument(
+        "--backend",
+        default="highs",
+        choices=["highs", "cbc"],
+        help="MILP solver (cbc needs: pip install 'orchmilp[pulp]')",
+    )
     solve.add_argument("--report", type=_output, metavar="REPORT.md", help="write the Markdown optimisation report")
     solve.add_argument("--html", type=_output, metavar="REPORT.html", help="write a self-contained HTML report")
-    solve.add_argument("--gantt", metavar="GANTT.png", type=_gantt_path, help="write a Gantt chart (.png, .svg or .pdf)")
+    solve.add_argument(
+        "--gantt", metavar="GANTT.png", type=_gantt_path, help="write a Gantt chart (.png, .svg or .pdf)"
+    )
     solve.add_argument("--mermaid", type=_output, metavar="FILE.mmd", help="write the dependency diagram as Mermaid")
     solve.add_argument("--dot", type=_output, metavar="FILE.dot", help="write the dependency diagram as Graphviz DOT")
-    solve.add_argument("--what-if-seconds", type=_positive, default=10.0, metavar="S",
-                       help="with --report/--html: at most this long for each what-if re-solve (default 10); "
-                            "the solve then gets 70%% of --time-limit and the what-ifs share the rest")
+    solve.add_argument(
+        "--what-if-seconds",
+        type=_positive,
+        default=10.0,
+        metavar="S",
+        help="with --report/--html: at most this long for each what-if re-solve (default 10); "
+        "the solve then gets 70%% of --time-limit and the what-ifs share the rest",
+    )
 
     analyze = sub.add_parser("analyze", help="structure, critical path, slack, conflicts, bounds (no solving)")
     analyze.add_argument("workflow")
@@ -118,18 +148,27 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="solve many instances and compare with known optima")
     bench.add_argument("paths", nargs="+", help="instance files or folders (.sm, .rcp, .json)")
-    bench.add_argument("--method", default="milp", type=_methods, metavar="M[,M...]",
-                       help="milp: the full solver; heuristic: the genetic algorithm alone; "
-                            "cpsat: the OR-Tools peer (bench extra); all: milp,heuristic; "
-                            "several with commas, e.g. milp,cpsat")
+    bench.add_argument(
+        "--method",
+        default="milp",
+        type=_methods,
+        metavar="M[,M...]",
+        help="milp: the full solver; heuristic: the genetic algorithm alone; "
+        "cpsat: the OR-Tools peer (bench extra); all: milp,heuristic; "
+        "several with commas, e.g. milp,cpsat",
+    )
     bench.add_argument("--time-limit", type=_positive, default=30.0, metavar="S", help="seconds per instance")
     bench.add_argument("--schedules", type=int, default=5000, metavar="N", help="schedule budget of --method heuristic")
     bench.add_argument("--jobs", type=_count, default=1, metavar="J", help="instances solved in parallel processes")
     bench.add_argument("--threads", type=_count, default=1, metavar="N", help="solver threads per instance")
-    bench.add_argument("--reference", metavar="CSV", help="best_known.csv or optimum.csv (default: found next to the instances)")
+    bench.add_argument(
+        "--reference", metavar="CSV", help="best_known.csv or optimum.csv (default: found next to the instances)"
+    )
     bench.add_argument("--out", type=_output, metavar="CSV", help="write one row per instance and method")
     bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address) instead of local processes")
+    bench.add_argument(
+        "--dask", metavar="ADDRESS", help="run on a Dask cluster (scheduler address) instead of local processes"
+    )
     bench.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     convert = sub.add_parser("convert", help="convert a PSPLIB .sm / Patterson .rcp file to the workflow format")
@@ -164,10 +203,11 @@ def _cmd_solve(args) -> int:
     from .io.files import write_json_atomic
     from .report.console import print_result
 
-    t0 = time.perf_counter()
+    t0 = _STARTED
     what_ifs = bool(args.report or args.html)
+    spent = time.perf_counter() - t0  # starting the command counts against the limit too
     options = SolveOptions(
-        time_limit=args.time_limit * (SOLVE_SHARE_WITH_WHAT_IFS if what_ifs else 1.0),
+        time_limit=max(0.1, args.time_limit * (SOLVE_SHARE_WITH_WHAT_IFS if what_ifs else 1.0) - spent),
         threads=args.threads,
         resolution=args.resolution,
         use_milp=not args.no_milp,
@@ -203,8 +243,9 @@ def _write_reports(result, args, deadline: float) -> None:
         from .report.content import report_content
 
         workflow = _raw_workflow(args.workflow)
-        content = report_content(result, workflow=workflow, what_if_deadline=deadline,
-                                 what_if_seconds=args.what_if_seconds)
+        content = report_content(
+            result, workflow=workflow, what_if_deadline=deadline, what_if_seconds=args.what_if_seconds
+        )
         if args.report:
             from .report.markdown import markdown_report
 
@@ -258,8 +299,13 @@ def _cmd_bench(args) -> int:
     total = len(files) * len(methods)
     proven = [0]
     progress = Progress(
-        TextColumn("[bold]bench[/bold] {task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, disable=args.quiet, transient=False,
+        TextColumn("[bold]bench[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=args.quiet,
+        transient=False,
     )
     with progress:
         task = progress.add_task("proven optimal 0", total=total)
@@ -270,9 +316,18 @@ def _cmd_bench(args) -> int:
             for problem in row.problems:
                 err.print(f"[bold red]BUG[/bold red] {row.instance} ({row.method}): {problem}")
 
-        rows = run_all(files, methods, time_limit=args.time_limit, schedules=args.schedules, seed=args.seed,
-                       threads=args.threads, jobs=args.jobs, references=references, on_row=on_row,
-                       dask_address=args.dask)
+        rows = run_all(
+            files,
+            methods,
+            time_limit=args.time_limit,
+            schedules=args.schedules,
+            seed=args.seed,
+            threads=args.threads,
+            jobs=args.jobs,
+            references=references,
+            on_row=on_row,
+            dask_address=args.dask,
+        )
     table = Table(title=f"orchmilp bench: {len(files)} instances, {args.time_limit:g} s, {args.threads} thread(s)")
     summary = summarize(rows)
     for col in summary[0]:
@@ -359,8 +414,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
-    commands = {"solve": _cmd_solve, "check": _cmd_check, "bench": _cmd_bench, "convert": _cmd_convert,
-                "compile": _cmd_compile, "analyze": _cmd_analyze, "export": _cmd_export}
+    commands = {
+        "solve": _cmd_solve,
+        "check": _cmd_check,
+        "bench": _cmd_bench,
+        "convert": _cmd_convert,
+        "compile": _cmd_compile,
+        "analyze": _cmd_analyze,
+        "export": _cmd_export,
+    }
     try:
         return commands[args.command](args)
     except (InvalidWorkflow, InvalidPlan, InvalidOptions) as err:

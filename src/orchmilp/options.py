@@ -51,8 +51,7 @@ class SolveOptions:
     highs_options: dict[str, Any] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.time_limit, (int, float)) and math.isfinite(self.time_limit)
-                and self.time_limit > 0):
+        if not (isinstance(self.time_limit, (int, float)) and math.isfinite(self.time_limit) and self.time_limit > 0):
             raise InvalidOptions(f"time_limit must be a positive number of seconds, not {self.time_limit!r}")
         if not isinstance(self.threads, int) or self.threads < 1:
             raise InvalidOptions(f"threads must be a whole number >= 1, not {self.threads!r}")

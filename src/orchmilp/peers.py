@@ -48,7 +48,9 @@ def solve_cpsat(problem: Problem, time_limit: float = 30.0, workers: int = 1, se
     for k in range(cum.usage.shape[1]):
         users = [j for j in range(problem.n) if cum.usage[j, k] > 0 and d[j] > 0]
         scale = 1
-        while any(abs(cum.usage[j, k] * scale - round(cum.usage[j, k] * scale)) > 1e-9 for j in users) and scale < 10**6:
+        while (
+            any(abs(cum.usage[j, k] * scale - round(cum.usage[j, k] * scale)) > 1e-9 for j in users) and scale < 10**6
+        ):
             scale *= 10
         model.AddCumulative(
             [intervals[j] for j in users],

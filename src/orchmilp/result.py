@@ -34,7 +34,7 @@ def plain_number(x: float) -> int | float:
 
 @dataclass(frozen=True, eq=False)
 class Result:
-    """A plan with its proof: use :meth:`to_dict` for the plan format (spec/plan-format.md)."""
+    """A plan with its proof: use :meth:`to_dict` for the plan format (docs/spec/plan-format.md)."""
 
     problem: Problem = field(repr=False)
     status: Status
@@ -86,7 +86,7 @@ class Result:
         return [self.problem.ids[j] for j in self.critical_path_index]
 
     def to_dict(self) -> dict[str, Any]:
-        """The plan object of spec/plan-format.md, plus orchmilp's extra fields."""
+        """The plan object of docs/spec/plan-format.md, plus orchmilp's extra fields."""
         return {
             "status": self.status.value,
             "makespan": plain_number(self.makespan),

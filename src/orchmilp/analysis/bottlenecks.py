@@ -20,8 +20,17 @@ from ..model.problem import Problem
 from ..result import Result, plain_number
 
 __all__ = [
-    "resource_profile", "utilisation", "plan_slack", "parallel_branches", "conflict_resolution",
-    "capacity_what_if", "conflict_what_if", "WhatIfBudget", "lift_conflict", "with_capacity", "capacity_unit",
+    "resource_profile",
+    "utilisation",
+    "plan_slack",
+    "parallel_branches",
+    "conflict_resolution",
+    "capacity_what_if",
+    "conflict_what_if",
+    "WhatIfBudget",
+    "lift_conflict",
+    "with_capacity",
+    "capacity_unit",
 ]
 
 
@@ -30,8 +39,10 @@ def resource_profile(result: Result, r: int) -> tuple[np.ndarray, np.ndarray]:
     p = result.problem
     d = p.durations
     use = p.usage[:, r] * (d > 0)
-    events = sorted([(result.start[j], use[j]) for j in range(p.n) if use[j] > 0]
-                    + [(result.start[j] + d[j], -use[j]) for j in range(p.n) if use[j] > 0])
+    events = sorted(
+        [(result.start[j], use[j]) for j in range(p.n) if use[j] > 0]
+        + [(result.start[j] + d[j], -use[j]) for j in range(p.n) if use[j] > 0]
+    )
     times, loads, load = [0.0], [0.0], 0.0
     for t, delta in events:
         load += delta
@@ -53,14 +64,16 @@ def utilisation(result: Result) -> list[dict[str, Any]]:
         peak = float(loads.max()) if len(loads) else 0.0
         energy = float(np.dot(p.usage[:, r], p.durations))
         avg = energy / (cap * result.makespan) if cap > 0 and result.makespan > 0 else 0.0
-        out.append({
-            "resource": name,
-            "capacity": plain_number(cap),
-            "average_percent": round(100 * avg, 1),
-            "peak": plain_number(peak),
-            "peak_percent": round(100 * peak / cap, 1) if cap > 0 else 0.0,
-            "saturated": bool(cap > 0 and peak >= cap - 1e-9 and energy > 0),
-        })
+        out.append(
+            {
+                "resource": name,
+                "capacity": plain_number(cap),
+                "average_percent": round(100 * avg, 1),
+                "peak": plain_number(peak),
+                "peak_percent": round(100 * peak / cap, 1) if cap > 0 else 0.0,
+                "saturated": bool(cap > 0 and peak >= cap - 1e-9 and energy > 0),
+            }
+        )
     return out
 
 
@@ -99,12 +112,14 @@ def parallel_branches(result: Result) -> list[dict[str, Any]]:
             k = min(nxt, key=lambda x: result.start[x])
             chain.append(k)
             seen.add(k)
-        branches.append({
-            "agents": [p.ids[k] for k in chain],
-            "start": plain_number(result.start[chain[0]]),
-            "finish": plain_number(result.start[chain[-1]] + p.durations[chain[-1]]),
-            "slack": plain_number(float(min(slack[k] for k in chain))),
-        })
+        branches.append(
+            {
+                "agents": [p.ids[k] for k in chain],
+                "start": plain_number(result.start[chain[0]]),
+                "finish": plain_number(result.start[chain[-1]] + p.durations[chain[-1]]),
+                "slack": plain_number(float(min(slack[k] for k in chain))),
+            }
+        )
     return branches
 
 
@@ -115,13 +130,19 @@ def conflict_resolution(result: Result) -> dict[str, list[dict[str, Any]]]:
     files = []
     for c in p.conflicts:
         a, b = (c.a, c.b) if result.start[c.a] <= result.start[c.b] else (c.b, c.a)
-        files.append({"first": ids[a], "then": ids[b], "paths": sorted({c.path_a or "./", c.path_b or "./"}),
-                      "settled_by": "dependencies" if p.ordered(a, b) else "plan",
-                      "idle_between": plain_number(max(0.0, result.start[b] - finish[a]))})
+        files.append(
+            {
+                "first": ids[a],
+                "then": ids[b],
+                "paths": sorted({c.path_a or "./", c.path_b or "./"}),
+                "settled_by": "dependencies" if p.ordered(a, b) else "plan",
+                "idle_between": plain_number(max(0.0, result.start[b] - finish[a])),
+            }
+        )
     resources: dict[str, list[dict[str, str]]] = {}
     for i, j, why in result.orderings:
         if why.startswith("resource "):
-            resources.setdefault(why[len("resource "):], []).append({"first": ids[i], "then": ids[j]})
+            resources.setdefault(why[len("resource ") :], []).append({"first": ids[i], "then": ids[j]})
     return {"files": files, "resources": [{"resource": k, "orderings": v} for k, v in resources.items()]}
 
 
@@ -169,7 +190,7 @@ def _resolve(problem: Problem, seconds: float, workflow: dict[str, Any], allow_t
 
 
 def capacity_unit(problem: Problem, r: int) -> float:
-    """"One unit" of a resource: 1 for small counts (slots, GPUs), else the smallest
+    """ "One unit" of a resource: 1 for small counts (slots, GPUs), else the smallest
     amount an agent uses (one more agent's worth of tokens per minute or memory)."""
     cap = float(problem.capacities[r])
     use = problem.usage[:, r]
@@ -187,25 +208,30 @@ def capacity_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, A
     saturated = [(r, row) for r, row in enumerate(utilisation(result)) if row["saturated"]]
     for k, (r, row) in enumerate(saturated):
         delta = capacity_unit(p, r)
-        changed = {**workflow, "resources": {**workflow.get("resources", {}),
-                                             p.resource_names[r]: plain_number(p.capacities[r] + delta)}}
+        changed = {
+            **workflow,
+            "resources": {**workflow.get("resources", {}), p.resource_names[r]: plain_number(p.capacities[r] + delta)},
+        }
         other = _resolve(with_capacity(p, r, delta), budget.seconds(len(saturated) - k), changed)
         if other is None:
             out.append({"resource": row["resource"], "skipped": "no time left within the time limit"})
             continue
-        out.append({
-            "resource": row["resource"],
-            "capacity": row["capacity"],
-            "new_capacity": plain_number(p.capacities[r] + delta),
-            "makespan": plain_number(other.makespan),
-            "saving": plain_number(max(0.0, result.makespan - other.makespan)),
-            "proven": other.status.value == "optimal" and result.status.value == "optimal",
-        })
+        out.append(
+            {
+                "resource": row["resource"],
+                "capacity": row["capacity"],
+                "new_capacity": plain_number(p.capacities[r] + delta),
+                "makespan": plain_number(other.makespan),
+                "saving": plain_number(max(0.0, result.makespan - other.makespan)),
+                "proven": other.status.value == "optimal" and result.status.value == "optimal",
+            }
+        )
     return out
 
 
-def conflict_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, Any],
-                     limit: int = 5) -> list[dict[str, Any]]:
+def conflict_what_if(
+    result: Result, budget: WhatIfBudget, workflow: dict[str, Any], limit: int = 5
+) -> list[dict[str, Any]]:
     """For the file conflicts the plan settles back to back (most critical first): the
     makespan if that single conflict were lifted."""
     p = result.problem
@@ -221,16 +247,22 @@ def conflict_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, A
     out = []
     chosen = sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]
     for k, (_, _, c) in enumerate(chosen):
-        other = _resolve(lift_conflict(p, c.a, c.b), budget.seconds(len(chosen) - k), workflow,
-                         allow_together=((p.ids[c.a], p.ids[c.b]),))
+        other = _resolve(
+            lift_conflict(p, c.a, c.b),
+            budget.seconds(len(chosen) - k),
+            workflow,
+            allow_together=((p.ids[c.a], p.ids[c.b]),),
+        )
         if other is None:
             out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": "no time left within the time limit"})
             continue
-        out.append({
-            "agents": [p.ids[c.a], p.ids[c.b]],
-            "paths": sorted({c.path_a or "./", c.path_b or "./"}),
-            "makespan": plain_number(other.makespan),
-            "saving": plain_number(max(0.0, result.makespan - other.makespan)),
-            "proven": other.status.value == "optimal" and result.status.value == "optimal",
-        })
+        out.append(
+            {
+                "agents": [p.ids[c.a], p.ids[c.b]],
+                "paths": sorted({c.path_a or "./", c.path_b or "./"}),
+                "makespan": plain_number(other.makespan),
+                "saving": plain_number(max(0.0, result.makespan - other.makespan)),
+                "proven": other.status.value == "optimal" and result.status.value == "optimal",
+            }
+        )
     return out

@@ -79,44 +79,52 @@ def analyze(problem: Problem) -> dict[str, Any]:
 
     conflicts = []
     for c in problem.conflicts:
-        conflicts.append({
-            "agents": [ids[c.a], ids[c.b]],
-            "paths": [display_path(c.path_a), display_path(c.path_b)],
-            "ordered_by_dependencies": problem.ordered(c.a, c.b),
-        })
+        conflicts.append(
+            {
+                "agents": [ids[c.a], ids[c.b]],
+                "paths": [display_path(c.path_a), display_path(c.path_b)],
+                "ordered_by_dependencies": problem.ordered(c.a, c.b),
+            }
+        )
 
     resources = []
     for r, name in enumerate(problem.resource_names):
         cap = float(problem.capacities[r])
         use = problem.usage[:, r]
         users = np.flatnonzero(use > 0)
-        resources.append({
-            "name": name,
-            "capacity": plain_number(cap),
-            "users": len(users),
-            "total_demand": plain_number(float(use.sum())),
-            "largest_single_demand": plain_number(float(use.max())) if problem.n else 0,
-            "never_saturated": bool(use.sum() <= cap + 1e-9),
-            "filled_by_one_agent": [ids[j] for j in users if use[j] >= cap - 1e-9],
-            "energy_bound": plain_number(float(np.dot(use, d) / cap)) if cap > 0 else None,
-        })
+        resources.append(
+            {
+                "name": name,
+                "capacity": plain_number(cap),
+                "users": len(users),
+                "total_demand": plain_number(float(use.sum())),
+                "largest_single_demand": plain_number(float(use.max())) if problem.n else 0,
+                "never_saturated": bool(use.sum() <= cap + 1e-9),
+                "filled_by_one_agent": [ids[j] for j in users if use[j] >= cap - 1e-9],
+                "energy_bound": plain_number(float(np.dot(use, d) / cap)) if cap > 0 else None,
+            }
+        )
 
     parallelism = []
     for k, level in enumerate(levels):
         members = [problem.index[a] for a in level]
-        demand = {name: plain_number(float(problem.usage[members, r].sum())) for r, name in enumerate(problem.resource_names)}
+        demand = {
+            name: plain_number(float(problem.usage[members, r].sum())) for r, name in enumerate(problem.resource_names)
+        }
         limit = len(members)
         for r in range(len(problem.resource_names)):
             use = np.sort(problem.usage[members, r])
             fits = int(np.searchsorted(np.cumsum(use), problem.capacities[r] + 1e-9, side="right"))
             limit = min(limit, fits)
-        parallelism.append({
-            "level": k,
-            "agents": len(members),
-            "longest": plain_number(float(d[members].max())) if members else 0,
-            "demand": demand,
-            "at_most_in_parallel_by_capacity": limit,
-        })
+        parallelism.append(
+            {
+                "level": k,
+                "agents": len(members),
+                "longest": plain_number(float(d[members].max())) if members else 0,
+                "demand": demand,
+                "at_most_in_parallel_by_capacity": limit,
+            }
+        )
 
     return {
         "name": problem.name,
@@ -129,8 +137,11 @@ def analyze(problem: Problem) -> dict[str, Any]:
         "critical_path": [ids[j] for j in path],
         "critical_path_length": plain_number(cp),
         "slack": {
-            ids[j]: {"earliest_start": plain_number(h[j]), "latest_start": plain_number(latest[j]),
-                     "slack": plain_number(slack[j])}
+            ids[j]: {
+                "earliest_start": plain_number(h[j]),
+                "latest_start": plain_number(latest[j]),
+                "slack": plain_number(slack[j]),
+            }
             for j in range(problem.n)
         },
         "bounds": {

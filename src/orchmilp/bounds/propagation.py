@@ -256,8 +256,23 @@ def _edge_finding(es, lf, p, clique_ptr, clique_idx):
 
 
 @njit(cache=True)
-def _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, horizon,
-               clique_ptr, clique_idx):
+def _propagate(
+    es,
+    lf,
+    p,
+    topo,
+    pred_ptr,
+    pred_idx,
+    succ_ptr,
+    succ_idx,
+    pair_a,
+    pair_b,
+    usage,
+    capacity,
+    horizon,
+    clique_ptr,
+    clique_idx,
+):
     """Shrink the windows in place until nothing changes; False when they become infeasible."""
     n = p.shape[0]
     for _ in range(1000):
@@ -283,12 +298,43 @@ def _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
 
 
 @njit(cache=True)
-def _propagate_all(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, horizon,
-                   clique_ptr, clique_idx, energetic):
+def _propagate_all(
+    es,
+    lf,
+    p,
+    topo,
+    pred_ptr,
+    pred_idx,
+    succ_ptr,
+    succ_idx,
+    pair_a,
+    pair_b,
+    usage,
+    capacity,
+    horizon,
+    clique_ptr,
+    clique_idx,
+    energetic,
+):
     """:func:`_propagate`, alternated with energetic adjustments until neither changes anything."""
     for _ in range(100):
-        if not _propagate(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
-                          horizon, clique_ptr, clique_idx):
+        if not _propagate(
+            es,
+            lf,
+            p,
+            topo,
+            pred_ptr,
+            pred_idx,
+            succ_ptr,
+            succ_idx,
+            pair_a,
+            pair_b,
+            usage,
+            capacity,
+            horizon,
+            clique_ptr,
+            clique_idx,
+        ):
             return False
         if not energetic:
             return True
@@ -301,13 +347,43 @@ def _propagate_all(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair
 
 
 @njit(cache=True)
-def _fixpoint(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity, energetic,
-              clique_ptr, clique_idx):
+def _fixpoint(
+    horizon,
+    p,
+    topo,
+    pred_ptr,
+    pred_idx,
+    succ_ptr,
+    succ_idx,
+    pair_a,
+    pair_b,
+    usage,
+    capacity,
+    energetic,
+    clique_ptr,
+    clique_idx,
+):
     n = p.shape[0]
     es = np.zeros(n, np.int64)
     lf = np.full(n, horizon, np.int64)
-    ok = _propagate_all(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
-                        horizon, clique_ptr, clique_idx, energetic)
+    ok = _propagate_all(
+        es,
+        lf,
+        p,
+        topo,
+        pred_ptr,
+        pred_idx,
+        succ_ptr,
+        succ_idx,
+        pair_a,
+        pair_b,
+        usage,
+        capacity,
+        horizon,
+        clique_ptr,
+        clique_idx,
+        energetic,
+    )
     return ok, es, lf
 
 
@@ -350,9 +426,20 @@ class Propagator:
     def __call__(self, horizon: int) -> Windows:
         prob = self.problem
         ok, es, lf = _fixpoint(
-            int(horizon), self.p, prob.topological_order, prob.pred_ptr, prob.pred_idx,
-            prob.succ_ptr, prob.succ_idx, self.pair_a, self.pair_b, self.usage, self.capacity, self.energetic,
-            self.clique_ptr, self.clique_idx,
+            int(horizon),
+            self.p,
+            prob.topological_order,
+            prob.pred_ptr,
+            prob.pred_idx,
+            prob.succ_ptr,
+            prob.succ_idx,
+            self.pair_a,
+            self.pair_b,
+            self.usage,
+            self.capacity,
+            self.energetic,
+            self.clique_ptr,
+            self.clique_idx,
         )
         return Windows(int(horizon), bool(ok), es, lf)
 
@@ -369,8 +456,9 @@ def propagate(problem: Problem, p: np.ndarray, horizon: int) -> Windows:
     return Propagator(problem, p)(horizon)
 
 
-def destructive_bound(problem: Problem, p: np.ndarray, lower: int, upper: int,
-                      deadline: float = math.inf) -> tuple[int, Windows | None]:
+def destructive_bound(
+    problem: Problem, p: np.ndarray, lower: int, upper: int, deadline: float = math.inf
+) -> tuple[int, Windows | None]:
     """Smallest makespan in ``[lower, upper]`` that propagation cannot refute, by bisection
     (stopped at ``deadline``, a ``perf_counter`` time: every makespan below the value
     returned is refuted whenever it stops).

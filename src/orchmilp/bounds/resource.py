@@ -16,7 +16,7 @@ import numpy as np
 from ..model.problem import Problem
 from .critical_path import heads, tails
 
-__all__ = ["energy_bound", "disjunctive_bound", "clique_bound", "resource_bound"]
+__all__ = ["energy_bound", "disjunctive_bound", "clique_bound"]
 
 
 def energy_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
@@ -88,7 +88,9 @@ def disjunctive_bound(problem: Problem, durations: np.ndarray | None = None) -> 
     """Jackson's preemptive bound on every set of agents that pairwise exceed a capacity."""
     d = problem.durations if durations is None else np.asarray(durations, float)
     cum = problem.cumulative
-    sets = [np.flatnonzero((cum.usage[:, k] > cum.capacity[k] / 2 + 1e-12) & (d > 0)) for k in range(cum.usage.shape[1])]
+    sets = [
+        np.flatnonzero((cum.usage[:, k] > cum.capacity[k] / 2 + 1e-12) & (d > 0)) for k in range(cum.usage.shape[1])
+    ]
     return _jackson_over(problem, d, sets)
 
 
@@ -96,10 +98,3 @@ def clique_bound(problem: Problem, durations: np.ndarray | None = None) -> float
     """Jackson's preemptive bound on every clique of agents that can never run together."""
     d = problem.durations if durations is None else np.asarray(durations, float)
     return _jackson_over(problem, d, [np.asarray(c, dtype=np.int64) for c in problem.cliques])
-
-
-def resource_bound(problem: Problem, durations: np.ndarray | None = None) -> float:
-    """The best of the energy, disjunctive and clique bounds."""
-    return max(
-        energy_bound(problem, durations), disjunctive_bound(problem, durations), clique_bound(problem, durations)
-    )

@@ -64,7 +64,7 @@ class Grid:
         return bool(np.array_equal(self.up, self.down))
 
     @classmethod
-    def of(cls, durations: np.ndarray, step: float, exact: float | None) -> "Grid":
+    def of(cls, durations: np.ndarray, step: float, exact: float | None) -> Grid:
         ratio = np.asarray(durations, float) / step
         up = np.ceil(ratio - 1e-9).astype(np.int64)
         down = np.floor(ratio + 1e-9).astype(np.int64)

@@ -64,8 +64,9 @@ class TimeIndexed:
     vector and back.
     """
 
-    def __init__(self, problem: Problem, p: np.ndarray, horizon: int, lower: int = 0, windows=None,
-                 cliques: bool = True):
+    def __init__(
+        self, problem: Problem, p: np.ndarray, horizon: int, lower: int = 0, windows=None, cliques: bool = True
+    ):
         self.problem = problem
         self.cliques = cliques
         self.p = np.asarray(p, np.int64)
@@ -155,9 +156,7 @@ class TimeIndexed:
         col, const = self._z(block.node, block.t)
         rhs = block.rhs - np.bincount(block.row, weights=block.coef * const, minlength=n_rows)
         var = col >= 0
-        m = sp.csr_matrix(
-            (block.coef[var], (block.row[var], col[var])), shape=(n_rows, self.num_cols)
-        )
+        m = sp.csr_matrix((block.coef[var], (block.row[var], col[var])), shape=(n_rows, self.num_cols))
         m.sum_duplicates()
         m.eliminate_zeros()
         pos = m.maximum(0).sum(axis=1).A1

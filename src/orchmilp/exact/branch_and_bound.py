@@ -262,8 +262,29 @@ def _next_time(start, t, p, started_zero):
 
 
 @njit(cache=True)
-def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, twin, node_limit,
-            memo_head, memo_next, memo_t, memo_words, memo_ip_ptr, memo_ip, counts, alt_limit, deadline):
+def _search(
+    horizon,
+    p,
+    topo,
+    pred_ptr,
+    pred_idx,
+    usage,
+    capacity,
+    lf,
+    by_lf,
+    tail,
+    twin,
+    node_limit,
+    memo_head,
+    memo_next,
+    memo_t,
+    memo_words,
+    memo_ip_ptr,
+    memo_ip,
+    counts,
+    alt_limit,
+    deadline,
+):
     n = p.shape[0]
     nw = (n + 63) // 64
     mask = np.uint64(memo_head.shape[0] - 1)
@@ -303,8 +324,9 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
             if done:
                 return FEASIBLE, s.copy(), nodes, memory_full
             words = _cutset(s, nw)
-            if depth > 0 and _dominated(s, t, p, words, memo_head, memo_next, memo_t, memo_words,
-                                        memo_ip_ptr, memo_ip, mask):
+            if depth > 0 and _dominated(
+                s, t, p, words, memo_head, memo_next, memo_t, memo_words, memo_ip_ptr, memo_ip, mask
+            ):
                 counts[2] += 1
                 depth -= 1
                 continue
@@ -343,8 +365,18 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
                 earlier = tw >= 0 and position[tw] < pos and members[depth, position[tw]] == tw
                 twin_pos[pos] = position[tw] if earlier else -1
             base = alt_base[depth]
-            cnt, steps = _maximal_subsets(members[depth], k, usage, capacity, twin_pos, arena, base, alt_limit,
-                                          16 * (node_limit - nodes) + 64, deadline)
+            cnt, steps = _maximal_subsets(
+                members[depth],
+                k,
+                usage,
+                capacity,
+                twin_pos,
+                arena,
+                base,
+                alt_limit,
+                16 * (node_limit - nodes) + 64,
+                deadline,
+            )
             if cnt == -2:  # out of nodes or time while enumerating
                 return UNKNOWN, s.copy(), max(node_limit, nodes), memory_full
             if cnt < 0:
@@ -371,8 +403,9 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
                 tn = _next_time(child, t, p, zero)
                 if tn < 0:
                     continue
-                sc = _child_bound(child, tn, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon,
-                                  est, twin)
+                sc = _child_bound(
+                    child, tn, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, tail, horizon, est, twin
+                )
                 if sc < 0:
                     continue
                 pos2 = base + kept
@@ -392,8 +425,20 @@ def _search(horizon, p, topo, pred_ptr, pred_idx, usage, capacity, lf, by_lf, ta
             # every alternative failed: remember the node
             if depth > 0 and not memory_full:
                 s = start[depth]
-                if not _remember(s, when[depth], p, _cutset(s, nw), memo_head, memo_next, memo_t, memo_words,
-                                 memo_ip_ptr, memo_ip, mask, counts):
+                if not _remember(
+                    s,
+                    when[depth],
+                    p,
+                    _cutset(s, nw),
+                    memo_head,
+                    memo_next,
+                    memo_t,
+                    memo_words,
+                    memo_ip_ptr,
+                    memo_ip,
+                    mask,
+                    counts,
+                ):
                     memory_full = True
             depth -= 1
             continue
@@ -454,7 +499,7 @@ def _rehash(memo_words, nw, count, memo_head, memo_next):
     mask = np.uint64(memo_head.shape[0] - 1)
     memo_head[:] = -1
     for e in range(count):
-        slot = _hash(memo_words[e * nw:(e + 1) * nw]) & mask
+        slot = _hash(memo_words[e * nw : (e + 1) * nw]) & mask
         memo_next[e] = memo_head[slot]
         memo_head[slot] = e
 
@@ -483,9 +528,9 @@ class _Memory:
         }
         if old is not None:
             grown["t"][:used] = self.t[:used]
-            grown["words"][:used * self.nw] = self.words[:used * self.nw]
-            grown["ip_ptr"][:used + 1] = self.ip_ptr[:used + 1]
-            grown["ip"][:2 * pairs] = self.ip[:2 * pairs]
+            grown["words"][: used * self.nw] = self.words[: used * self.nw]
+            grown["ip_ptr"][: used + 1] = self.ip_ptr[: used + 1]
+            grown["ip"][: 2 * pairs] = self.ip[: 2 * pairs]
         for key, value in grown.items():
             setattr(self, key, value)
         _rehash(self.words, self.nw, used, self.head, self.next)
@@ -537,9 +582,27 @@ class BranchAndBound:
         prob, mem = self.problem, self.memory
         lf = np.minimum(np.asarray(lf, np.int64), horizon)
         status, start, nodes, full = _search(
-            int(horizon), self.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, self.usage,
-            self.capacity, lf, np.argsort(lf, kind="stable"), self.tail, self.twin, int(node_limit), mem.head,
-            mem.next, mem.t, mem.words, mem.ip_ptr, mem.ip, mem.counts, 1 << 20, float(deadline),
+            int(horizon),
+            self.p,
+            prob.topological_order,
+            prob.pred_ptr,
+            prob.pred_idx,
+            self.usage,
+            self.capacity,
+            lf,
+            np.argsort(lf, kind="stable"),
+            self.tail,
+            self.twin,
+            int(node_limit),
+            mem.head,
+            mem.next,
+            mem.t,
+            mem.words,
+            mem.ip_ptr,
+            mem.ip,
+            mem.counts,
+            1 << 20,
+            float(deadline),
         )
         if full:
             mem.grow()

@@ -32,8 +32,26 @@ _FREE, _FIXED, _POSTPONED = 0, 1, 2
 
 
 @njit(cache=True)
-def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b, usage, capacity,
-              clique_ptr, clique_idx, es0, lf0, node_limit, energetic, deadline):
+def _settimes(
+    horizon,
+    p,
+    topo,
+    pred_ptr,
+    pred_idx,
+    succ_ptr,
+    succ_idx,
+    pair_a,
+    pair_b,
+    usage,
+    capacity,
+    clique_ptr,
+    clique_idx,
+    es0,
+    lf0,
+    node_limit,
+    energetic,
+    deadline,
+):
     n = p.shape[0]
     max_depth = 4 * n + 16
     es = np.empty((max_depth, n), np.int64)
@@ -50,8 +68,24 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
     nodes = 0
     ticks = 0
     start = np.zeros(n, np.int64)
-    if not _propagate_all(es[0], lf[0], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
-                          usage, capacity, horizon, clique_ptr, clique_idx, energetic):
+    if not _propagate_all(
+        es[0],
+        lf[0],
+        p,
+        topo,
+        pred_ptr,
+        pred_idx,
+        succ_ptr,
+        succ_idx,
+        pair_a,
+        pair_b,
+        usage,
+        capacity,
+        horizon,
+        clique_ptr,
+        clique_idx,
+        energetic,
+    ):
         return INFEASIBLE, start, nodes
     depth = 0
     branch[0] = 0
@@ -75,8 +109,10 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
                         state[depth, j] = _FREE
                     else:
                         continue
-                if best < 0 or es[depth, j] < es[depth, best] or (
-                    es[depth, j] == es[depth, best] and lf[depth, j] < lf[depth, best]
+                if (
+                    best < 0
+                    or es[depth, j] < es[depth, best]
+                    or (es[depth, j] == es[depth, best] and lf[depth, j] < lf[depth, best])
                 ):
                     best = j
             if not unfinished:
@@ -106,15 +142,32 @@ def _settimes(horizon, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, 
             pes[child, j] = es[child, j]
         branch[depth] += 1
         nodes += 1
-        if _propagate_all(es[child], lf[child], p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx, pair_a, pair_b,
-                          usage, capacity, horizon, clique_ptr, clique_idx, energetic):
+        if _propagate_all(
+            es[child],
+            lf[child],
+            p,
+            topo,
+            pred_ptr,
+            pred_idx,
+            succ_ptr,
+            succ_idx,
+            pair_a,
+            pair_b,
+            usage,
+            capacity,
+            horizon,
+            clique_ptr,
+            clique_idx,
+            energetic,
+        ):
             depth = child
             choice[depth] = -1
     return INFEASIBLE, start, nodes
 
 
-def probe(prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: bool = False,
-          deadline: float = NO_DEADLINE) -> Probe:
+def probe(
+    prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: bool = False, deadline: float = NO_DEADLINE
+) -> Probe:
     """Search for a grid schedule of makespan at most ``horizon`` with the propagator's data
     (``energetic`` adds energetic reasoning at every node: fewer, slower nodes). It stops,
     UNKNOWN, after ``node_limit`` nodes or at ``deadline`` (a ``perf_counter`` time)."""
@@ -123,8 +176,23 @@ def probe(prop: Propagator, horizon: int, node_limit: int = 10_000, energetic: b
     es0 = np.zeros(n, np.int64)
     lf0 = np.full(n, int(horizon), np.int64)
     status, start, nodes = _settimes(
-        int(horizon), prop.p, prob.topological_order, prob.pred_ptr, prob.pred_idx, prob.succ_ptr,
-        prob.succ_idx, prop.pair_a, prop.pair_b, prop.usage, prop.capacity, prop.clique_ptr, prop.clique_idx,
-        es0, lf0, int(node_limit), bool(energetic and prop.energetic), float(deadline),
+        int(horizon),
+        prop.p,
+        prob.topological_order,
+        prob.pred_ptr,
+        prob.pred_idx,
+        prob.succ_ptr,
+        prob.succ_idx,
+        prop.pair_a,
+        prop.pair_b,
+        prop.usage,
+        prop.capacity,
+        prop.clique_ptr,
+        prop.clique_idx,
+        es0,
+        lf0,
+        int(node_limit),
+        bool(energetic and prop.energetic),
+        float(deadline),
     )
     return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))

@@ -16,6 +16,7 @@ literature's benchmark protocol (Kolisch and Hartmann 2006).
 from __future__ import annotations
 
 import time
+
 import numpy as np
 from numba import njit
 
@@ -107,9 +108,28 @@ def _mutate(child, rate, before):
 
 
 @njit(cache=True)
-def _generations(pop, fitness, best_start, generations, d, pred_ptr, pred_idx, succ_ptr, succ_idx,
-                 usage, capacity, rank, before, mutation, seed, stop_at, deadline):
-    """Run ``generations`` generations in place (fewer at ``deadline``); returns (schedules generated, best makespan)."""
+def _generations(
+    pop,
+    fitness,
+    best_start,
+    generations,
+    d,
+    pred_ptr,
+    pred_idx,
+    succ_ptr,
+    succ_idx,
+    usage,
+    capacity,
+    rank,
+    before,
+    mutation,
+    seed,
+    stop_at,
+    deadline,
+):
+    """Run ``generations`` generations in place; returns (schedules generated, best makespan).
+    At ``deadline`` it stops, inside a generation too (that generation's children are then dropped,
+    but the best schedule among them is kept in ``best_start``)."""
     np.random.seed(seed)
     size, n = pop.shape
     schedules = 0
@@ -118,8 +138,6 @@ def _generations(pop, fitness, best_start, generations, d, pred_ptr, pred_idx, s
     child_fit = np.empty(size)
     child_start = np.empty((size, n))
     for g in range(generations):
-        if g > 0 and now() > deadline:
-            break
         perm = np.random.permutation(size)
         for c in range(0, size - 1, 2):
             mother = pop[perm[c]]
@@ -128,6 +146,9 @@ def _generations(pop, fitness, best_start, generations, d, pred_ptr, pred_idx, s
             q2 = np.random.randint(0, n + 1)
             if q1 > q2:
                 q1, q2 = q2, q1
+            if g > 0 or c > 0:
+                if now() > deadline:  # out of time inside a generation: keep the best, skip selection
+                    return schedules, best
             for which in range(2):
                 child = _crossover(mother, father, q1, q2, n) if which == 0 else _crossover(father, mother, q1, q2, n)
                 _mutate(child, mutation, before)
@@ -235,11 +256,13 @@ def genetic_algorithm(
         fitness[q] = ms
         if ms < best:
             best, best_start = ms, start.copy()
-        if time_limit is not None and q >= 1:
+        if time_limit is not None:
             # keep the first evaluation within a fifth of the time: shrink the population if needed
-            per = (time.perf_counter() - t0) / (q + 1)
-            affordable = max(2, int(0.2 * time_limit / per))
-            if affordable <= q + 1:
+            spent = time.perf_counter() - t0
+            if spent >= time_limit or q + 1 < 2 and spent >= 0.5 * time_limit:  # no time for generations
+                return HeuristicResult(best_start, float(np.max(best_start + d)), used, spent, "genetic algorithm")
+            affordable = max(2, int(0.2 * time_limit / (spent / (q + 1))))
+            if q >= 1 and affordable <= q + 1:
                 population = q + 1 - (q + 1) % 2 if q + 1 >= 4 else q + 1
                 pop, fitness = pop[:population].copy(), fitness[:population].copy()
                 break
@@ -258,8 +281,20 @@ def genetic_algorithm(
             gens = max(1, min(gens, int(left / per_generation_seconds)))
         t_batch = time.perf_counter()
         spent, found = _generations(
-            pop, fitness, best_start, gens, d, *args, usage, cum.capacity, rank, before, mutation,
-            generation_seed, target, t0 + time_limit if time_limit is not None else NO_DEADLINE,
+            pop,
+            fitness,
+            best_start,
+            gens,
+            d,
+            *args,
+            usage,
+            cum.capacity,
+            rank,
+            before,
+            mutation,
+            generation_seed,
+            target,
+            t0 + time_limit if time_limit is not None else NO_DEADLINE,
         )
         per_generation_seconds = (time.perf_counter() - t_batch) / gens
         generation_seed += 1

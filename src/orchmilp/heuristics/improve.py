@@ -15,9 +15,7 @@ from .sgs import serial_sgs
 __all__ = ["forward_backward"]
 
 
-def forward_backward(
-    problem: Problem, durations: np.ndarray, start: np.ndarray, max_rounds: int = 10
-) -> np.ndarray:
+def forward_backward(problem: Problem, durations: np.ndarray, start: np.ndarray, max_rounds: int = 10) -> np.ndarray:
     """Improve a feasible schedule by alternating right and left justification."""
     if problem.n == 0:
         return start

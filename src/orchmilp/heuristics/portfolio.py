@@ -75,8 +75,14 @@ def rule_portfolio(
     for name, prio in jobs:
         if name.endswith("/parallel"):
             start = parallel_sgs(
-                np.zeros(problem.n) if prio is None else prio, d, problem.pred_ptr, problem.pred_idx,
-                cum.usage, cum.capacity, latest_start, prio is None,
+                np.zeros(problem.n) if prio is None else prio,
+                d,
+                problem.pred_ptr,
+                problem.pred_idx,
+                cum.usage,
+                cum.capacity,
+                latest_start,
+                prio is None,
             )
         else:
             order = priority_list(prio, *args)

@@ -14,6 +14,8 @@ of dependencies), ``usage`` (n x K) and ``capacity`` (K) of
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 from numba import njit
 
@@ -115,25 +117,21 @@ def priority_list(priority, pred_ptr, pred_idx, succ_ptr, succ_idx):
     """Activity list: repeatedly take the eligible agent of highest priority (lowest index on ties)."""
     n = priority.shape[0]
     indeg = np.zeros(n, np.int64)
+    heap = [(0.0, 0)]  # (-priority, agent): a binary heap of the eligible agents
+    heap.pop()
     for j in range(n):
         indeg[j] = pred_ptr[j + 1] - pred_ptr[j]
-    eligible = np.zeros(n, np.bool_)
-    for j in range(n):
         if indeg[j] == 0:
-            eligible[j] = True
+            heapq.heappush(heap, (-float(priority[j]), j))
     order = np.empty(n, np.int64)
     for pos in range(n):
-        best = -1
-        for j in range(n):
-            if eligible[j] and (best < 0 or priority[j] > priority[best]):
-                best = j
+        best = heapq.heappop(heap)[1]
         order[pos] = best
-        eligible[best] = False
         for p in range(succ_ptr[best], succ_ptr[best + 1]):
             k = succ_idx[p]
             indeg[k] -= 1
             if indeg[k] == 0:
-                eligible[k] = True
+                heapq.heappush(heap, (-float(priority[k]), k))
     return order
 
 
@@ -148,8 +146,9 @@ def serial_sgs_batch(orders, durations, pred_ptr, pred_idx, usage, capacity):
 
 
 @njit(cache=True)
-def _start_eligible(t, start, priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs,
-                    times, load, nseg, cand, key):
+def _start_eligible(
+    t, start, priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs, times, load, nseg, cand, key
+):
     """One pass at time t: start eligible agents in priority order while they fit.
     Returns (number started, nseg)."""
     n = durations.shape[0]
@@ -225,8 +224,23 @@ def parallel_sgs(priority, durations, pred_ptr, pred_idx, usage, capacity, lates
     while done < n:
         started = 1
         while started > 0 and done < n:  # zero-length agents can make others eligible at the same time
-            started, nseg = _start_eligible(t, start, priority, durations, pred_ptr, pred_idx, usage, capacity,
-                                            latest_start, wcs, times, load, nseg, cand, key)
+            started, nseg = _start_eligible(
+                t,
+                start,
+                priority,
+                durations,
+                pred_ptr,
+                pred_idx,
+                usage,
+                capacity,
+                latest_start,
+                wcs,
+                times,
+                load,
+                nseg,
+                cand,
+                key,
+            )
             done += started
         if done >= n:
             break

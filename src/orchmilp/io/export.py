@@ -123,8 +123,16 @@ def to_make(plan: dict[str, Any]) -> str:
 
 def to_run_list(plan: dict[str, Any]) -> str:
     """JSON: the agents with command and waits_for, in start order (for other runners)."""
-    runs = [{"id": e["id"], "command": e.get("command"), "waits_for": e.get("waits_for", []),
-             "planned_start": e.get("start"), "planned_finish": e.get("finish")} for e in _entries(plan)]
+    runs = [
+        {
+            "id": e["id"],
+            "command": e.get("command"),
+            "waits_for": e.get("waits_for", []),
+            "planned_start": e.get("start"),
+            "planned_finish": e.get("finish"),
+        }
+        for e in _entries(plan)
+    ]
     return json.dumps({"name": plan.get("name"), "makespan": plan.get("makespan"), "agents": runs}, indent=2) + "\n"
 
 

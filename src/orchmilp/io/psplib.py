@@ -37,7 +37,9 @@ def read_psplib(path: str | Path) -> Instance:
     acts = data.activities
     for k, act in enumerate(acts):
         if len(act.modes) != 1:
-            raise InvalidWorkflow(f"{path}: activity {k + 1} has {len(act.modes)} modes; only single-mode files are supported")
+            raise InvalidWorkflow(
+                f"{path}: activity {k + 1} has {len(act.modes)} modes; only single-mode files are supported"
+            )
 
     def is_dummy(k: int) -> bool:
         mode = acts[k].modes[0]

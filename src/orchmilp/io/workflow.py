@@ -1,7 +1,7 @@
 """Reading workflows: JSON text or a dict -> schema check -> :class:`Instance`.
 
 The JSON Schema shipped with the package (``workflow.schema.json``) is the
-machine-readable form of spec/workflow-format.md; its violations are turned
+machine-readable form of docs/spec/workflow-format.md; its violations are turned
 into one-line messages that name the agent and the field.
 """
 
@@ -20,8 +20,14 @@ from ..errors import InvalidWorkflow
 from ..model.instance import Agent, Instance
 from ..result import plain_number
 
-__all__ = ["workflow_schema", "parse_json", "instance_from_dict", "read_json_file", "read_workflow",
-           "problem_to_workflow"]
+__all__ = [
+    "workflow_schema",
+    "parse_json",
+    "instance_from_dict",
+    "read_json_file",
+    "read_workflow",
+    "problem_to_workflow",
+]
 
 _TYPE_NAMES = {"number": "a number", "string": "a string", "array": "a list", "object": "an object"}
 
@@ -53,9 +59,7 @@ def parse_json(text: str, source: str = "<workflow>") -> Any:
     try:
         data = json.loads(text, parse_constant=_NonFinite)
     except json.JSONDecodeError as err:
-        raise InvalidWorkflow(
-            f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}"
-        ) from None
+        raise InvalidWorkflow(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
     path = _find_non_finite(data, [])
     if path is not None:
         value = data
@@ -162,7 +166,11 @@ def problem_to_workflow(problem) -> dict[str, Any]:
         deps = [ids[i] for i in problem.preds(j)]
         if deps:
             agent["depends_on"] = deps
-        uses = {r: plain_number(problem.usage[j, k]) for k, r in enumerate(problem.resource_names) if problem.usage[j, k] > 0}
+        uses = {
+            r: plain_number(problem.usage[j, k])
+            for k, r in enumerate(problem.resource_names)
+            if problem.usage[j, k] > 0
+        }
         if uses:
             agent["uses"] = uses
         if problem.reads[j]:

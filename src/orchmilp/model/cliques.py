@@ -69,7 +69,7 @@ def greedy_cliques(problem, deadline: float = math.inf) -> list[tuple[int, ...]]
         for j in c:
             containing.setdefault(j, set()).add(k)
     maximal = []
-    for k, c in enumerate(cliques):
+    for c in cliques:
         holders = set.intersection(*(containing[j] for j in c))  # cliques that contain all of c
         if not any(len(cliques[o]) > len(c) for o in holders):
             maximal.append(c)

@@ -1,15 +1,16 @@
 """The workflow as the user wrote it: agents, resources and files, not yet checked.
 
-An :class:`Instance` mirrors the workflow format (spec/workflow-format.md)
+An :class:`Instance` mirrors the workflow format (docs/spec/workflow-format.md)
 field by field. :func:`orchmilp.model.validate.validate` turns it into a
 :class:`~orchmilp.model.problem.Problem`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["Agent", "Instance"]
 

@@ -165,7 +165,7 @@ def locks_from_pairs(pairs: list[tuple[int, int]]) -> list[FileLock]:
                 clique.append(v)
         members = tuple(sorted(clique))
         for i, u in enumerate(members):
-            for v in members[i + 1:]:
+            for v in members[i + 1 :]:
                 covered.add((u, v))
         locks.append(FileLock("(conflicts)", members, ()))
     return locks

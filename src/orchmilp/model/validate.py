@@ -54,9 +54,7 @@ def validate(instance: Instance) -> Problem:
         if not isinstance(agent.id, str) or not agent.id:
             raise InvalidWorkflow(f"agent #{pos + 1}: id must be a non-empty string")
         if agent.id in index:
-            raise InvalidWorkflow(
-                f"agent '{agent.id}': duplicate id (agents #{index[agent.id] + 1} and #{pos + 1})"
-            )
+            raise InvalidWorkflow(f"agent '{agent.id}': duplicate id (agents #{index[agent.id] + 1} and #{pos + 1})")
         index[agent.id] = pos
 
     n = len(instance.agents)
@@ -77,14 +75,10 @@ def validate(instance: Instance) -> Problem:
         for res, amount in agent.uses.items():
             if res not in capacities:
                 declared = ", ".join(names) if names else "none"
-                raise InvalidWorkflow(
-                    f"{who}: uses.{res} names an undeclared resource (declared: {declared})"
-                )
+                raise InvalidWorkflow(f"{who}: uses.{res} names an undeclared resource (declared: {declared})")
             amount = _check_number(amount, f"{who}: uses.{res}")
             if amount > capacities[res] + 1e-9:
-                raise InvalidWorkflow(
-                    f"{who}: uses.{res} = {_fmt(amount)} exceeds capacity {_fmt(capacities[res])}"
-                )
+                raise InvalidWorkflow(f"{who}: uses.{res} = {_fmt(amount)} exceeds capacity {_fmt(capacities[res])}")
             usage[j, names.index(res)] = amount
         for field_name, raw_paths, out in (("reads", agent.reads, reads), ("writes", agent.writes, writes)):
             normal = []
@@ -138,9 +132,7 @@ def _reject_cycles(instance: Instance, edges: np.ndarray) -> None:
         return
     ids = [instance.agents[u].id for u, _ in cycle] + [instance.agents[cycle[0][0]].id]
     raise InvalidWorkflow(
-        f"agent '{ids[-1]}': depends_on forms a cycle: "
-        + " -> ".join(ids[::-1])
-        + " (each agent depends on the next)"
+        f"agent '{ids[-1]}': depends_on forms a cycle: " + " -> ".join(ids[::-1]) + " (each agent depends on the next)"
     )
 
 

@@ -60,7 +60,9 @@ def partial_order(
             conflict_partners[c.a].append(c.b)
             conflict_partners[c.b].append(c.a)
             conflict_path[(c.a, c.b)] = conflict_path[(c.b, c.a)] = (
-                display_path(c.path_a) if c.path_a == c.path_b else f"{display_path(c.path_a)} ~ {display_path(c.path_b)}"
+                display_path(c.path_a)
+                if c.path_a == c.path_b
+                else f"{display_path(c.path_a)} ~ {display_path(c.path_b)}"
             )
     done = np.zeros(n, bool)
 

@@ -50,10 +50,14 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     u = facts["time_unit"]
     b = facts["bounds"]
-    console.print(f"[bold]{facts['name']}[/bold]: {facts['agents']} agents, {facts['dependencies']} dependencies, "
-                  f"{len(facts['levels'])} levels")
-    console.print(f"  dependencies alone need {b['dependencies']} {u}; capacities alone {b['resources']} {u} "
-                  f"(cliques of incompatible agents {b['incompatible_cliques']} {u}); sequential {b['sequential']} {u}")
+    console.print(
+        f"[bold]{facts['name']}[/bold]: {facts['agents']} agents, {facts['dependencies']} dependencies, "
+        f"{len(facts['levels'])} levels"
+    )
+    console.print(
+        f"  dependencies alone need {b['dependencies']} {u}; capacities alone {b['resources']} {u} "
+        f"(cliques of incompatible agents {b['incompatible_cliques']} {u}); sequential {b['sequential']} {u}"
+    )
     console.print(f"  binding: [bold]{b['binding']}[/bold]")
     console.print("  critical path: " + " -> ".join(facts["critical_path"]) + f" ({facts['critical_path_length']} {u})")
     console.print("  longest chain: " + " -> ".join(facts["longest_chain"]))
@@ -61,8 +65,12 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
     for col in ("level", "agents", "longest", "at most in parallel (capacity)"):
         levels.add_column(col)
     for p in facts["parallelism"]:
-        levels.add_row(str(p["level"]), ", ".join(facts["levels"][p["level"]]), str(p["longest"]),
-                       str(p["at_most_in_parallel_by_capacity"]))
+        levels.add_row(
+            str(p["level"]),
+            ", ".join(facts["levels"][p["level"]]),
+            str(p["longest"]),
+            str(p["at_most_in_parallel_by_capacity"]),
+        )
     console.print(levels)
     slack = Table(title=f"Slack without resources ({u})", title_justify="left", show_edge=False)
     for col in ("agent", "earliest start", "latest start", "slack"):
@@ -78,12 +86,20 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
     for col in ("agents", "paths", "ordered by dependencies"):
         conflicts.add_column(col)
     for c in facts["file_conflicts"]:
-        conflicts.add_row(" / ".join(c["agents"]), " ~ ".join(c["paths"]), "yes" if c["ordered_by_dependencies"] else "no")
+        conflicts.add_row(
+            " / ".join(c["agents"]), " ~ ".join(c["paths"]), "yes" if c["ordered_by_dependencies"] else "no"
+        )
     console.print(conflicts if facts["file_conflicts"] else "File conflicts: none")
     res = Table(title="Resources", title_justify="left", show_edge=False)
     for col in ("resource", "capacity", "total demand", "largest single", "never saturated", "filled by one agent"):
         res.add_column(col)
     for r in facts["resources"]:
-        res.add_row(r["name"], str(r["capacity"]), str(r["total_demand"]), str(r["largest_single_demand"]),
-                    "yes" if r["never_saturated"] else "no", ", ".join(r["filled_by_one_agent"]) or "-")
+        res.add_row(
+            r["name"],
+            str(r["capacity"]),
+            str(r["total_demand"]),
+            str(r["largest_single_demand"]),
+            "yes" if r["never_saturated"] else "no",
+            ", ".join(r["filled_by_one_agent"]) or "-",
+        )
     console.print(res if facts["resources"] else "Resources: none declared")

@@ -23,8 +23,14 @@ from .diagrams import mermaid
 __all__ = ["report_content"]
 
 
-def report_content(result: Result, *, workflow: dict[str, Any] | None = None, what_if_deadline: float | None = None,
-                   what_if_seconds: float = 10.0, what_ifs: bool = True) -> dict[str, Any]:
+def report_content(
+    result: Result,
+    *,
+    workflow: dict[str, Any] | None = None,
+    what_if_deadline: float | None = None,
+    what_if_seconds: float = 10.0,
+    what_ifs: bool = True,
+) -> dict[str, Any]:
     """The report as data: summary, structure, conflicts, predictions, utilisation.
 
     The what-if re-solves share the time until ``what_if_deadline`` (a ``perf_counter``

@@ -49,8 +49,12 @@ def gantt_figure(result: Result):
             times, loads = resource_profile(result, r)
             cap = p.capacities[r]
             share = 100 * loads / cap if cap > 0 else loads * 0
-            ax2.step(np.append(times, result.makespan), np.append(share, share[-1] if len(share) else 0),
-                     where="post", label=name)
+            ax2.step(
+                np.append(times, result.makespan),
+                np.append(share, share[-1] if len(share) else 0),
+                where="post",
+                label=name,
+            )
         ax2.set_ylabel("% of capacity")
         ax2.set_ylim(0, 105)
         ax2.set_xlabel(f"time ({p.time_unit})")

@@ -53,35 +53,69 @@ def html_report(c: dict[str, Any], result) -> str:
         gantt_svg(result),
         "<h2>Dependency Analysis</h2>",
         f"<p>{st['agents']} agents, {st['dependencies']} dependencies, {len(st['levels'])} levels.</p>",
-        _table(["level", "agents", "at most in parallel (capacity)"],
-               [[p["level"], ", ".join(st["levels"][p["level"]]), p["at_most_in_parallel_by_capacity"]]
-                for p in st["parallelism"]]),
+        _table(
+            ["level", "agents", "at most in parallel (capacity)"],
+            [
+                [p["level"], ", ".join(st["levels"][p["level"]]), p["at_most_in_parallel_by_capacity"]]
+                for p in st["parallelism"]
+            ],
+        ),
         "<h3>Optimised plan: parallel groups</h3>",
         _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]]),
         "<h3>Schedule</h3>",
-        _table(["agent", "start", "finish", "slack", "waits for"],
-               [[e["id"], e["start"], e["finish"], e["slack"], ", ".join(e["waits_for"]) or "-"] for e in c["schedule"]],
-               ["critical" if e["critical"] else "" for e in c["schedule"]]),
+        _table(
+            ["agent", "start", "finish", "slack", "waits for"],
+            [[e["id"], e["start"], e["finish"], e["slack"], ", ".join(e["waits_for"]) or "-"] for e in c["schedule"]],
+            ["critical" if e["critical"] else "" for e in c["schedule"]],
+        ),
         "<h2>Resource Conflict Analysis</h2>",
-        _table(["first", "then", "paths", f"idle between ({u})"],
-               [[f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]]
-                for f in c["resolution"]["files"] if f["settled_by"] == "plan"]),
-        _table(["resource", "orderings added by the plan"],
-               [[r["resource"], "; ".join(f"{o['first']} → {o['then']}" for o in r["orderings"])]
-                for r in c["resolution"]["resources"]]),
+        _table(
+            ["first", "then", "paths", f"idle between ({u})"],
+            [
+                [f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]]
+                for f in c["resolution"]["files"]
+                if f["settled_by"] == "plan"
+            ],
+        ),
+        _table(
+            ["resource", "orderings added by the plan"],
+            [
+                [r["resource"], "; ".join(f"{o['first']} → {o['then']}" for o in r["orderings"])]
+                for r in c["resolution"]["resources"]
+            ],
+        ),
         "<h3>What would make it faster</h3>",
-        _table(["change", f"makespan ({u})", "saving", "proven"],
-               [[f"{w['resource']} {w['capacity']} → {w['new_capacity']}", w["makespan"], w["saving"], w["proven"]]
-                for w in c["capacity_what_if"] if "skipped" not in w]
-               + [[f"lift {w['agents'][0]} / {w['agents'][1]} ({', '.join(w['paths'])})", w["makespan"], w["saving"],
-                   w["proven"]] for w in c["conflict_what_if"] if "skipped" not in w]),
+        _table(
+            ["change", f"makespan ({u})", "saving", "proven"],
+            [
+                [f"{w['resource']} {w['capacity']} → {w['new_capacity']}", w["makespan"], w["saving"], w["proven"]]
+                for w in c["capacity_what_if"]
+                if "skipped" not in w
+            ]
+            + [
+                [
+                    f"lift {w['agents'][0]} / {w['agents'][1]} ({', '.join(w['paths'])})",
+                    w["makespan"],
+                    w["saving"],
+                    w["proven"],
+                ]
+                for w in c["conflict_what_if"]
+                if "skipped" not in w
+            ],
+        ),
         "<h2>Performance Predictions</h2>",
-        _table(["parallel branch", "start", "finish", f"slack ({u})"],
-               [[" → ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]]),
+        _table(
+            ["parallel branch", "start", "finish", f"slack ({u})"],
+            [[" → ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]],
+        ),
         "<h2>Resource Utilization</h2>",
-        _table(["resource", "capacity", "average %", "peak", "peak %"],
-               [[r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]]
-                for r in c["utilisation"]]),
+        _table(
+            ["resource", "capacity", "average %", "peak", "peak %"],
+            [
+                [r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]]
+                for r in c["utilisation"]
+            ],
+        ),
         "<h2>Diagrams</h2>",
         f"<details><summary>Mermaid</summary><pre>{html.escape(c['mermaid'])}</pre></details>",
         f"<details><summary>Graphviz DOT</summary><pre>{html.escape(dot(result.problem, result))}</pre></details>",

@@ -20,8 +20,11 @@ def markdown_report(c: dict[str, Any]) -> str:
     u = c["unit"]
     s = c["summary"]
     st = c["structure"]
-    proof = (f"proven optimal; lower bound {s['lower_bound']} {u}, gap 0%" if s["status"] == "optimal"
-             else f"not proven optimal; lower bound {s['lower_bound']} {u}, gap {s['gap_percent']}%")
+    proof = (
+        f"proven optimal; lower bound {s['lower_bound']} {u}, gap 0%"
+        if s["status"] == "optimal"
+        else f"not proven optimal; lower bound {s['lower_bound']} {u}, gap {s['gap_percent']}%"
+    )
     lines = [
         "# Parallel Orchestration Optimization Report",
         f"**Workflow**: {c['name']}   **Optimization Target**: minimum makespan",
@@ -29,8 +32,9 @@ def markdown_report(c: dict[str, Any]) -> str:
         "## Executive Summary",
         f"- Current Performance: {s['baseline']} {u} (baseline: {s['baseline_label']})",
         f"- Optimized Performance: {s['makespan']} {u} ({proof}; bound from {s['bound_source']})",
-        f"- Performance Gain: {s['gain_percent']}% reduction ({s['speedup']}x faster)" if s["speedup"] else
-        "- Performance Gain: none (empty workflow)",
+        f"- Performance Gain: {s['gain_percent']}% reduction ({s['speedup']}x faster)"
+        if s["speedup"]
+        else "- Performance Gain: none (empty workflow)",
         f"- Critical path: {' -> '.join(c['critical_path'])}",
         f"- What binds without the optimiser's choices: {st['bounds']['binding']} "
         f"(dependencies alone allow {st['bounds']['dependencies']} {u}, capacities alone "
@@ -43,31 +47,51 @@ def markdown_report(c: dict[str, Any]) -> str:
         f"longest dependency chain: {' -> '.join(st['longest_chain'])}.",
         "",
     ]
-    lines += _table(["level", "agents", "at most in parallel (capacity)"],
-                    [[p["level"], ", ".join(st["levels"][p["level"]]), p["at_most_in_parallel_by_capacity"]]
-                     for p in st["parallelism"]])
+    lines += _table(
+        ["level", "agents", "at most in parallel (capacity)"],
+        [
+            [p["level"], ", ".join(st["levels"][p["level"]]), p["at_most_in_parallel_by_capacity"]]
+            for p in st["parallelism"]
+        ],
+    )
     if st["redundant_dependencies"]:
         lines.append("Redundant dependencies (implied by others, safe to drop):")
-        lines += [f"- `{r['agent']}` depends on `{r['depends_on']}`, already implied by "
-                  f"{' -> '.join(r['implied_by'])}" for r in st["redundant_dependencies"]]
+        lines += [
+            f"- `{r['agent']}` depends on `{r['depends_on']}`, already implied by {' -> '.join(r['implied_by'])}"
+            for r in st["redundant_dependencies"]
+        ]
         lines.append("")
     lines += ["```mermaid", c["mermaid"], "```", "", "### Optimized plan: parallel groups"]
     lines += _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]])
     lines += ["### Schedule (each agent starts when everything it waits for has finished)"]
-    lines += _table(["agent", "start", "finish", "slack", "waits for"],
-                    [[("**" + e["id"] + "**") if e["critical"] else e["id"], e["start"], e["finish"], e["slack"],
-                      ", ".join(e["waits_for"]) or "-"] for e in c["schedule"]])
+    lines += _table(
+        ["agent", "start", "finish", "slack", "waits for"],
+        [
+            [
+                ("**" + e["id"] + "**") if e["critical"] else e["id"],
+                e["start"],
+                e["finish"],
+                e["slack"],
+                ", ".join(e["waits_for"]) or "-",
+            ]
+            for e in c["schedule"]
+        ],
+    )
 
     lines += ["## Resource Conflict Analysis", "### File conflicts and the order chosen"]
     files = [f for f in c["resolution"]["files"] if f["settled_by"] == "plan"]
-    lines += _table(["first", "then", "paths", f"idle between ({u})"],
-                    [[f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]] for f in files])
+    lines += _table(
+        ["first", "then", "paths", f"idle between ({u})"],
+        [[f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]] for f in files],
+    )
     by_deps = len(c["resolution"]["files"]) - len(files)
     if by_deps:
         lines += [f"{by_deps} more conflicting pairs are already ordered by their dependencies.", ""]
     lines.append("### Saturated resources and the orderings they forced")
-    res_rows = [[r["resource"], "; ".join(f"{o['first']} -> {o['then']}" for o in r["orderings"])]
-                for r in c["resolution"]["resources"]]
+    res_rows = [
+        [r["resource"], "; ".join(f"{o['first']} -> {o['then']}" for o in r["orderings"])]
+        for r in c["resolution"]["resources"]
+    ]
     lines += _table(["resource", "orderings added by the plan"], res_rows)
     lines.append("### What would make it faster")
     what = []
@@ -76,25 +100,35 @@ def markdown_report(c: dict[str, Any]) -> str:
             what.append(f"- {w['resource']}: one more unit not tried ({w['skipped']})")
             continue
         tag = "" if w["proven"] else " (not proven)"
-        what.append(f"- {w['resource']}: {w['capacity']} -> {w['new_capacity']} gives {w['makespan']} {u}"
-                    f" ({'saves ' + str(w['saving']) + ' ' + u if w['saving'] else 'no gain'}){tag}")
+        what.append(
+            f"- {w['resource']}: {w['capacity']} -> {w['new_capacity']} gives {w['makespan']} {u}"
+            f" ({'saves ' + str(w['saving']) + ' ' + u if w['saving'] else 'no gain'}){tag}"
+        )
     for w in c["conflict_what_if"]:
         if "skipped" in w:
             what.append(f"- lifting the conflict {w['agents'][0]} / {w['agents'][1]} not tried ({w['skipped']})")
             continue
         tag = "" if w["proven"] else " (not proven)"
-        what.append(f"- lifting the conflict {w['agents'][0]} / {w['agents'][1]} on {', '.join(w['paths'])} gives "
-                    f"{w['makespan']} {u} ({'saves ' + str(w['saving']) + ' ' + u if w['saving'] else 'no gain'}){tag}")
+        what.append(
+            f"- lifting the conflict {w['agents'][0]} / {w['agents'][1]} on {', '.join(w['paths'])} gives "
+            f"{w['makespan']} {u} ({'saves ' + str(w['saving']) + ' ' + u if w['saving'] else 'no gain'}){tag}"
+        )
     lines += (what or ["_nothing to try: no resource is saturated and no file conflict costs time_"]) + [""]
 
-    lines += ["## Performance Predictions",
-              f"- Critical path ({s['makespan']} {u}): {' -> '.join(c['critical_path'])}",
-              "- Any delay of a critical agent delays the whole run by as much; other agents may slip by their slack.",
-              "", "### Parallel branches"]
-    lines += _table(["agents", "start", "finish", f"slack ({u})"],
-                    [[" -> ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]])
+    lines += [
+        "## Performance Predictions",
+        f"- Critical path ({s['makespan']} {u}): {' -> '.join(c['critical_path'])}",
+        "- Any delay of a critical agent delays the whole run by as much; other agents may slip by their slack.",
+        "",
+        "### Parallel branches",
+    ]
+    lines += _table(
+        ["agents", "start", "finish", f"slack ({u})"],
+        [[" -> ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]],
+    )
     lines += ["## Resource Utilization"]
-    lines += _table(["resource", "capacity", "average %", "peak", "peak %"],
-                    [[r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]]
-                     for r in c["utilisation"]])
+    lines += _table(
+        ["resource", "capacity", "average %", "peak", "peak %"],
+        [[r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]] for r in c["utilisation"]],
+    )
     return "\n".join(lines)

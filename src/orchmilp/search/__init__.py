@@ -36,11 +36,17 @@ _SIMPLE = {
 }
 
 
-def run_search(problem: Problem, options: SolveOptions | None = None, on_progress: Progress | None = None) -> Result:
+def run_search(
+    problem: Problem,
+    options: SolveOptions | None = None,
+    on_progress: Progress | None = None,
+    started: float | None = None,
+) -> Result:
     """The phases of :func:`orchmilp.solve` on a validated problem, without the final check
-    (what-if analyses use it on problems whose conflicts no longer follow from their paths)."""
+    (what-if analyses use it on problems whose conflicts no longer follow from their paths).
+    The time limit counts from ``started`` (a ``perf_counter`` time; default: now)."""
     options = options or SolveOptions()
-    state = SearchState(problem, options.time_limit, on_progress)
+    state = SearchState(problem, options.time_limit, on_progress, started)
     solver = solver_backend(options.backend) if options.use_milp else None
     state.beside_milp = options.threads >= 2
     genetic_rounds = itertools.count()
@@ -57,8 +63,12 @@ def run_search(problem: Problem, options: SolveOptions | None = None, on_progres
             phases.priority_rules(state, seconds, seed=options.seed)
         elif step.phase == "genetic algorithm":
             first = next(genetic_rounds) == 0
-            phases.genetic_algorithm(state, seconds, seed=options.seed + (0 if first else 1),
-                                     schedules=options.ga_schedules if first else 10**9)
+            phases.genetic_algorithm(
+                state,
+                seconds,
+                seed=options.seed + (0 if first else 1),
+                schedules=options.ga_schedules if first else 10**9,
+            )
         elif step.phase == "milp bound":
             phases.milp_bound(state, seconds, options, solver)
         else:
@@ -76,9 +86,18 @@ def _milp(state: SearchState, options: SolveOptions, solver) -> None:
     ub = int(np.max(start + grid.up)) if state.problem.n else 0
     seconds = seconds_for(Step("milp", milp_share), state)
     threads = options.threads - 1 if state.beside_milp else options.threads
-    job = phases.start_milp(state.problem, grid.up, ub, grid.to_steps(state.lower_bound), seconds, solver,
-                            threads=threads, seed=options.seed, options=options.highs_options,
-                            statistics=state.statistics)
+    job = phases.start_milp(
+        state.problem,
+        grid.up,
+        ub,
+        grid.to_steps(state.lower_bound),
+        seconds,
+        solver,
+        threads=threads,
+        seed=options.seed,
+        options=options.highs_options,
+        statistics=state.statistics,
+    )
     if job.run is not None:
         _while_milp_runs(state, job, time.perf_counter() + seconds, options.seed)
     phases.finish_milp(state, job)
@@ -95,8 +114,11 @@ def _while_milp_runs(state: SearchState, job: phases.MilpJob, until: float, seed
         if (objective, bound) != seen:
             seen = (objective, bound)
             step = state.grid.step
-            state.report("milp", makespan=min(state.best_makespan, objective * step) if objective is not None
-                         else None, bound=max(state.lower_bound, bound * step) if state.grid.exact else None)
+            state.report(
+                "milp",
+                makespan=min(state.best_makespan, objective * step) if objective is not None else None,
+                bound=max(state.lower_bound, bound * step) if state.grid.exact else None,
+            )
         if state.proven:
             job.run.stop()
             return
@@ -106,10 +128,13 @@ def _while_milp_runs(state: SearchState, job: phases.MilpJob, until: float, seed
             continue
         t = time.perf_counter()
         name = next(pattern)
-        if (name == "branch and bound" and state.branch_and_bound is not None and not state.branch_and_bound_gave_up
-                and state.exact_searchable):
+        if (
+            name == "branch and bound"
+            and state.branch_and_bound is not None
+            and not state.branch_and_bound_gave_up
+            and state.exact_searchable
+        ):
             phases.branch_and_bound(state, left)
         else:
             phases.genetic_algorithm(state, left, schedules=10**9, seed=seed + 100 + next(slices), population=60)
-        state.statistics.beside_milp_seconds = round(state.statistics.beside_milp_seconds
-                                                     + time.perf_counter() - t, 3)
+        state.statistics.beside_milp_seconds = round(state.statistics.beside_milp_seconds + time.perf_counter() - t, 3)

@@ -31,13 +31,23 @@ tree search            100%                         whatever is left
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .state import SearchState
 
-__all__ = ["Step", "PLAN", "seconds_for", "milp_share", "ga_share", "BESIDE_SLICE_SECONDS", "BESIDE_PATTERN",
-           "MAX_PROPAGATION_STEPS", "MAX_TREE_AGENTS", "default_schedules"]
+__all__ = [
+    "Step",
+    "PLAN",
+    "seconds_for",
+    "milp_share",
+    "ga_share",
+    "BESIDE_SLICE_SECONDS",
+    "BESIDE_PATTERN",
+    "MAX_PROPAGATION_STEPS",
+    "MAX_TREE_AGENTS",
+    "default_schedules",
+]
 
 #: Largest exact grid (in steps) on which propagation and the exact searches run.
 MAX_PROPAGATION_STEPS = 200_000

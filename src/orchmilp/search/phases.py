@@ -32,12 +32,24 @@ from ..model.problem import Problem
 from ..options import SolveOptions
 from ..solvers import backend as solver_backend
 from ..solvers.base import Backend, MipRun, SolverStatus, integral_bound
-from .budget import MAX_PROPAGATION_STEPS, default_schedules
 from ..statistics import Statistics
+from .budget import MAX_PROPAGATION_STEPS, default_schedules
 from .state import SearchState
 
-__all__ = ["simple_bounds", "priority_rules", "genetic_algorithm", "propagation", "branch_and_bound",
-           "tree_search", "grid_for_milp", "MilpJob", "start_milp", "finish_milp", "milp_bound", "improve_or_prove"]
+__all__ = [
+    "simple_bounds",
+    "priority_rules",
+    "genetic_algorithm",
+    "propagation",
+    "branch_and_bound",
+    "tree_search",
+    "grid_for_milp",
+    "MilpJob",
+    "start_milp",
+    "finish_milp",
+    "milp_bound",
+    "improve_or_prove",
+]
 
 
 def simple_bounds(state: SearchState, seconds: float) -> None:
@@ -57,21 +69,30 @@ def priority_rules(state: SearchState, seconds: float, seed: int = 0) -> None:
     quick = rule_portfolio(state.problem, samples=8, stop_at=state.lower_bound, seed=seed, time_limit=seconds)
     state.offer_schedule(quick.start)
     state.statistics.rules_makespan = quick.makespan
+    state.seconds_per_schedule = quick.seconds / max(quick.schedules, 1)
     state.report("priority rules")
 
 
-def genetic_algorithm(state: SearchState, seconds: float, schedules: int | None = None, seed: int = 0,
-                      population: int | None = None) -> None:
+def genetic_algorithm(
+    state: SearchState, seconds: float, schedules: int | None = None, seed: int = 0, population: int | None = None
+) -> None:
     """The genetic algorithm from the incumbent, for ``schedules`` schedules (default:
     :func:`.budget.default_schedules`) or ``seconds``, whichever ends first."""
     problem = state.problem
     schedules = default_schedules(problem.n) if schedules is None else schedules
-    if state.proven or schedules <= 0 or seconds <= 0:
-        return
+    if state.proven or schedules <= 0 or seconds < 3 * state.seconds_per_schedule:
+        return  # not even one individual (three schedules) fits: it would overrun
     population = int(np.clip(schedules // 60, 40, 150)) if population is None else population
-    found = ga.genetic_algorithm(problem, problem.durations, schedules=schedules, time_limit=max(0.05, seconds),
-                                 seed=seed, stop_at=state.lower_bound, initial=[state.best_start],
-                                 population=population)
+    found = ga.genetic_algorithm(
+        problem,
+        problem.durations,
+        schedules=schedules,
+        time_limit=max(0.05, seconds),
+        seed=seed,
+        stop_at=state.lower_bound,
+        initial=[state.best_start],
+        population=population,
+    )
     state.offer_schedule(found.start)
     stats = state.statistics
     stats.ga_schedules += found.schedules
@@ -193,8 +214,9 @@ def tree_search(state: SearchState, seconds: float) -> None:
         else:  # not refuted in time: look for a refutation lower down
             hi = mid - 1
     state.statistics.tree_search_nodes += budget.nodes
-    state.statistics.tree_search_seconds = round(state.statistics.tree_search_seconds
-                                                 + time.perf_counter() - budget.t0, 3)
+    state.statistics.tree_search_seconds = round(
+        state.statistics.tree_search_seconds + time.perf_counter() - budget.t0, 3
+    )
     state.report("tree search")
 
 
@@ -240,9 +262,19 @@ class MilpJob:
         return None, min(proven, self.ub)
 
 
-def start_milp(problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float, solver: Backend, *,
-               threads: int = 1, seed: int = 0, options: dict | None = None,
-               statistics: Statistics | None = None) -> MilpJob:
+def start_milp(
+    problem: Problem,
+    p: np.ndarray,
+    ub: int,
+    lower: int,
+    seconds: float,
+    solver: Backend,
+    *,
+    threads: int = 1,
+    seed: int = 0,
+    options: dict | None = None,
+    statistics: Statistics | None = None,
+) -> MilpJob:
     """Start looking for grid schedules (durations ``p``) of makespan below ``ub``.
 
     Windows come from propagation at horizon ``ub - 1``; if propagation
@@ -268,13 +300,15 @@ def start_milp(problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: fl
     if statistics is not None:
         statistics.milp_binaries, statistics.milp_rows = built.num_cols, built.num_rows
         statistics.milp_nonzeros = built.num_nonzeros
-    run = solver.start(built, time_limit=max(seconds - (time.perf_counter() - t), 0.05), threads=threads,
-                       seed=seed, options=options)
+    run = solver.start(
+        built, time_limit=max(seconds - (time.perf_counter() - t), 0.05), threads=threads, seed=seed, options=options
+    )
     return MilpJob(ub, lower, model=model, run=run)
 
 
-def improve_or_prove(problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float,
-                     solver: Backend | str = "highs", **settings) -> tuple[np.ndarray | None, int]:
+def improve_or_prove(
+    problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float, solver: Backend | str = "highs", **settings
+) -> tuple[np.ndarray | None, int]:
     """:func:`start_milp` and wait: (best grid schedule or None, proven bound on the grid optimum)."""
     solver = solver_backend(solver) if isinstance(solver, str) else solver
     statistics = settings.pop("statistics", None)
@@ -288,8 +322,13 @@ def grid_schedule(state: SearchState, grid: Grid, seconds: float) -> np.ndarray:
         return np.round(state.best_start / grid.step).astype(np.int64)
     up = grid.up.astype(float)
     quick = rule_portfolio(problem, up, samples=8, time_limit=seconds / 2)
-    found = ga.genetic_algorithm(problem, up, schedules=2000, time_limit=max(0.05, seconds / 2),
-                                 initial=[quick.start, state.best_start / grid.step])
+    found = ga.genetic_algorithm(
+        problem,
+        up,
+        schedules=2000,
+        time_limit=max(0.05, seconds / 2),
+        initial=[quick.start, state.best_start / grid.step],
+    )
     return np.round(found.start).astype(np.int64)
 
 
@@ -318,7 +357,16 @@ def milp_bound(state: SearchState, seconds: float, options: SolveOptions, solver
         state.statistics.milp_status += "; rounded-down bound skipped: the rounded-up model did not pass the bound"
         return
     horizon = int(math.floor(state.best_makespan / grid.step + 1e-9))
-    _, down = start_milp(state.problem, grid.down, horizon + 1, 0, seconds, solver, threads=options.threads,
-                         seed=options.seed, options=options.highs_options).outcome()
+    _, down = start_milp(
+        state.problem,
+        grid.down,
+        horizon + 1,
+        0,
+        seconds,
+        solver,
+        threads=options.threads,
+        seed=options.seed,
+        options=options.highs_options,
+    ).outcome()
     state.offer_bound(down * grid.step, "milp (rounded-down grid)")
     state.report("milp bound")

@@ -84,8 +84,15 @@ class Backend(Protocol):
 
     name: str
 
-    def start(self, model: LinearModel, *, time_limit: float, threads: int = 1, seed: int = 0,
-              options: dict[str, Any] | None = None) -> MipRun: ...
+    def start(
+        self,
+        model: LinearModel,
+        *,
+        time_limit: float,
+        threads: int = 1,
+        seed: int = 0,
+        options: dict[str, Any] | None = None,
+    ) -> MipRun: ...
 
 
 def empty_outcome(model: LinearModel) -> MipOutcome | None:

@@ -76,9 +76,21 @@ class CbcRun:
         self.log = Path(self.tmp.name) / "cbc.log"
         write_model(dataclasses.replace(model, offset=0.0), str(mps))
         cmd = [
-            binary, str(mps), "-timeMode", "elapsed", "-sec", f"{max(time_limit, 0.1):.2f}",
-            "-threads", str(max(1, threads)), "-ratioGap", "0", "-allowableGap", str(abs_gap),
-            "-solve", "-solu", str(self.sol),
+            binary,
+            str(mps),
+            "-timeMode",
+            "elapsed",
+            "-sec",
+            f"{max(time_limit, 0.1):.2f}",
+            "-threads",
+            str(max(1, threads)),
+            "-ratioGap",
+            "0",
+            "-allowableGap",
+            str(abs_gap),
+            "-solve",
+            "-solu",
+            str(self.sol),
         ]
         self.log_handle = open(self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log_handle, stderr=subprocess.STDOUT, text=True)
@@ -151,8 +163,16 @@ class CBC:
     def __init__(self) -> None:
         self.binary = cbc_path()  # fail early with a clear message when pulp is missing
 
-    def start(self, model: LinearModel, *, time_limit: float, threads: int = 1, seed: int = 0,
-              options: dict[str, Any] | None = None, abs_gap: float = 0.999) -> MipRun:
+    def start(
+        self,
+        model: LinearModel,
+        *,
+        time_limit: float,
+        threads: int = 1,
+        seed: int = 0,
+        options: dict[str, Any] | None = None,
+        abs_gap: float = 0.999,
+    ) -> MipRun:
         """Start CBC on ``model`` within ``time_limit`` seconds (``seed`` and ``options`` are HiGHS's only)."""
         empty = empty_outcome(model)
         if empty is not None:

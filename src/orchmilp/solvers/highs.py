@@ -19,8 +19,9 @@ import multiprocessing
 import sys
 import time
 import types
+from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +53,12 @@ ISOLATE_ABOVE_COLUMNS = 500
 
 _BOUND_EVERY = 0.25  # seconds between dual-bound reports from the solver
 
-_STATUS = {"Optimal": SolverStatus.OPTIMAL, "Infeasible": SolverStatus.INFEASIBLE,
-           "Time limit reached": SolverStatus.TIME_LIMIT, "Interrupted by user": SolverStatus.TIME_LIMIT}
+_STATUS = {
+    "Optimal": SolverStatus.OPTIMAL,
+    "Infeasible": SolverStatus.INFEASIBLE,
+    "Time limit reached": SolverStatus.TIME_LIMIT,
+    "Interrupted by user": SolverStatus.TIME_LIMIT,
+}
 
 _threads_in_use: int | None = None
 
@@ -84,15 +89,23 @@ def _run_highs(model: LinearModel, settings: dict[str, Any], emit: Callable[[tup
 
     def improving(event):
         out = event.data_out
-        emit(("incumbent", float(out.objective_function_value), float(out.mip_dual_bound),
-              np.asarray(out.mip_solution, float).copy()))
+        emit(
+            (
+                "incumbent",
+                float(out.objective_function_value),
+                float(out.mip_dual_bound),
+                np.asarray(out.mip_solution, float).copy(),
+            )
+        )
 
     def interrupt(event):
         now = time.perf_counter()
         if now > deadline:
             event.interrupt()
-        elif (now - last_bound[0] > _BOUND_EVERY
-              and event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt):
+        elif (
+            now - last_bound[0] > _BOUND_EVERY
+            and event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+        ):
             last_bound[0] = now
             emit(("bound", float(event.data_out.mip_dual_bound)))
 
@@ -273,9 +286,18 @@ class HiGHS:
 
     name = "highs"
 
-    def start(self, model: LinearModel, *, time_limit: float, threads: int = 1, seed: int = 0,
-              options: dict[str, Any] | None = None, relax: bool = False, abs_gap: float = 0.999,
-              isolate: bool | None = None) -> MipRun:
+    def start(
+        self,
+        model: LinearModel,
+        *,
+        time_limit: float,
+        threads: int = 1,
+        seed: int = 0,
+        options: dict[str, Any] | None = None,
+        relax: bool = False,
+        abs_gap: float = 0.999,
+        isolate: bool | None = None,
+    ) -> MipRun:
         """Start solving ``model`` within ``time_limit`` wall-clock seconds.
 
         ``abs_gap`` below one makes HiGHS stop only when an integral objective is

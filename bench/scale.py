@@ -1,0 +1,99 @@
+"""Does the time limit hold at every size? First plan, final gap, wall clock and peak memory.
+
+Each run is a fresh process (``orchmilp solve FILE --time-limit L --json``), so
+the wall clock includes starting Python, importing orchmilp, reading the
+workflow, the search, building and checking the plan. Workflows of 10 to
+5,000 agents are generated like bench/workflows.py (seed 1); the file
+instances/scale/time-limit-100.json reproduces a workflow that once never ended.
+
+    python bench/scale.py [--sizes 10 100 1000 2000 5000] [--time-limit 20] [--out bench/results/scale.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from workflows import random_workflow  # noqa: E402
+
+from orchmilp.io.files import write_csv_atomic  # noqa: E402
+
+#: Prints the seconds from process start to the first plan, then the plan, as JSON lines.
+CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+import orchmilp
+first = []
+def progress(phase, seconds, makespan, bound):
+    if not first and makespan < float("inf"):
+        first.append(time.perf_counter() - t0)
+result = orchmilp.solve(sys.argv[1], time_limit=float(sys.argv[2]) - (time.perf_counter() - t0), on_progress=progress)
+print(json.dumps({"first_plan_s": first[0] if first else None, "status": result.status.value,
+                  "makespan": result.makespan, "lower_bound": result.lower_bound, "gap": result.gap}))
+"""
+
+
+def run(path: Path, limit: float) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(limit)], stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    out = json.loads(proc.stdout.read().strip().splitlines()[-1]) if status == 0 else {}
+    return {
+        "instance": path.stem,
+        "time_limit": limit,
+        "wall_s": round(wall, 2),
+        "over_s": round(wall - limit, 2),
+        "peak_mib": round(usage.ru_maxrss / 1024),
+        **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()},
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 2000, 5000])
+    parser.add_argument("--time-limit", type=float, nargs="+", default=[20.0])
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.csv"))
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for n in args.sizes:
+            path = Path(tmp) / f"random-{n}.json"
+            path.write_text(json.dumps(random_workflow(n, seed=1)))
+            files.append(path)
+        files.append(ROOT / "instances" / "scale" / "time-limit-100.json")
+        for limit in args.time_limit:
+            for path in files:
+                rows.append(run(path, limit))
+                print(rows[-1], file=sys.stderr, flush=True)
+    table = Table(title="time limit held? (fresh process each, 2 cores)")
+    for col in ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(
+            *[
+                str(r.get(c, ""))
+                for c in ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib")
+            ]
+        )
+    Console(width=120).print(table)
+    write_csv_atomic(args.out, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The engine's contracts: only a typed signal proves, probes stop on the clock, what-ifs
+are budgeted and checked, the checker reads the workflow as written, options are validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from helpers import ROOT, assert_valid_plan, read_json
+
+import orchmilp
+from orchmilp.analysis.bottlenecks import WhatIfBudget, capacity_what_if
+from orchmilp.cli import main
+from orchmilp.errors import HorizonInfeasible, InvalidOptions, SolverError
+from orchmilp.exact.branch_and_bound import BranchAndBound
+from orchmilp.exact.probe import UNKNOWN
+from orchmilp.exact.set_times import probe
+from orchmilp.heuristics.portfolio import rule_portfolio
+from orchmilp.options import SolveOptions
+from orchmilp.report.content import report_content
+from orchmilp.search import phases
+from orchmilp.solvers import backend
+
+REPRO = ROOT / "instances" / "scale" / "time-limit-100.json"
+CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
+GPU = {
+    "resources": {"gpu": 1},
+    "agents": [{"id": "a", "duration": 10, "uses": {"gpu": 1}}, {"id": "b", "duration": 10, "uses": {"gpu": 1}}],
+}
+
+
+def _j30():
+    problem = orchmilp.load(ROOT / "instances" / "psplib" / "j30" / "j301_1.sm")
+    p = problem.durations.astype(np.int64)
+    ub = int(rule_portfolio(problem).makespan) + 5  # loose: propagation alone cannot refute ub - 1
+    return problem, p, ub
+
+
+def test_a_bug_in_the_model_builder_is_never_taken_for_a_proof(monkeypatch):
+    problem, p, ub = _j30()
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in the model builder")
+
+    monkeypatch.setattr(phases, "TimeIndexed", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        phases.start_milp(problem, p, ub, 0, 5.0, backend("highs"))
+
+
+def test_horizon_infeasible_settles_the_question_without_a_solver(monkeypatch):
+    problem, p, ub = _j30()
+
+    def no_room(*args, **kwargs):
+        raise HorizonInfeasible("empty time window")
+
+    monkeypatch.setattr(phases, "TimeIndexed", no_room)
+    job = phases.start_milp(problem, p, ub, 0, 5.0, backend("highs"))
+    assert job.run is None and job.outcome() == (None, ub)
+
+
+def test_probes_stop_at_their_deadline_whatever_their_node_limit():
+    """The branch and bound once ran for minutes inside one probe of this workflow."""
+    problem = orchmilp.load(REPRO)
+    step = 1.0
+    p = np.round(problem.durations / step).astype(np.int64)
+    horizon = int(rule_portfolio(problem, p.astype(float)).makespan) - 1
+    expired = time.perf_counter() - 1.0
+    lf = np.full(problem.n, horizon, np.int64)
+    out = BranchAndBound(problem, p).probe(horizon, lf, node_limit=10**12, deadline=expired)
+    assert out.status == UNKNOWN
+    from orchmilp.bounds.propagation import Propagator
+
+    out = probe(Propagator(problem, p), horizon, node_limit=10**12, deadline=expired)
+    assert out.status == UNKNOWN and out.nodes < 10**6
+
+
+@pytest.mark.slow
+def test_the_time_limit_holds_on_the_workflow_that_never_ended():
+    t = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "orchmilp", "solve", str(REPRO), "--time-limit", "5", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    wall = time.perf_counter() - t
+    assert done.returncode == 0, done.stderr
+    assert_valid_plan(read_json(REPRO), json.loads(done.stdout))
+    assert wall < 5 + 2, wall  # the limit plus one second, and one of slack for a busy machine
+
+
+def test_what_ifs_past_their_deadline_are_skipped_not_run():
+    result = orchmilp.solve(GPU)
+    content = report_content(result, workflow=GPU, what_if_deadline=time.perf_counter())
+    assert content["capacity_what_if"] == [{"resource": "gpu", "skipped": "no time left within the time limit"}]
+
+
+def test_every_what_if_plan_is_checked(monkeypatch):
+    """Checked against the workflow of the what-if: against the original one, the plan
+    that uses the second GPU is (rightly) rejected."""
+    result = orchmilp.solve(GPU)
+    budget = WhatIfBudget(time.perf_counter() + 20)
+    assert capacity_what_if(result, budget, GPU)[0]["makespan"] == 10
+    import orchmilp.analysis.bottlenecks as bottlenecks
+
+    real = bottlenecks._resolve
+    monkeypatch.setattr(
+        bottlenecks,
+        "_resolve",
+        lambda problem, seconds, workflow, allow_together=(): real(problem, seconds, GPU, allow_together),
+    )
+    with pytest.raises(SolverError, match="what-if plan fails its check"):
+        capacity_what_if(result, budget, GPU)
+
+
+def test_the_self_check_reads_the_workflow_as_written(monkeypatch):
+    """A reading bug that drops the files an agent writes must not pass unnoticed: the
+    checker compares the plan with the workflow as written, not with orchmilp's reading of it."""
+    workflow = {
+        "agents": [{"id": "w", "duration": 5, "writes": ["src/"]}, {"id": "r", "duration": 5, "reads": ["src/a.py"]}]
+    }
+    import orchmilp.api as api
+
+    real = api.validate
+
+    def forgets_writes(instance):
+        agents = tuple(dataclasses.replace(a, writes=()) for a in instance.agents)
+        return real(dataclasses.replace(instance, agents=agents))
+
+    monkeypatch.setattr(api, "validate", forgets_writes)
+    with pytest.raises(SolverError, match="overlap"):
+        orchmilp.solve(workflow)
+
+
+def test_check_command_reads_the_workflow_as_written(tmp_path, capsys, monkeypatch):
+    plan = tmp_path / "plan.json"
+    assert main(["solve", str(CODE_REVIEW), "-o", str(plan), "-q"]) == 0
+    import orchmilp.io.workflow as workflow_io
+
+    monkeypatch.setattr(workflow_io, "problem_to_workflow", lambda problem: {"agents": []})
+    assert main(["check", str(CODE_REVIEW), str(plan)]) == 0  # problem_to_workflow is not what it reads
+    assert "ok:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"time_limit": 0}, "time_limit"),
+        ({"time_limit": float("nan")}, "time_limit"),
+        ({"threads": 0}, "threads"),
+        ({"backend": "gurobi"}, "backend"),
+        ({"resolution": -1.0}, "resolution"),
+    ],
+)
+def test_bad_options_are_refused_with_the_field_named(fields, message):
+    with pytest.raises(InvalidOptions, match=message):
+        SolveOptions(**fields)
+
+
+def test_unknown_solve_keyword_is_refused():
+    with pytest.raises(InvalidOptions, match="unknown solve option 'time_limt'"):
+        orchmilp.solve(GPU, time_limt=3)
+
+
+def test_statistics_are_typed_and_flat_for_csv():
+    result = orchmilp.solve(ROOT / "instances" / "psplib" / "j30" / "j301_1.sm", time_limit=10)
+    stats = result.statistics
+    assert stats.agents == 30 and stats.phases and stats.phases[0][0] == "bounds"
+    row = stats.as_row()
+    assert all(isinstance(v, (int, float, str, type(None))) for v in row.values())
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["solve", "WF", "--gantt", "chart.jpg"],
+        ["solve", "WF", "--threads", "0"],
+        ["solve", "WF", "--time-limit", "nan"],
+        ["solve", "WF", "--time-limit", "-3"],
+        ["solve", "WF", "--no-such-flag"],
+        ["solve", "WF", "-o", "no/such/folder/plan.json"],
+        ["bench", "WF", "--jobs", "zero"],
+        ["frobnicate"],
+    ],
+)
+def test_every_bad_argument_gets_one_line_and_exit_2(argv, tmp_path):
+    argv = [str(CODE_REVIEW) if a == "WF" else a for a in argv]
+    done = subprocess.run(
+        [sys.executable, "-m", "orchmilp", *argv], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written

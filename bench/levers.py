@@ -11,7 +11,7 @@ Variants (each gets the full time limit, 1 thread):
 * ``cbc``           the default model solved by CBC instead of HiGHS
 * ``branch-and-bound`` no MILP: branch and bound over delaying alternatives with cutset memory
                     below the genetic algorithm's makespan, after the destructive bound
-* ``orchmilp``      the full solver (bounds, GA, propagation, tree search, MILP, intensify)
+* ``orchmilp``      the full solver (bounds, GA, propagation, branch and bound, tree search, MILP, second round)
 
 A variant "proves" an instance when its bound meets its makespan; every
 proof is checked against the known optimum.

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -197,3 +199,69 @@ def test_every_bad_argument_gets_one_line_and_exit_2(argv, tmp_path):
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every process below ``pid`` (from /proc), with its command line."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, ppid in parents.items():
+            if ppid == parent and child not in found:
+                try:
+                    found[child] = (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                except OSError:
+                    found[child] = ""
+                frontier.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, signum", [("highs", signal.SIGINT), ("cbc", signal.SIGTERM)])
+def test_interrupting_a_solve_stops_the_solver_processes_it_started(backend, signum):
+    """Ctrl-C or SIGTERM while the MILP runs: exit 130, and no solver process is left behind."""
+    hard = ROOT / "instances" / "psplib" / "j30" / "j3013_1.sm"  # the MILP cannot prove it in 60 s
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchmilp", "solve", str(hard), "--time-limit", "60", "-q", "--backend", backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    solver: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 45
+        while not solver and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            below = _descendants(proc.pid)
+            # HiGHS: a worker started by the fork server (two levels down); CBC: the cbc binary
+            solver = (
+                {p: c for p, c in below.items() if "cbc" in c.lower()}
+                if backend == "cbc"
+                else {p: c for p, c in below.items() if any(q in below and p in _descendants(q) for q in below)}
+            )
+        assert solver, "the MILP never started"
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [p for p in solver if _alive(p)], solver

@@ -23,7 +23,7 @@ from .options import SolveOptions
 from .result import Result
 from .search import Progress, run_search
 
-__all__ = ["load", "solve", "compile_model", "SolveOptions"]
+__all__ = ["load", "load_as_written", "solve", "compile_model", "SolveOptions"]
 
 Source = str | Path | dict | Instance | Problem
 
@@ -51,6 +51,13 @@ def _read(source: Source) -> tuple[Problem, dict[str, Any] | None]:
         raw = read_json_file(path)
         return validate(instance_from_dict(raw, str(path))), raw
     raise InvalidWorkflow(f"cannot read a workflow from {type(source).__name__}")
+
+
+def load_as_written(source: Source) -> tuple[Problem, dict[str, Any]]:
+    """:func:`load`, and the workflow as written, read once (for the independent checker);
+    PSPLIB files and objects, which have no JSON of their own, in the workflow format."""
+    problem, raw = _read(source)
+    return problem, raw if raw is not None else problem_to_workflow(problem)
 
 
 def solve(
@@ -84,9 +91,9 @@ def solve(
     """
     started = time.perf_counter()
     options = _options(options, option_fields)
-    problem, raw = _read(source)
-    result = run_search(problem, options, on_progress, started)
-    _self_check(result, raw)
+    problem, workflow = load_as_written(source)
+    result = dataclasses.replace(run_search(problem, options, on_progress, started), workflow=workflow)
+    _self_check(result)
     return result
 
 
@@ -100,12 +107,11 @@ def _options(options: SolveOptions | None, fields: dict[str, Any]) -> SolveOptio
     return dataclasses.replace(options, **fields) if fields else options
 
 
-def _self_check(result: Result, raw: dict[str, Any] | None) -> None:
+def _self_check(result: Result) -> None:
     """Refuse to return a plan that the independent checker rejects."""
     from .check import check_plan
 
-    workflow = raw if raw is not None else problem_to_workflow(result.problem)
-    problems = check_plan(workflow, result.to_dict(), samples=0)
+    problems = check_plan(result.workflow, result.to_dict(), samples=0)
     if problems:
         raise SolverError("internal error, the plan fails its check: " + problems[0])
 

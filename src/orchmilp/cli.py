@@ -7,9 +7,12 @@ Only this module turns errors into exit codes: 0 success, 1 solver failure,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -22,8 +25,6 @@ _STARTED = time.perf_counter()  # when the command started (imports of the comma
 
 #: Share of ``--time-limit`` the solve gets when reports with what-if re-solves are asked for.
 SOLVE_SHARE_WITH_WHAT_IFS = 0.7
-
-GANTT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,8 +65,12 @@ def _output(text: str) -> str:
 
 
 def _gantt_path(text: str) -> str:
-    if Path(text).suffix.lower() not in GANTT_SUFFIXES:
-        raise argparse.ArgumentTypeError(f"{text!r}: a Gantt chart can be {', '.join(GANTT_SUFFIXES)}")
+    from .report.gantt import gantt_format
+
+    try:
+        gantt_format(text)
+    except InvalidOptions as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return _output(text)
 
 
@@ -242,10 +247,7 @@ def _write_reports(result, args, deadline: float) -> None:
     if args.report or args.html:
         from .report.content import report_content
 
-        workflow = _raw_workflow(args.workflow)
-        content = report_content(
-            result, workflow=workflow, what_if_deadline=deadline, what_if_seconds=args.what_if_seconds
-        )
+        content = report_content(result, what_if_deadline=deadline, what_if_seconds=args.what_if_seconds)
         if args.report:
             from .report.markdown import markdown_report
 
@@ -256,21 +258,11 @@ def _write_reports(result, args, deadline: float) -> None:
             write_text_atomic(args.html, html_report(content, result))
 
 
-def _raw_workflow(path: str) -> dict:
-    """The workflow as written (validated first); PSPLIB files in the workflow format."""
-    from .api import load
-    from .io.workflow import problem_to_workflow, read_json_file
-
-    problem = load(path)
-    if Path(path).suffix.lower() in (".sm", ".rcp"):
-        return problem_to_workflow(problem)
-    return read_json_file(path)
-
-
 def _cmd_check(args) -> int:
+    from .api import load_as_written
     from .check import check_plan
 
-    workflow = _raw_workflow(args.workflow)
+    _, workflow = load_as_written(args.workflow)
     plan = _read_plan(args.plan)
     problems = check_plan(workflow, plan, samples=args.samples)
     for p in problems:
@@ -410,6 +402,23 @@ def _cmd_export(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM takes the path of Ctrl-C: the solver processes started are stopped, exit 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -424,7 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         "export": _cmd_export,
     }
     try:
-        return commands[args.command](args)
+        with _sigterm_as_interrupt():
+            return commands[args.command](args)
     except (InvalidWorkflow, InvalidPlan, InvalidOptions) as err:
         print(f"orchmilp: error: {err}", file=sys.stderr)
         return 2

@@ -50,6 +50,8 @@ class Result:
     trajectory: tuple[tuple[float, float, float], ...] = field(default=(), repr=False)
     statistics: Statistics = field(default_factory=Statistics, repr=False)
     orderings: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+    #: the workflow as written, when :func:`orchmilp.solve` read one (the independent checker's input)
+    workflow: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def gap(self) -> float:

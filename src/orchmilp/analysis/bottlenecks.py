@@ -27,6 +27,7 @@ __all__ = [
     "conflict_resolution",
     "capacity_what_if",
     "conflict_what_if",
+    "costly_conflicts",
     "WhatIfBudget",
     "lift_conflict",
     "with_capacity",
@@ -161,15 +162,21 @@ def lift_conflict(problem: Problem, a: int, b: int) -> Problem:
 
 
 class WhatIfBudget:
-    """The seconds the what-if re-solves of one report share: each gets an equal part of
-    what is left before ``deadline`` (a ``perf_counter`` time), ``most`` seconds at most."""
+    """The seconds the ``runs`` what-if re-solves of one report share: each gets an equal part
+    of what is left before ``deadline`` (a ``perf_counter`` time), ``most`` seconds at most."""
 
-    def __init__(self, deadline: float, most: float = 10.0):
-        self.deadline, self.most = deadline, most
+    def __init__(self, deadline: float, most: float = 10.0, runs: int = 1):
+        self.deadline, self.most, self.runs_left = deadline, most, runs
 
-    def seconds(self, runs_left: int) -> float:
+    def seconds(self) -> float:
+        """The seconds of the next re-solve."""
         left = self.deadline - time.perf_counter()
-        return max(0.0, min(self.most, left / max(runs_left, 1)))
+        share = left / max(self.runs_left, 1)
+        self.runs_left -= 1
+        return max(0.0, min(self.most, share))
+
+
+_NO_TIME = "no time left within the time limit"
 
 
 def _resolve(problem: Problem, seconds: float, workflow: dict[str, Any], allow_together=()) -> Result | None:
@@ -205,16 +212,17 @@ def capacity_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, A
     ``workflow`` is the workflow as written, for checking each plan."""
     p = result.problem
     out = []
-    saturated = [(r, row) for r, row in enumerate(utilisation(result)) if row["saturated"]]
-    for k, (r, row) in enumerate(saturated):
+    for r, row in enumerate(utilisation(result)):
+        if not row["saturated"]:
+            continue
         delta = capacity_unit(p, r)
         changed = {
             **workflow,
             "resources": {**workflow.get("resources", {}), p.resource_names[r]: plain_number(p.capacities[r] + delta)},
         }
-        other = _resolve(with_capacity(p, r, delta), budget.seconds(len(saturated) - k), changed)
+        other = _resolve(with_capacity(p, r, delta), budget.seconds(), changed)
         if other is None:
-            out.append({"resource": row["resource"], "skipped": "no time left within the time limit"})
+            out.append({"resource": row["resource"], "skipped": _NO_TIME})
             continue
         out.append(
             {
@@ -229,11 +237,9 @@ def capacity_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, A
     return out
 
 
-def conflict_what_if(
-    result: Result, budget: WhatIfBudget, workflow: dict[str, Any], limit: int = 5
-) -> list[dict[str, Any]]:
-    """For the file conflicts the plan settles back to back (most critical first): the
-    makespan if that single conflict were lifted."""
+def costly_conflicts(result: Result, limit: int = 5) -> list:
+    """The file conflicts the plan settles back to back (most critical first, ``limit`` at most):
+    those whose order may cost time."""
     p = result.problem
     critical = set(result.critical_path_index)
     finish = result.finish
@@ -244,17 +250,21 @@ def conflict_what_if(
             continue
         if abs(finish[a] - result.start[b]) <= 1e-9:  # b starts the moment a ends: the order may cost time
             candidates.append((-(a in critical) - (b in critical), result.start[b], c))
+    return [c for _, _, c in sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]]
+
+
+def conflict_what_if(
+    result: Result, budget: WhatIfBudget, workflow: dict[str, Any], limit: int = 5
+) -> list[dict[str, Any]]:
+    """For the :func:`costly_conflicts`: the makespan if that single conflict were lifted."""
+    p = result.problem
     out = []
-    chosen = sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]
-    for k, (_, _, c) in enumerate(chosen):
+    for c in costly_conflicts(result, limit):
         other = _resolve(
-            lift_conflict(p, c.a, c.b),
-            budget.seconds(len(chosen) - k),
-            workflow,
-            allow_together=((p.ids[c.a], p.ids[c.b]),),
+            lift_conflict(p, c.a, c.b), budget.seconds(), workflow, allow_together=((p.ids[c.a], p.ids[c.b]),)
         )
         if other is None:
-            out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": "no time left within the time limit"})
+            out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": _NO_TIME})
             continue
         out.append(
             {

@@ -7,7 +7,7 @@ written back into the individual. Two-point crossover keeps lists
 precedence-feasible (Hartmann 1998); mutation swaps neighbours that are not
 ordered by a dependency; the best ``population`` of parents and children
 survive. The whole generation loop is compiled with numba; it looks at the
-clock between generations, Python checks the schedule budget between batches.
+clock before each pair of children, Python checks the schedule budget between batches.
 
 Every call of the generation scheme counts as one schedule, as in the
 literature's benchmark protocol (Kolisch and Hartmann 2006).

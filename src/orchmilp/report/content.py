@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import math
 from typing import Any
 
 from ..analysis.baseline import baseline
@@ -11,6 +11,7 @@ from ..analysis.bottlenecks import (
     capacity_what_if,
     conflict_resolution,
     conflict_what_if,
+    costly_conflicts,
     parallel_branches,
     plan_slack,
     utilisation,
@@ -34,13 +35,14 @@ def report_content(
     """The report as data: summary, structure, conflicts, predictions, utilisation.
 
     The what-if re-solves share the time until ``what_if_deadline`` (a ``perf_counter``
-    time; default: ``what_if_seconds`` each), ``what_if_seconds`` each at most; their plans
-    are checked against ``workflow`` (the workflow as written; default: the problem's own)."""
+    time; default: ``what_if_seconds`` each) in equal parts, ``what_if_seconds`` each at most;
+    their plans are checked against ``workflow`` (default: the result's workflow as written,
+    else the problem's own)."""
     p = result.problem
-    workflow = problem_to_workflow(p) if workflow is None else workflow
-    if what_if_deadline is None:
-        what_if_deadline = time.perf_counter() + 6 * what_if_seconds
-    budget = WhatIfBudget(what_if_deadline, what_if_seconds)
+    workflow = workflow or result.workflow or problem_to_workflow(p)
+    used = utilisation(result)
+    runs = sum(row["saturated"] for row in used) + len(costly_conflicts(result))
+    budget = WhatIfBudget(math.inf if what_if_deadline is None else what_if_deadline, what_if_seconds, runs)
     base, base_label, _ = baseline(p)
     gain = 100 * (base - result.makespan) / base if base > 0 else 0.0
     slack = plan_slack(result)
@@ -68,7 +70,7 @@ def report_content(
         "critical_path": result.critical_path,
         "branches": parallel_branches(result),
         "resolution": conflict_resolution(result),
-        "utilisation": utilisation(result),
+        "utilisation": used,
         "mermaid": mermaid(p, result),
         "capacity_what_if": capacity_what_if(result, budget, workflow) if what_ifs else [],
         "conflict_what_if": conflict_what_if(result, budget, workflow) if what_ifs else [],

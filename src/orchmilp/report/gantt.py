@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.bottlenecks import resource_profile
+from ..errors import InvalidOptions
 from ..io.files import write_bytes_atomic
 from ..result import Result
 
-__all__ = ["gantt_figure", "save_gantt", "gantt_svg"]
+__all__ = ["gantt_figure", "save_gantt", "gantt_svg", "gantt_format", "FORMATS"]
 
 _BAR = "#4a78b5"
 _CRITICAL = "#c0392b"
@@ -76,12 +77,21 @@ def _render(result: Result, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def save_gantt(result: Result, path: str | Path) -> None:
-    """Write the chart as PNG or SVG (by the file ending), atomically."""
+#: The file endings a chart can have (none: PNG).
+FORMATS = ("png", "svg", "pdf")
+
+
+def gantt_format(path: str | Path) -> str:
+    """The image format of ``path`` from its ending (:class:`InvalidOptions` for any other)."""
     fmt = Path(path).suffix.lower().lstrip(".") or "png"
-    if fmt not in ("png", "svg", "pdf"):
-        raise ValueError(f"{path}: a Gantt chart can be .png, .svg or .pdf")
-    write_bytes_atomic(path, _render(result, fmt))
+    if fmt not in FORMATS:
+        raise InvalidOptions(f"{path}: a Gantt chart can be " + ", ".join(f".{f}" for f in FORMATS))
+    return fmt
+
+
+def save_gantt(result: Result, path: str | Path) -> None:
+    """Write the chart as PNG, SVG or PDF (by the file ending), atomically."""
+    write_bytes_atomic(path, _render(result, gantt_format(path)))
 
 
 def gantt_svg(result: Result) -> str:

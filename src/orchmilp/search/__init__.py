@@ -49,7 +49,6 @@ def run_search(
     state = SearchState(problem, options.time_limit, on_progress, started)
     solver = solver_backend(options.backend) if options.use_milp else None
     state.beside_milp = options.threads >= 2
-    genetic_rounds = itertools.count()
     for step in PLAN:
         if state.proven and state.incumbents:
             break
@@ -62,12 +61,11 @@ def run_search(
         if step.phase == "priority rules":
             phases.priority_rules(state, seconds, seed=options.seed)
         elif step.phase == "genetic algorithm":
-            first = next(genetic_rounds) == 0
             phases.genetic_algorithm(
                 state,
                 seconds,
-                seed=options.seed + (0 if first else 1),
-                schedules=options.ga_schedules if first else 10**9,
+                seed=options.seed + (0 if step.first else 1),
+                schedules=options.ga_schedules if step.first else 10**9,
             )
         elif step.phase == "milp bound":
             phases.milp_bound(state, seconds, options, solver)
@@ -99,7 +97,11 @@ def _milp(state: SearchState, options: SolveOptions, solver) -> None:
         statistics=state.statistics,
     )
     if job.run is not None:
-        _while_milp_runs(state, job, time.perf_counter() + seconds, options.seed)
+        try:
+            _while_milp_runs(state, job, time.perf_counter() + seconds, options.seed)
+        except BaseException:  # an error or Ctrl-C in the work beside it: leave no solver running
+            job.run.stop()
+            raise
     phases.finish_milp(state, job)
 
 

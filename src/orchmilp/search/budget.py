@@ -33,8 +33,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .state import SearchState
+if TYPE_CHECKING:
+    from .state import SearchState
 
 __all__ = [
     "Step",

@@ -234,21 +234,25 @@ def grid_for_milp(state: SearchState, options: SolveOptions) -> Grid:
 @dataclass
 class MilpJob:
     """A MILP below the incumbent ``ub`` (grid steps): either settled before any solver ran
-    (``run`` None, ``bound`` = ``ub``: no better grid schedule exists) or running."""
+    (``run`` None: no better grid schedule exists, ``how`` says why) or running."""
 
     ub: int
     lower: int
     model: TimeIndexed | None = None
     run: MipRun | None = None
-    bound: int | None = None
     how: str = ""
 
     def outcome(self, statistics: Statistics | None = None) -> tuple[np.ndarray | None, int]:
         """Wait for the run; the best grid schedule found (or None) and a proven lower bound
-        on the grid optimum (``ub`` itself when no better schedule exists)."""
+        on the grid optimum (``ub`` itself when no better schedule exists). An error or
+        Ctrl-C while waiting stops the solver before it propagates."""
         if self.run is None:
-            return None, self.ub if self.bound is None else self.bound
-        out = self.run.result()
+            return None, self.ub
+        try:
+            out = self.run.result()
+        except BaseException:
+            self.run.stop()
+            raise
         if statistics is not None:
             statistics.milp_seconds = round(statistics.milp_seconds + out.seconds, 3)
             statistics.milp_status = str(out.status)
@@ -285,17 +289,17 @@ def start_milp(
     models/time-indexed.md).
     """
     if lower >= ub:
-        return MilpJob(ub, lower, bound=ub, how="bound meets the incumbent")
+        return MilpJob(ub, lower, how="bound meets the incumbent")
     t = time.perf_counter()
     windows = Propagator(problem, p)(ub - 1)
     if statistics is not None:
         statistics.propagation_seconds = round(statistics.propagation_seconds + time.perf_counter() - t, 3)
     if not windows.feasible:
-        return MilpJob(ub, lower, bound=ub, how="refuted by propagation")
+        return MilpJob(ub, lower, how="refuted by propagation")
     try:
         model = TimeIndexed(problem, p, ub - 1, lower, windows=windows)
     except HorizonInfeasible as why:
-        return MilpJob(ub, lower, bound=ub, how=f"no room below the incumbent: {why}")
+        return MilpJob(ub, lower, how=f"no room below the incumbent: {why}")
     built = model.build()
     if statistics is not None:
         statistics.milp_binaries, statistics.milp_rows = built.num_cols, built.num_rows
@@ -307,12 +311,12 @@ def start_milp(
 
 
 def improve_or_prove(
-    problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float, solver: Backend | str = "highs", **settings
+    problem: Problem, p: np.ndarray, ub: int, lower: int, seconds: float, solver: Backend | str = "highs"
 ) -> tuple[np.ndarray | None, int]:
-    """:func:`start_milp` and wait: (best grid schedule or None, proven bound on the grid optimum)."""
+    """:func:`start_milp` and wait (for benchmarks of the MILP alone): (best grid schedule or None,
+    proven bound on the grid optimum)."""
     solver = solver_backend(solver) if isinstance(solver, str) else solver
-    statistics = settings.pop("statistics", None)
-    return start_milp(problem, p, ub, lower, seconds, solver, statistics=statistics, **settings).outcome(statistics)
+    return start_milp(problem, p, ub, lower, seconds, solver).outcome()
 
 
 def grid_schedule(state: SearchState, grid: Grid, seconds: float) -> np.ndarray:

@@ -22,6 +22,7 @@ from ..model.problem import Problem
 from ..plan.build import Plan, build_plan
 from ..result import Result, Status
 from ..statistics import Statistics
+from .budget import MAX_PROPAGATION_STEPS, MAX_TREE_AGENTS
 
 __all__ = ["Incumbent", "SearchState", "Progress"]
 
@@ -124,8 +125,6 @@ class SearchState:
     def exact_searchable(self) -> bool:
         """Whether the exact searches (branch and bound, tree search) apply: an exact grid,
         not too many agents for the tree search's memory, a horizon propagation can handle."""
-        from .budget import MAX_PROPAGATION_STEPS, MAX_TREE_AGENTS
-
         return (
             self.step is not None
             and not self.proven

@@ -219,8 +219,9 @@ class IsolatedRun:
         self.hard_deadline = self.t0 + settings["time_limit"] + GRACE  # starting the child counts too
         self.relax = settings["relax"]
         self.best_so_far = _Best()
-        self.report: dict[str, Any] | None = None
-        self.ended: SolverStatus | None = None
+        self.report: dict[str, Any] | None = None  # the child's final report, when it sent one
+        self.closed = False
+        self.cut_short: SolverStatus | None = None  # why it ended without a report
         ctx = _process_context()
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(target=_child, args=(child, model, settings), daemon=True)
@@ -229,7 +230,7 @@ class IsolatedRun:
         child.close()
 
     def poll(self, timeout: float) -> bool:
-        if self.ended is not None:
+        if self.closed:
             return True
         end = min(time.perf_counter() + max(timeout, 0.0), self.hard_deadline)
         while True:
@@ -246,7 +247,7 @@ class IsolatedRun:
                 raise SolverError("the HiGHS process ended without an answer") from None
             if message[0] == "done":
                 self.report = message[1]
-                self._end(SolverStatus.OPTIMAL)  # the report's own status is used
+                self._end()
                 return True
             if message[0] == "error":
                 self._end(SolverStatus.OTHER)
@@ -262,12 +263,13 @@ class IsolatedRun:
         return self._finish()
 
     def stop(self) -> MipOutcome:
-        if self.ended is None:
+        if not self.closed:
             self._end(SolverStatus.STOPPED)
         return self._finish()
 
-    def _end(self, status: SolverStatus) -> None:
-        self.ended = status
+    def _end(self, cut_short: SolverStatus | None = None) -> None:
+        """Make sure the child is gone (it may still be exiting after its report)."""
+        self.closed, self.cut_short = True, cut_short
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(timeout=5)
@@ -277,7 +279,7 @@ class IsolatedRun:
         seconds = time.perf_counter() - self.t0
         if self.report is None:  # killed or stopped: keep what it reported
             b = self.best_so_far
-            return MipOutcome(b.x, b.objective, b.bound, self.ended or SolverStatus.OTHER, seconds)
+            return MipOutcome(b.x, b.objective, b.bound, self.cut_short or SolverStatus.OTHER, seconds)
         return _outcome(self.report, self.best_so_far, seconds, self.relax)
 
 

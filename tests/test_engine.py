@@ -265,3 +265,11 @@ def test_interrupting_a_solve_stops_the_solver_processes_it_started(backend, sig
     assert "interrupted" in err and "Traceback" not in err
     time.sleep(0.5)
     assert not [p for p in solver if _alive(p)], solver
+
+
+def test_the_public_names_of_the_readme_exist():
+    problem, workflow = orchmilp.load_as_written(CODE_REVIEW)
+    result = orchmilp.solve(CODE_REVIEW, orchmilp.SolveOptions(time_limit=10))
+    assert result.workflow == workflow == read_json(CODE_REVIEW) and problem.n == len(workflow["agents"])
+    assert_valid_plan(workflow, result.to_dict())
+    assert issubclass(orchmilp.InvalidOptions, orchmilp.OrchmilpError)

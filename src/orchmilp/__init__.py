@@ -6,19 +6,35 @@
 ('optimal', 12.0)
 """
 
-from .errors import InvalidPlan, InvalidWorkflow, OrchmilpError, SolverError
+from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError, SolverError
 
-__all__ = ["solve", "load", "Result", "Status", "OrchmilpError", "InvalidWorkflow", "InvalidPlan", "SolverError"]
+__all__ = [
+    "solve",
+    "load",
+    "load_as_written",
+    "SolveOptions",
+    "Result",
+    "Status",
+    "OrchmilpError",
+    "InvalidWorkflow",
+    "InvalidPlan",
+    "InvalidOptions",
+    "SolverError",
+]
 __version__ = "0.2.0"
 
 
 def __getattr__(name: str):
     """Import the solver lazily, so that light modules (the HiGHS worker process,
     the command line's help) do not pay for numba and the heuristics."""
-    if name in ("solve", "load"):
+    if name in ("solve", "load", "load_as_written"):
         from . import api
 
         return getattr(api, name)
+    if name == "SolveOptions":
+        from .options import SolveOptions
+
+        return SolveOptions
     if name in ("Result", "Status"):
         from . import result
 

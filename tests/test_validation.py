@@ -7,7 +7,7 @@ import copy
 import pytest
 
 import orchmilp
-from orchmilp.errors import InvalidWorkflow, OrchmilpError
+from orchmilp.errors import InvalidWorkflow, OrchmilpError, OrchmilpWarning
 
 GOOD = {
     "resources": {"memory_gb": 8, "slots": 2},
@@ -136,13 +136,62 @@ def test_missing_file_is_a_clear_error(tmp_path):
         orchmilp.load(tmp_path / "nope.json")
 
 
-def test_extra_fields_are_accepted_and_the_good_workflow_loads():
+def test_unknown_fields_are_accepted_with_a_warning_naming_agent_and_field():
     data = copy.deepcopy(GOOD)
     data["owner"] = "ci"
-    data["agents"][0]["retries"] = 2
-    problem = orchmilp.load(data)
+    data["agents"][0]["retries"] = 2  # a run-format field: known, no warning
+    data["agents"][1]["priority"] = 5
+    with pytest.warns(OrchmilpWarning) as caught:
+        problem = orchmilp.load(data)
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        "agent 'review': unknown field 'priority' is ignored",
+        "unknown workflow field 'owner' is ignored",
+    ]
     assert problem.ids == ("lint", "review", "fix")
     assert problem.edges.tolist() == [[0, 1], [1, 2]]
+    assert problem.retries == (2, 0, 0)
+
+
+def test_run_format_fields_are_read_and_run_if_becomes_a_dependency():
+    problem = orchmilp.load(
+        {
+            "agents": [
+                {"id": "tests", "duration": 4, "kind": "pytest", "features": {"files": 12}, "timeout": 60},
+                {
+                    "id": "fix",
+                    "duration": 2,
+                    "duration_range": [1, 5],
+                    "run_if": {"agent": "tests", "status": "failed"},
+                },
+            ]
+        }
+    )
+    assert problem.kinds == ("pytest", "fix")
+    assert problem.features[0] == {"files": 12} and problem.timeouts == (60, None)
+    assert problem.duration_ranges == (None, (1, 5))
+    assert problem.edges.tolist() == [[0, 1]]
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("duration_range", [3, 5], "agent 'b': duration_range = [3, 5] must contain duration 2"),
+        ("duration_range", [1], "agent 'b': duration_range = [1] must be a list of 2 numbers"),
+        ("timeout", 0, "agent 'b': timeout = 0 must be > 0"),
+        ("retries", 1.5, "agent 'b': retries = 1.5 is not an integer"),
+        ("run_if", {"agent": "zz", "status": "ok"}, "agent 'b': run_if names unknown agent 'zz'"),
+        ("run_if", {"agent": "b", "exit_code": 0}, "agent 'b': run_if names the agent itself"),
+        ("run_if", {"agent": "a"}, "agent 'b': run_if must name the agent and a 'status' or an 'exit_code'"),
+        ("run_if", {"agent": "a", "status": "maybe"}, "agent 'b': run_if.status = \"maybe\" must be one of"),
+        ("features", {"input_bytes": -1}, "agent 'b': features.input_bytes = -1 must be >= 0"),
+    ],
+)
+def test_bad_run_format_fields_name_agent_and_field(field, value, message):
+    data = {"agents": [{"id": "a", "duration": 1}, {"id": "b", "duration": 2, field: value}]}
+    with pytest.raises(InvalidWorkflow) as err:
+        orchmilp.load(data)
+    assert str(err.value).startswith(message)
 
 
 def test_empty_workflow_has_makespan_zero():

@@ -14,10 +14,11 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from . import __version__
-from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError
+from .errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError
 
 __all__ = ["main"]
 
@@ -176,9 +177,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    convert = sub.add_parser("convert", help="convert a PSPLIB .sm / Patterson .rcp file to the workflow format")
-    convert.add_argument("instance")
+    convert = sub.add_parser(
+        "convert", help="convert a WfCommons trace, a PSPLIB .sm or a Patterson .rcp file to the workflow format"
+    )
+    convert.add_argument("instance", help="WfCommons trace (.json), PSPLIB .sm or Patterson .rcp file")
     convert.add_argument("-o", "--output", type=_output, metavar="FILE.json", help="write here (default: stdout)")
+    convert.add_argument(
+        "--cores",
+        type=_positive,
+        metavar="N",
+        help="WfCommons traces: capacity of the 'cores' resource (default: the cores of the trace's machines)",
+    )
 
     compile_ = sub.add_parser("compile", help="write the time-indexed MILP as an LP or MPS file")
     compile_.add_argument("workflow")
@@ -341,7 +350,15 @@ def _cmd_convert(args) -> int:
     from .io.files import write_json_atomic
     from .io.workflow import problem_to_workflow
 
-    workflow = problem_to_workflow(load(args.instance))
+    if Path(args.instance).suffix.lower() in (".sm", ".rcp"):
+        if args.cores:
+            raise InvalidOptions("convert: --cores applies to WfCommons traces only")
+        workflow = problem_to_workflow(load(args.instance))
+    else:
+        from .io.wfcommons import read_trace, trace_to_workflow
+
+        workflow = trace_to_workflow(read_trace(args.instance), cores=args.cores)
+        load(workflow)  # the result must be a valid workflow
     if args.output:
         write_json_atomic(args.output, workflow)
     else:
@@ -419,6 +436,20 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextlib.contextmanager
+def _warnings_as_lines():
+    """orchmilp's warnings (unknown fields, skipped history lines) as one line each on stderr."""
+    from .errors import OrchmilpWarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"orchmilp: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", OrchmilpWarning)
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -433,9 +464,9 @@ def main(argv: list[str] | None = None) -> int:
         "export": _cmd_export,
     }
     try:
-        with _sigterm_as_interrupt():
+        with _sigterm_as_interrupt(), _warnings_as_lines():
             return commands[args.command](args)
-    except (InvalidWorkflow, InvalidPlan, InvalidOptions) as err:
+    except (InvalidWorkflow, InvalidPlan, InvalidOptions, InvalidHistory) as err:
         print(f"orchmilp: error: {err}", file=sys.stderr)
         return 2
     except OrchmilpError as err:

@@ -4,7 +4,16 @@ Every error the library raises on purpose derives from :class:`OrchmilpError`.
 Only the command line turns them into exit codes.
 """
 
-__all__ = ["OrchmilpError", "InvalidWorkflow", "InvalidPlan", "InvalidOptions", "SolverError", "HorizonInfeasible"]
+__all__ = [
+    "OrchmilpError",
+    "OrchmilpWarning",
+    "InvalidHistory",
+    "InvalidWorkflow",
+    "InvalidPlan",
+    "InvalidOptions",
+    "SolverError",
+    "HorizonInfeasible",
+]
 
 
 class OrchmilpError(Exception):
@@ -14,6 +23,15 @@ class OrchmilpError(Exception):
 class InvalidWorkflow(OrchmilpError, ValueError):
     """Raised when a workflow (JSON, dict, PSPLIB or Patterson file) is malformed
     or violates the workflow format; the message names the agent and the field."""
+
+
+class InvalidHistory(OrchmilpError, ValueError):
+    """Raised when a history file has no readable line, or a WfCommons trace is malformed;
+    the message names the file (and the line or task)."""
+
+
+class OrchmilpWarning(UserWarning):
+    """Input orchmilp reads but partly ignores: an unknown agent field, a skipped history line."""
 
 
 class InvalidPlan(OrchmilpError, ValueError):

@@ -8,6 +8,7 @@ into one-line messages that name the agent and the field.
 from __future__ import annotations
 
 import json
+import warnings
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from ..errors import InvalidWorkflow
+from ..errors import InvalidWorkflow, OrchmilpWarning
 from ..model.instance import Agent, Instance
 from ..result import plain_number
 
@@ -29,7 +30,13 @@ __all__ = [
     "problem_to_workflow",
 ]
 
-_TYPE_NAMES = {"number": "a number", "string": "a string", "array": "a list", "object": "an object"}
+_TYPE_NAMES = {
+    "number": "a number",
+    "integer": "an integer",
+    "string": "a string",
+    "array": "a list",
+    "object": "an object",
+}
 
 
 @lru_cache(maxsize=1)
@@ -102,6 +109,16 @@ def _schema_message(data: Any, err: jsonschema.ValidationError) -> str:
         return f"{where} = {json.dumps(value)[:60]} is not {_TYPE_NAMES.get(expected, expected)}"
     if err.validator == "minimum":
         return f"{where} = {value} must be >= {err.validator_value}"
+    if err.validator == "exclusiveMinimum":
+        return f"{where} = {value} must be > {err.validator_value}"
+    if err.validator in ("minItems", "maxItems"):
+        return f"{where} = {json.dumps(value)[:60]} must be a list of {err.validator_value} numbers"
+    if err.validator == "enum":
+        return f"{where} = {json.dumps(value)[:60]} must be one of {', '.join(map(str, err.validator_value))}"
+    if err.validator == "additionalProperties":
+        return f"{where}: {err.message}"
+    if err.validator == "minProperties":
+        return f"{where} must name the agent and a 'status' or an 'exit_code'"
     if err.validator == "minLength":
         return f"{where} must be a non-empty string"
     return f"{where}: {err.message}"
@@ -125,9 +142,16 @@ def instance_from_dict(data: Any, source: str = "<workflow>") -> Instance:
             reads=tuple(a.get("reads", ())),
             writes=tuple(a.get("writes", ())),
             command=a.get("command"),
+            kind=a.get("kind"),
+            features=MappingProxyType(dict(a.get("features", {}))),
+            duration_range=tuple(a["duration_range"]) if "duration_range" in a else None,
+            timeout=a.get("timeout"),
+            retries=a.get("retries", 0),
+            run_if=MappingProxyType(dict(a["run_if"])) if "run_if" in a else None,
         )
         for a in data["agents"]
     )
+    _warn_unknown_fields(data, source)
     stages = data.get("stages")
     return Instance(
         agents=agents,
@@ -136,6 +160,23 @@ def instance_from_dict(data: Any, source: str = "<workflow>") -> Instance:
         time_unit=data.get("time_unit", "s"),
         stages=tuple(tuple(s) for s in stages) if stages is not None else None,
     )
+
+
+def _warn_unknown_fields(data: dict[str, Any], source: str) -> None:
+    """One :class:`OrchmilpWarning` per field the engine does not know (never dropped silently)."""
+    schema = workflow_schema()
+    known_top = set(schema["properties"])
+    known_agent = set(schema["$defs"]["agent"]["properties"])
+    prefix = "" if source == "<workflow>" else f"{source}: "
+    for key in data:
+        if key not in known_top:
+            warnings.warn(f"{prefix}unknown workflow field '{key}' is ignored", OrchmilpWarning, stacklevel=3)
+    for agent in data["agents"]:
+        for key in agent:
+            if key not in known_agent:
+                warnings.warn(
+                    f"{prefix}agent '{agent['id']}': unknown field '{key}' is ignored", OrchmilpWarning, stacklevel=3
+                )
 
 
 def read_json_file(path: str | Path) -> Any:
@@ -155,6 +196,22 @@ def read_json_file(path: str | Path) -> Any:
 def read_workflow(path: str | Path) -> Instance:
     """Read a workflow JSON file into an :class:`Instance` (not yet validated semantically)."""
     return instance_from_dict(read_json_file(path), str(path))
+
+
+def _run_fields(problem, j: int, agent: dict[str, Any]) -> None:
+    """The run-format fields of agent ``j`` (docs/spec/run-format.md), where given."""
+    if problem.kinds and problem.kinds[j] != problem.ids[j]:
+        agent["kind"] = problem.kinds[j]
+    if problem.features and problem.features[j]:
+        agent["features"] = dict(problem.features[j])
+    if problem.duration_ranges and problem.duration_ranges[j] is not None:
+        agent["duration_range"] = list(problem.duration_ranges[j])
+    if problem.timeouts and problem.timeouts[j] is not None:
+        agent["timeout"] = problem.timeouts[j]
+    if problem.retries and problem.retries[j]:
+        agent["retries"] = problem.retries[j]
+    if problem.run_if and problem.run_if[j] is not None:
+        agent["run_if"] = dict(problem.run_if[j])
 
 
 def problem_to_workflow(problem) -> dict[str, Any]:
@@ -179,6 +236,7 @@ def problem_to_workflow(problem) -> dict[str, Any]:
             agent["writes"] = [p or "./" for p in problem.writes[j]]
         if problem.commands[j] is not None:
             agent["command"] = problem.commands[j]
+        _run_fields(problem, j, agent)
         agents.append(agent)
     out: dict[str, Any] = {"name": problem.name, "time_unit": problem.time_unit}
     if problem.resource_names:

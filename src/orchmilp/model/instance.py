@@ -26,6 +26,16 @@ class Agent:
     reads: tuple[str, ...] = ()
     writes: tuple[str, ...] = ()
     command: str | None = None
+    #: history is matched by kind (default: the id)
+    kind: str | None = None
+    #: sizes that drive the run time, e.g. ``{"input_bytes": 1.2e9}``
+    features: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    #: the user's 90% range ``(low, high)`` for the run time
+    duration_range: tuple[float, float] | None = None
+    timeout: float | None = None
+    retries: int = 0
+    #: ``{"agent": id, "status": s}`` or ``{"agent": id, "exit_code": c}``
+    run_if: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "duration": self.duration}
@@ -39,6 +49,18 @@ class Agent:
             out["writes"] = list(self.writes)
         if self.command is not None:
             out["command"] = self.command
+        if self.kind is not None:
+            out["kind"] = self.kind
+        if self.features:
+            out["features"] = dict(self.features)
+        if self.duration_range is not None:
+            out["duration_range"] = list(self.duration_range)
+        if self.timeout is not None:
+            out["timeout"] = self.timeout
+        if self.retries:
+            out["retries"] = self.retries
+        if self.run_if is not None:
+            out["run_if"] = dict(self.run_if)
         return out
 
 

@@ -8,8 +8,10 @@ Agents are numbered ``0 .. n-1`` in input order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +52,13 @@ class Problem:
     locks: tuple[FileLock, ...]
     commands: tuple[str | None, ...]
     stages: tuple[tuple[int, ...], ...] | None = None
+    # docs/spec/run-format.md: what prediction and execution need (one entry per agent)
+    kinds: tuple[str, ...] = ()
+    features: tuple[Mapping[str, float], ...] = ()
+    duration_ranges: tuple[tuple[float, float] | None, ...] = ()
+    timeouts: tuple[float | None, ...] = ()
+    retries: tuple[int, ...] = ()
+    run_if: tuple[Mapping[str, Any] | None, ...] = ()
 
     @property
     def n(self) -> int:

@@ -88,6 +88,7 @@ def validate(instance: Instance) -> Problem:
                 except ValueError as why:
                     raise InvalidWorkflow(f"{who}: {field_name}[{k}] = {raw!r} {why}") from None
             out.append(tuple(dict.fromkeys(normal)))
+        _check_run_fields(agent, durations[j], index, edges, j)
 
     edge_array = np.asarray(sorted(edges), dtype=np.int64).reshape(-1, 2)
     _reject_cycles(instance, edge_array)
@@ -119,7 +120,40 @@ def validate(instance: Instance) -> Problem:
         locks=tuple(locks),
         commands=tuple(a.command for a in instance.agents),
         stages=stages,
+        kinds=tuple(a.kind or a.id for a in instance.agents),
+        features=tuple(a.features for a in instance.agents),
+        duration_ranges=tuple(a.duration_range for a in instance.agents),
+        timeouts=tuple(a.timeout for a in instance.agents),
+        retries=tuple(a.retries for a in instance.agents),
+        run_if=tuple(a.run_if for a in instance.agents),
     )
+
+
+def _check_run_fields(agent, duration: float, index: dict[str, int], edges: set, j: int) -> None:
+    """docs/spec/run-format.md: ``duration_range`` brackets ``duration``; ``run_if`` names another
+    agent, which must finish first (the condition is decided by it), so it becomes a dependency."""
+    who = f"agent '{agent.id}'"
+    for name, value in agent.features.items():
+        _check_number(value, f"{who}: features.{name}")
+    if agent.duration_range is not None:
+        low, high = (_check_number(v, f"{who}: duration_range") for v in agent.duration_range)
+        if not low <= duration <= high:
+            raise InvalidWorkflow(
+                f"{who}: duration_range = [{_fmt(low)}, {_fmt(high)}] must contain duration {_fmt(duration)}"
+            )
+    if agent.timeout is not None and not (_check_number(agent.timeout, f"{who}: timeout") > 0):
+        raise InvalidWorkflow(f"{who}: timeout = {_fmt(agent.timeout)} must be > 0")
+    if isinstance(agent.retries, bool) or not isinstance(agent.retries, int) or agent.retries < 0:
+        raise InvalidWorkflow(f"{who}: retries = {agent.retries!r} must be a whole number >= 0")
+    if agent.run_if is not None:
+        other = agent.run_if.get("agent")
+        if other == agent.id:
+            raise InvalidWorkflow(f"{who}: run_if names the agent itself")
+        if other not in index:
+            raise InvalidWorkflow(f"{who}: run_if names unknown agent '{other}'")
+        if "status" not in agent.run_if and "exit_code" not in agent.run_if:
+            raise InvalidWorkflow(f"{who}: run_if needs a 'status' or an 'exit_code'")
+        edges.add((index[other], j))
 
 
 def _reject_cycles(instance: Instance, edges: np.ndarray) -> None:

@@ -1,0 +1,247 @@
+"""History: what earlier runs measured, one attempt per record (docs/spec/run-format.md).
+
+:func:`read_history` reads JSONL history files and WfCommons traces, given as
+files or folders, into one columnar :class:`History`. Bad lines are skipped
+with an :class:`~orchmilp.errors.OrchmilpWarning` naming the file and line; a
+file with no readable line is an :class:`~orchmilp.errors.InvalidHistory`.
+:func:`append_attempt` writes one line the way the spec asks (whole, then flushed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidHistory, OrchmilpWarning
+
+__all__ = ["History", "STATUSES", "read_history", "history_files", "append_attempt"]
+
+STATUSES = ("ok", "failed", "timeout", "cancelled", "skipped")
+_REQUIRED = ("agent", "start", "finish", "status")
+
+
+@dataclass(frozen=True, eq=False)
+class History:
+    """Attempts as columns (index ``i`` is one attempt); durations are ``finish - start``."""
+
+    run: tuple[str, ...]
+    workflow: tuple[str | None, ...]
+    agent: tuple[str, ...]
+    kind: tuple[str, ...]
+    status: tuple[str, ...]
+    start: np.ndarray
+    finish: np.ndarray
+    features: tuple[Mapping[str, float], ...]
+    host: tuple[str | None, ...]
+
+    def __len__(self) -> int:
+        return len(self.agent)
+
+    @property
+    def duration(self) -> np.ndarray:
+        return self.finish - self.start
+
+    @property
+    def runs(self) -> list[str]:
+        """Distinct runs in order of first appearance."""
+        return list(dict.fromkeys(self.run))
+
+    def select(self, mask: np.ndarray) -> History:
+        """The attempts where ``mask`` holds."""
+        idx = np.flatnonzero(mask)
+        pick = lambda col: tuple(col[i] for i in idx)  # noqa: E731
+        return History(
+            run=pick(self.run),
+            workflow=pick(self.workflow),
+            agent=pick(self.agent),
+            kind=pick(self.kind),
+            status=pick(self.status),
+            start=self.start[idx],
+            finish=self.finish[idx],
+            features=pick(self.features),
+            host=pick(self.host),
+        )
+
+    def ok(self) -> History:
+        """The attempts that finished ``ok``: the run times a model learns from."""
+        return self.select(np.asarray([s == "ok" for s in self.status], bool))
+
+    def without_run(self, run: str) -> History:
+        return self.select(np.asarray([r != run for r in self.run], bool))
+
+    def only_run(self, run: str) -> History:
+        return self.select(np.asarray([r == run for r in self.run], bool))
+
+    @classmethod
+    def empty(cls) -> History:
+        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), ())
+
+    @classmethod
+    def concat(cls, parts: Iterable[History]) -> History:
+        parts = list(parts)
+        if not parts:
+            return cls.empty()
+        join = lambda name: tuple(x for p in parts for x in getattr(p, name))  # noqa: E731
+        return cls(
+            run=join("run"),
+            workflow=join("workflow"),
+            agent=join("agent"),
+            kind=join("kind"),
+            status=join("status"),
+            start=np.concatenate([p.start for p in parts]),
+            finish=np.concatenate([p.finish for p in parts]),
+            features=join("features"),
+            host=join("host"),
+        )
+
+
+def history_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files named, and under each folder every ``.jsonl`` and ``.json`` file (sorted)."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in (".jsonl", ".json") and p.is_file())
+            if not found:
+                raise InvalidHistory(f"{path}: no history files (.jsonl, .json) in this folder")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InvalidHistory(f"{path}: no such file or folder")
+    return files
+
+
+def read_history(paths: str | Path | Iterable[str | Path]) -> History:
+    """Read JSONL history files and WfCommons traces (files or folders) into one :class:`History`."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    parts = []
+    for path in history_files(paths):
+        if path.suffix.lower() == ".json":
+            parts.append(_read_trace(path))
+        else:
+            parts.append(_read_jsonl(path))
+    return History.concat(parts)
+
+
+def _read_trace(path: Path) -> History:
+    from .io.wfcommons import read_trace
+
+    trace = read_trace(path)
+    n = len(trace.tasks)
+    run = f"{trace.name}"
+    return History(
+        run=(run,) * n,
+        workflow=(trace.name,) * n,
+        agent=tuple(t.id for t in trace.tasks),
+        kind=tuple(t.kind for t in trace.tasks),
+        status=("ok",) * n,
+        start=np.zeros(n),
+        finish=np.asarray([t.runtime for t in trace.tasks], float),
+        features=tuple({"input_bytes": float(t.input_bytes)} for t in trace.tasks),
+        host=tuple(t.machine for t in trace.tasks),
+    )
+
+
+def _bad_line(path: Path, lineno: int, why: str) -> None:
+    warnings.warn(f"{path}:{lineno}: {why}; line skipped", OrchmilpWarning, stacklevel=4)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _read_jsonl(path: Path) -> History:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidHistory(f"{path}: cannot read: {err}") from None
+    cols: dict[str, list] = {k: [] for k in ("run", "workflow", "agent", "kind", "status", "start", "finish")}
+    features: list[Mapping[str, float]] = []
+    hosts: list[str | None] = []
+    lines = text.split("\n")
+    torn_last = not text.endswith("\n")
+    loads = json.loads
+    no_features: Mapping[str, float] = {}
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = loads(line)
+        except ValueError:
+            last = torn_last and lineno == len(lines)
+            _bad_line(path, lineno, "torn last line (a run still writing?)" if last else "not JSON")
+            continue
+        if not isinstance(rec, dict):
+            _bad_line(path, lineno, "not a JSON object")
+            continue
+        missing = [k for k in _REQUIRED if k not in rec]
+        if missing:
+            _bad_line(path, lineno, f"missing field '{missing[0]}'")
+            continue
+        agent, status = rec["agent"], rec["status"]
+        start, finish = _number(rec["start"]), _number(rec["finish"])
+        if not isinstance(agent, str) or not agent:
+            _bad_line(path, lineno, "agent must be a non-empty string")
+            continue
+        if status not in STATUSES:
+            _bad_line(path, lineno, f"status {status!r} is not one of {', '.join(STATUSES)}")
+            continue
+        if start is None or finish is None:
+            field = "start" if start is None else "finish"
+            _bad_line(path, lineno, f"{field} = {json.dumps(rec[field])} is not a finite number")
+            continue
+        if finish < start:
+            _bad_line(path, lineno, f"finish {finish:g} is before start {start:g}")
+            continue
+        feats = rec.get("features") or no_features
+        if not isinstance(feats, dict) or any(_number(v) is None or v < 0 for v in feats.values()):
+            _bad_line(path, lineno, "features must map names to finite numbers >= 0")
+            continue
+        run = rec.get("run")
+        cols["run"].append(str(run) if run is not None else f"{path.name}:{lineno}")
+        cols["workflow"].append(rec.get("workflow"))
+        cols["agent"].append(agent)
+        kind = rec.get("kind")
+        cols["kind"].append(kind if isinstance(kind, str) and kind else agent)
+        cols["status"].append(status)
+        cols["start"].append(start)
+        cols["finish"].append(finish)
+        features.append(feats)
+        hosts.append(rec.get("host"))
+    if not cols["agent"]:
+        raise InvalidHistory(f"{path}: no readable history line")
+    return History(
+        run=tuple(cols["run"]),
+        workflow=tuple(cols["workflow"]),
+        agent=tuple(cols["agent"]),
+        kind=tuple(cols["kind"]),
+        status=tuple(cols["status"]),
+        start=np.asarray(cols["start"], float),
+        finish=np.asarray(cols["finish"], float),
+        features=tuple(features),
+        host=tuple(hosts),
+    )
+
+
+def append_attempt(path: str | Path, record: Mapping[str, Any]) -> None:
+    """Append one history line: one ``write`` of the whole line, then flush and fsync,
+    so that concurrent writers (O_APPEND) never interleave and a crash loses nothing written."""
+    line = (json.dumps(record, separators=(", ", ": ")) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -53,7 +53,8 @@ def test_convert_a_trace_into_a_workflow_that_solves(tmp_path):
     agent = next(a for a in workflow["agents"] if a["id"] == "bowtie2_ID0000003")
     assert agent["kind"] == "bowtie2" and agent["duration"] == 54.137
     assert agent["depends_on"] == ["bowtie2-build_ID0000001", "fasterq-dump_ID0000002"]
-    assert agent["features"] == {"input_bytes": 1478050054} and agent["uses"] == {"cores": 1}
+    assert agent["features"] == {"input_bytes": 1478050054, "output_bytes": 316 + 24}
+    assert agent["uses"] == {"cores": 1}
     assert "SRR3152141_1.fastq" in agent["reads"] and len(agent["writes"]) == 2
     result = orchmilp.solve(workflow, time_limit=20)
     assert check_plan(workflow, result.to_dict()) == []
@@ -138,7 +139,7 @@ def test_traces_as_history_one_run_per_trace():
     one = history.only_run("srasearch-chameleon-10a-001")
     i = one.agent.index("bowtie2_ID0000003")
     assert one.kind[i] == "bowtie2" and one.duration[i] == pytest.approx(54.137)
-    assert one.features[i] == {"input_bytes": 1478050054.0}
+    assert one.features[i] == {"input_bytes": 1478050054.0, "output_bytes": 340.0}
 
 
 def _line(**fields):

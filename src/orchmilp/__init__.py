@@ -6,10 +6,20 @@
 ('optimal', 12.0)
 """
 
-from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError, SolverError
+from .errors import (
+    InvalidHistory,
+    InvalidOptions,
+    InvalidPlan,
+    InvalidWorkflow,
+    OrchmilpError,
+    OrchmilpWarning,
+    SolverError,
+)
 
 __all__ = [
     "solve",
+    "predict",
+    "read_history",
     "load",
     "load_as_written",
     "SolveOptions",
@@ -20,6 +30,8 @@ __all__ = [
     "InvalidPlan",
     "InvalidOptions",
     "SolverError",
+    "InvalidHistory",
+    "OrchmilpWarning",
 ]
 __version__ = "0.2.0"
 
@@ -27,7 +39,11 @@ __version__ = "0.2.0"
 def __getattr__(name: str):
     """Import the solver lazily, so that light modules (the HiGHS worker process,
     the command line's help) do not pay for numba and the heuristics."""
-    if name in ("solve", "load", "load_as_written"):
+    if name == "read_history":
+        from .history import read_history
+
+        return read_history
+    if name in ("solve", "predict", "load", "load_as_written"):
         from . import api
 
         return getattr(api, name)

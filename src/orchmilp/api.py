@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .compile.grid import DEFAULT_MAX_BINARIES
-from .errors import InvalidOptions, InvalidWorkflow, SolverError
+from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, SolverError
 from .io.workflow import instance_from_dict, problem_to_workflow, read_json_file
 from .model.instance import Instance
 from .model.problem import Problem
@@ -23,7 +23,7 @@ from .options import SolveOptions
 from .result import Result
 from .search import Progress, run_search
 
-__all__ = ["load", "load_as_written", "solve", "compile_model", "SolveOptions"]
+__all__ = ["load", "load_as_written", "solve", "predict", "with_history_durations", "compile_model", "SolveOptions"]
 
 Source = str | Path | dict | Instance | Problem
 
@@ -114,6 +114,108 @@ def _self_check(result: Result) -> None:
     problems = check_plan(result.workflow, result.to_dict(), samples=0)
     if problems:
         raise SolverError("internal error, the plan fails its check: " + problems[0])
+
+
+def _history(history):
+    from .history import History, read_history
+
+    if history is None or isinstance(history, History):
+        return history
+    return read_history(history)
+
+
+def with_history_durations(source: str | Path | dict, history) -> dict[str, Any]:
+    """The workflow as written, each agent whose kind has history given the predicted median
+    run time as its ``duration`` (its ``duration_range`` dropped: the history replaces it)."""
+    import copy
+
+    from .prediction import history_medians
+
+    problem, workflow = load_as_written(source)
+    medians = history_medians(problem, _history(history))
+    out = copy.deepcopy(workflow)
+    for agent in out["agents"]:
+        if agent["id"] in medians:
+            agent["duration"] = medians[agent["id"]]
+            agent.pop("duration_range", None)
+    return out
+
+
+def predict(
+    source: Source,
+    plan: str | Path | dict | Result | None = None,
+    history=None,
+    *,
+    samples: int = 10_000,
+    level: float = 0.95,
+    seed: int = 0,
+    time_limit: float = 10.0,
+):
+    """Predict how long a plan of the workflow really takes: a :class:`~orchmilp.prediction.Prediction`.
+
+    ``history``: JSONL files or WfCommons traces (paths or folders) or a
+    :class:`~orchmilp.history.History`. Without ``plan`` the workflow is solved
+    first (within ``time_limit``), with the history's medians as durations.
+    A plan file or dict is checked against the workflow before it is used.
+
+    >>> p = predict({"agents": [{"id": "a", "duration": 10, "duration_range": [8, 14]}]}, samples=2000)
+    >>> 8 < p.interval[0] < p.p50 < p.interval[1] < 15
+    True
+    """
+    from .check import check_plan
+    from .prediction import predict_plan, waits_for_of_plan
+
+    history = _history(history)
+    if plan is None:
+        target = with_history_durations(source, history) if history is not None else source
+        result = solve(target, time_limit=time_limit)
+        return predict_plan(
+            result.problem, result.waits_for, result.makespan, history, samples=samples, level=level, seed=seed
+        )
+    if isinstance(plan, Result):
+        return predict_plan(
+            plan.problem, plan.waits_for, plan.makespan, history, samples=samples, level=level, seed=seed
+        )
+    plan_dict = _plan_dict(plan)
+    problem, workflow = load_as_written(source)
+    # the plan may have been made with other durations (solve --history): check it with its own
+    problems = check_plan(_durations_of_plan(workflow, plan_dict), plan_dict, samples=20)
+    if problems:
+        raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")
+    waits_for = waits_for_of_plan(problem, plan_dict)
+    planned = float(plan_dict.get("makespan", 0.0))
+    return predict_plan(problem, waits_for, planned, history, samples=samples, level=level, seed=seed)
+
+
+def _durations_of_plan(workflow: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+    """The workflow with each agent's duration as the plan scheduled it (finish - start)."""
+    planned = {}
+    for entry in plan.get("schedule", ()):
+        if isinstance(entry, dict) and isinstance(entry.get("start"), (int, float)):
+            if isinstance(entry.get("finish"), (int, float)):
+                planned[entry.get("id")] = entry["finish"] - entry["start"]
+    agents = []
+    for agent in workflow.get("agents", []):
+        agent = {k: v for k, v in agent.items() if k != "duration_range"}
+        agent["duration"] = planned.get(agent.get("id"), agent.get("duration"))
+        agents.append(agent)
+    return {**workflow, "agents": agents}
+
+
+def _plan_dict(plan: str | Path | dict) -> dict[str, Any]:
+    import json
+
+    if isinstance(plan, dict):
+        return plan
+    try:
+        data = json.loads(Path(plan).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidPlan(f"{plan}: no such file") from None
+    except json.JSONDecodeError as err:
+        raise InvalidPlan(f"{plan}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    if not isinstance(data, dict):
+        raise InvalidPlan(f"{plan}: a plan must be a JSON object")
+    return data
 
 
 def compile_model(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import signal
@@ -75,6 +76,13 @@ def _gantt_path(text: str) -> str:
     return _output(text)
 
 
+def _level(text: str) -> float:
+    value = _positive(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1, e.g. 0.95")
+    return value
+
+
 def _methods(text: str) -> list[str]:
     from .benchmark import METHODS
 
@@ -120,6 +128,17 @@ def _parser() -> argparse.ArgumentParser:
         help="no MILP: bounds, heuristics, propagation and one round of the exact searches",
     )
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
+    solve.add_argument(
+        "--history",
+        nargs="+",
+        metavar="PATH",
+        help="history (JSONL files, WfCommons traces, folders): plan with its median run times "
+        "and write the prediction into the plan",
+    )
+    solve.add_argument(
+        "--samples", type=_count, default=10_000, metavar="N", help="with --history: Monte Carlo samples"
+    )
+    solve.add_argument("--level", type=_level, default=0.95, metavar="P", help="with --history: interval level")
 
     solve.add_argument(
         "--backend",
@@ -195,6 +214,32 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--mps", type=_output, metavar="FILE.mps")
     compile_.add_argument("--resolution", type=_positive, metavar="STEP", help="time step (default: automatic)")
 
+    predict = sub.add_parser("predict", help="how long a plan really takes: makespan quantiles and interval")
+    predict.add_argument("workflow")
+    predict.add_argument("--plan", metavar="PLAN.json", help="the plan to predict (default: solve the workflow first)")
+    predict.add_argument("--history", nargs="+", metavar="PATH", help="JSONL history, WfCommons traces or folders")
+    predict.add_argument("--samples", type=_count, default=10_000, metavar="N", help="Monte Carlo samples (10000)")
+    predict.add_argument("--level", type=_level, default=0.95, metavar="P", help="central interval level (0.95)")
+    predict.add_argument("--seed", type=int, default=0)
+    predict.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="for the solve (10)")
+    predict.add_argument("--json", action="store_true", help="print the prediction object as JSON")
+
+    history = sub.add_parser("history", help="per kind of agent: runs, median, 10th/90th percentile, fitted model")
+    history.add_argument("paths", nargs="+", metavar="PATH", help="JSONL history, WfCommons traces or folders")
+    history.add_argument("--json", action="store_true")
+
+    backtest = sub.add_parser("backtest", help="leave one run out: coverage and error of the predictions")
+    backtest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="WfCommons traces or JSONL history (with --workflow)"
+    )
+    backtest.add_argument("--workflow", metavar="WF.json", help="the workflow the JSONL runs ran (not for traces)")
+    backtest.add_argument("--cores", type=_positive, metavar="N", help="traces: cores (default: the trace's machines)")
+    backtest.add_argument("--samples", type=_count, default=4000, metavar="N", help="samples per prediction (4000)")
+    backtest.add_argument("--time-limit", type=_positive, default=5.0, metavar="S", help="per plan (5)")
+    backtest.add_argument("--out", type=_output, metavar="CSV", help="one row per held-out run and method")
+    backtest.add_argument("--json", action="store_true", help="print the summary as JSON")
+    backtest.add_argument("-q", "--quiet", action="store_true", help="no row per run")
+
     check = sub.add_parser("check", help="check a plan against a workflow with the independent checker")
     check.add_argument("workflow")
     check.add_argument("plan")
@@ -227,8 +272,25 @@ def _cmd_solve(args) -> int:
         use_milp=not args.no_milp,
         backend=args.backend,
     )
-    result = solve(args.workflow, options, on_progress=_progress_printer(args.quiet or args.json))
+    source = args.workflow
+    history = None
+    if args.history:
+        from .api import with_history_durations
+        from .history import read_history
+
+        history = read_history(args.history)
+        source = with_history_durations(args.workflow, history)
+    result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))
     plan = result.to_dict()
+    prediction = None
+    if history is not None:
+        from .prediction import predict_plan
+
+        prediction = predict_plan(
+            result.problem, result.waits_for, result.makespan, history, samples=args.samples, level=args.level
+        )
+        plan["prediction"] = prediction.to_dict()
+        result = dataclasses.replace(result, prediction=prediction)
     _write_reports(result, args, deadline=t0 + args.time_limit - 0.5)
     if args.output:
         write_json_atomic(args.output, plan)
@@ -236,6 +298,87 @@ def _cmd_solve(args) -> int:
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
     else:
         print_result(result)
+        if prediction is not None:
+            print(prediction.summary(result.problem.time_unit))
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from .api import predict
+    from .report.console import print_prediction
+
+    prediction = predict(
+        args.workflow,
+        plan=args.plan,
+        history=args.history,
+        samples=args.samples,
+        level=args.level,
+        seed=args.seed,
+        time_limit=args.time_limit,
+    )
+    if args.json:
+        sys.stdout.write(json.dumps(prediction.to_dict(), indent=2) + "\n")
+    else:
+        print_prediction(prediction)
+    return 0
+
+
+def _cmd_history(args) -> int:
+    from .history import read_history
+    from .prediction.model import fit_kinds
+    from .report.console import print_history
+
+    history = read_history(args.paths)
+    models = fit_kinds(history)
+    if args.json:
+        rows = [
+            {
+                "kind": m.kind,
+                "attempts": m.n,
+                "runs": m.runs,
+                "p10": m.quantiles[0],
+                "median": m.quantiles[1],
+                "p90": m.quantiles[2],
+                "feature": m.feature,
+                "slope": m.slope,
+                "sigma": m.sigma,
+                "tau": m.tau,
+            }
+            for m in models.values()
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
+    else:
+        print_history(history, models)
+    return 0
+
+
+def _cmd_backtest(args) -> int:
+    from .history import history_files, read_history
+    from .io.files import write_csv_atomic
+    from .prediction.backtest import backtest, cases_from, summarize_backtest
+    from .report.console import print_backtest
+
+    files = history_files(args.paths)
+    history = read_history(files)
+    cases = cases_from(files, history, workflow=args.workflow, cores=args.cores)
+
+    def on_row(row):
+        if not args.quiet and not args.json:
+            lo, hi = row.intervals[0.9]
+            print(
+                f"{row.run}: {row.method:8s} actual {row.actual:.1f}  plan {row.planned:.1f}  "
+                f"p50 {row.p50:.1f}  90% [{lo:.1f}, {hi:.1f}] {'ok' if row.covered(0.9) else 'MISSED'}",
+                file=sys.stderr,
+            )
+
+    rows = backtest(history, cases, samples=args.samples, time_limit=args.time_limit, on_row=on_row)
+    summary = summarize_backtest(rows)
+    if args.out:
+        write_csv_atomic(args.out, [r.as_dict() for r in rows])
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        print_backtest(summary)
     return 0
 
 
@@ -462,6 +605,9 @@ def main(argv: list[str] | None = None) -> int:
         "compile": _cmd_compile,
         "analyze": _cmd_analyze,
         "export": _cmd_export,
+        "predict": _cmd_predict,
+        "history": _cmd_history,
+        "backtest": _cmd_backtest,
     }
     try:
         with _sigterm_as_interrupt(), _warnings_as_lines():

@@ -147,7 +147,9 @@ def _read_trace(path: Path) -> History:
         status=("ok",) * n,
         start=np.zeros(n),
         finish=np.asarray([t.runtime for t in trace.tasks], float),
-        features=tuple({"input_bytes": float(t.input_bytes)} for t in trace.tasks),
+        features=tuple(
+            {"input_bytes": float(t.input_bytes), "output_bytes": float(t.output_bytes)} for t in trace.tasks
+        ),
         host=tuple(t.machine for t in trace.tasks),
     )
 

@@ -52,6 +52,8 @@ class Result:
     orderings: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
     #: the workflow as written, when :func:`orchmilp.solve` read one (the independent checker's input)
     workflow: dict[str, Any] | None = field(default=None, repr=False)
+    #: the predicted makespan distribution, when history or ranges were used (orchmilp.prediction)
+    prediction: Any = field(default=None, repr=False)
 
     @property
     def gap(self) -> float:
@@ -107,6 +109,7 @@ class Result:
                 {"before": self.problem.ids[i], "after": self.problem.ids[j], "reason": why}
                 for i, j, why in self.orderings
             ],
+            **({"prediction": self.prediction.to_dict()} if self.prediction is not None else {}),
         }
 
     def summary(self) -> str:

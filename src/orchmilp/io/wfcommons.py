@@ -48,6 +48,10 @@ class TraceTask:
     def input_bytes(self) -> int:
         return sum(self.inputs.values())
 
+    @property
+    def output_bytes(self) -> int:
+        return sum(self.outputs.values())
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -172,7 +176,8 @@ def _tasks_15(workflow: dict[str, Any], where: str) -> list[TraceTask]:
 
 def trace_to_workflow(trace: Trace, cores: float | None = None) -> dict[str, Any]:
     """The workflow of a trace: tasks -> agents (parents -> depends_on, input/output files ->
-    reads/writes, category -> kind, summed input sizes -> features.input_bytes, run time ->
+    reads/writes, category -> kind, summed input sizes -> features.input_bytes (and output
+    sizes -> features.output_bytes, an extension: a download's work is its output), run time ->
     duration, cores each as the trace says, else one), on ``cores`` cores (default: the
     trace's machines, else as many as the widest task needs times the number of tasks)."""
     capacity = cores or trace.machine_cores or max((t.cores for t in trace.tasks), default=1) * len(trace.tasks)
@@ -186,6 +191,6 @@ def trace_to_workflow(trace: Trace, cores: float | None = None) -> dict[str, Any
             agent["reads"] = sorted(task.inputs)
         if task.outputs:
             agent["writes"] = sorted(task.outputs)
-        agent["features"] = {"input_bytes": task.input_bytes}
+        agent["features"] = {"input_bytes": task.input_bytes, "output_bytes": task.output_bytes}
         agents.append(agent)
     return {"name": trace.name, "time_unit": "s", "resources": {"cores": plain_number(capacity)}, "agents": agents}

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..result import Result, plain_number
 
-__all__ = ["print_result"]
+__all__ = ["print_result", "print_prediction", "print_history", "print_backtest"]
 
 
 def print_result(result: Result, console: Console | None = None) -> None:
@@ -103,3 +103,69 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
             ", ".join(r["filled_by_one_agent"]) or "-",
         )
     console.print(res if facts["resources"] else "Resources: none declared")
+
+
+def _console() -> Console:
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}" if abs(x) < 1e6 else f"{x:.3e}"
+
+
+def print_prediction(prediction, console: Console | None = None, top: int = 15) -> None:
+    """Makespan quantiles and interval, then the agents by criticality."""
+    console = console or _console()
+    lo, hi = prediction.interval
+    console.print(
+        f"predicted makespan: p50 [bold]{_g(prediction.p50)}[/bold]  p90 {_g(prediction.p90)}  "
+        f"mean {_g(prediction.mean)}  {100 * prediction.level:g}% interval [{_g(lo)}, {_g(hi)}]   "
+        f"(planned {_g(prediction.planned)}, {prediction.samples} samples)"
+    )
+    sources = {}
+    for a in prediction.agents:
+        sources[a["source"]] = sources.get(a["source"], 0) + 1
+    console.print("  run times from: " + ", ".join(f"{k} {v} agents" for k, v in sources.items()))
+    table = Table(title=f"Agents by criticality (top {top})", title_justify="left", show_edge=False)
+    for col in ("agent", "kind", "source", "runs", "p10", "p50", "p90", "criticality"):
+        table.add_column(col, justify="left" if col in ("agent", "kind", "source") else "right")
+    for a in sorted(prediction.agents, key=lambda a: -a["criticality"])[:top]:
+        table.add_row(
+            a["id"],
+            a["kind"],
+            a["source"],
+            str(a["runs"]),
+            _g(a["p10"]),
+            _g(a["p50"]),
+            _g(a["p90"]),
+            f"{100 * a['criticality']:.0f}%",
+        )
+    console.print(table)
+
+
+def print_history(history, models, console: Console | None = None) -> None:
+    """Per kind: attempts, runs, median, p10/p90 and the fitted model."""
+    console = console or _console()
+    console.print(f"{len(history)} attempts in {len(history.runs)} runs ({len(history.ok())} ok)")
+    table = Table(show_edge=False)
+    for col in ("kind", "attempts", "runs", "p10", "median", "p90", "model (log scale)"):
+        table.add_column(col, justify="left" if col in ("kind", "model (log scale)") else "right")
+    for m in sorted(models.values(), key=lambda m: m.kind):
+        p10, med, p90 = m.quantiles
+        table.add_row(m.kind, str(m.n), str(m.runs), _g(p10), _g(med), _g(p90), m.describe())
+    console.print(table)
+
+
+def print_backtest(summary, console: Console | None = None) -> None:
+    """One line per method: coverage, widths, errors."""
+    console = console or _console()
+    table = Table(title="Backtest, leave one run out", title_justify="left", show_edge=False)
+    for col in summary[0]:
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for line in summary:
+        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in line.values()])
+    console.print(table)
+    console.print(
+        "coverage: share of held-out runs inside the interval; width: interval width / actual makespan; "
+        "errors: median |p50 - actual| / actual and |plan - actual| / actual"
+    )

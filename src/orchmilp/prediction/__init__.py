@@ -1,0 +1,146 @@
+"""Prediction: how long a plan will really take, and how sure that is (docs/spec/run-format.md).
+
+history -> per-kind models (:mod:`.model`) -> each agent's predictive
+distribution -> Monte Carlo of the plan's event-driven policy
+(:mod:`.simulate`) -> :class:`Prediction`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidOptions, InvalidPlan
+from ..history import History
+from ..model.problem import Problem
+from ..result import plain_number
+from .model import AgentForecast, KindModel, fit_kinds, forecast
+from .simulate import central, simulate
+
+__all__ = ["Prediction", "predict_plan", "forecasts_for", "history_medians", "waits_for_of_plan"]
+
+
+def _round(x: float) -> float:
+    return plain_number(float(f"{x:.6g}"))
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """The makespan distribution of a plan's policy and each agent's share in it."""
+
+    level: float
+    samples: int
+    p50: float
+    p90: float
+    interval: tuple[float, float]
+    mean: float
+    planned: float
+    agents: tuple[dict[str, Any], ...]
+    makespans: np.ndarray = field(repr=False)
+
+    @property
+    def half_width(self) -> float:
+        """Half the interval's width: the "± X" of the report."""
+        return (self.interval[1] - self.interval[0]) / 2
+
+    def to_dict(self) -> dict[str, Any]:
+        """The prediction object of docs/spec/run-format.md (agents also carry ``p10`` and ``kind``)."""
+        return {
+            "level": self.level,
+            "samples": self.samples,
+            "p50": _round(self.p50),
+            "p90": _round(self.p90),
+            "interval": [_round(self.interval[0]), _round(self.interval[1])],
+            "mean": _round(self.mean),
+            "planned": _round(self.planned),
+            "agents": [dict(a) for a in self.agents],
+        }
+
+    def summary(self, unit: str = "s") -> str:
+        lo, hi = self.interval
+        return (
+            f"predicted makespan: p50 {_round(self.p50)} {unit}, p90 {_round(self.p90)} {unit}, "
+            f"{100 * self.level:g}% interval [{_round(lo)}, {_round(hi)}] {unit} "
+            f"(planned {_round(self.planned)} {unit}, {self.samples} samples)"
+        )
+
+
+def forecasts_for(
+    problem: Problem, history: History | None, baseline: bool = False
+) -> tuple[list[AgentForecast], dict[str, KindModel]]:
+    """Each agent's predictive run-time distribution, and the kind models behind them."""
+    models = fit_kinds(history, baseline=baseline) if history is not None and len(history) else {}
+    return forecast(problem, models, baseline=baseline), models
+
+
+def history_medians(problem: Problem, history: History) -> dict[str, float]:
+    """agent id -> predicted median run time, for the agents whose kind has history."""
+    forecasts, _ = forecasts_for(problem, history)
+    return {problem.ids[j]: _round(f.median) for j, f in enumerate(forecasts) if f.source == "history"}
+
+
+def waits_for_of_plan(problem: Problem, plan: dict[str, Any]) -> tuple[tuple[int, ...], ...]:
+    """The ``waits_for`` lists of a plan object as agent indices of ``problem``."""
+    index = problem.index
+    out: list[tuple[int, ...] | None] = [None] * problem.n
+    for entry in plan.get("schedule", ()):
+        if not isinstance(entry, dict) or entry.get("id") not in index:
+            raise InvalidPlan(f"plan: schedule entry {str(entry)[:60]} names no agent of the workflow")
+        try:
+            out[index[entry["id"]]] = tuple(index[w] for w in entry.get("waits_for", ()))
+        except KeyError as err:
+            raise InvalidPlan(f"plan: agent '{entry['id']}': waits_for names unknown agent {err}") from None
+    missing = [problem.ids[j] for j in range(problem.n) if out[j] is None]
+    if missing:
+        raise InvalidPlan(f"plan: agent '{missing[0]}' of the workflow is not in the plan's schedule")
+    return tuple(out)  # type: ignore[arg-type]
+
+
+def predict_plan(
+    problem: Problem,
+    waits_for: Sequence[Sequence[int]],
+    planned: float,
+    history: History | None = None,
+    *,
+    samples: int = 10_000,
+    level: float = 0.95,
+    seed: int = 0,
+    baseline: bool = False,
+) -> Prediction:
+    """Predict the makespan of a plan's policy (``waits_for``) from ``history``
+    (or, without it, from the agents' ``duration_range`` or the assumed spread)."""
+    if not 0 < level < 1:
+        raise InvalidOptions(f"level = {level} must be between 0 and 1 (e.g. 0.95)")
+    if samples < 100:
+        raise InvalidOptions(f"samples = {samples} must be >= 100")
+    forecasts, _ = forecasts_for(problem, history, baseline=baseline)
+    sim = simulate(waits_for, forecasts, samples, seed)
+    lo, hi = central(level)
+    p50, p90, a, b = np.quantile(sim.makespan, [0.5, 0.9, lo, hi]) if problem.n else (0.0,) * 4
+    agents = tuple(
+        {
+            "id": problem.ids[j],
+            "kind": f.kind,
+            "p10": _round(sim.quantiles[0, j]),
+            "p50": _round(sim.quantiles[1, j]),
+            "p90": _round(sim.quantiles[2, j]),
+            "source": f.source,
+            "runs": f.runs,
+            "criticality": round(float(sim.critical[j]), 4),
+        }
+        for j, f in enumerate(forecasts)
+    )
+    return Prediction(
+        level=level,
+        samples=samples,
+        p50=float(p50),
+        p90=float(p90),
+        interval=(float(a), float(b)),
+        mean=float(sim.makespan.mean()) if problem.n else 0.0,
+        planned=float(planned),
+        agents=agents,
+        makespans=sim.makespan,
+    )

@@ -1,0 +1,162 @@
+"""Leave one run out: is the prediction honest on runs it did not learn from?
+
+For each run of the history: learn from the other runs, plan the run's
+workflow with the learned medians, predict the plan's makespan, and compare
+with the makespan the run's actual run times give through the same plan
+(the event-driven policy replayed with the measured durations). The model is
+compared with the simple baseline of :mod:`.model` on the same runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidHistory
+from ..history import History
+from . import history_medians, predict_plan
+from .simulate import makespans
+
+__all__ = ["Case", "BacktestRow", "backtest", "summarize_backtest", "LEVELS"]
+
+LEVELS = (0.9, 0.95)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run to hold out: its id and its workflow (structure, features; durations are replaced)."""
+
+    run: str
+    workflow: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    run: str
+    method: str  # model or baseline
+    agents: int
+    actual: float  # the makespan the run's real durations give through the plan
+    planned: float  # the deterministic plan's makespan (history medians)
+    p50: float
+    intervals: dict[float, tuple[float, float]]
+
+    def covered(self, level: float) -> bool:
+        lo, hi = self.intervals[level]
+        return lo <= self.actual <= hi
+
+    def width(self, level: float) -> float:
+        """The interval's width relative to the actual makespan."""
+        lo, hi = self.intervals[level]
+        return (hi - lo) / self.actual
+
+    def as_dict(self) -> dict[str, Any]:
+        row = {
+            "run": self.run,
+            "method": self.method,
+            "agents": self.agents,
+            "actual": round(self.actual, 3),
+            "planned": round(self.planned, 3),
+            "p50": round(self.p50, 3),
+        }
+        for level in LEVELS:
+            lo, hi = self.intervals[level]
+            row[f"low_{level:g}"], row[f"high_{level:g}"] = round(lo, 3), round(hi, 3)
+            row[f"covered_{level:g}"] = self.covered(level)
+        return row
+
+
+def _with_durations(workflow: dict[str, Any], durations: dict[str, float]) -> dict[str, Any]:
+    out = copy.deepcopy(workflow)
+    for agent in out["agents"]:
+        if agent["id"] in durations:
+            agent["duration"] = durations[agent["id"]]
+            agent.pop("duration_range", None)
+    return out
+
+
+def backtest(
+    history: History,
+    cases: Sequence[Case],
+    *,
+    samples: int = 4000,
+    time_limit: float = 5.0,
+    seed: int = 0,
+    on_row: Callable[[BacktestRow], None] | None = None,
+) -> list[BacktestRow]:
+    """Leave each case's run out, predict it from the others with the model and the baseline."""
+    from ..api import load, solve
+
+    if len(history.runs) < 3:
+        raise InvalidHistory(f"backtest needs at least 3 runs in the history, found {len(history.runs)}")
+    rows = []
+    for case in cases:
+        run_history = history.only_run(case.run).ok()
+        actual_of = dict(zip(run_history.agent, run_history.duration.tolist()))
+        train = history.without_run(case.run)
+        problem = load(case.workflow)
+        missing = [a for a in problem.ids if a not in actual_of]
+        if missing:
+            raise InvalidHistory(f"run '{case.run}': agent '{missing[0]}' has no ok attempt to compare with")
+        medians = history_medians(problem, train)
+        result = solve(_with_durations(case.workflow, medians), time_limit=time_limit, seed=seed)
+        actual_durations = np.asarray([[actual_of[a] for a in problem.ids]])
+        actual = float(makespans(result.waits_for, actual_durations)[0])
+        for method in ("model", "baseline"):
+            pred = predict_plan(
+                result.problem,
+                result.waits_for,
+                result.makespan,
+                train,
+                samples=samples,
+                level=LEVELS[0],
+                seed=seed,
+                baseline=method == "baseline",
+            )
+            intervals = {}
+            for level in LEVELS:
+                tail = (1 - level) / 2
+                lo, hi = np.quantile(pred.makespans, [tail, 1 - tail])
+                intervals[level] = (float(lo), float(hi))
+            row = BacktestRow(case.run, method, problem.n, actual, result.makespan, pred.p50, intervals)
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    return rows
+
+
+def summarize_backtest(rows: Sequence[BacktestRow]) -> list[dict[str, Any]]:
+    """Per method: runs, coverage of each level, median relative error of p50 and of the plan, widths."""
+    out = []
+    for method in dict.fromkeys(r.method for r in rows):
+        mine = [r for r in rows if r.method == method]
+        line: dict[str, Any] = {"method": method, "runs": len(mine)}
+        for level in LEVELS:
+            line[f"coverage {level:g}"] = float(np.mean([r.covered(level) for r in mine]))
+            line[f"median width {level:g}"] = float(np.median([r.width(level) for r in mine]))
+        line["p50 error"] = float(np.median([abs(r.p50 - r.actual) / r.actual for r in mine]))
+        line["plan error"] = float(np.median([abs(r.planned - r.actual) / r.actual for r in mine]))
+        out.append(line)
+    return out
+
+
+def cases_from(files, history: History, *, workflow=None, cores: float | None = None) -> list[Case]:
+    """The runs to hold out: each WfCommons trace with its own workflow, or each run of
+    JSONL history with the ``workflow`` given (a path or dict)."""
+    from ..api import load_as_written
+    from ..io.wfcommons import read_trace, trace_to_workflow
+
+    traces = [f for f in files if str(f).lower().endswith(".json")]
+    if traces and workflow is None:
+        cases = []
+        for path in traces:
+            trace = read_trace(path)
+            cases.append(Case(trace.name, trace_to_workflow(trace, cores=cores)))
+        return cases
+    if workflow is None:
+        raise InvalidHistory("backtest: JSONL history needs --workflow (the workflow its runs ran)")
+    _, written = load_as_written(workflow)
+    return [Case(run, written) for run in history.runs]

@@ -1,0 +1,278 @@
+"""Run-time models learned from history, one per kind, on the log scale.
+
+For the attempts of one kind, ``log(run time) = a + b * (log(1 + feature) - c) + u_run + e``:
+
+* ``b`` belongs to the feature (present in every attempt of the kind) that
+  explains the run time best (slope estimated within runs, largest |t|, at
+  least 2); without one ``b = 0`` and the
+  model is the kind's own log-normal distribution;
+* ``u_run`` is the run-level factor: the same for every agent of the kind in
+  one run (whole runs are slow or fast together), spread ``tau`` estimated
+  from the between-run spread of the run means (method of moments);
+* ``e`` is the within-run noise, spread ``sigma``.
+
+A prediction for a new run adds the parameter uncertainty: the intercept is
+a mean of ``R`` run means, so its variance is ``S^2 / R``; few runs give wide
+intervals, and the shared part is Student-t with ``R - 1`` degrees of freedom,
+the independent part with the within-run degrees of freedom. With little
+history the location is shrunk towards the user's ``duration`` (precision
+weighted, the prior's spread from ``duration_range`` or the assumed default);
+with none, the agent's ``duration_range`` (or the assumed spread) is used.
+
+The baseline of the backtest (``method="baseline"``) is the simple model the
+backtest compares with: per-kind log-normal with a run factor, normal, no features, no
+parameter uncertainty, ordinary standard deviations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from ..history import History
+from ..model.problem import Problem
+
+__all__ = [
+    "ASSUMED_SPREAD",
+    "Z90",
+    "KindModel",
+    "AgentForecast",
+    "fit_kinds",
+    "forecast",
+]
+
+#: z of the 95th percentile: a 90% range [low, high] has log-scale sd log(high/low) / (2 * Z90)
+Z90 = float(stats.norm.ppf(0.95))
+#: with no history and no duration_range: a 90% range of duration / 2 .. duration * 2
+ASSUMED_SPREAD = math.log(2.0) / Z90
+#: a slope is kept when its t statistic is at least this
+MIN_SLOPE_T = 2.0
+
+
+@dataclass(frozen=True)
+class KindModel:
+    """What the history says about one kind (log scale)."""
+
+    kind: str
+    n: int  # ok attempts
+    runs: int  # distinct runs among them
+    feature: str | None  # the regression feature, or None
+    intercept: float  # mean log run time (at the feature's centre)
+    slope: float
+    center: float  # mean log(1 + feature)
+    slope_var: float
+    intercept_var: float  # nan when it cannot be estimated (one attempt)
+    sigma: float  # within-run sd; nan when no run has two attempts
+    sigma_df: int
+    tau: float  # run-level sd; nan with fewer than two runs
+    tau_df: int
+    quantiles: tuple[float, float, float]  # p10, median, p90 of the raw run times
+
+    def describe(self) -> str:
+        """The fitted model in a few words (for ``orchmilp history``)."""
+        parts = []
+        if self.feature:
+            parts.append(f"log t = {self.intercept:.2f} + {self.slope:.2f}*(log {self.feature} - {self.center:.1f})")
+        else:
+            parts.append(f"log-normal, median {math.exp(self.intercept):.3g}")
+        parts.append(f"within-run sd {self.sigma:.2f}" if math.isfinite(self.sigma) else "within-run sd unknown")
+        parts.append(f"run factor sd {self.tau:.2f}" if math.isfinite(self.tau) else "run factor unknown")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class AgentForecast:
+    """The predictive distribution of one agent's run time for a new run (log scale):
+    ``loc + shared_scale * T(shared_df) [one draw per kind and run] + own_scale * T(own_df)``."""
+
+    loc: float
+    shared_scale: float
+    shared_df: float
+    own_scale: float
+    own_df: float
+    source: str  # history, range, assumed
+    runs: int
+    kind: str
+    zero: bool = False  # a milestone (duration 0 and no history): always 0
+
+    def quantile(self, q: float) -> float:
+        """A quantile by a normal approximation (exact quantiles come from the simulation)."""
+        if self.zero:
+            return 0.0
+        z = stats.norm.ppf(q)
+        return math.exp(self.loc + z * math.hypot(self.shared_scale, self.own_scale))
+
+    @property
+    def median(self) -> float:
+        return 0.0 if self.zero else math.exp(self.loc)
+
+
+def _common_features(history: History, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The features present in every attempt of these rows, as log(1 + x)."""
+    names = set(history.features[rows[0]]) if len(rows) else set()
+    for i in rows:
+        names &= set(history.features[i])
+        if not names:
+            return {}
+    return {name: np.log1p(np.asarray([history.features[i][name] for i in rows], float)) for name in sorted(names)}
+
+
+def _slope(y: np.ndarray, x: np.ndarray, inverse: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
+    """(slope, its variance, |t|) of log run time on a log feature, estimated within runs
+    (so the run factor does not leak into the slope); pooled when runs have too few attempts."""
+    n, R = len(y), len(counts)
+    if n < 4 or np.ptp(x) <= 0:
+        return 0.0, 0.0, 0.0
+    xm = np.bincount(inverse, x, R) / counts
+    ym = np.bincount(inverse, y, R) / counts
+    xd, yd = x - xm[inverse], y - ym[inverse]
+    sxx, dof = float(xd @ xd), n - R - 1
+    if sxx <= 1e-12 or dof < 2:
+        xd, yd = x - x.mean(), y - y.mean()
+        sxx, dof = float(xd @ xd), n - 2
+    if sxx <= 1e-12 or dof < 2:
+        return 0.0, 0.0, 0.0
+    b = float(xd @ yd) / sxx
+    s2 = float(((yd - b * xd) ** 2).sum()) / dof
+    var = s2 / sxx
+    return b, var, (abs(b) / math.sqrt(var) if var > 0 else math.inf)
+
+
+def _robust_sd(residuals: np.ndarray, n: int, dof: int) -> float:
+    """The spread of the within-run residuals: 1.4826 * MAD (corrected for the degrees of
+    freedom), so that a few failed or cached attempts of seconds do not widen every interval;
+    the Student-t draws give the tails."""
+    mad = 1.4826 * float(np.median(np.abs(residuals - np.median(residuals))))
+    return mad * math.sqrt(n / dof)
+
+
+def _fit_one(kind: str, y: np.ndarray, candidates: dict[str, np.ndarray], run_of: np.ndarray, baseline: bool):
+    n = len(y)
+    runs, inverse = np.unique(run_of, return_inverse=True)
+    R = len(runs)
+    counts = np.bincount(inverse, minlength=R).astype(float)
+    feature, slope, slope_var, center, best_t = None, 0.0, 0.0, 0.0, MIN_SLOPE_T
+    for name, x in ({} if baseline else candidates).items():
+        b, var, t = _slope(y, x, inverse, counts)
+        if t >= best_t:
+            feature, slope, slope_var, center, best_t = name, b, var, float(x.mean()), t
+    resid = y - slope * (candidates[feature] - center) if feature else y
+    run_mean = np.bincount(inverse, resid, R) / counts
+    within = resid - run_mean[inverse]
+    sigma_df = n - R - (1 if feature else 0)
+    if sigma_df < 1:
+        sigma = math.nan
+    elif baseline:
+        sigma = math.sqrt(float(within @ within) / sigma_df)
+    else:
+        sigma = _robust_sd(within, n, sigma_df)
+    intercept = float(run_mean.mean())
+    if R >= 2:
+        spread2 = float(run_mean.var(ddof=1))
+        noise2 = sigma**2 * float(np.mean(1.0 / counts)) if math.isfinite(sigma) else 0.0
+        tau = math.sqrt(max(0.0, spread2 - noise2))
+        intercept_var = spread2 / R
+    else:
+        tau = math.nan
+        intercept_var = sigma**2 / n if math.isfinite(sigma) else math.nan
+    t = np.exp(y)
+    return KindModel(
+        kind=kind,
+        n=n,
+        runs=R,
+        feature=feature,
+        intercept=intercept,
+        slope=slope,
+        center=center,
+        slope_var=slope_var,
+        intercept_var=intercept_var,
+        sigma=sigma,
+        sigma_df=max(sigma_df, 0),
+        tau=tau,
+        tau_df=R - 1,
+        quantiles=tuple(float(v) for v in np.quantile(t, [0.1, 0.5, 0.9])),
+    )
+
+
+def fit_kinds(history: History, baseline: bool = False) -> dict[str, KindModel]:
+    """One :class:`KindModel` per kind, from the ``ok`` attempts (run time > 0) of the history."""
+    ok = history.ok()
+    durations = ok.duration
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, kind in enumerate(ok.kind):
+        if durations[i] > 0:
+            rows_of[kind].append(i)
+    models = {}
+    run_array = np.asarray(ok.run, dtype=object)
+    for kind, rows in rows_of.items():
+        rows = np.asarray(rows)
+        candidates = _common_features(ok, rows)
+        models[kind] = _fit_one(kind, np.log(durations[rows]), candidates, run_array[rows], baseline)
+    return models
+
+
+def _prior(problem: Problem, j: int) -> tuple[float, float, str]:
+    """(location, spread, source) of the user's own figure for agent ``j`` (log scale)."""
+    duration = float(problem.durations[j])
+    span = problem.duration_ranges[j] if problem.duration_ranges else None
+    if span is not None and span[1] > 0:
+        low, high = span
+        if low > 0:
+            return (math.log(low) + math.log(high)) / 2, math.log(high / low) / (2 * Z90), "range"
+        return math.log(max(duration, high / 10)), math.log(high / max(duration, high / 10)) / Z90, "range"
+    return (math.log(duration) if duration > 0 else math.nan), ASSUMED_SPREAD, "assumed"
+
+
+def forecast(problem: Problem, models: dict[str, KindModel], baseline: bool = False) -> list[AgentForecast]:
+    """Each agent's predictive distribution for a new run, from its kind's model and its own figures."""
+    out = []
+    for j in range(problem.n):
+        kind = problem.kinds[j] if problem.kinds else problem.ids[j]
+        prior_loc, prior_sd, prior_source = _prior(problem, j)
+        model = models.get(kind)
+        if model is None:
+            if not math.isfinite(prior_loc):
+                out.append(AgentForecast(0.0, 0.0, math.inf, 0.0, math.inf, prior_source, 0, kind, zero=True))
+                continue
+            # the user's range is a 90% range for the agent's run time: all of it the agent's own
+            out.append(AgentForecast(prior_loc, 0.0, math.inf, prior_sd, math.inf, prior_source, 0, kind))
+            continue
+        out.append(_from_history(problem, j, model, prior_loc, prior_sd, baseline))
+    return out
+
+
+def _from_history(
+    problem: Problem, j: int, m: KindModel, prior_loc: float, prior_sd: float, baseline: bool
+) -> AgentForecast:
+    x = None
+    if m.feature:
+        value = (problem.features[j] if problem.features else {}).get(m.feature)
+        x = None if value is None else math.log1p(value) - m.center
+    loc = m.intercept + (m.slope * x if x is not None else 0.0)
+    sigma = m.sigma if math.isfinite(m.sigma) else 0.0
+    if baseline:
+        tau = m.tau if math.isfinite(m.tau) else prior_sd
+        if not math.isfinite(m.sigma) and not math.isfinite(m.tau):
+            sigma = prior_sd
+        return AgentForecast(loc, tau, math.inf, sigma, math.inf, "history", m.runs, m.kind)
+    if not math.isfinite(m.tau):  # one run: the run factor is unknown, assumed
+        tau, tau_df = prior_sd, math.inf
+    else:
+        tau, tau_df = m.tau, max(m.tau_df, 1)
+    loc_var = m.intercept_var if math.isfinite(m.intercept_var) else prior_sd**2
+    if x is not None:
+        loc_var += x * x * m.slope_var
+    elif m.feature:  # the agent lacks the feature the model needs: the kind's spread of it
+        loc_var += m.slope**2 * 1.0
+    if not math.isfinite(m.sigma) and not math.isfinite(m.tau):  # a single attempt
+        sigma = prior_sd
+    if math.isfinite(prior_loc) and prior_sd > 0:  # shrink towards the user's figure
+        w = prior_sd**2 / (prior_sd**2 + loc_var)
+        loc = w * loc + (1 - w) * prior_loc
+        loc_var = 1.0 / (1.0 / loc_var + 1.0 / prior_sd**2) if loc_var > 0 else 0.0
+    own_df = max(m.sigma_df, 1) if math.isfinite(m.sigma) else math.inf
+    return AgentForecast(loc, math.sqrt(tau**2 + loc_var), tau_df, sigma, own_df, "history", m.runs, m.kind)

@@ -1,0 +1,194 @@
+"""Prediction: calibration on synthetic history, the Monte Carlo against a direct replay, CLI and library."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import orchmilp
+from orchmilp.check import check_plan
+from orchmilp.errors import InvalidOptions, InvalidPlan
+from orchmilp.history import History
+from orchmilp.prediction.model import fit_kinds, forecast
+from orchmilp.prediction.simulate import makespans, sample_durations, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "instances" / "examples"
+SRA = ROOT / "instances" / "wfcommons" / "srasearch"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "orchmilp.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def _synthetic_history(rng, runs, per_run, mu=3.0, tau=0.3, sigma=0.2, slope=0.0, kind="k"):
+    """Attempts of one kind: log t = mu + slope * (log1p(x) - 10) + u_run + e."""
+    cols = {"run": [], "agent": [], "kind": [], "dur": [], "feat": []}
+    for r in range(runs):
+        u = rng.normal(0, tau)
+        for a in range(per_run):
+            x = float(np.exp(rng.uniform(8, 12)))
+            y = mu + slope * (np.log1p(x) - 10) + u + rng.normal(0, sigma)
+            cols["run"].append(f"r{r}")
+            cols["agent"].append(f"a{a}")
+            cols["kind"].append(kind)
+            cols["dur"].append(float(np.exp(y)))
+            cols["feat"].append({"input_bytes": x})
+    n = len(cols["run"])
+    return History(
+        run=tuple(cols["run"]),
+        workflow=(None,) * n,
+        agent=tuple(cols["agent"]),
+        kind=tuple(cols["kind"]),
+        status=("ok",) * n,
+        start=np.zeros(n),
+        finish=np.asarray(cols["dur"]),
+        features=tuple(cols["feat"]),
+        host=(None,) * n,
+    )
+
+
+def test_fit_recovers_the_parameters_of_synthetic_history():
+    rng = np.random.default_rng(1)
+    model = fit_kinds(_synthetic_history(rng, runs=40, per_run=20, slope=0.8))["k"]
+    assert model.feature == "input_bytes" and model.slope == pytest.approx(0.8, abs=0.05)
+    assert model.sigma == pytest.approx(0.2, abs=0.03) and model.tau == pytest.approx(0.3, abs=0.1)
+    flat = fit_kinds(_synthetic_history(rng, runs=40, per_run=20, slope=0.0))["k"]
+    assert flat.feature is None  # no slope where there is none
+
+
+@pytest.mark.parametrize("runs", [3, 8])
+def test_intervals_cover_held_out_runs_at_their_level(runs):
+    """Calibration: for many synthetic histories, the 90% interval of one agent's run time in a
+    new run covers the truth about 90% of the time (binomial tolerance), few runs included."""
+    rng = np.random.default_rng(runs)
+    workflow = orchmilp.load(
+        {"agents": [{"id": "a0", "kind": "k", "duration": 20, "features": {"input_bytes": 22026}}]}
+    )
+    trials, hits = 300, 0
+    for _ in range(trials):
+        history = _synthetic_history(rng, runs=runs + 1, per_run=5, slope=0.5)
+        held = history.only_run(f"r{runs}")
+        train = history.without_run(f"r{runs}")
+        f = forecast(workflow, fit_kinds(train))[0]
+        draws = sample_durations([f], 4000, rng)[:, 0]
+        lo, hi = np.quantile(draws, [0.05, 0.95])
+        truth = held.duration[0] * np.exp(0.5 * (np.log1p(22026) - np.log1p(held.features[0]["input_bytes"])))
+        hits += lo <= truth <= hi
+    low = stats.binom.ppf(0.001, trials, 0.9) / trials
+    assert hits / trials >= low, hits / trials
+
+
+def _random_plan(rng, n):
+    return [tuple(sorted(rng.choice(j, size=min(j, rng.integers(0, 3)), replace=False).tolist())) for j in range(n)]
+
+
+def test_monte_carlo_replay_equals_a_direct_event_driven_computation():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        n = int(rng.integers(1, 15))
+        waits_for = _random_plan(rng, n)
+        durations = rng.exponential(5, size=(50, n))
+        got = makespans(waits_for, durations)
+        for s in range(50):
+            finish = {}
+            for j in range(n):
+                finish[j] = max((finish[p] for p in waits_for[j]), default=0.0) + durations[s, j]
+            assert got[s] == pytest.approx(max(finish.values()))
+
+
+def test_criticality_of_a_chain_and_a_dominated_branch():
+    # a -> b, c alone: c is far shorter, so a and b are always critical, c never
+    problem = orchmilp.load(
+        {
+            "agents": [
+                {"id": "a", "duration": 10, "duration_range": [9, 11]},
+                {"id": "b", "duration": 10, "duration_range": [9, 11], "depends_on": ["a"]},
+                {"id": "c", "duration": 1, "duration_range": [0.9, 1.1]},
+            ]
+        }
+    )
+    forecasts = forecast(problem, {})
+    sim = simulate([(), (0,), ()], forecasts, 2000, seed=3)
+    assert sim.critical.tolist() == [1.0, 1.0, 0.0]
+    assert [f.source for f in forecasts] == ["range", "range", "range"]
+    # the 90% range given is the agent's 90% range
+    assert sim.quantiles[0, 0] == pytest.approx(
+        np.exp(np.log(9) + (np.log(11) - np.log(9)) * (0.5 - 1.2816 / 3.2897)), rel=0.03
+    )
+
+
+def test_predict_an_example_assumed_spread_and_the_plan_is_checked():
+    result = orchmilp.solve(EXAMPLES / "code-review.json", time_limit=10)
+    assert check_plan(result.workflow, result.to_dict()) == []
+    prediction = orchmilp.predict(EXAMPLES / "code-review.json", plan=result.to_dict(), samples=5000)
+    assert prediction.planned == result.makespan
+    lo, hi = prediction.interval
+    assert lo < prediction.p50 < prediction.p90 < hi
+    assert all(a["source"] == "assumed" for a in prediction.agents)
+    crit = {a["id"]: a["criticality"] for a in prediction.agents}
+    assert all(crit[a] > 0 for a in result.critical_path)
+    # the same plan replayed with the planned durations gives the planned makespan
+    planned = np.asarray([result.problem.durations])
+    assert makespans(result.waits_for, planned)[0] == pytest.approx(result.makespan)
+
+
+def test_predict_rejects_a_plan_of_another_workflow_and_bad_options(tmp_path):
+    other = orchmilp.solve(EXAMPLES / "map-reduce.json", time_limit=5).to_dict()
+    with pytest.raises(InvalidPlan):
+        orchmilp.predict(EXAMPLES / "code-review.json", plan=other)
+    with pytest.raises(InvalidOptions):
+        orchmilp.predict(EXAMPLES / "code-review.json", level=1.5)
+
+
+def test_solve_with_history_plans_with_medians_and_writes_the_prediction(tmp_path):
+    workflow = tmp_path / "sra.json"
+    assert _cli("convert", SRA / "srasearch-chameleon-10a-001.json", "-o", workflow).returncode == 0
+    plan_path = tmp_path / "plan.json"
+    proc = _cli("solve", workflow, "--history", SRA, "-o", plan_path, "--samples", "2000", "-q")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(plan_path.read_text())
+    pred = plan["prediction"]
+    assert pred["samples"] == 2000 and pred["level"] == 0.95
+    assert pred["interval"][0] < pred["p50"] < pred["p90"] < pred["interval"][1]
+    assert {a["source"] for a in pred["agents"]} == {"history"} and all(a["runs"] == 10 for a in pred["agents"])
+    # planned with the history's medians: the plan checks against the workflow with those durations
+    from orchmilp.api import with_history_durations
+
+    medians = with_history_durations(workflow, orchmilp.read_history(SRA))
+    assert check_plan(medians, plan) == []
+    proc = _cli("predict", workflow, "--plan", plan_path, "--history", SRA, "--json", "--samples", "2000")
+    assert proc.returncode == 0, proc.stderr
+    again = json.loads(proc.stdout)
+    assert again["p50"] == pytest.approx(pred["p50"], rel=0.05)
+
+
+def test_history_and_backtest_commands(tmp_path):
+    proc = _cli("history", SRA, "--json")
+    assert proc.returncode == 0, proc.stderr
+    kinds = {row["kind"]: row for row in json.loads(proc.stdout)}
+    assert set(kinds) == {"bowtie2-build", "fasterq-dump", "bowtie2", "merge"}
+    assert kinds["fasterq-dump"]["attempts"] == 150 and kinds["fasterq-dump"]["runs"] == 10
+    out = tmp_path / "bt.csv"
+    proc = _cli("backtest", SRA, "--json", "--samples", "1000", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    summary = {row["method"]: row for row in json.loads(proc.stdout)}
+    assert summary["model"]["runs"] == 10 and 0 <= summary["model"]["coverage 0.9"] <= 1
+    assert len(out.read_text().strip().splitlines()) == 1 + 20
+
+
+def test_bad_history_on_the_command_line_is_one_line(tmp_path):
+    bad = tmp_path / "h.jsonl"
+    bad.write_text("nope\n")
+    proc = _cli("predict", EXAMPLES / "code-review.json", "--history", bad)
+    assert (
+        proc.returncode == 2
+        and proc.stderr.strip().splitlines()[-1] == f"orchmilp: error: {bad}: no readable history line"
+    )
+    assert "warning" in proc.stderr and "Traceback" not in proc.stderr

@@ -4,7 +4,8 @@ For the attempts of one kind, ``log(run time) = a + b * (log(1 + feature) - c) +
 
 * ``b`` belongs to the feature (present in every attempt of the kind) that
   explains the run time best (slope estimated within runs, largest |t|, at
-  least 2); without one ``b = 0`` and the
+  least 2, between 0 and 2, and lowering the total spread, not only the
+  within-run one); without one ``b = 0`` and the
   model is the kind's own log-normal distribution;
 * ``u_run`` is the run-level factor: the same for every agent of the kind in
   one run (whole runs are slow or fast together), spread ``tau`` estimated
@@ -51,6 +52,8 @@ Z90 = float(stats.norm.ppf(0.95))
 ASSUMED_SPREAD = math.log(2.0) / Z90
 #: a slope is kept when its t statistic is at least this
 MIN_SLOPE_T = 2.0
+#: and when it is plausible: run time grows with size, at most quadratically
+MAX_SLOPE = 2.0
 
 
 @dataclass(frozen=True)
@@ -158,8 +161,11 @@ def _fit_one(kind: str, y: np.ndarray, candidates: dict[str, np.ndarray], run_of
     feature, slope, slope_var, center, best_t = None, 0.0, 0.0, 0.0, MIN_SLOPE_T
     for name, x in ({} if baseline else candidates).items():
         b, var, t = _slope(y, x, inverse, counts)
-        if t >= best_t:
-            feature, slope, slope_var, center, best_t = name, b, var, float(x.mean()), t
+        if t < best_t or not 0 <= b <= MAX_SLOPE:
+            continue
+        if float(np.var(y - b * x)) >= float(np.var(y)):  # explains within runs, not across them
+            continue
+        feature, slope, slope_var, center, best_t = name, b, var, float(x.mean()), t
     resid = y - slope * (candidates[feature] - center) if feature else y
     run_mean = np.bincount(inverse, resid, R) / counts
     within = resid - run_mean[inverse]

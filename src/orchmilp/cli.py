@@ -76,6 +76,15 @@ def _gantt_path(text: str) -> str:
     return _output(text)
 
 
+class _Scenario(argparse.Action):
+    """Collects the scenario flags in the order given (argparse keeps one list per flag)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        found = getattr(namespace, "scenarios", None) or []
+        found.append((self.dest, values))
+        namespace.scenarios = found
+
+
 def _level(text: str) -> float:
     value = _positive(text)
     if value >= 1:
@@ -240,6 +249,25 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--json", action="store_true", help="print the summary as JSON")
     backtest.add_argument("-q", "--quiet", action="store_true", help="no row per run")
 
+    whatif = sub.add_parser(
+        "whatif", help="scenarios side by side with the base: solved (proof) and predicted (p50, p90)"
+    )
+    whatif.add_argument("workflow")
+    for flag, meta, text in (
+        ("--set", "KEY=V", "resources.NAME=V or AGENT.FIELD=V, e.g. resources.cores=16"),
+        ("--add", "FILE.json", "add the agents of this workflow file"),
+        ("--remove", "ID", "remove an agent (its dependents wait for what it waited for)"),
+        ("--split", "ID=K", "divide an agent's work over K agents of duration/K"),
+        ("--scale", "ID=F", "multiply an agent's duration by F"),
+    ):
+        whatif.add_argument(flag, action=_Scenario, metavar=meta, help=text + " (one scenario per flag)")
+    whatif.add_argument("--sweep", metavar="resources.NAME=LO..HI", help="makespan against capacity, and the knee")
+    whatif.add_argument("--history", nargs="+", metavar="PATH", help="history for the predictions")
+    whatif.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="per scenario (10)")
+    whatif.add_argument("--samples", type=_count, default=4000, metavar="N", help="samples per prediction (4000)")
+    whatif.add_argument("--plot", type=_gantt_path, metavar="SWEEP.png", help="with --sweep: draw the curve")
+    whatif.add_argument("--json", action="store_true", help="print the list: base first, then each scenario")
+
     check = sub.add_parser("check", help="check a plan against a workflow with the independent checker")
     check.add_argument("workflow")
     check.add_argument("plan")
@@ -349,6 +377,52 @@ def _cmd_history(args) -> int:
         sys.stdout.write(json.dumps(rows, indent=2, default=str) + "\n")
     else:
         print_history(history, models)
+    return 0
+
+
+def _cmd_whatif(args) -> int:
+    from .analysis.scenarios import evaluate, knee, read_workflow_dict, scenario, sweep_values
+    from .history import read_history
+    from .report.console import print_whatif
+
+    base = read_workflow_dict(args.workflow)
+    scenarios = [scenario(flag, value) for flag, value in (getattr(args, "scenarios", None) or [])]
+    sweep = sweep_values(args.sweep) if args.sweep else None
+    if not scenarios and sweep is None:
+        raise InvalidOptions("whatif: give at least one scenario (--set, --add, --remove, --split, --scale) or --sweep")
+    if args.plot and sweep is None:
+        raise InvalidOptions("whatif: --plot draws a --sweep; give --sweep too")
+    edited = [(s.label, s.edit(base)) for s in scenarios]  # every edit checked before any solving
+    history = read_history(args.history) if args.history else None
+    quiet = args.json or not sys.stderr.isatty()
+    rows = []
+    for label, workflow in [("base", base), *edited]:
+        if not quiet:
+            print(f"solving {label} ...", file=sys.stderr)
+        rows.append(evaluate(workflow, label, time_limit=args.time_limit, history=history, samples=args.samples))
+    sweep_rows = []
+    if sweep is not None:
+        from .analysis.scenarios import scenario as make
+
+        key, values = sweep
+        for value in values:
+            label = f"{key}={value:g}"
+            if not quiet:
+                print(f"solving {label} ...", file=sys.stderr)
+            workflow = make("set", f"{key}={value:g}").edit(base)
+            sweep_rows.append(
+                evaluate(workflow, label, time_limit=args.time_limit, history=history, samples=args.samples)
+            )
+    point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)]) if sweep else None
+    if args.plot:
+        from .report.gantt import save_sweep
+
+        save_sweep(sweep[0], sweep[1], sweep_rows, point, args.plot)
+    if args.json:
+        out = rows + sweep_rows if sweep_rows else rows
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+    else:
+        print_whatif(rows, sweep_rows, sweep[0] if sweep else None, point)
     return 0
 
 
@@ -608,6 +682,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": _cmd_predict,
         "history": _cmd_history,
         "backtest": _cmd_backtest,
+        "whatif": _cmd_whatif,
     }
     try:
         with _sigterm_as_interrupt(), _warnings_as_lines():

@@ -169,3 +169,41 @@ def print_backtest(summary, console: Console | None = None) -> None:
         "coverage: share of held-out runs inside the interval; width: interval width / actual makespan; "
         "errors: median |p50 - actual| / actual and |plan - actual| / actual"
     )
+
+
+def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | None = None) -> None:
+    """Scenarios beside the base with the differences; the sweep as a bar chart with its knee."""
+    console = console or _console()
+    base = rows[0]
+    table = Table(title="What if", title_justify="left", show_edge=False)
+    for col in ("scenario", "status", "makespan", "Δ", "lower bound", "p50", "Δ p50", "p90", "Δ p90"):
+        table.add_column(col, justify="left" if col in ("scenario", "status") else "right")
+    for r in rows:
+
+        def delta(key, r=r):
+            if r is base:
+                return ""
+            d = r[key] - base[key]
+            colour = "green" if d < 0 else "red" if d > 0 else ""
+            return f"[{colour}]{d:+.4g}[/{colour}]" if colour else "0"
+
+        table.add_row(
+            r["scenario"],
+            r["status"],
+            _g(r["makespan"]),
+            delta("makespan"),
+            _g(r["lower_bound"]),
+            _g(r["p50"]),
+            delta("p50"),
+            _g(r["p90"]),
+            delta("p90"),
+        )
+    console.print(table)
+    if sweep_rows:
+        top = max(r["makespan"] for r in sweep_rows) or 1
+        console.print(f"Sweep of {sweep_key}: makespan (bar) and p90")
+        for r in sweep_rows:
+            bar = "█" * max(1, round(40 * r["makespan"] / top))
+            console.print(f"  {r['scenario'].split('=')[1]:>6} {bar} {_g(r['makespan'])}  (p90 {_g(r['p90'])})")
+        if knee_value is not None:
+            console.print(f"  more capacity stops helping at {sweep_key} = {knee_value:g}")

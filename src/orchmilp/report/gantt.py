@@ -13,7 +13,7 @@ from ..errors import InvalidOptions
 from ..io.files import write_bytes_atomic
 from ..result import Result
 
-__all__ = ["gantt_figure", "save_gantt", "gantt_svg", "gantt_format", "FORMATS"]
+__all__ = ["gantt_figure", "save_gantt", "gantt_svg", "gantt_format", "histogram_svg", "save_sweep", "FORMATS"]
 
 _BAR = "#4a78b5"
 _CRITICAL = "#c0392b"
@@ -34,9 +34,11 @@ def gantt_figure(result: Result):
     grid = fig.add_gridspec(2 if has_resources else 1, 1, height_ratios=[max(p.n, 4), 6] if has_resources else [1])
     ax = fig.add_subplot(grid[0])
     critical = set(result.critical_path_index)
+    row_of = {j: row for row, j in enumerate(order)}
     for row, j in enumerate(order):
         colour = _CRITICAL if j in critical else _BAR
         ax.barh(row, max(p.durations[j], 1e-9), left=result.start[j], color=colour, edgecolor="white", height=0.75)
+    _spread_and_orderings(ax, result, row_of)
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([p.ids[j] for j in order], fontsize=8 if p.n < 40 else 6)
     ax.invert_yaxis()
@@ -65,6 +67,84 @@ def gantt_figure(result: Result):
         ax.set_xlabel(f"time ({p.time_unit})")
     fig.tight_layout()
     return fig
+
+
+def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
+    """p10-p90 whiskers of each agent's predicted run time (from its planned start), arrows for
+    the orderings the optimiser added (not dependencies), and a legend."""
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=_CRITICAL, label="critical path"), Patch(color=_BAR, label="other agents")]
+    prediction = getattr(result, "prediction", None)
+    if prediction is not None:
+        by_id = {a["id"]: a for a in prediction.agents}
+        for j, row in row_of.items():
+            a = by_id.get(result.problem.ids[j])
+            if a is not None:
+                s = result.start[j]
+                ax.plot([s + a["p10"], s + a["p90"]], [row, row], color="black", linewidth=1)
+                ax.plot([s + a["p10"]] * 2 + [s + a["p90"]] * 2, [row - 0.2, row + 0.2, row - 0.2, row + 0.2], "|k")
+        handles.append(ax.plot([], [], color="black", label="p10-p90 of the run time")[0])
+    for i, j, _why in result.orderings:
+        ax.annotate(
+            "",
+            xy=(result.start[j], row_of[j]),
+            xytext=(result.finish[i], row_of[i]),
+            arrowprops={"arrowstyle": "->", "color": "#7f8c8d", "linestyle": "--", "linewidth": 0.8},
+        )
+    if result.orderings:
+        handles.append(ax.plot([], [], color="#7f8c8d", linestyle="--", label="ordering added (resource/file)")[0])
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+
+
+def histogram_svg(prediction, unit: str = "s") -> str:
+    """The predicted makespan's histogram with p50, p90 and the interval marked (SVG text)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    ax.hist(prediction.makespans, bins=60, color=_BAR, alpha=0.8)
+    for x, label, style in (
+        (prediction.planned, "planned", "-"),
+        (prediction.p50, "p50", "--"),
+        (prediction.p90, "p90", ":"),
+    ):
+        ax.axvline(x, color="black", linestyle=style, linewidth=1, label=f"{label} {x:.4g}")
+    lo, hi = prediction.interval
+    ax.axvspan(lo, hi, color="grey", alpha=0.15, label=f"{100 * prediction.level:g}% interval")
+    ax.set_xlabel(f"makespan ({unit})")
+    ax.set_ylabel("samples")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg")
+    plt.close(fig)
+    return buffer.getvalue().decode("utf-8")
+
+
+def save_sweep(key: str, values, rows, knee, path: str | Path) -> None:
+    """Makespan (and predicted p90) against a resource's capacity, the knee marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(values, [r["makespan"] for r in rows], "o-", color=_BAR, label="makespan (plan)")
+    ax.plot(values, [r["p90"] for r in rows], "s--", color=_CRITICAL, label="p90 (predicted)")
+    if knee is not None:
+        ax.axvline(knee, color="grey", linestyle=":", label=f"more stops helping: {knee:g}")
+    ax.set_xlabel(key)
+    ax.set_ylabel("time")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=gantt_format(path), dpi=120)
+    plt.close(fig)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _render(result: Result, fmt: str) -> bytes:

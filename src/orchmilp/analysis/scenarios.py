@@ -1,0 +1,225 @@
+"""What-if scenarios: change the workflow, re-solve, re-predict, compare with the base.
+
+Each scenario is one edit of the workflow as written (``--set``, ``--add``,
+``--remove``, ``--split``, ``--scale``), applied to the base alone. The
+edited workflow goes through the whole pipeline (validation, solve with its
+proof, independent check, prediction), so a scenario's figures are as
+trustworthy as the base's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidOptions
+
+__all__ = ["Scenario", "scenario", "SCENARIO_FLAGS", "sweep_values", "evaluate", "knee"]
+
+SCENARIO_FLAGS = ("set", "add", "remove", "split", "scale")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    label: str  # the flag as written, e.g. "--split review=3"
+    edit: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _agent(workflow: dict[str, Any], agent_id: str, label: str) -> dict[str, Any]:
+    for agent in workflow["agents"]:
+        if agent.get("id") == agent_id:
+            return agent
+    raise InvalidOptions(f"{label}: the workflow has no agent '{agent_id}'")
+
+
+def _pair(text: str, label: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise InvalidOptions(f"{label}: expected NAME=VALUE")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def _number(text: str, label: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidOptions(f"{label}: {text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise InvalidOptions(f"{label}: {text!r} must be a finite number >= 0")
+    return value
+
+
+def _set(text: str, label: str):
+    key, raw = _pair(text, label)
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    parts = key.split(".")
+
+    def edit(workflow):
+        if parts[0] == "resources" and len(parts) == 2:
+            declared = workflow.get("resources", {})
+            if parts[1] not in declared:
+                names = ", ".join(declared) or "none"
+                raise InvalidOptions(f"{label}: the workflow has no resource '{parts[1]}' (declared: {names})")
+            declared[parts[1]] = value
+        elif len(parts) >= 2:
+            target = _agent(workflow, parts[0], label)
+            for part in parts[1:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = value
+        else:
+            raise InvalidOptions(f"{label}: set resources.NAME=V or AGENT.FIELD=V (e.g. review.duration=30)")
+        return workflow
+
+    return edit
+
+
+def _add(text: str, label: str):
+    from ..io.workflow import read_json_file
+
+    extra = read_json_file(text)
+    if not isinstance(extra, dict) or not isinstance(extra.get("agents"), list):
+        raise InvalidOptions(f"{label}: {text} must be a workflow file with an 'agents' list")
+
+    def edit(workflow):
+        ids = {a.get("id") for a in workflow["agents"]}
+        for agent in extra["agents"]:
+            if agent.get("id") in ids:
+                raise InvalidOptions(f"{label}: agent '{agent.get('id')}' is already in the workflow")
+            workflow["agents"].append(copy.deepcopy(agent))
+        for name, cap in extra.get("resources", {}).items():
+            workflow.setdefault("resources", {}).setdefault(name, cap)
+        return workflow
+
+    return edit
+
+
+def _remove(text: str, label: str):
+    def edit(workflow):
+        gone = _agent(workflow, text, label)
+        inherited = list(gone.get("depends_on", ()))
+        workflow["agents"] = [a for a in workflow["agents"] if a is not gone]
+        for agent in workflow["agents"]:
+            deps = agent.get("depends_on", [])
+            if text in deps:  # dependents keep the order: they wait for what it waited for
+                agent["depends_on"] = list(dict.fromkeys([d for d in deps if d != text] + inherited))
+            if isinstance(agent.get("run_if"), dict) and agent["run_if"].get("agent") == text:
+                raise InvalidOptions(f"{label}: agent '{agent['id']}' has run_if on '{text}'")
+        return workflow
+
+    return edit
+
+
+def _split(text: str, label: str):
+    agent_id, raw = _pair(text, label)
+    parts = _number(raw, label)
+    if parts != int(parts) or parts < 2:
+        raise InvalidOptions(f"{label}: the number of parts must be a whole number >= 2")
+    k = int(parts)
+
+    def edit(workflow):
+        whole = _agent(workflow, agent_id, label)
+        names = [f"{agent_id}#{i}" for i in range(1, k + 1)]
+        pieces = []
+        for name in names:
+            piece = copy.deepcopy(whole)
+            piece["id"] = name
+            piece["duration"] = whole["duration"] / k
+            if "duration_range" in piece:
+                piece["duration_range"] = [v / k for v in whole["duration_range"]]
+            pieces.append(piece)
+        at = workflow["agents"].index(whole)
+        workflow["agents"][at : at + 1] = pieces
+        for agent in workflow["agents"]:
+            deps = agent.get("depends_on", [])
+            if agent_id in deps:
+                agent["depends_on"] = [d for d in deps if d != agent_id] + names
+            if isinstance(agent.get("run_if"), dict) and agent["run_if"].get("agent") == agent_id:
+                raise InvalidOptions(f"{label}: agent '{agent['id']}' has run_if on '{agent_id}'")
+        return workflow
+
+    return edit
+
+
+def _scale(text: str, label: str):
+    agent_id, raw = _pair(text, label)
+    factor = _number(raw, label)
+
+    def edit(workflow):
+        agent = _agent(workflow, agent_id, label)
+        agent["duration"] = agent["duration"] * factor
+        if "duration_range" in agent:
+            agent["duration_range"] = [v * factor for v in agent["duration_range"]]
+        return workflow
+
+    return edit
+
+
+_BUILDERS = {"set": _set, "add": _add, "remove": _remove, "split": _split, "scale": _scale}
+
+
+def scenario(flag: str, value: str) -> Scenario:
+    """The scenario of one command-line flag (``flag`` without dashes)."""
+    label = f"--{flag} {value}"
+    edit = _BUILDERS[flag](value, label)
+
+    def apply(workflow: dict[str, Any]) -> dict[str, Any]:
+        return edit(copy.deepcopy(workflow))
+
+    return Scenario(label, apply)
+
+
+def sweep_values(text: str) -> tuple[str, list[float]]:
+    """``resources.cores=1..16`` (or ``=1,2,4,8``) -> ("resources.cores", [1, ..., 16])."""
+    key, raw = _pair(text, f"--sweep {text}")
+    if not key.startswith("resources.") or key.count(".") != 1:
+        raise InvalidOptions(f"--sweep {text}: sweep a resource, e.g. resources.cores=1..16")
+    if ".." in raw:
+        lo, hi = (_number(v, f"--sweep {text}") for v in raw.split("..", 1))
+        if hi < lo or hi - lo > 1000 or lo != int(lo) or hi != int(hi):
+            raise InvalidOptions(f"--sweep {text}: give whole numbers LOW..HIGH, at most 1000 apart")
+        return key, [float(v) for v in range(int(lo), int(hi) + 1)]
+    return key, [_number(v, f"--sweep {text}") for v in raw.split(",")]
+
+
+def evaluate(
+    workflow: dict[str, Any], label: str, *, time_limit: float, history=None, samples: int = 4000
+) -> dict[str, Any]:
+    """Solve and predict one workflow: the row of ``orchmilp whatif --json``."""
+    from ..api import solve, with_history_durations
+    from ..prediction import predict_plan
+
+    target = with_history_durations(workflow, history) if history is not None else workflow
+    result = solve(target, time_limit=time_limit)
+    prediction = predict_plan(result.problem, result.waits_for, result.makespan, history, samples=samples)
+    return {
+        "scenario": label,
+        "status": result.status.value,
+        "makespan": result.to_dict()["makespan"],
+        "lower_bound": result.to_dict()["lower_bound"],
+        "p50": prediction.to_dict()["p50"],
+        "p90": prediction.to_dict()["p90"],
+    }
+
+
+def knee(points: list[tuple[float, float]], tolerance: float = 1e-6) -> float | None:
+    """The smallest capacity whose makespan is already the best of the sweep: more stops helping."""
+    if not points:
+        return None
+    best = min(m for _, m in points)
+    return min(v for v, m in points if m <= best * (1 + tolerance) + tolerance)
+
+
+def read_workflow_dict(path: str | Path) -> dict[str, Any]:
+    from ..api import load_as_written
+
+    return load_as_written(path)[1]
+
+
+__all__ += ["read_workflow_dict"]

@@ -1,0 +1,122 @@
+"""What-if scenarios: edits as specified, each checked against an independent re-solve."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import orchmilp
+from orchmilp.analysis.scenarios import knee, scenario, sweep_values
+from orchmilp.check import check_plan
+from orchmilp.errors import InvalidOptions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = {
+    "name": "whatif",
+    "resources": {"cores": 2},
+    "agents": [
+        {"id": "fetch", "duration": 4, "uses": {"cores": 1}},
+        {"id": "build", "duration": 12, "depends_on": ["fetch"], "uses": {"cores": 1}, "writes": ["out/"]},
+        {"id": "lint", "duration": 6, "depends_on": ["fetch"], "uses": {"cores": 1}},
+        {"id": "ship", "duration": 2, "depends_on": ["build", "lint"], "uses": {"cores": 1}},
+    ],
+}
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "orchmilp.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_split_divides_the_work_keeps_files_and_dependents_wait_for_all_parts():
+    edited = scenario("split", "build=3").edit(BASE)
+    parts = [a for a in edited["agents"] if a["id"].startswith("build#")]
+    assert [a["id"] for a in parts] == ["build#1", "build#2", "build#3"]
+    assert all(a["duration"] == 4 and a["depends_on"] == ["fetch"] and a["writes"] == ["out/"] for a in parts)
+    ship = next(a for a in edited["agents"] if a["id"] == "ship")
+    assert ship["depends_on"] == ["lint", "build#1", "build#2", "build#3"]
+    result = orchmilp.solve(edited, time_limit=5)
+    assert check_plan(edited, result.to_dict()) == []
+    # the parts write the same folder: they still exclude each other, so splitting gains nothing here
+    assert result.makespan == orchmilp.solve(BASE, time_limit=5).makespan == 18
+    assert BASE["agents"][1]["id"] == "build"  # the base is not changed
+
+
+def test_remove_keeps_the_order_through_the_removed_agent_and_scale_and_set():
+    removed = scenario("remove", "build").edit(BASE)
+    assert next(a for a in removed["agents"] if a["id"] == "ship")["depends_on"] == ["lint", "fetch"]
+    scaled = scenario("scale", "lint=0.5").edit(BASE)
+    assert next(a for a in scaled["agents"] if a["id"] == "lint")["duration"] == 3
+    more = scenario("set", "resources.cores=1").edit(BASE)
+    assert more["resources"] == {"cores": 1}
+    assert orchmilp.solve(more, time_limit=5).makespan == 24
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("remove", "nobody", "--remove nobody: the workflow has no agent 'nobody'"),
+        ("split", "build=1", "--split build=1: the number of parts must be a whole number >= 2"),
+        ("scale", "lint=x", "--scale lint=x: 'x' is not a number"),
+        ("set", "resources.gpus=2", "--set resources.gpus=2: the workflow has no resource 'gpus' (declared: cores)"),
+    ],
+)
+def test_bad_scenarios_name_the_flag(flag, value, message):
+    with pytest.raises(InvalidOptions) as err:
+        scenario(flag, value).edit(BASE)
+    assert str(err.value) == message
+
+
+def test_whatif_json_base_first_then_each_flag_in_order_each_matching_an_independent_solve(tmp_path):
+    base = tmp_path / "wf.json"
+    base.write_text(json.dumps(BASE))
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"agents": [{"id": "docs", "duration": 9, "uses": {"cores": 1}}]}))
+    flags = [("--add", extra), ("--set", "resources.cores=3"), ("--remove", "lint"), ("--split", "lint=2")]
+    args = [a for pair in flags for a in pair]
+    proc = _cli("whatif", base, *args, "--json", "--time-limit", "5", "--samples", "500")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["scenario"] for r in rows] == ["base"] + [f"{f} {v}" for f, v in flags]
+    for row, (flag, value) in zip(rows[1:], flags):
+        edited = scenario(flag.lstrip("-"), str(value)).edit(BASE)
+        again = orchmilp.solve(edited, time_limit=5)
+        assert check_plan(edited, again.to_dict()) == []
+        assert row["status"] == again.status.value == "optimal"
+        assert row["makespan"] == again.makespan and row["lower_bound"] <= row["makespan"]
+        assert row["p50"] > 0 and row["p90"] >= row["p50"]
+    assert rows[0]["makespan"] == 18 and rows[1]["makespan"] == 18 + 0  # docs fits beside the chain on 2 cores
+
+
+def test_sweep_names_where_more_capacity_stops_helping(tmp_path):
+    assert sweep_values("resources.cores=1..4") == ("resources.cores", [1.0, 2.0, 3.0, 4.0])
+    assert knee([(1, 24.0), (2, 18.0), (3, 18.0)]) == 2
+    base = tmp_path / "wf.json"
+    base.write_text(json.dumps(BASE))
+    plot = tmp_path / "sweep.png"
+    proc = _cli(
+        "whatif", base, "--sweep", "resources.cores=1..3", "--plot", plot, "--time-limit", "5", "--samples", "500"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "more capacity stops helping at resources.cores = 2" in proc.stdout
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_whatif_bad_input_is_one_line_and_writes_nothing(tmp_path):
+    base = tmp_path / "wf.json"
+    base.write_text(json.dumps(BASE))
+    plot = tmp_path / "sweep.png"
+    proc = _cli("whatif", base, "--split", "ghost=2", "--sweep", "resources.cores=1..2", "--plot", plot)
+    assert (
+        proc.returncode == 2
+        and proc.stderr.strip() == "orchmilp: error: --split ghost=2: the workflow has no agent 'ghost'"
+    )
+    assert not plot.exists()
+    proc = _cli("whatif", base)
+    assert proc.returncode == 2 and "give at least one scenario" in proc.stderr

@@ -91,3 +91,74 @@ def test_analyze_command(capsys):
     assert main(["analyze", str(CODE_REVIEW)]) == 0
     out = capsys.readouterr().out
     assert "critical path" in out and "File conflicts" in out
+
+
+def test_report_states_the_interval_the_data_give_risk_roadmap_and_validation(tmp_path):
+    import json as _json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sra = root / "instances" / "wfcommons" / "srasearch"
+    workflow = tmp_path / "sra.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchmilp.cli",
+            "convert",
+            str(sra / "srasearch-chameleon-10a-001.json"),
+            "-o",
+            str(workflow),
+        ],
+        check=True,
+    )
+    report, page = tmp_path / "r.md", tmp_path / "r.html"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchmilp.cli",
+            "solve",
+            str(workflow),
+            "--history",
+            str(sra),
+            "--report",
+            str(report),
+            "--html",
+            str(page),
+            "--samples",
+            "2000",
+            "-q",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = _json.loads(proc.stdout)
+    pred = plan["prediction"]
+    text = report.read_text()
+    assert "**Analysis Date**" in text and "## Implementation Roadmap" in text and "## Validation Strategy" in text
+    lo, hi = pred["interval"]
+    # the interval in the report is the plan's prediction; no ±10% claim, the data do not support it
+    assert f"95% interval {lo}-{hi} s" in text and "not ±10%" in text and "within ±10%" not in text
+    assert "Risk Assessment: High" in text
+    top = max(pred["agents"], key=lambda a: a["criticality"])
+    assert f"{top['id']} ({100 * top['criticality']:.0f}%)" in text
+    html_text = page.read_text()
+    assert html_text.count("<svg") == 2 and "p10-p90" in html_text and "Validation Strategy" in html_text
+
+
+def test_the_ten_percent_claim_appears_where_the_interval_is_that_narrow():
+    from orchmilp.report.markdown import markdown_report
+
+    narrow = {
+        "resources": {"cpu": 1},
+        "agents": [
+            {"id": f"a{i}", "duration": 10, "duration_range": [9.8, 10.2], "uses": {"cpu": 1}} for i in range(4)
+        ],
+    }
+    text = markdown_report(report_content(orchmilp.solve(narrow), what_ifs=False))
+    assert "within ±10% at 95% confidence" in text

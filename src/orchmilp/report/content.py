@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from ..analysis.baseline import baseline
@@ -18,6 +19,7 @@ from ..analysis.bottlenecks import (
 )
 from ..analysis.structure import analyze
 from ..io.workflow import problem_to_workflow
+from ..prediction import predict_plan
 from ..result import Result, plain_number
 from .diagrams import mermaid
 
@@ -74,5 +76,110 @@ def report_content(
         "mermaid": mermaid(p, result),
         "capacity_what_if": capacity_what_if(result, budget, workflow) if what_ifs else [],
         "conflict_what_if": conflict_what_if(result, budget, workflow) if what_ifs else [],
+        "analysis_date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+    prediction = result.prediction or predict_plan(p, result.waits_for, result.makespan, None, samples=4000)
+    content["prediction"] = _prediction(prediction)
+    content["prediction_object"] = prediction  # the samples, for the histogram
+    content["risk"] = _risk(result, content)
+    content["roadmap"] = _roadmap(content)
+    content["validation"] = _validation(content)
     return content
+
+
+#: the product description's claim, made only where the interval really is this narrow
+CLAIM_HALF_WIDTH = 0.10
+
+
+def _prediction(prediction) -> dict[str, Any]:
+    lo, hi = prediction.interval
+    half = (hi - lo) / 2
+    sources: dict[str, int] = {}
+    for a in prediction.agents:
+        sources[a["source"]] = sources.get(a["source"], 0) + 1
+    relative = half / prediction.p50 if prediction.p50 > 0 else 0.0
+    return {
+        **prediction.to_dict(),
+        "half_width": plain_number(round(half, 3)),
+        "relative_half_width_percent": round(100 * relative, 1),
+        "within_claim": relative <= CLAIM_HALF_WIDTH,
+        "sources": sources,
+        "most_critical": sorted(prediction.agents, key=lambda a: -a["criticality"])[:5],
+    }
+
+
+def _risk(result: Result, c: dict[str, Any]) -> dict[str, Any]:
+    """Low / Medium / High, with the reasons: the spread of the prediction, durations nobody
+    measured, orderings the plan depends on, and an unproven plan."""
+    pred = c["prediction"]
+    reasons, level = [], 0
+    spread = pred["relative_half_width_percent"]
+    if spread > 50:
+        level = max(level, 2)
+        reasons.append(f"the {100 * pred['level']:g}% interval is ±{spread}% of the median")
+    elif spread > 20:
+        level = max(level, 1)
+        reasons.append(f"the {100 * pred['level']:g}% interval is ±{spread}% of the median")
+    unmeasured = pred["sources"].get("assumed", 0)
+    if unmeasured:
+        level = max(level, 1)
+        reasons.append(f"{unmeasured} agents have no history and no duration_range (assumed spread)")
+    added = len(result.orderings)
+    if added:
+        level = max(level, 1)
+        reasons.append(f"the plan adds {added} orderings for resources and files that a runner must keep")
+    if result.status.value != "optimal" and result.gap > 0.05:
+        level = max(level, 2)
+        reasons.append(f"the plan is not proven optimal (gap {100 * result.gap:.1f}%)")
+    return {"level": ("Low", "Medium", "High")[level], "reasons": reasons or ["measured durations, small spread"]}
+
+
+def _roadmap(c: dict[str, Any]) -> list[dict[str, Any]]:
+    """What to do next, in three phases, from this plan's own findings."""
+    first = ["Run the plan: `orchmilp export plan.json --format bash` (each agent starts when its waits_for finish)"]
+    if c["resolution"]["files"] or c["resolution"]["resources"]:
+        first.append("Keep the orderings the plan adds for shared files and saturated resources")
+    second = []
+    if c["prediction"]["sources"].get("assumed") or c["prediction"]["sources"].get("range"):
+        second.append("Record run times (history JSONL) and re-plan with `orchmilp solve --history`")
+    for w in c["capacity_what_if"]:
+        if w.get("saving"):
+            second.append(f"Raise {w['resource']} to {w['new_capacity']}: saves {w['saving']} {c['unit']}")
+    for w in c["conflict_what_if"]:
+        if w.get("saving"):
+            second.append(
+                f"Let {w['agents'][0]} and {w['agents'][1]} stop sharing {', '.join(w['paths'])}: "
+                f"saves {w['saving']} {c['unit']}"
+            )
+    second = second or ["Nothing to change in capacities or files: no what-if saves time"]
+    top = [a["id"] for a in c["prediction"]["most_critical"][:3]]
+    third = [
+        f"Shorten the most critical agents ({', '.join(top)}): `orchmilp whatif --scale ID=0.5` shows the gain",
+        "Check the prediction after each batch of runs with `orchmilp backtest`",
+    ]
+    return [
+        {"phase": "Phase 1: immediate", "steps": first},
+        {"phase": "Phase 2: next runs", "steps": second},
+        {"phase": "Phase 3: longer term", "steps": third},
+    ]
+
+
+def _validation(c: dict[str, Any]) -> dict[str, Any]:
+    """Run N times and compare with the interval: how many runs inside it are expected."""
+    from scipy import stats
+
+    runs = 10
+    level = c["prediction"]["level"]
+    at_least = int(stats.binom.ppf(0.05, runs, level))
+    return {
+        "runs": runs,
+        "interval": c["prediction"]["interval"],
+        "level": level,
+        "expect_inside_at_least": at_least,
+        "text": (
+            f"Run the workflow {runs} times and record each makespan; if the prediction is honest, at least "
+            f"{at_least} of {runs} fall inside {c['prediction']['interval']} {c['unit']} (a binomial 5% test at "
+            f"level {level:g}); fewer means the model is overconfident: add the runs to the history "
+            "(`--history`) and predict again."
+        ),
+    }

@@ -78,6 +78,8 @@ def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
     prediction = getattr(result, "prediction", None)
     if prediction is not None:
         by_id = {a["id"]: a for a in prediction.agents}
+        right = max([result.makespan] + [result.start[j] + by_id[result.problem.ids[j]]["p90"] for j in row_of])
+        ax.set_xlim(0, max(right, 1e-9) * 1.01)
         for j, row in row_of.items():
             a = by_id.get(result.problem.ids[j])
             if a is not None:

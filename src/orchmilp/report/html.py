@@ -7,7 +7,8 @@ import html
 from typing import Any
 
 from .diagrams import dot
-from .gantt import gantt_svg
+from .gantt import gantt_svg, histogram_svg
+from .markdown import confidence
 
 __all__ = ["html_report"]
 
@@ -33,6 +34,24 @@ def _table(header: list[str], rows: list[list[Any]], classes: list[str] | None =
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def _with_prediction(result, c: dict[str, Any]):
+    import dataclasses
+
+    if result.prediction is not None:
+        return result
+    return dataclasses.replace(result, prediction=c["prediction_object"])
+
+
+def _roadmap_and_validation(c: dict[str, Any]) -> str:
+    parts = ["<h2>Implementation Roadmap</h2>"]
+    for phase in c["roadmap"]:
+        parts.append(f"<h3>{html.escape(phase['phase'])}</h3><ul>")
+        parts += [f"<li>{html.escape(step)}</li>" for step in phase["steps"]]
+        parts.append("</ul>")
+    parts += ["<h2>Validation Strategy</h2>", f"<p>{html.escape(c['validation']['text'])}</p>"]
+    return "".join(parts)
+
+
 def html_report(c: dict[str, Any], result) -> str:
     """Render :func:`orchmilp.report.content.report_content` (and the chart of ``result``) as one HTML page."""
     u, s, st = c["unit"], c["summary"], c["structure"]
@@ -41,7 +60,8 @@ def html_report(c: dict[str, Any], result) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(c['name'])}: optimisation report</title><style>{_STYLE}</style></head><body>",
         "<h1>Parallel Orchestration Optimization Report</h1>",
-        f"<p><b>Workflow</b>: {html.escape(c['name'])} &nbsp; <b>Optimization Target</b>: minimum makespan</p>",
+        f"<p><b>Workflow</b>: {html.escape(c['name'])} &nbsp; <b>Analysis Date</b>: {c['analysis_date']} &nbsp; "
+        "<b>Optimization Target</b>: minimum makespan</p>",
         "<h2>Executive Summary</h2>",
         f"<div class='kpi'>current<b>{s['baseline']} {u}</b>{html.escape(s['baseline_label'])}</div>",
         f"<div class='kpi'>optimised<b>{s['makespan']} {u}</b>{proof}</div>",
@@ -49,8 +69,17 @@ def html_report(c: dict[str, Any], result) -> str:
         f"<div class='kpi'>lower bound<b>{s['lower_bound']} {u}</b>{html.escape(s['bound_source'])}</div>",
         f"<p>Critical path: <span class='critical'>{html.escape(' → '.join(c['critical_path']))}</span>. "
         f"Binding without the optimiser's choices: {st['bounds']['binding']}.</p>",
+        f"<p><b>Confidence Level</b>: {html.escape(confidence(c['prediction'], u))}</p>",
+        f"<p><b>Risk Assessment</b>: {c['risk']['level']} ({html.escape('; '.join(c['risk']['reasons']))})</p>",
         "<h2>Gantt chart</h2>",
-        gantt_svg(result),
+        "<p>Bars: the plan; black whiskers: p10-p90 of each agent's predicted run time from its planned start; "
+        "dashed arrows: orderings the plan adds for resources and files.</p>",
+        gantt_svg(_with_prediction(result, c)),
+        "<h2>Predicted makespan</h2>",
+        histogram_svg(c["prediction_object"], u),
+        "<p>Most often on the critical path: "
+        + html.escape(", ".join(f"{a['id']} ({100 * a['criticality']:.0f}%)" for a in c["prediction"]["most_critical"]))
+        + "</p>",
         "<h2>Dependency Analysis</h2>",
         f"<p>{st['agents']} agents, {st['dependencies']} dependencies, {len(st['levels'])} levels.</p>",
         _table(
@@ -116,6 +145,7 @@ def html_report(c: dict[str, Any], result) -> str:
                 for r in c["utilisation"]
             ],
         ),
+        _roadmap_and_validation(c),
         "<h2>Diagrams</h2>",
         f"<details><summary>Mermaid</summary><pre>{html.escape(c['mermaid'])}</pre></details>",
         f"<details><summary>Graphviz DOT</summary><pre>{html.escape(dot(result.problem, result))}</pre></details>",

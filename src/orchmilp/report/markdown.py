@@ -25,9 +25,11 @@ def markdown_report(c: dict[str, Any]) -> str:
         if s["status"] == "optimal"
         else f"not proven optimal; lower bound {s['lower_bound']} {u}, gap {s['gap_percent']}%"
     )
+    pr = c["prediction"]
     lines = [
         "# Parallel Orchestration Optimization Report",
-        f"**Workflow**: {c['name']}   **Optimization Target**: minimum makespan",
+        f"**Workflow**: {c['name']}   **Analysis Date**: {c['analysis_date']}   "
+        "**Optimization Target**: minimum makespan",
         "",
         "## Executive Summary",
         f"- Current Performance: {s['baseline']} {u} (baseline: {s['baseline_label']})",
@@ -35,6 +37,8 @@ def markdown_report(c: dict[str, Any]) -> str:
         f"- Performance Gain: {s['gain_percent']}% reduction ({s['speedup']}x faster)"
         if s["speedup"]
         else "- Performance Gain: none (empty workflow)",
+        f"- Confidence Level: {confidence(pr, u)}",
+        f"- Risk Assessment: {c['risk']['level']} ({'; '.join(c['risk']['reasons'])})",
         f"- Critical path: {' -> '.join(c['critical_path'])}",
         f"- What binds without the optimiser's choices: {st['bounds']['binding']} "
         f"(dependencies alone allow {st['bounds']['dependencies']} {u}, capacities alone "
@@ -119,6 +123,10 @@ def markdown_report(c: dict[str, Any]) -> str:
         "## Performance Predictions",
         f"- Critical path ({s['makespan']} {u}): {' -> '.join(c['critical_path'])}",
         "- Any delay of a critical agent delays the whole run by as much; other agents may slip by their slack.",
+        f"- Total Predicted Time: p50 {pr['p50']} {u}, p90 {pr['p90']} {u}, "
+        f"{100 * pr['level']:g}% interval {pr['interval']} {u} (± {pr['half_width']} {u}, {pr['samples']} samples)",
+        "- Most often on the critical path under the predicted run times: "
+        + ", ".join(f"{a['id']} ({100 * a['criticality']:.0f}%)" for a in pr["most_critical"]),
         "",
         "### Parallel branches",
     ]
@@ -131,4 +139,28 @@ def markdown_report(c: dict[str, Any]) -> str:
         ["resource", "capacity", "average %", "peak", "peak %"],
         [[r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]] for r in c["utilisation"]],
     )
+    lines += ["## Implementation Roadmap"]
+    for phase in c["roadmap"]:
+        lines += [f"### {phase['phase']}"] + [f"- [ ] {step}" for step in phase["steps"]] + [""]
+    v = c["validation"]
+    lines += [
+        "## Validation Strategy",
+        f"- Performance Benchmarks: {v['text']}",
+        "- Success Criteria: the makespans fall inside the interval as often as its level says",
+        "- Rollback Plan: keep the current stages; the plan is only an order of starts, nothing to undo",
+    ]
     return "\n".join(lines)
+
+
+def confidence(pr: dict[str, Any], u: str) -> str:
+    """The confidence statement: the interval the data give, and the ±10% claim only where it holds."""
+    sources = ", ".join(f"{k} {v}" for k, v in pr["sources"].items())
+    claim = (
+        f"within ±10% at {100 * pr['level']:g}% confidence"
+        if pr["within_claim"]
+        else f"not ±10%: the data give ±{pr['relative_half_width_percent']}%"
+    )
+    return (
+        f"{100 * pr['level']:g}% interval {pr['interval'][0]}-{pr['interval'][1]} {u} "
+        f"(p50 {pr['p50']} {u}, ± {pr['half_width']} {u}; {claim}; run times from: {sources})"
+    )

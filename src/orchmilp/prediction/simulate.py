@@ -33,18 +33,27 @@ def _standard(df: float, size, rng: np.random.Generator) -> np.ndarray:
 def sample_durations(forecasts: Sequence[AgentForecast], samples: int, rng: np.random.Generator) -> np.ndarray:
     """``(samples, n)`` run times: one shared draw per kind and sample, one own draw per agent and sample."""
     n = len(forecasts)
-    log_d = np.empty((samples, n))
-    shared: dict[str, np.ndarray] = {}
+    loc = np.asarray([f.loc for f in forecasts])
+    kinds = list(dict.fromkeys(f.kind for f in forecasts))
+    kind_of = {k: i for i, k in enumerate(kinds)}
+    shared = np.empty((samples, len(kinds)))
+    for k in kinds:
+        first = next(f for f in forecasts if f.kind == k)
+        shared[:, kind_of[k]] = _standard(first.shared_df, samples, rng)
+    columns = np.asarray([kind_of[f.kind] for f in forecasts], dtype=np.int64)
+    log_d = loc + shared[:, columns] * np.asarray([f.shared_scale for f in forecasts])
+    own_scale = np.asarray([f.own_scale for f in forecasts])
+    by_df: dict[float, list[int]] = {}
     for j, f in enumerate(forecasts):
-        if f.kind not in shared:
-            shared[f.kind] = _standard(f.shared_df, samples, rng)
-        log_d[:, j] = f.loc + f.shared_scale * shared[f.kind]
         if f.own_scale > 0:
-            log_d[:, j] += f.own_scale * _standard(f.own_df, samples, rng)
-    durations = np.exp(log_d)
+            by_df.setdefault(f.own_df, []).append(j)
+    for df, cols in by_df.items():  # one draw per degrees of freedom, not per agent
+        cols = np.asarray(cols)
+        log_d[:, cols] += own_scale[cols] * _standard(df, (samples, len(cols)), rng)
+    durations = np.exp(log_d, out=log_d)
     zero = [j for j, f in enumerate(forecasts) if f.zero]
     durations[:, zero] = 0.0
-    return durations
+    return durations if n else np.zeros((samples, 0))
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,34 @@ def test_bad_history_on_the_command_line_is_one_line(tmp_path):
         and proc.stderr.strip().splitlines()[-1] == f"orchmilp: error: {bad}: no readable history line"
     )
     assert "warning" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_objective_p90_never_worse_than_the_optimum_on_common_samples_and_checked(tmp_path):
+    workflow = tmp_path / "sra.json"
+    assert _cli("convert", SRA / "srasearch-chameleon-20a-001.json", "--cores", "4", "-o", workflow).returncode == 0
+    plan_path = tmp_path / "plan.json"
+    proc = _cli(
+        "solve",
+        workflow,
+        "--history",
+        SRA,
+        "--objective",
+        "p90",
+        "--time-limit",
+        "8",
+        "-q",
+        "-o",
+        plan_path,
+        "--samples",
+        "1000",
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(plan_path.read_text())
+    from orchmilp.api import with_history_durations
+
+    assert check_plan(with_history_durations(workflow, orchmilp.read_history(SRA)), plan) == []
+    note = plan["objective"]["note"]
+    words = note.replace(",", "").split()
+    chosen = float(words[words.index("plan") + 2])
+    optimum = float(words[words.index("optimum's") + 2])
+    assert chosen <= optimum

@@ -148,6 +148,13 @@ def _parser() -> argparse.ArgumentParser:
         "--samples", type=_count, default=10_000, metavar="N", help="with --history: Monte Carlo samples"
     )
     solve.add_argument("--level", type=_level, default=0.95, metavar="P", help="with --history: interval level")
+    solve.add_argument(
+        "--objective",
+        choices=["makespan", "p90"],
+        default="makespan",
+        help="p90: among the optimal and near-optimal plans (within 5%%), the one with the best predicted "
+        "90th percentile (from --history, else duration_range or the assumed spread)",
+    )
 
     solve.add_argument(
         "--backend",
@@ -309,7 +316,26 @@ def _cmd_solve(args) -> int:
         history = read_history(args.history)
         source = with_history_durations(args.workflow, history)
     result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))
+    robust_note = None
+    if args.objective == "p90":
+        from .check import check_plan
+        from .prediction import forecasts_for
+        from .prediction.robust import robust_plan, robust_result
+
+        choice = robust_plan(result, forecasts_for(result.problem, history)[0])
+        robust = robust_result(result, choice)
+        problems = check_plan(result.workflow, robust.to_dict())
+        if problems:
+            raise OrchmilpError("internal error, the robust plan fails its check: " + problems[0])
+        robust_note = (
+            f"objective p90: chosen plan p90 {choice.p90:.6g}, the optimum's p90 {choice.optimum_p90:.6g} "
+            f"({choice.candidates} plans compared); its makespan {choice.makespan:.6g} against the optimum's "
+            f"{result.makespan:.6g}"
+        )
+        result = robust
     plan = result.to_dict()
+    if robust_note:
+        plan["objective"] = {"name": "p90", "note": robust_note}
     prediction = None
     if history is not None:
         from .prediction import predict_plan
@@ -328,6 +354,8 @@ def _cmd_solve(args) -> int:
         print_result(result)
         if prediction is not None:
             print(prediction.summary(result.problem.time_unit))
+        if robust_note:
+            print(robust_note)
     return 0
 
 

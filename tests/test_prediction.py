@@ -223,3 +223,23 @@ def test_objective_p90_never_worse_than_the_optimum_on_common_samples_and_checke
     chosen = float(words[words.index("plan") + 2])
     optimum = float(words[words.index("optimum's") + 2])
     assert chosen <= optimum
+
+
+def test_run_level_width_effect_is_learned_when_runs_with_more_agents_are_slower():
+    """Runs with 20 agents of a kind at once take (20/5)^0.5 = 2x as long as runs with 5."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for r in range(12):
+        width = 5 if r % 2 else 20
+        h = _synthetic_history(rng, runs=1, per_run=width, tau=0.1, sigma=0.1, mu=3.0 + 0.5 * np.log(width / 10))
+        parts.append(h.select(np.ones(len(h), bool)))
+        parts[-1] = History(
+            tuple(f"r{r}" for _ in h.run), h.workflow, h.agent, h.kind, h.status, h.start, h.finish, h.features, h.host
+        )
+    model = fit_kinds(History.concat(parts))["k"]
+    assert model.width_slope == pytest.approx(0.5, abs=0.15)
+    narrow = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(5)]})
+    wide = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(20)]})
+    models = {"k": model}
+    ratio = forecast(wide, models)[0].median / forecast(narrow, models)[0].median
+    assert ratio == pytest.approx(2.0, rel=0.2)

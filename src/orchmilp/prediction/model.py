@@ -74,6 +74,10 @@ class KindModel:
     tau: float  # run-level sd; nan with fewer than two runs
     tau_df: int
     quantiles: tuple[float, float, float]  # p10, median, p90 of the raw run times
+    # run level: log run time also grows with log(how many agents of the kind a run has)
+    width_slope: float = 0.0
+    width_center: float = 0.0
+    width_slope_var: float = 0.0
 
     def describe(self) -> str:
         """The fitted model in a few words (for ``orchmilp history``)."""
@@ -84,6 +88,8 @@ class KindModel:
             parts.append(f"log-normal, median {math.exp(self.intercept):.3g}")
         parts.append(f"within-run sd {self.sigma:.2f}" if math.isfinite(self.sigma) else "within-run sd unknown")
         parts.append(f"run factor sd {self.tau:.2f}" if math.isfinite(self.tau) else "run factor unknown")
+        if self.width_slope:
+            parts.append(f"+{self.width_slope:.2f}*log(agents of the kind per run)")
         return ", ".join(parts)
 
 
@@ -153,7 +159,14 @@ def _robust_sd(residuals: np.ndarray, n: int, dof: int) -> float:
     return mad * math.sqrt(n / dof)
 
 
-def _fit_one(kind: str, y: np.ndarray, candidates: dict[str, np.ndarray], run_of: np.ndarray, baseline: bool):
+def _fit_one(
+    kind: str,
+    y: np.ndarray,
+    candidates: dict[str, np.ndarray],
+    run_of: np.ndarray,
+    baseline: bool,
+    width: np.ndarray | None = None,
+):
     n = len(y)
     runs, inverse = np.unique(run_of, return_inverse=True)
     R = len(runs)
@@ -176,9 +189,13 @@ def _fit_one(kind: str, y: np.ndarray, candidates: dict[str, np.ndarray], run_of
         sigma = math.sqrt(float(within @ within) / sigma_df)
     else:
         sigma = _robust_sd(within, n, sigma_df)
+    width_slope, width_center, width_slope_var = 0.0, 0.0, 0.0
+    if not baseline and width is not None and R >= 4:
+        run_width = np.log(np.bincount(inverse, width, R) / counts)
+        width_slope, width_slope_var, width_center, run_mean = _width_effect(run_mean, run_width)
     intercept = float(run_mean.mean())
     if R >= 2:
-        spread2 = float(run_mean.var(ddof=1))
+        spread2 = float(run_mean.var(ddof=1 if not width_slope else 2)) * ((R - 1) / R if width_slope else 1.0)
         noise2 = sigma**2 * float(np.mean(1.0 / counts)) if math.isfinite(sigma) else 0.0
         tau = math.sqrt(max(0.0, spread2 - noise2))
         intercept_var = spread2 / R
@@ -201,7 +218,27 @@ def _fit_one(kind: str, y: np.ndarray, candidates: dict[str, np.ndarray], run_of
         tau=tau,
         tau_df=R - 1,
         quantiles=tuple(float(v) for v in np.quantile(t, [0.1, 0.5, 0.9])),
+        width_slope=width_slope,
+        width_center=width_center,
+        width_slope_var=width_slope_var,
     )
+
+
+def _width_effect(run_mean: np.ndarray, run_width: np.ndarray) -> tuple[float, float, float, np.ndarray]:
+    """Regress the run means on log(agents of the kind in the run), across runs: kept when
+    significant (|t| >= 2) and plausible (0..2: more at once is not faster per agent).
+    Returns (slope, its variance, centre, the run means with the effect removed)."""
+    R = len(run_mean)
+    if np.ptp(run_width) <= 0 or R < 4:
+        return 0.0, 0.0, 0.0, run_mean
+    xc = run_width - run_width.mean()
+    sxx = float(xc @ xc)
+    b = float(xc @ (run_mean - run_mean.mean())) / sxx
+    resid = run_mean - run_mean.mean() - b * xc
+    var = float(resid @ resid) / (R - 2) / sxx
+    if not 0 <= b <= MAX_SLOPE or (var > 0 and b / math.sqrt(var) < MIN_SLOPE_T):
+        return 0.0, 0.0, 0.0, run_mean
+    return b, var, float(run_width.mean()), run_mean - b * xc
 
 
 def fit_kinds(history: History, baseline: bool = False) -> dict[str, KindModel]:
@@ -214,10 +251,14 @@ def fit_kinds(history: History, baseline: bool = False) -> dict[str, KindModel]:
             rows_of[kind].append(i)
     models = {}
     run_array = np.asarray(ok.run, dtype=object)
+    agents_per_run: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for run, kind, agent in zip(history.run, history.kind, history.agent):
+        agents_per_run[(run, kind)].add(agent)
     for kind, rows in rows_of.items():
         rows = np.asarray(rows)
         candidates = _common_features(ok, rows)
-        models[kind] = _fit_one(kind, np.log(durations[rows]), candidates, run_array[rows], baseline)
+        width = np.asarray([len(agents_per_run[(ok.run[i], kind)]) for i in rows], float)
+        models[kind] = _fit_one(kind, np.log(durations[rows]), candidates, run_array[rows], baseline, width)
     return models
 
 
@@ -259,6 +300,10 @@ def _from_history(
         value = (problem.features[j] if problem.features else {}).get(m.feature)
         x = None if value is None else math.log1p(value) - m.center
     loc = m.intercept + (m.slope * x if x is not None else 0.0)
+    width_x = 0.0
+    if m.width_slope:
+        width_x = math.log(sum(1 for k in problem.kinds if k == m.kind)) - m.width_center
+        loc += m.width_slope * width_x
     sigma = m.sigma if math.isfinite(m.sigma) else 0.0
     if baseline:
         tau = m.tau if math.isfinite(m.tau) else prior_sd
@@ -270,6 +315,7 @@ def _from_history(
     else:
         tau, tau_df = m.tau, max(m.tau_df, 1)
     loc_var = m.intercept_var if math.isfinite(m.intercept_var) else prior_sd**2
+    loc_var += width_x * width_x * m.width_slope_var
     if x is not None:
         loc_var += x * x * m.slope_var
     elif m.feature:  # the agent lacks the feature the model needs: the kind's spread of it

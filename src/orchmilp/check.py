@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-__all__ = ["check_plan"]
+__all__ = ["check_plan", "check_run"]
 
 TOL = 1e-6
 
@@ -268,3 +268,58 @@ def _check_critical_path(path: list, starts: dict, durs: dict, waits: dict, make
     if not _close(total, makespan):
         out.append(f"critical path durations add up to {total:g}, not the makespan {makespan:g}")
     return out
+
+
+def check_run(workflow: dict[str, Any], lines: list[dict[str, Any]]) -> list[str]:
+    """All the ways the attempts of one real run (its history lines, docs/spec/run-format.md)
+    break the rules of ``workflow``: an agent started before a dependency finished ``ok``,
+    a capacity exceeded or a file conflict overlapping at some moment (every attempt that ran
+    counts, failed and cancelled ones included), an agent that ended ``ok`` twice, or a
+    ``skipped`` line with a duration."""
+    problems: list[str] = []
+    agents = {a["id"]: a for a in workflow.get("agents", [])}
+    resources = dict(workflow.get("resources", {}))
+    ran: dict[str, dict] = {}
+    starts: dict[str, float] = {}
+    durs: dict[str, float] = {}
+    ok_key: dict[str, str] = {}
+    for k, line in enumerate(lines):
+        aid = line.get("agent")
+        if aid not in agents:
+            problems.append(f"line {k + 1}: unknown agent {aid!r}")
+            continue
+        if line["status"] == "skipped":
+            if not _close(line["start"], line["finish"]):
+                problems.append(f"line {k + 1}: '{aid}' is skipped but ran {line['finish'] - line['start']:g} s")
+            continue
+        key = f"{aid}#{line.get('attempt', k)}#{k}"
+        starts[key], durs[key] = line["start"], max(line["finish"] - line["start"], 1e-9)
+        ran[key] = {
+            "uses": agents[aid].get("uses", {}),
+            "reads": agents[aid].get("reads", []),
+            "writes": agents[aid].get("writes", []),
+            "agent": aid,
+        }
+        if line["status"] == "ok":
+            if aid in ok_key:
+                problems.append(f"'{aid}' ended ok twice in one run")
+            ok_key[aid] = key
+    last_key = {entry["agent"]: key for key, entry in ran.items()}  # lines are in time order
+    for key, entry in ran.items():
+        agent = agents[entry["agent"]]
+        condition = agent.get("run_if") or {}
+        needs = list(agent.get("depends_on", []))
+        if condition.get("agent") and condition["agent"] not in needs:
+            needs.append(condition["agent"])
+        entry["depends_on"] = []
+        for d in needs:
+            if d in ok_key:
+                entry["depends_on"].append(ok_key[d])
+            elif d == condition.get("agent") and d in last_key:
+                entry["depends_on"].append(last_key[d])  # run_if on a failure: after that attempt
+            else:
+                problems.append(f"'{entry['agent']}' ran although its dependency '{d}' did not end ok")
+    conflicts = [
+        (a, b) for a, b in _conflict_pairs({k: v for k, v in ran.items()}) if ran[a]["agent"] != ran[b]["agent"]
+    ]
+    return problems + _violations_of(starts, durs, ran, resources, conflicts, "run")

@@ -275,6 +275,30 @@ def _parser() -> argparse.ArgumentParser:
     whatif.add_argument("--plot", type=_gantt_path, metavar="SWEEP.png", help="with --sweep: draw the curve")
     whatif.add_argument("--json", action="store_true", help="print the list: base first, then each scenario")
 
+    run = sub.add_parser("run", help="run the plan for real: live guards, timeouts, retries, history")
+    run.add_argument("workflow", help="workflow JSON, or a plan JSON (then give --workflow)")
+    run.add_argument("--workflow", dest="workflow_for_plan", metavar="WF.json", help="the workflow of a plan given")
+    run.add_argument("--history", metavar="FILE.jsonl", help="append one line per attempt (default runs/history.jsonl)")
+    run.add_argument("--workdir", metavar="DIR", help="where commands run (default: the workflow's folder)")
+    run.add_argument("--time-limit", type=_positive, default=10.0, metavar="S", help="for planning (10)")
+    run.add_argument(
+        "--on-failure",
+        choices=["stop", "continue"],
+        default="stop",
+        help="stop: cancel everything at the first failure (default); continue: run what does not "
+        "need the failed agent, skip its dependents",
+    )
+    run.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        metavar="RUN",
+        help="rerun what did not end ok in the last run (or RUN), re-planned",
+    )
+    run.add_argument("--grace", type=_positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
+    run.add_argument("--backoff", type=_positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
+
     check = sub.add_parser("check", help="check a plan against a workflow with the independent checker")
     check.add_argument("workflow")
     check.add_argument("plan")
@@ -452,6 +476,42 @@ def _cmd_whatif(args) -> int:
     else:
         print_whatif(rows, sweep_rows, sweep[0] if sweep else None, point)
     return 0
+
+
+def _cmd_run(args) -> int:
+    from .run import RunOptions, execute
+    from .run.view import RunView, print_run_report
+
+    workflow, plan = args.workflow, None
+    if args.workflow_for_plan:
+        workflow, plan = args.workflow_for_plan, args.workflow
+    elif _is_plan(args.workflow):
+        raise InvalidOptions(f"{args.workflow} is a plan: give its workflow too (--workflow WF.json)")
+    view = RunView(quiet=args.quiet)
+    try:
+        report = execute(
+            workflow,
+            plan,
+            history_path=args.history,
+            workdir=args.workdir,
+            time_limit=args.time_limit,
+            options=RunOptions(on_failure=args.on_failure, grace=args.grace, backoff=args.backoff),
+            resume=args.resume,
+            on_event=view,
+            on_plan=view.plan,
+        )
+    finally:
+        view.close()
+    print_run_report(report)
+    return 1 if report.failed else 0
+
+
+def _is_plan(path: str) -> bool:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "schedule" in data and "agents" not in data
 
 
 def _cmd_backtest(args) -> int:
@@ -711,6 +771,7 @@ def main(argv: list[str] | None = None) -> int:
         "history": _cmd_history,
         "backtest": _cmd_backtest,
         "whatif": _cmd_whatif,
+        "run": _cmd_run,
     }
     try:
         with _sigterm_as_interrupt(), _warnings_as_lines():

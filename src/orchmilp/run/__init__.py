@@ -1,0 +1,182 @@
+"""``orchmilp run``: execute a plan for real (docs/spec/run-format.md).
+
+workflow (and plan) -> plan the agents still to run -> :class:`~.executor.Executor`
+(processes, live guards, faults, one history line per attempt) -> :class:`RunReport`
+(planned against actual, the predicted interval).
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow
+from .executor import FINAL, AgentOutcome, Executor, RunOptions, log_name
+
+__all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_name", "FINAL"]
+
+
+def new_run_id() -> str:
+    """``20261127T150102Z-3f2a``: when the run started (UTC) and a random tag."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    run_id: str
+    problem: Any
+    outcomes: tuple[AgentOutcome, ...]
+    planned_start: np.ndarray
+    planned_makespan: float
+    started: float  # wall clock
+    finished: float
+    prediction: Any  # orchmilp.prediction.Prediction or None
+    log_dir: Path
+    history_path: Path
+    resumed: frozenset[int]
+    peak_in_use: np.ndarray
+
+    @property
+    def actual_makespan(self) -> float:
+        return self.finished - self.started
+
+    @property
+    def failed(self) -> list[str]:
+        return [self.problem.ids[j] for j, o in enumerate(self.outcomes) if o.status in ("failed", "timeout")]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for j, o in enumerate(self.outcomes):
+            status = "ok (earlier)" if j in self.resumed else o.status if o.status in FINAL else "not started"
+            out[status] = out.get(status, 0) + 1
+        return out
+
+
+def last_run(history_path: Path, run: str | None = None) -> tuple[str, set[str]]:
+    """The run to resume (the last one in the history, or ``run``) and its agents that ended ``ok``."""
+    from ..history import read_history
+
+    if not history_path.exists():
+        raise InvalidHistory(f"{history_path}: no history to resume from")
+    history = read_history(history_path)
+    runs = history.runs
+    if run is None:
+        run = runs[-1]
+    elif run not in runs:
+        raise InvalidHistory(f"{history_path}: no run '{run}' (runs: {', '.join(runs[-5:])})")
+    done = {a for r, a, s in zip(history.run, history.agent, history.status) if r == run and s == "ok"}
+    return run, done
+
+
+def _commands(problem, workflow_dir: Path) -> tuple[str, ...]:
+    out = []
+    for j in range(problem.n):
+        command = problem.commands[j]
+        if command is None:
+            if problem.durations[j] > 0:
+                raise InvalidWorkflow(f"agent '{problem.ids[j]}': command is missing (orchmilp run runs commands)")
+            command = ":"  # a milestone
+        out.append(command)
+    return tuple(out)
+
+
+def execute(
+    workflow: str | Path | dict,
+    plan: str | Path | dict | None = None,
+    *,
+    history_path: str | Path | None = None,
+    workdir: str | Path | None = None,
+    time_limit: float = 10.0,
+    options: RunOptions | None = None,
+    resume: str | bool | None = None,
+    on_event=None,
+    on_plan=None,
+) -> RunReport:
+    """Plan (unless ``plan`` is given) and run the workflow's commands; see :mod:`orchmilp.run`.
+
+    ``resume``: ``True`` for the last run in the history, or a run id: agents that ended ``ok``
+    there are not run again; the rest is re-planned and runs under the same run id.
+    """
+    from ..api import _durations_of_plan, _plan_dict, load_as_written, solve
+    from ..check import check_plan
+    from ..history import read_history
+    from ..prediction import predict_plan, waits_for_of_plan
+
+    problem, written = load_as_written(workflow)
+    base = Path(workflow).resolve().parent if isinstance(workflow, (str, Path)) else Path.cwd()
+    workdir = Path(workdir).resolve() if workdir is not None else base
+    if not workdir.is_dir():
+        raise InvalidOptions(f"--workdir {workdir}: no such folder")
+    history_path = Path(history_path) if history_path is not None else workdir / "runs" / "history.jsonl"
+    commands = _commands(problem, workdir)
+    done_ids: set[str] = set()
+    run_id = new_run_id()
+    if resume:
+        run_id, done_ids = last_run(history_path, None if resume is True else str(resume))
+        if plan is not None:
+            raise InvalidOptions("--resume re-plans what is left: give the workflow, not a plan")
+    if plan is not None:
+        plan_dict = _plan_dict(plan)
+        problems = check_plan(_durations_of_plan(written, plan_dict), plan_dict, samples=20)
+        if problems:
+            raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")
+        waits_for = waits_for_of_plan(problem, plan_dict)
+        by_id = {e["id"]: e for e in plan_dict["schedule"]}
+        planned_start = np.asarray([float(by_id[a]["start"]) for a in problem.ids])
+        planned_makespan = float(plan_dict.get("makespan", 0.0))
+    else:
+        target = copy.deepcopy(written)
+        for agent in target["agents"]:
+            if agent["id"] in done_ids:  # already finished: nothing left of it to plan
+                agent["duration"] = 0
+                agent.pop("duration_range", None)
+        result = solve(target, time_limit=time_limit)
+        waits_for, planned_start, planned_makespan = result.waits_for, result.start, result.makespan
+    if on_plan:
+        on_plan(problem, waits_for, planned_start, planned_makespan)
+    history = None
+    if history_path.exists():
+        try:
+            history = read_history(history_path)
+        except InvalidHistory:
+            history = None
+    prediction = predict_plan(problem, waits_for, planned_makespan, history, samples=4000)
+    done = frozenset(problem.index[a] for a in done_ids if a in problem.index)
+    executor = Executor(
+        problem=problem,
+        waits_for=waits_for,
+        planned_start=planned_start,
+        commands=commands,
+        workdir=workdir,
+        log_dir=workdir / "runs" / run_id,
+        history_path=history_path,
+        run_id=run_id,
+        workflow_name=problem.name,
+        options=options or RunOptions(),
+        on_event=on_event,
+        done=done,
+    )
+    for j in done:
+        executor.outcomes[j].exit_code = 0
+    started = time.time()
+    outcomes = executor.run()
+    return RunReport(
+        run_id=run_id,
+        problem=problem,
+        outcomes=tuple(outcomes),
+        planned_start=planned_start,
+        planned_makespan=planned_makespan,
+        started=started,
+        finished=max([started] + [o.finish for o in outcomes if o.finish is not None]),
+        prediction=prediction,
+        log_dir=workdir / "runs" / run_id,
+        history_path=history_path,
+        resumed=done,
+        peak_in_use=executor.peak_in_use,
+    )

@@ -1,0 +1,307 @@
+"""The executor: start each agent when what it waits for has finished, guard the limits,
+survive failures, record every attempt.
+
+An agent is *decided* once every agent in its ``waits_for`` and ``depends_on``
+has ended. Then it is skipped (it needs an agent that did not end ``ok``, or
+its ``run_if`` is false), or it becomes ready. A ready agent starts only
+when the live counters allow it: the running agents' ``uses`` plus its own
+stay within every capacity, and no running agent has a file conflict with
+it. So whatever the actual durations, limits are never exceeded, even where
+the plan's order alone would not ensure it (retries, a memory-killed agent
+retried alone). Ready agents start in the plan's order of start times.
+
+Every exit path (success, failure, Ctrl-C, SIGTERM, an error in orchmilp
+itself) stops the process groups it started.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..history import append_attempt
+from ..model.problem import Problem
+from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
+
+__all__ = ["RunOptions", "AgentOutcome", "Executor", "FINAL", "log_name"]
+
+FINAL = ("ok", "failed", "timeout", "cancelled", "skipped")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def log_name(agent_id: str) -> str:
+    """The agent's log file name (characters other than letters, digits, ``._-`` become ``_``)."""
+    return _SAFE.sub("_", agent_id) + ".log"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    on_failure: str = "stop"  # stop | continue
+    grace: float = 5.0  # seconds between SIGTERM and SIGKILL
+    backoff: float = 1.0  # first retry delay; doubles per attempt, at most 30 s
+    max_backoff: float = 30.0
+
+
+@dataclass
+class AgentOutcome:
+    """What happened to one agent (its last attempt)."""
+
+    status: str = "waiting"  # waiting, ready, running, or one of FINAL
+    attempts: int = 0
+    start: float | None = None  # wall clock, first attempt
+    finish: float | None = None
+    exit_code: int | None = None
+    note: str = ""
+    not_before: float = 0.0  # monotonic: a retry waits for its backoff
+    alone: bool = False  # retry after a memory kill: nothing else runs beside it
+
+
+@dataclass
+class Executor:
+    """Runs the agents of ``problem`` with the plan's ``waits_for``; see the module docstring."""
+
+    problem: Problem
+    waits_for: tuple[tuple[int, ...], ...]
+    planned_start: np.ndarray
+    commands: tuple[str | None, ...]
+    workdir: Path
+    log_dir: Path
+    history_path: Path
+    run_id: str
+    workflow_name: str
+    options: RunOptions = field(default_factory=RunOptions)
+    on_event: Callable[[str, int, AgentOutcome], None] | None = None
+    done: frozenset[int] = frozenset()  # agents already ok in an earlier part of this run (resume)
+
+    def __post_init__(self) -> None:
+        p = self.problem
+        self.outcomes = [AgentOutcome() for _ in range(p.n)]
+        for j in self.done:
+            self.outcomes[j].status = "ok"
+        self.running: dict[int, AgentProcess] = {}
+        self.capacity = np.asarray(p.capacities, float)
+        self.usage = np.asarray(p.usage, float)
+        self.in_use = np.zeros(len(self.capacity))
+        self.clash: list[set[int]] = [set() for _ in range(p.n)]
+        for c in p.conflicts:
+            self.clash[c.a].add(c.b)
+            self.clash[c.b].add(c.a)
+        self.needs = [set(p.preds(j).tolist()) for j in range(p.n)]
+        self.order = sorted(range(p.n), key=lambda j: (self.planned_start[j], j))
+        self.host = socket.gethostname()
+        self.stopping: str | None = None  # why no more agents start: failure, interrupted
+        self.peak_in_use = np.zeros(len(self.capacity))
+
+    # ---- records -------------------------------------------------------------------------
+
+    def _record(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code) -> None:
+        p = self.problem
+        append_attempt(
+            self.history_path,
+            {
+                "run": self.run_id,
+                "workflow": self.workflow_name,
+                "agent": p.ids[j],
+                "kind": p.kinds[j] if p.kinds else p.ids[j],
+                "attempt": attempt,
+                "start": round(start, 6),
+                "finish": round(finish, 6),
+                "status": status,
+                "exit_code": exit_code,
+                "features": dict(p.features[j]) if p.features else {},
+                "host": self.host,
+            },
+        )
+
+    def _event(self, what: str, j: int) -> None:
+        if self.on_event:
+            self.on_event(what, j, self.outcomes[j])
+
+    # ---- decisions -----------------------------------------------------------------------
+
+    def _ended(self, i: int) -> bool:
+        return self.outcomes[i].status in FINAL
+
+    def _decide(self, j: int, now_wall: float) -> None:
+        """A waiting agent whose predecessors have all ended: skip it or make it ready."""
+        out = self.outcomes[j]
+        if out.status != "waiting":
+            return
+        if not all(self._ended(i) for i in self.waits_for[j]) or not all(self._ended(i) for i in self.needs[j]):
+            return
+        condition = self.problem.run_if[j] if self.problem.run_if else None
+        guarded_by = condition.get("agent") if condition else None
+        for i in sorted(self.needs[j]):
+            if self.problem.ids[i] != guarded_by and self.outcomes[i].status != "ok":
+                self._skip(j, now_wall, f"needs '{self.problem.ids[i]}' ({self.outcomes[i].status})")
+                return
+        if condition is not None:
+            other = self.outcomes[self.problem.index[guarded_by]]
+            if "status" in condition and other.status != condition["status"]:
+                self._skip(j, now_wall, f"run_if: '{guarded_by}' is {other.status}, not {condition['status']}")
+                return
+            if "exit_code" in condition and other.exit_code != condition["exit_code"]:
+                self._skip(j, now_wall, f"run_if: '{guarded_by}' exit code {other.exit_code}")
+                return
+        out.status = "ready"
+
+    def _skip(self, j: int, now_wall: float, why: str) -> None:
+        out = self.outcomes[j]
+        out.status, out.note, out.start, out.finish = "skipped", why, now_wall, now_wall
+        self._record(j, out.attempts, now_wall, now_wall, "skipped", None)
+        self._event("skipped", j)
+
+    def _fits(self, j: int) -> bool:
+        """The live guard: capacities and file conflicts against what runs now."""
+        if self.outcomes[j].alone:
+            return not self.running
+        if any(self.outcomes[i].alone for i in self.running):
+            return False
+        if np.any(self.in_use + self.usage[j] > self.capacity + 1e-9):
+            return False
+        return not (self.clash[j] & self.running.keys())
+
+    # ---- processes -----------------------------------------------------------------------
+
+    def _start(self, j: int, waiter: Waiter) -> None:
+        p = self.problem
+        out = self.outcomes[j]
+        out.attempts += 1
+        command = self.commands[j]
+        timeout = p.timeouts[j] if p.timeouts else None
+        proc = launch(j, out.attempts, command, self.workdir, self.log_dir / log_name(p.ids[j]), timeout)
+        self.running[j] = proc
+        waiter.add(proc)
+        self.in_use += self.usage[j]
+        np.maximum(self.peak_in_use, self.in_use, out=self.peak_in_use)
+        out.status = "running"
+        if out.start is None:
+            out.start = proc.started_wall
+        self._event("start", j)
+
+    def _finish(self, j: int, waiter: Waiter) -> None:
+        p = self.problem
+        proc = self.running.pop(j)
+        waiter.remove(proc)
+        proc.close()
+        self.in_use -= self.usage[j]
+        code = proc.popen.returncode
+        finish = time.time()
+        out = self.outcomes[j]
+        out.exit_code = code
+        out.finish = finish
+        if proc.reason == "cancelled":
+            status = "cancelled"
+        elif proc.reason == "timeout":
+            status = "timeout"
+        else:
+            status = "ok" if code == 0 else "failed"
+        self._record(j, proc.attempt, proc.started_wall, finish, status, code)
+        retries = p.retries[j] if p.retries else 0
+        if status in ("failed", "timeout") and proc.attempt <= retries and not self.stopping:
+            memory_killed = code in MEMORY_KILL_CODES and not proc.kill_sent
+            delay = min(self.options.max_backoff, self.options.backoff * 2 ** (proc.attempt - 1))
+            out.status, out.not_before, out.alone = "ready", time.monotonic() + delay, memory_killed
+            out.note = f"attempt {proc.attempt} {status}" + (" (killed: retried alone)" if memory_killed else "")
+            self._event("retry", j)
+            return
+        out.status = status
+        out.alone = False
+        if status in ("failed", "timeout"):
+            out.note = f"exit code {code}" if status == "failed" else f"timed out after {p.timeouts[j]:g} s"
+            if self.options.on_failure == "stop" and not self._expected_failure(j):
+                self.stopping = self.stopping or "failure"
+        self._event(status, j)
+
+    def _expected_failure(self, j: int) -> bool:
+        """A failure some agent's ``run_if`` is written for (e.g. tests failed -> fix) is no reason to stop."""
+        name = self.problem.ids[j]
+        return any(c is not None and c.get("agent") == name for c in (self.problem.run_if or ()))
+
+    def _stop_all(self, reason: str, waiter: Waiter) -> None:
+        """Terminate every running group, SIGKILL after the grace period, and reap them."""
+        now = time.monotonic()
+        for proc in self.running.values():
+            proc.terminate(reason, now)
+        while self.running:
+            now = time.monotonic()
+            for j, proc in list(self.running.items()):
+                proc.escalate(now, self.options.grace)
+                if proc.popen.poll() is not None:
+                    self._finish(j, waiter)
+            if self.running:
+                waiter.wait(0.05, list(self.running.values()))
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    def run(self) -> list[AgentOutcome]:
+        """Run to the end; returns each agent's outcome. Ctrl-C stops everything and re-raises."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.history_path.parent.mkdir(parents=True, exist_ok=True)
+        waiter = Waiter()
+        try:
+            self._loop(waiter)
+        except BaseException:
+            self.stopping = "interrupted"
+            self._stop_all("cancelled", waiter)
+            raise
+        finally:
+            waiter.close()
+        return self.outcomes
+
+    def _loop(self, waiter: Waiter) -> None:
+        while True:
+            now, now_wall = time.monotonic(), time.time()
+            for j, proc in list(self.running.items()):
+                if proc.popen.poll() is not None:
+                    self._finish(j, waiter)
+            if self.stopping:
+                self._stop_all("cancelled", waiter)
+                return
+            changed = True
+            while changed:  # skipping one agent may decide others
+                changed = False
+                for j in self.order:
+                    if self.outcomes[j].status == "waiting":
+                        self._decide(j, now_wall)
+                        changed |= self.outcomes[j].status != "waiting"
+            wake = None
+            for j in self.order:
+                out = self.outcomes[j]
+                if out.status != "ready":
+                    continue
+                if out.not_before > now:
+                    wake = out.not_before if wake is None else min(wake, out.not_before)
+                    continue
+                if self._fits(j):
+                    self._start(j, waiter)
+            for proc in self.running.values():
+                if proc.deadline is not None and proc.term_sent is None and now >= proc.deadline:
+                    proc.terminate("timeout", now)
+                proc.escalate(now, self.options.grace)
+                for t in (
+                    proc.deadline if proc.term_sent is None else None,
+                    proc.term_sent + self.options.grace if proc.term_sent and not proc.kill_sent else None,
+                ):
+                    if t is not None:
+                        wake = t if wake is None else min(wake, t)
+            if not self.running:
+                if all(o.status in FINAL for o in self.outcomes):
+                    return
+                if wake is None:  # nothing runs, nothing can start: cannot happen with a valid plan
+                    stuck = [self.problem.ids[j] for j, o in enumerate(self.outcomes) if o.status not in FINAL]
+                    raise RuntimeError(f"internal error: agents can never start: {', '.join(stuck[:5])}")
+            waiter.wait(None if wake is None else wake - time.monotonic(), list(self.running.values()))
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for o in self.outcomes:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        return counts

@@ -1,0 +1,262 @@
+"""orchmilp run: real processes, their history timestamps checked by the independent checker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from orchmilp.check import check_run
+
+PY = sys.executable
+
+
+def _cli(*args, cwd=None, timeout=120):
+    return subprocess.run(
+        [PY, "-m", "orchmilp.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
+
+
+def _write(folder: Path, workflow: dict) -> Path:
+    path = folder / "wf.json"
+    path.write_text(json.dumps(workflow))
+    return path
+
+
+def _lines(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "runs" / "history.jsonl").read_text().splitlines()]
+
+
+def _sleeper(seconds: float, marker: str) -> str:
+    """A command whose process carries ``marker`` on its command line (for pgrep)."""
+    return f"{PY} -c 'import time; time.sleep({seconds})' {marker}"
+
+
+def _alive(marker: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+    return [pid for pid in found if int(pid) != os.getpid()]
+
+
+def _final(lines):
+    out = {}
+    for line in lines:
+        out[line["agent"]] = line["status"]
+    return out
+
+
+def test_a_run_keeps_dependencies_capacities_and_file_conflicts(tmp_path):
+    agents = [{"id": "setup", "duration": 0.2, "command": "sleep 0.2; echo setup > setup.txt", "writes": ["setup.txt"]}]
+    for i in range(6):
+        agents.append(
+            {
+                "id": f"work{i}",
+                "duration": 0.3,
+                "command": f"sleep 0.3; echo out-{i}; echo err-{i} >&2; cat setup.txt >> shared.log",
+                "depends_on": ["setup"],
+                "uses": {"slots": 1},
+                "reads": ["setup.txt"],
+                "writes": ["shared.log"] if i % 2 == 0 else [f"own{i}.txt"],
+            }
+        )
+    agents.append(
+        {"id": "report", "duration": 0.1, "command": "wc -l shared.log", "depends_on": [f"work{i}" for i in range(6)]}
+    )
+    workflow = {"name": "demo", "resources": {"slots": 2}, "agents": agents}
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert check_run(workflow, lines) == []
+    assert _final(lines) == {a["id"]: "ok" for a in agents} and len(lines) == len(agents)
+    run = lines[0]["run"]
+    assert all(line["run"] == run and line["workflow"] == "demo" and line["exit_code"] == 0 for line in lines)
+    log = (tmp_path / "runs" / run / "work3.log").read_text()
+    assert "out-3" in log and "err-3" in log and "out-2" not in log  # one log per agent, never interleaved
+    assert "makespan: planned" in proc.stdout and "actual" in proc.stdout
+
+
+def test_failure_stop_cancels_running_agents_and_leaves_no_process(tmp_path):
+    marker = f"orchmilp-test-{uuid.uuid4().hex}"
+    workflow = {
+        "agents": [
+            {"id": "long", "duration": 5, "command": _sleeper(30, marker) + " & " + _sleeper(30, marker) + "; wait"},
+            {"id": "bad", "duration": 0.2, "command": "sleep 0.3; exit 4"},
+            {"id": "after", "duration": 1, "command": "echo never", "depends_on": ["bad"]},
+        ]
+    }
+    path = _write(tmp_path, workflow)
+    t0 = time.monotonic()
+    proc = _cli("run", path, "-q", "--grace", "1")
+    assert proc.returncode == 1, proc.stderr
+    assert time.monotonic() - t0 < 20
+    lines = _lines(tmp_path)
+    assert _final(lines) == {"bad": "failed", "long": "cancelled"}
+    assert next(line for line in lines if line["agent"] == "bad")["exit_code"] == 4
+    assert check_run(workflow, lines) == []
+    assert _alive(marker) == []
+
+
+def test_failure_continue_skips_only_what_needs_the_failed_agent(tmp_path):
+    workflow = {
+        "agents": [
+            {"id": "bad", "duration": 0.1, "command": "exit 2"},
+            {"id": "child", "duration": 0.1, "command": "echo c", "depends_on": ["bad"]},
+            {"id": "grandchild", "duration": 0.1, "command": "echo g", "depends_on": ["child"]},
+            {"id": "free", "duration": 0.3, "command": "sleep 0.3"},
+        ]
+    }
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q", "--on-failure", "continue")
+    assert proc.returncode == 1
+    lines = _lines(tmp_path)
+    assert _final(lines) == {"bad": "failed", "child": "skipped", "grandchild": "skipped", "free": "ok"}
+    skipped = [line for line in lines if line["status"] == "skipped"]
+    assert all(line["start"] == line["finish"] and line["exit_code"] is None for line in skipped)
+    assert check_run(workflow, lines) == []
+
+
+def test_timeout_kills_the_whole_group(tmp_path):
+    marker = f"orchmilp-test-{uuid.uuid4().hex}"
+    workflow = {
+        "agents": [
+            {
+                "id": "slow",
+                "duration": 1,
+                "timeout": 0.5,
+                "command": _sleeper(30, marker) + " & " + _sleeper(30, marker) + "; wait",
+            }
+        ]
+    }
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q", "--grace", "1")
+    assert proc.returncode == 1
+    (line,) = _lines(tmp_path)
+    assert line["status"] == "timeout" and 0.4 < line["finish"] - line["start"] < 3
+    assert _alive(marker) == []
+
+
+def test_retry_until_success_with_backoff(tmp_path):
+    command = "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 3 ]"
+    workflow = {"agents": [{"id": "flaky", "duration": 0.1, "retries": 3, "command": command}]}
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q", "--backoff", "0.2")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert [(line["attempt"], line["status"]) for line in lines] == [(1, "failed"), (2, "failed"), (3, "ok")]
+    assert lines[1]["start"] - lines[0]["finish"] >= 0.18 and lines[2]["start"] - lines[1]["finish"] >= 0.38
+
+
+def test_an_agent_killed_by_the_system_is_retried_alone(tmp_path):
+    # first attempt: SIGKILL to itself (as the kernel's OOM killer would); second: fine
+    command = "if [ ! -e once ]; then touch once; kill -9 $$; fi; sleep 0.5"
+    workflow = {
+        "agents": [
+            {"id": "hungry", "duration": 0.5, "retries": 1, "command": command},
+            {"id": "other1", "duration": 0.2, "command": "sleep 0.1; sleep 0.7"},
+            {"id": "other2", "duration": 0.2, "command": "sleep 0.1; sleep 0.7"},
+        ]
+    }
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q", "--backoff", "0.05")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    first, second = [line for line in lines if line["agent"] == "hungry"]
+    assert first["status"] == "failed" and first["exit_code"] in (-9, 137) and second["status"] == "ok"
+    for line in lines:
+        if line["agent"] != "hungry":  # nothing ran beside the retry
+            assert line["finish"] <= second["start"] + 1e-3 or line["start"] >= second["finish"] - 1e-3
+
+
+@pytest.mark.parametrize(
+    "tests_exit, expect", [(1, {"fix": "ok", "deploy": "skipped"}), (0, {"fix": "skipped", "deploy": "ok"})]
+)
+def test_run_if_both_ways(tmp_path, tests_exit, expect):
+    workflow = {
+        "agents": [
+            {"id": "tests", "duration": 0.1, "command": f"exit {tests_exit}"},
+            {"id": "fix", "duration": 0.1, "command": "echo fixing", "run_if": {"agent": "tests", "status": "failed"}},
+            {"id": "deploy", "duration": 0.1, "command": "echo deploy", "run_if": {"agent": "tests", "exit_code": 0}},
+            {"id": "notify", "duration": 0.1, "command": "echo done", "depends_on": ["fix", "deploy"]},
+        ]
+    }
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q")
+    assert proc.returncode == (1 if tests_exit else 0), proc.stderr
+    final = _final(_lines(tmp_path))
+    assert {k: final[k] for k in expect} == expect
+    assert final["notify"] == "skipped"  # it needs both, and one of them was skipped
+    assert check_run(workflow, _lines(tmp_path)) == []
+
+
+def test_interrupt_then_resume_runs_nothing_twice(tmp_path):
+    marker = f"orchmilp-test-{uuid.uuid4().hex}"
+    workflow = {
+        "agents": [
+            {"id": "first", "duration": 0.1, "command": "echo first"},
+            {"id": "slow", "duration": 30, "command": _sleeper(30, marker), "depends_on": ["first"]},
+            {"id": "last", "duration": 0.1, "command": "echo last", "depends_on": ["slow"]},
+        ]
+    }
+    path = _write(tmp_path, workflow)
+    child = subprocess.Popen(
+        [PY, "-m", "orchmilp.cli", "run", str(path), "-q", "--grace", "1"], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _alive(marker), "the slow agent never started"
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=30) == 130
+    assert _alive(marker) == []
+    lines = _lines(tmp_path)
+    assert _final(lines) == {"first": "ok", "slow": "cancelled"}
+    # resume with a fast 'slow': only what did not end ok runs, under the same run id
+    workflow["agents"][1]["command"] = "echo quick"
+    path.write_text(json.dumps(workflow))
+    proc = _cli("run", path, "-q", "--resume")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert len({line["run"] for line in lines}) == 1
+    assert [line["agent"] for line in lines if line["status"] == "ok"] == ["first", "slow", "last"]
+    assert check_run(workflow, lines) == []
+
+
+def test_two_runs_appending_to_one_history_leave_whole_lines(tmp_path):
+    agents = [{"id": f"a{i}", "duration": 0.01, "command": "true"} for i in range(40)]
+    path = _write(tmp_path, {"resources": {"slots": 8}, "agents": [{**a, "uses": {"slots": 1}} for a in agents]})
+    history = tmp_path / "shared.jsonl"
+    runs = [
+        subprocess.Popen(
+            [PY, "-m", "orchmilp.cli", "run", str(path), "-q", "--history", str(history)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    assert [r.wait(timeout=120) for r in runs] == [0, 0]
+    lines = [json.loads(line) for line in history.read_text().splitlines()]
+    assert len(lines) == 80 and len({line["run"] for line in lines}) == 2
+
+
+def test_bad_run_input_is_one_line(tmp_path):
+    path = _write(tmp_path, {"agents": [{"id": "a", "duration": 1}]})
+    proc = _cli("run", path)
+    assert (
+        proc.returncode == 2
+        and proc.stderr.strip() == "orchmilp: error: agent 'a': command is missing (orchmilp run runs commands)"
+    )
+    assert not (tmp_path / "runs").exists()
+    plan = tmp_path / "plan.json"
+    good = _write(tmp_path, {"agents": [{"id": "a", "duration": 1, "command": "true"}]})
+    assert _cli("solve", good, "-o", plan, "-q").returncode == 0
+    proc = _cli("run", plan)
+    assert proc.returncode == 2 and "give its workflow too (--workflow WF.json)" in proc.stderr
+    proc = _cli("run", plan, "--workflow", good, "-q")
+    assert proc.returncode == 0, proc.stderr

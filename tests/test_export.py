@@ -132,3 +132,38 @@ def test_json_run_list_and_bad_plans(tmp_path, capsys):
     bad.write_text('{"schedule": [{"id": "x", "waits_for": ["ghost"]}]}')
     assert main(["export", str(bad)]) == 2
     assert "agent 'x': waits_for names unknown agent 'ghost'" in capsys.readouterr().err
+
+
+def test_bash_script_honours_timeout_and_retries_and_logs_timestamps(tmp_path):
+    flaky = 'n=$(cat "$CNT" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$CNT"; [ $n -ge 2 ]'
+    wf = {
+        "agents": [
+            {"id": "flaky", "duration": 0.1, "retries": 2, "command": flaky},
+            {"id": "slow", "duration": 1, "timeout": 0.5, "command": "sleep 20", "depends_on": ["flaky"]},
+        ]
+    }
+    plan, path = plan_file(tmp_path, wf)
+    assert [e.get("retries") for e in plan["schedule"]] == [2, None] and plan["schedule"][1]["timeout"] == 0.5
+    script = tmp_path / "run.sh"
+    assert main(["export", str(path), "--format", "bash", "-o", str(script)]) == 0
+    t0 = time.time()
+    run = subprocess.run(
+        ["bash", str(script)],
+        env={"CNT": str(tmp_path / "cnt"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 1 and time.time() - t0 < 10
+    events = [line.split() for line in run.stderr.splitlines() if line.startswith("[orchmilp] 1")]
+    kinds = [(e[2], e[3]) + ((e[4],) if e[2] == "finish" else ()) for e in events]
+    assert kinds == [
+        ("start", "flaky"),
+        ("finish", "flaky", "failed"),
+        ("start", "flaky"),
+        ("finish", "flaky", "ok"),
+        ("start", "slow"),
+        ("finish", "slow", "timeout"),
+    ]
+    stamps = [float(e[1]) for e in events]
+    assert stamps == sorted(stamps) and 0.4 < stamps[5] - stamps[4] < 2

@@ -77,6 +77,10 @@ class Result:
             }
             if commands[j] is not None:
                 entry["command"] = commands[j]
+            if self.problem.timeouts and self.problem.timeouts[j] is not None:
+                entry["timeout"] = self.problem.timeouts[j]
+            if self.problem.retries and self.problem.retries[j]:
+                entry["retries"] = self.problem.retries[j]
             entries.append(entry)
         return entries
 

@@ -3,8 +3,10 @@
 Each agent starts as soon as everything in its ``waits_for`` has finished
 (no barrier per group), so the partial order of the plan is kept and a run
 stays valid when real durations differ from the estimates. Agents without a
-``command`` are no-ops. The bash script stops everything at the first
-failure and exits non-zero.
+``command`` are no-ops. The bash script honours ``timeout`` (SIGTERM, SIGKILL
+5 s later) and ``retries`` (backoff 1 s, doubling), logs a timestamp at each
+start and finish, stops everything at the first failure and exits non-zero:
+the portable fallback of ``orchmilp run``.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def to_bash(plan: dict[str, Any]) -> str:
         f"# orchmilp plan for {plan.get('name', 'workflow')}: makespan {plan.get('makespan')} "
         f"{plan.get('time_unit', 's')} ({plan.get('status')})",
         "# Each agent starts when all it waits for have finished; the first failure stops the run.",
+        "# Without history, live guards or resume: `orchmilp run` does those.",
         "set -u",
         "set -m  # each agent in its own process group, so a stop also stops its children",
         'STATE="$(mktemp -d)"',
@@ -49,28 +52,44 @@ def to_bash(plan: dict[str, Any]) -> str:
         "trap cleanup EXIT",
         "trap 'exit 130' INT TERM",
         "",
-        "agent() {  # agent ID 'WAITS FOR' COMMAND",
-        '  local id="$1" waits="$2" cmd="$3" w',
+        "stamp() { date +%s.%N; }",
+        "",
+        "agent() {  # agent ID 'WAITS FOR' TIMEOUT RETRIES COMMAND",
+        '  local id="$1" waits="$2" limit="$3" retries="$4" cmd="$5" w attempt=1 code delay=1 status',
         "  for w in $waits; do",
         '    until [ -e "$STATE/$w.ok" ]; do',
         '      [ -e "$STATE/failed" ] && exit 1',
         "      sleep 0.05",
         "    done",
         "  done",
-        '  [ -e "$STATE/failed" ] && exit 1',
-        '  echo "[orchmilp] start $id" >&2',
-        '  if bash -c "$cmd"; then',
-        '    touch "$STATE/$id.ok"; echo "[orchmilp] done $id" >&2',
-        "  else",
-        '    local code=$?; echo "$id (exit $code)" >> "$STATE/failed"; echo "[orchmilp] FAILED $id (exit $code)" >&2',
-        "  fi",
+        "  while :; do",
+        '    [ -e "$STATE/failed" ] && exit 1',
+        '    echo "[orchmilp] $(stamp) start $id attempt $attempt" >&2',
+        '    if [ -n "$limit" ]; then timeout --kill-after=5 "$limit" bash -c "$cmd"; else bash -c "$cmd"; fi',
+        "    code=$?",
+        '    if [ "$code" -eq 0 ]; then',
+        '      touch "$STATE/$id.ok"; echo "[orchmilp] $(stamp) finish $id ok" >&2; return 0',
+        "    fi",
+        '    [ "$code" -eq 124 ] && status=timeout || status=failed',
+        '    echo "[orchmilp] $(stamp) finish $id $status (exit $code, attempt $attempt)" >&2',
+        '    if [ "$attempt" -gt "$retries" ]; then',
+        '      echo "[orchmilp] $(stamp) FAILED $id ($status, exit $code)" >&2',
+        '      echo "$id ($status, exit $code)" >> "$STATE/failed"; return 1',
+        "    fi",
+        '    sleep "$delay"; delay=$((delay * 2 > 30 ? 30 : delay * 2)); attempt=$((attempt + 1))',
+        "  done",
         "}",
         "",
     ]
     for e in _entries(plan):
         waits = " ".join(_token(w) for w in e.get("waits_for", []))
         command = e.get("command") or "true"
-        lines.append(f"agent {shlex.quote(_token(e['id']))} {shlex.quote(waits)} {shlex.quote(command)} &")
+        limit = "" if e.get("timeout") is None else f"{e['timeout']:g}"
+        retries = int(e.get("retries", 0))
+        lines.append(
+            f"agent {shlex.quote(_token(e['id']))} {shlex.quote(waits)} {shlex.quote(limit)} {retries} "
+            f"{shlex.quote(command)} &"
+        )
     lines += [
         "",
         'while [ -n "$(jobs -rp)" ]; do',

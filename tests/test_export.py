@@ -164,6 +164,7 @@ def test_bash_script_honours_timeout_and_retries_and_logs_timestamps(tmp_path):
         ("finish", "flaky", "ok"),
         ("start", "slow"),
         ("finish", "slow", "timeout"),
+        ("FAILED", "slow"),
     ]
     stamps = [float(e[1]) for e in events]
     assert stamps == sorted(stamps) and 0.4 < stamps[5] - stamps[4] < 2

@@ -260,3 +260,52 @@ def test_bad_run_input_is_one_line(tmp_path):
     assert proc.returncode == 2 and "give its workflow too (--workflow WF.json)" in proc.stderr
     proc = _cli("run", plan, "--workflow", good, "-q")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_replan_keeps_running_agents_at_zero_and_plans_only_what_is_left():
+    from orchmilp.run.adaptive import drifted, replan, residual_workflow
+
+    written = {
+        "resources": {"slots": 2},
+        "agents": [
+            {"id": "a", "duration": 1, "uses": {"slots": 1}, "command": "true"},
+            {"id": "b", "duration": 4, "uses": {"slots": 1}, "command": "true"},
+            {"id": "c", "duration": 2, "uses": {"slots": 1}, "depends_on": ["a"], "command": "true"},
+            {"id": "d", "duration": 2, "uses": {"slots": 1}, "depends_on": ["a"], "command": "true"},
+        ],
+    }
+    residual = residual_workflow(written, done={"a"}, remaining={"b": 3.5})
+    assert [x["id"] for x in residual["agents"]] == ["b", "c", "d"]
+    assert residual["agents"][0]["duration"] == 3.5 and "depends_on" not in residual["agents"][0]
+    assert residual["agents"][1]["depends_on"] == []
+    new = replan(written, done={"a"}, remaining={"b": 3.5}, current_left=100, time_limit=5)
+    assert set(new) == {"c", "d"}
+    # one slot is held by b: c and d run one after the other on the other slot
+    assert sorted(len(w) for w in new.values()) == [0, 1]
+    assert replan(written, done={"a"}, remaining={"b": 3.5}, current_left=1.0, time_limit=5) is None  # not better
+    assert drifted(10, 12.5) and not drifted(10, 11.5) and not drifted(1, 1.9)
+
+
+def test_adaptive_run_with_drifting_durations_stays_valid(tmp_path):
+    workflow = {
+        "resources": {"slots": 2},
+        "agents": [
+            {"id": "late", "duration": 0.3, "command": "sleep 1.6", "uses": {"slots": 1}},
+            {"id": "early", "duration": 2.0, "command": "sleep 0.1", "uses": {"slots": 1}},
+            {"id": "x", "duration": 0.5, "command": "sleep 0.5", "uses": {"slots": 1}, "depends_on": ["early"]},
+            {"id": "y", "duration": 0.5, "command": "sleep 0.5", "uses": {"slots": 1}, "writes": ["f"]},
+            {
+                "id": "z",
+                "duration": 0.5,
+                "command": "sleep 0.5",
+                "uses": {"slots": 1},
+                "writes": ["f"],
+                "depends_on": ["late"],
+            },
+        ],
+    }
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "--adaptive")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert check_run(workflow, lines) == [] and set(_final(lines).values()) == {"ok"}

@@ -305,7 +305,7 @@ def check_run(workflow: dict[str, Any], lines: list[dict[str, Any]]) -> list[str
                 problems.append(f"'{aid}' ended ok twice in one run")
             ok_key[aid] = key
     last_key = {entry["agent"]: key for key, entry in ran.items()}  # lines are in time order
-    for key, entry in ran.items():
+    for entry in ran.values():
         agent = agents[entry["agent"]]
         condition = agent.get("run_if") or {}
         needs = list(agent.get("depends_on", []))

@@ -295,6 +295,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RUN",
         help="rerun what did not end ok in the last run (or RUN), re-planned",
     )
+    run.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="when durations drift (20%%, at least 1 s), re-plan the agents not yet started",
+    )
     run.add_argument("--grace", type=_positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
     run.add_argument("--backoff", type=_positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
@@ -495,7 +500,9 @@ def _cmd_run(args) -> int:
             history_path=args.history,
             workdir=args.workdir,
             time_limit=args.time_limit,
-            options=RunOptions(on_failure=args.on_failure, grace=args.grace, backoff=args.backoff),
+            options=RunOptions(
+                on_failure=args.on_failure, grace=args.grace, backoff=args.backoff, adaptive=args.adaptive
+            ),
             resume=args.resume,
             on_event=view,
             on_plan=view.plan,

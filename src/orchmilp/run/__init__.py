@@ -86,6 +86,34 @@ def _commands(problem, workflow_dir: Path) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _replanner(written: dict, problem):
+    """The executor's --adaptive hook: re-plan what has not started (see :mod:`.adaptive`)."""
+    from ..prediction.simulate import makespans
+    from .adaptive import replan
+
+    ids = problem.ids
+
+    def hook(ex: Executor) -> bool:
+        now = time.monotonic()
+        done = {ids[j] for j, o in enumerate(ex.outcomes) if o.status in FINAL}
+        remaining = {}
+        for j, proc in ex.running.items():
+            planned = float(problem.durations[j])
+            remaining[ids[j]] = max(planned - (now - proc.started), 0.25 * planned)
+        d = np.asarray(
+            [0.0 if ids[j] in done else remaining.get(ids[j], problem.durations[j]) for j in range(problem.n)]
+        )
+        current_left = float(makespans(ex.waits_for, d[None, :])[0])
+        new = replan(written, done, remaining, current_left, ex.options.replan_seconds)
+        if new is None:
+            return False
+        for aid, waits in new.items():
+            ex.waits_for[problem.index[aid]] = tuple(problem.index[w] for w in waits)
+        return True
+
+    return hook
+
+
 def execute(
     workflow: str | Path | dict,
     plan: str | Path | dict | None = None,
@@ -164,6 +192,8 @@ def execute(
     )
     for j in done:
         executor.outcomes[j].exit_code = 0
+    if executor.options.adaptive:
+        executor.replanner = _replanner(written, problem)
     started = time.time()
     outcomes = executor.run()
     return RunReport(

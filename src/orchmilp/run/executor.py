@@ -44,6 +44,8 @@ def log_name(agent_id: str) -> str:
 @dataclass(frozen=True)
 class RunOptions:
     on_failure: str = "stop"  # stop | continue
+    adaptive: bool = False  # re-plan what has not started when durations drift
+    replan_seconds: float = 2.0  # time limit of each re-plan
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     backoff: float = 1.0  # first retry delay; doubles per attempt, at most 30 s
     max_backoff: float = 30.0
@@ -79,6 +81,7 @@ class Executor:
     options: RunOptions = field(default_factory=RunOptions)
     on_event: Callable[[str, int, AgentOutcome], None] | None = None
     done: frozenset[int] = frozenset()  # agents already ok in an earlier part of this run (resume)
+    replanner: Callable[[Executor], bool] | None = None  # --adaptive: new waits_for for what has not started
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -98,6 +101,9 @@ class Executor:
         self.host = socket.gethostname()
         self.stopping: str | None = None  # why no more agents start: failure, interrupted
         self.peak_in_use = np.zeros(len(self.capacity))
+        self.waits_for = [tuple(w) for w in self.waits_for]
+        self.replans = 0  # re-plans adopted
+        self.drift_seen: set[int] = set()  # agents whose drift already triggered a re-plan
 
     # ---- records -------------------------------------------------------------------------
 
@@ -122,7 +128,7 @@ class Executor:
 
     def _event(self, what: str, j: int) -> None:
         if self.on_event:
-            self.on_event(what, j, self.outcomes[j])
+            self.on_event(what, j, self.outcomes[j] if j >= 0 else None)
 
     # ---- decisions -----------------------------------------------------------------------
 
@@ -214,11 +220,32 @@ class Executor:
             return
         out.status = status
         out.alone = False
+        if status == "ok" and self.replanner is not None and j not in self.drift_seen:
+            from .adaptive import drifted
+
+            if drifted(float(p.durations[j]), finish - proc.started_wall):
+                self.drift_seen.add(j)
+                self._replan()
         if status in ("failed", "timeout"):
             out.note = f"exit code {code}" if status == "failed" else f"timed out after {p.timeouts[j]:g} s"
             if self.options.on_failure == "stop" and not self._expected_failure(j):
                 self.stopping = self.stopping or "failure"
         self._event(status, j)
+
+    def _replan(self) -> None:
+        if self.replanner is not None and not self.stopping and self.replanner(self):
+            self.replans += 1
+            self._event("replan", -1)
+
+    def _check_overruns(self, now: float) -> None:
+        """--adaptive: a running agent well past its planned duration triggers a re-plan once."""
+        from .adaptive import drifted
+
+        for j, proc in list(self.running.items()):
+            planned = float(self.problem.durations[j])
+            if j not in self.drift_seen and now - proc.started > planned and drifted(planned, now - proc.started):
+                self.drift_seen.add(j)
+                self._replan()
 
     def _expected_failure(self, j: int) -> bool:
         """A failure some agent's ``run_if`` is written for (e.g. tests failed -> fix) is no reason to stop."""
@@ -265,6 +292,8 @@ class Executor:
             if self.stopping:
                 self._stop_all("cancelled", waiter)
                 return
+            if self.replanner is not None:
+                self._check_overruns(now)
             changed = True
             while changed:  # skipping one agent may decide others
                 changed = False
@@ -282,6 +311,14 @@ class Executor:
                     continue
                 if self._fits(j):
                     self._start(j, waiter)
+            if self.replanner is not None:
+                from .adaptive import DRIFT, MIN_DRIFT_SECONDS
+
+                for j, proc in self.running.items():
+                    if j not in self.drift_seen:
+                        planned = float(self.problem.durations[j])
+                        t_drift = proc.started + planned + max(DRIFT * planned, MIN_DRIFT_SECONDS) + 0.01
+                        wake = t_drift if wake is None else min(wake, t_drift)
             for proc in self.running.values():
                 if proc.deadline is not None and proc.term_sent is None and now >= proc.deadline:
                     proc.terminate("timeout", now)

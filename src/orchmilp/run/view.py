@@ -47,6 +47,11 @@ class RunView:
     # on_event
     def __call__(self, what: str, j: int, outcome) -> None:
         now = time.monotonic()
+        if what == "replan":
+            self.replans = getattr(self, "replans", 0) + 1
+            if self.live is None and not self.quiet:
+                self._line("replan    durations drifted: the agents not started follow a new plan")
+            return
         name = self.problem.ids[j]
         if what == "start":
             self.started[j] = now

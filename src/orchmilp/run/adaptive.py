@@ -1,0 +1,90 @@
+"""Re-planning while running (``orchmilp run --adaptive``).
+
+When actual durations drift from the plan, the agents not yet started are
+planned again: finished agents are gone, running agents stay where they
+are (they become agents of their expected remaining time that must start
+at once), pending agents keep their planned durations. A new plan is used
+only if it starts every running agent at time 0 and is not longer than what
+the current plan leaves; otherwise the current plan stays. The same function
+drives the real executor and the trace simulation of ``bench/adaptive.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["drifted", "residual_workflow", "replan"]
+
+#: an agent has drifted when it ends this much earlier or later than planned (relative) ...
+DRIFT = 0.2
+#: ... and at least this many seconds
+MIN_DRIFT_SECONDS = 1.0
+
+
+def drifted(planned: float, actual: float, drift: float = DRIFT) -> bool:
+    return abs(actual - planned) > max(drift * planned, MIN_DRIFT_SECONDS)
+
+
+def residual_workflow(
+    written: dict[str, Any],
+    done: set[str],
+    remaining: Mapping[str, float],
+    durations: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The workflow of what is left: ``done`` agents removed (their dependents no longer wait
+    for them), running agents (``remaining``: id -> expected seconds left) without dependencies,
+    every other agent with its planned duration (or ``durations``)."""
+    out = copy.deepcopy(written)
+    agents = []
+    for agent in out["agents"]:
+        aid = agent["id"]
+        if aid in done:
+            continue
+        agent.pop("duration_range", None)
+        agent.pop("run_if", None)  # decided at run time; its dependency stays in depends_on
+        if aid in remaining:
+            agent["duration"] = max(float(remaining[aid]), 0.0)
+            agent.pop("depends_on", None)
+        else:
+            if durations and aid in durations:
+                agent["duration"] = durations[aid]
+            agent["depends_on"] = [d for d in agent.get("depends_on", []) if d not in done]
+            condition = (written_agent(written, aid) or {}).get("run_if")
+            if condition and condition["agent"] not in done and condition["agent"] not in agent["depends_on"]:
+                agent["depends_on"].append(condition["agent"])
+        agents.append(agent)
+    out["agents"] = agents
+    out.pop("stages", None)
+    return out
+
+
+def written_agent(written: dict[str, Any], aid: str) -> dict[str, Any] | None:
+    return next((a for a in written["agents"] if a["id"] == aid), None)
+
+
+def replan(
+    written: dict[str, Any],
+    done: set[str],
+    remaining: Mapping[str, float],
+    current_left: float,
+    time_limit: float,
+    durations: Mapping[str, float] | None = None,
+) -> dict[str, list[str]] | None:
+    """New ``waits_for`` (id -> ids) for the agents not yet started, or None to keep the plan.
+
+    ``current_left``: how long the current plan still needs from now (for the comparison)."""
+    from ..api import solve
+
+    residual = residual_workflow(written, done, remaining, durations)
+    if not residual["agents"]:
+        return None
+    result = solve(residual, time_limit=time_limit)
+    plan = result.to_dict()
+    starts = {e["id"]: e["start"] for e in plan["schedule"]}
+    if any(starts[a] > 1e-9 for a in remaining):
+        return None  # the new plan would delay an agent that already runs
+    if result.makespan > current_left + 1e-9:
+        return None
+    return {e["id"]: list(e["waits_for"]) for e in plan["schedule"] if e["id"] not in remaining}

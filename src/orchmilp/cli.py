@@ -300,6 +300,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="when durations drift (20%%, at least 1 s), re-plan the agents not yet started",
     )
+    run.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the agents on a Dask cluster (scheduler address); needs a shared filesystem",
+    )
     run.add_argument("--grace", type=_positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
     run.add_argument("--backoff", type=_positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
@@ -504,6 +509,7 @@ def _cmd_run(args) -> int:
                 on_failure=args.on_failure, grace=args.grace, backoff=args.backoff, adaptive=args.adaptive
             ),
             resume=args.resume,
+            cluster=args.cluster,
             on_event=view,
             on_plan=view.plan,
         )

@@ -125,11 +125,13 @@ def execute(
     resume: str | bool | None = None,
     on_event=None,
     on_plan=None,
+    cluster: str | None = None,
 ) -> RunReport:
     """Plan (unless ``plan`` is given) and run the workflow's commands; see :mod:`orchmilp.run`.
 
     ``resume``: ``True`` for the last run in the history, or a run id: agents that ended ``ok``
     there are not run again; the rest is re-planned and runs under the same run id.
+    ``cluster``: a Dask scheduler address: agents run on its workers (see :mod:`.cluster`).
     """
     from ..api import _durations_of_plan, _plan_dict, load_as_written, solve
     from ..check import check_plan
@@ -194,8 +196,17 @@ def execute(
         executor.outcomes[j].exit_code = 0
     if executor.options.adaptive:
         executor.replanner = _replanner(written, problem)
+    launcher = None
+    if cluster:
+        from .cluster import DaskLauncher
+
+        launcher = executor.launcher = DaskLauncher(cluster, problem, executor.options.grace)
     started = time.time()
-    outcomes = executor.run()
+    try:
+        outcomes = executor.run()
+    finally:
+        if launcher is not None:
+            launcher.close()
     return RunReport(
         run_id=run_id,
         problem=problem,

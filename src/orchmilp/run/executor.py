@@ -82,6 +82,7 @@ class Executor:
     on_event: Callable[[str, int, AgentOutcome], None] | None = None
     done: frozenset[int] = frozenset()  # agents already ok in an earlier part of this run (resume)
     replanner: Callable[[Executor], bool] | None = None  # --adaptive: new waits_for for what has not started
+    launcher: Callable[..., Any] = launch  # local processes, or run.cluster.DaskLauncher
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -107,7 +108,7 @@ class Executor:
 
     # ---- records -------------------------------------------------------------------------
 
-    def _record(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code) -> None:
+    def _record(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host=None) -> None:
         p = self.problem
         append_attempt(
             self.history_path,
@@ -122,7 +123,7 @@ class Executor:
                 "status": status,
                 "exit_code": exit_code,
                 "features": dict(p.features[j]) if p.features else {},
-                "host": self.host,
+                "host": host or self.host,
             },
         )
 
@@ -182,7 +183,7 @@ class Executor:
         out.attempts += 1
         command = self.commands[j]
         timeout = p.timeouts[j] if p.timeouts else None
-        proc = launch(j, out.attempts, command, self.workdir, self.log_dir / log_name(p.ids[j]), timeout)
+        proc = self.launcher(j, out.attempts, command, self.workdir, self.log_dir / log_name(p.ids[j]), timeout)
         self.running[j] = proc
         waiter.add(proc)
         self.in_use += self.usage[j]
@@ -199,7 +200,7 @@ class Executor:
         proc.close()
         self.in_use -= self.usage[j]
         code = proc.popen.returncode
-        finish = time.time()
+        finish = getattr(proc, "finished_wall", None) or time.time()
         out = self.outcomes[j]
         out.exit_code = code
         out.finish = finish
@@ -209,7 +210,7 @@ class Executor:
             status = "timeout"
         else:
             status = "ok" if code == 0 else "failed"
-        self._record(j, proc.attempt, proc.started_wall, finish, status, code)
+        self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None))
         retries = p.retries[j] if p.retries else 0
         if status in ("failed", "timeout") and proc.attempt <= retries and not self.stopping:
             memory_killed = code in MEMORY_KILL_CODES and not proc.kill_sent

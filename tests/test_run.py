@@ -11,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from orchmilp.check import check_run
@@ -195,7 +196,8 @@ def test_run_if_both_ways(tmp_path, tests_exit, expect):
     assert check_run(workflow, _lines(tmp_path)) == []
 
 
-def test_interrupt_then_resume_runs_nothing_twice(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_then_resume_runs_nothing_twice(tmp_path, sig):
     marker = f"orchmilp-test-{uuid.uuid4().hex}"
     workflow = {
         "agents": [
@@ -212,7 +214,7 @@ def test_interrupt_then_resume_runs_nothing_twice(tmp_path):
     while not _alive(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _alive(marker), "the slow agent never started"
-    child.send_signal(signal.SIGINT)
+    child.send_signal(sig)
     assert child.wait(timeout=30) == 130
     assert _alive(marker) == []
     lines = _lines(tmp_path)
@@ -309,3 +311,21 @@ def test_adaptive_run_with_drifting_durations_stays_valid(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = _lines(tmp_path)
     assert check_run(workflow, lines) == [] and set(_final(lines).values()) == {"ok"}
+
+
+def test_live_view_shows_running_agents_counts_and_an_eta():
+    from rich.console import Console
+
+    import orchmilp
+    from orchmilp.run.executor import AgentOutcome
+    from orchmilp.run.view import RunView
+
+    problem = orchmilp.load({"agents": [{"id": "a", "duration": 10}, {"id": "b", "duration": 5, "depends_on": ["a"]}]})
+    view = RunView(quiet=True, live=False)
+    view.plan(problem, ((), (0,)), np.asarray([0.0, 10.0]), 15.0)
+    view("start", 0, AgentOutcome(status="running", attempts=1))
+    console = Console(record=True, width=100)
+    console.print(view)
+    text = console.export_text()
+    assert "running 1  of 2" in text and "done 0" in text and "a " in text
+    assert 14 <= view.eta() <= 15  # a just started: 10 + 5 left

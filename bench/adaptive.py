@@ -70,7 +70,8 @@ def simulate(written, problem, waits_for, planned, actual, adaptive: bool, time_
                 [0.0 if state[i] == "done" else remaining.get(ids[i], problem.durations[i]) for i in range(n)]
             )
             left = float(makespans([tuple(w) for w in waits], d[None, :])[0])
-            new = replan(written, done, remaining, left, time_limit)
+            current = {ids[i]: [ids[w] for w in waits[i]] for i in range(n)}
+            new = replan(written, done, remaining, left, time_limit, current_waits=current)
             if new is not None:
                 replans += 1
                 for aid, ws in new.items():

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchmilp.check import check_run
+from orchmilp.check import check_plan, check_run
 
 PY = sys.executable
 
@@ -329,3 +329,19 @@ def test_live_view_shows_running_agents_counts_and_an_eta():
     text = console.export_text()
     assert "running 1  of 2" in text and "done 0" in text and "a " in text
     assert 14 <= view.eta() <= 15  # a just started: 10 + 5 left
+
+
+def test_warm_start_is_used_when_feasible_and_ignored_otherwise():
+    import orchmilp
+
+    workflow = {
+        "resources": {"slots": 1},
+        "agents": [{"id": "a", "duration": 2, "uses": {"slots": 1}}, {"id": "b", "duration": 3, "uses": {"slots": 1}}],
+    }
+    for start, used in (((0.0, 2.0), True), ((0.0, 1.0), False), ((0.0,), False)):
+        phases: list[str] = []
+        result = orchmilp.solve(
+            workflow, initial_start=start, on_progress=lambda phase, *_, seen=phases: seen.append(phase)
+        )
+        assert ("warm start" in phases) == used
+        assert result.makespan == 5 and check_plan(workflow, result.to_dict()) == []

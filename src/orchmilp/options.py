@@ -38,6 +38,9 @@ class SolveOptions:
         MILP solver: ``"highs"`` (default) or ``"cbc"`` (needs pulp).
     highs_options
         Extra HiGHS options (name -> value), for experiments.
+    initial_start
+        A warm start: start times in agent order (e.g. the plan being re-planned); the
+        first incumbent when it is feasible, ignored otherwise.
     """
 
     time_limit: float = 30.0
@@ -49,6 +52,7 @@ class SolveOptions:
     ga_schedules: int | None = None
     backend: str = "highs"
     highs_options: dict[str, Any] | None = field(default=None, hash=False)
+    initial_start: tuple[float, ...] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit, (int, float)) and math.isfinite(self.time_limit) and self.time_limit > 0):

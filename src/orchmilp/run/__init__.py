@@ -104,7 +104,8 @@ def _replanner(written: dict, problem):
             [0.0 if ids[j] in done else remaining.get(ids[j], problem.durations[j]) for j in range(problem.n)]
         )
         current_left = float(makespans(ex.waits_for, d[None, :])[0])
-        new = replan(written, done, remaining, current_left, ex.options.replan_seconds)
+        current = {ids[j]: [ids[i] for i in ex.waits_for[j]] for j in range(problem.n)}
+        new = replan(written, done, remaining, current_left, ex.options.replan_seconds, current_waits=current)
         if new is None:
             return False
         for aid, waits in new.items():

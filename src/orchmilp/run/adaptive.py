@@ -71,16 +71,19 @@ def replan(
     current_left: float,
     time_limit: float,
     durations: Mapping[str, float] | None = None,
+    current_waits: Mapping[str, list[str]] | None = None,
 ) -> dict[str, list[str]] | None:
     """New ``waits_for`` (id -> ids) for the agents not yet started, or None to keep the plan.
 
-    ``current_left``: how long the current plan still needs from now (for the comparison)."""
+    ``current_left``: how long the current plan still needs from now (for the comparison);
+    ``current_waits``: the current plan's waits_for (id -> ids), the solve's warm start."""
     from ..api import solve
 
     residual = residual_workflow(written, done, remaining, durations)
     if not residual["agents"]:
         return None
-    result = solve(residual, time_limit=time_limit)
+    warm = _current_schedule(residual, done, current_waits) if current_waits is not None else None
+    result = solve(residual, time_limit=time_limit, initial_start=warm)
     plan = result.to_dict()
     starts = {e["id"]: e["start"] for e in plan["schedule"]}
     if any(starts[a] > 1e-9 for a in remaining):
@@ -88,3 +91,24 @@ def replan(
     if result.makespan > current_left + 1e-9:
         return None
     return {e["id"]: list(e["waits_for"]) for e in plan["schedule"] if e["id"] not in remaining}
+
+
+def _current_schedule(residual: dict[str, Any], done: set[str], waits: Mapping[str, list[str]]):
+    """The current plan's policy replayed on the residual workflow: a feasible warm start."""
+    ids = [a["id"] for a in residual["agents"]]
+    durations = {a["id"]: float(a["duration"]) for a in residual["agents"]}
+    finish: dict[str, float] = {}
+    start: dict[str, float] = {}
+    pending = list(ids)
+    while pending:
+        progressed = False
+        for aid in list(pending):
+            before = [w for w in waits.get(aid, []) if w not in done]
+            if all(w in finish for w in before):
+                start[aid] = max((finish[w] for w in before), default=0.0)
+                finish[aid] = start[aid] + durations[aid]
+                pending.remove(aid)
+                progressed = True
+        if not progressed:
+            return None
+    return tuple(start[a] for a in ids)

@@ -36,6 +36,23 @@ _SIMPLE = {
 }
 
 
+def _warm_start(state: SearchState, start: np.ndarray) -> None:
+    """Offer a given schedule as the first incumbent when it is feasible."""
+    p = state.problem
+    if start.shape != (p.n,) or not np.all(np.isfinite(start)) or np.any(start < -1e-9):
+        return
+    d = p.durations
+    if len(p.edges) and np.any(start[p.edges[:, 1]] < start[p.edges[:, 0]] + d[p.edges[:, 0]] - 1e-9):
+        return
+    cum = p.cumulative
+    for t in np.unique(start):
+        running = (start <= t + 1e-9) & (start + d > t + 1e-9)
+        if np.any(cum.usage[running].sum(axis=0) > cum.capacity + 1e-9):
+            return
+    state.offer_schedule(start)
+    state.report("warm start")
+
+
 def run_search(
     problem: Problem,
     options: SolveOptions | None = None,
@@ -49,6 +66,8 @@ def run_search(
     state = SearchState(problem, options.time_limit, on_progress, started)
     solver = solver_backend(options.backend) if options.use_milp else None
     state.beside_milp = options.threads >= 2
+    if options.initial_start is not None:
+        _warm_start(state, np.asarray(options.initial_start, float))
     for step in PLAN:
         if state.proven and state.incumbents:
             break

@@ -309,6 +309,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backoff", type=_positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
     run.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
 
+    mcp = sub.add_parser("mcp", help="serve the engine as MCP tools over stdio (pip install 'orchmilp[mcp]')")
+    mcp.add_argument("--root", default=".", metavar="DIR", help="paths are relative to this folder (default: .)")
+    mcp.add_argument("--allow-run", action="store_true", help="offer the run tool (runs workflow commands)")
+    mcp.add_argument(
+        "--max-time-limit", type=_positive, default=120.0, metavar="S", help="the most seconds one call may take (120)"
+    )
+
     check = sub.add_parser("check", help="check a plan against a workflow with the independent checker")
     check.add_argument("workflow")
     check.add_argument("plan")
@@ -525,6 +532,15 @@ def _is_plan(path: str) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(data, dict) and "schedule" in data and "agents" not in data
+
+
+def _cmd_mcp(args) -> int:
+    from .mcp_server import serve
+
+    if not Path(args.root).is_dir():
+        raise InvalidOptions(f"--root {args.root}: no such folder")
+    serve(args.root, allow_run=args.allow_run, max_time_limit=args.max_time_limit)
+    return 0
 
 
 def _cmd_backtest(args) -> int:
@@ -785,6 +801,7 @@ def main(argv: list[str] | None = None) -> int:
         "backtest": _cmd_backtest,
         "whatif": _cmd_whatif,
         "run": _cmd_run,
+        "mcp": _cmd_mcp,
     }
     try:
         with _sigterm_as_interrupt(), _warnings_as_lines():

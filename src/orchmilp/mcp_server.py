@@ -1,0 +1,437 @@
+"""``orchmilp mcp``: the engine as Model Context Protocol tools, over stdio.
+
+Coding agents (Claude Code, Cursor, any MCP client) call ``solve``,
+``analyze``, ``predict``, ``whatif`` and ``check`` themselves, and ``run`` when
+the server was started with ``--allow-run``. Results are the objects of
+docs/spec (plan, prediction, analysis), not prose; errors are tool errors
+carrying the command line's one-line message.
+
+Safety:
+
+* every path is relative to ``--root`` (default: the current folder);
+  absolute paths, ``..`` and links leading outside are refused;
+* each call runs in a child process of its own (its own process group) and
+  is killed at its time limit + 1 s, so no call can hold the server or take
+  it down; the server keeps answering after any bad call;
+* nothing runs commands unless ``--allow-run``; only ``run`` writes files
+  (its logs and history under ``ROOT/runs``).
+"""
+
+import json
+import math
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+try:  # comes with the MCP SDK (pip install 'orchmilp[mcp]')
+    from pydantic import Field
+except ImportError:  # pragma: no cover
+    Field = None
+
+__all__ = ["build_server", "serve", "DEFAULT_TIME_LIMIT", "MAX_TIME_LIMIT"]
+
+DEFAULT_TIME_LIMIT = 30.0
+MAX_TIME_LIMIT = 120.0
+#: what a call may take beyond its time limit before its process is killed
+KILL_AFTER = 1.0
+
+
+class Refused(Exception):
+    """A call the server will not make (bad path, bad argument): its message goes to the client."""
+
+
+# ---- work done in the child process --------------------------------------------------------
+
+
+def _inside(root: Path, relative: str, what: str) -> Path:
+    """``relative`` resolved under ``root``, or :class:`Refused`."""
+    if not isinstance(relative, str) or not relative:
+        raise Refused(f"{what}: give a path relative to the server's root")
+    if relative.startswith(("/", "\\")) or (len(relative) > 1 and relative[1] == ":"):
+        raise Refused(f"{what}: {relative!r} is an absolute path; give a path relative to the server's root")
+    if ".." in Path(relative).parts:
+        raise Refused(f"{what}: {relative!r} contains '..'; paths must stay under the server's root")
+    path = (root / relative).resolve()
+    if path != root and root not in path.parents:
+        raise Refused(f"{what}: {relative!r} leads outside the server's root")
+    return path
+
+
+def _workflow(root: Path, workflow: Any) -> Any:
+    """An inline workflow (object) or a path under the root."""
+    if isinstance(workflow, dict):
+        return workflow
+    if isinstance(workflow, str):
+        stripped = workflow.lstrip()
+        if stripped.startswith("{"):
+            from .io.workflow import parse_json
+
+            return parse_json(stripped, "workflow")
+        return _inside(root, workflow, "workflow")
+    raise Refused("workflow: give the workflow as a JSON object or as a path relative to the server's root")
+
+
+def _plan(root: Path, plan: Any) -> dict | None:
+    if plan is None or isinstance(plan, dict):
+        return plan
+    if isinstance(plan, str):
+        path = _inside(root, plan, "plan")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise Refused(f"plan: cannot read {plan}: {err}") from None
+        if not isinstance(data, dict):
+            raise Refused(f"plan: {plan} is not a JSON object")
+        return data
+    raise Refused("plan: give the plan as a JSON object or as a path relative to the server's root")
+
+
+def _do_solve(root, a, limit):
+    from .api import solve
+
+    return solve(_workflow(root, a["workflow"]), time_limit=limit).to_dict()
+
+
+def _do_analyze(root, a, limit):
+    from .analysis.structure import analyze
+    from .api import load
+
+    return analyze(load(_workflow(root, a["workflow"])))
+
+
+def _histories(root, paths):
+    if not paths:
+        return None
+    if isinstance(paths, str):
+        paths = [paths]
+    return [_inside(root, p, "history") for p in paths]
+
+
+def _do_predict(root, a, limit):
+    from .api import predict
+
+    return predict(
+        _workflow(root, a["workflow"]),
+        plan=_plan(root, a.get("plan")),
+        history=_histories(root, a.get("history")),
+        samples=int(a.get("samples") or 10_000),
+        level=float(a.get("level") or 0.95),
+        time_limit=limit,
+    ).to_dict()
+
+
+def _do_whatif(root, a, limit):
+    from .analysis.scenarios import SCENARIO_FLAGS, evaluate, scenario
+    from .api import load_as_written
+    from .history import read_history
+
+    source = _workflow(root, a["workflow"])
+    base = load_as_written(source)[1]
+    edits = []
+    for item in a.get("scenarios") or []:
+        if (
+            not isinstance(item, dict)
+            or item.get("flag") not in SCENARIO_FLAGS
+            or not isinstance(item.get("value"), str)
+        ):
+            raise Refused(f"scenarios: each is {{'flag': one of {', '.join(SCENARIO_FLAGS)}, 'value': 'ID=K' ...}}")
+        value = item["value"]
+        if item["flag"] == "add":
+            value = str(_inside(root, value, "scenarios.add"))
+        made = scenario(item["flag"], value)
+        edits.append((f"--{item['flag']} {item['value']}", made.edit(base)))
+    paths = _histories(root, a.get("history"))
+    history = read_history(paths) if paths else None
+    each = max(0.5, (limit - 0.5) / (len(edits) + 1))
+    rows = [evaluate(base, "base", time_limit=each, history=history, samples=2000)]
+    rows += [evaluate(w, label, time_limit=each, history=history, samples=2000) for label, w in edits]
+    return {"scenarios": rows}
+
+
+def _do_check(root, a, limit):
+    from .api import load_as_written
+    from .check import check_plan
+
+    workflow = load_as_written(_workflow(root, a["workflow"]))[1]
+    plan = _plan(root, a.get("plan"))
+    if plan is None:
+        raise Refused("plan: required")
+    violations = check_plan(workflow, plan, samples=20)
+    return {"valid": not violations, "violations": violations}
+
+
+def _do_run(root, a, limit):
+    from .run import RunOptions, execute
+
+    source = _workflow(root, a["workflow"])
+    if not isinstance(source, Path):
+        raise Refused("workflow: run needs a workflow file under the root (its commands run in its folder)")
+    report = execute(
+        source,
+        history_path=root / "runs" / "history.jsonl",
+        workdir=source.parent,
+        time_limit=min(10.0, limit / 3),
+        options=RunOptions(on_failure=a.get("on_failure") or "stop"),
+    )
+    p = report.problem
+    return {
+        "run": report.run_id,
+        "planned_makespan": report.planned_makespan,
+        "actual_makespan": round(report.actual_makespan, 3),
+        "agents": [
+            {
+                "id": p.ids[j],
+                "status": o.status if o.status != "waiting" else "not started",
+                "attempts": o.attempts,
+                "exit_code": o.exit_code,
+                "seconds": None if o.start is None or o.finish is None else round(o.finish - o.start, 3),
+            }
+            for j, o in enumerate(report.outcomes)
+        ],
+        "history": str(report.history_path.relative_to(root)),
+        "logs": str(report.log_dir.relative_to(root)),
+    }
+
+
+_WORK = {
+    "solve": _do_solve,
+    "analyze": _do_analyze,
+    "predict": _do_predict,
+    "whatif": _do_whatif,
+    "check": _do_check,
+    "run": _do_run,
+}
+
+
+def _child(conn, tool: str, root: str, arguments: dict, limit: float) -> None:
+    """Runs in the call's own process (and process group)."""
+    os.setpgrp()
+    import warnings
+
+    from .errors import OrchmilpError
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = _WORK[tool](Path(root), arguments, limit)
+        notes = [str(w.message) for w in caught]
+        if notes and isinstance(result, dict):
+            result = {**result, "warnings": notes}
+        conn.send(("ok", result))
+    except (OrchmilpError, Refused) as err:
+        conn.send(("error", str(err)))
+    except Exception as err:  # a bug: still one line, and the server lives on
+        conn.send(("error", f"internal error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"))
+    finally:
+        conn.close()
+
+
+# ---- the server ----------------------------------------------------------------------------
+
+
+class _Calls:
+    """Runs each call in a child process, killed at its time limit + 1 s."""
+
+    def __init__(self, root: Path, max_time_limit: float) -> None:
+        self.root = root
+        self.max_time_limit = max_time_limit
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["orchmilp.api", "orchmilp.mcp_server"])
+
+    def limit(self, value: Any) -> float:
+        if value is None:
+            return min(DEFAULT_TIME_LIMIT, self.max_time_limit)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise Refused(f"time_limit: {value!r} is not a number of seconds") from None
+        if not math.isfinite(value) or value <= 0:
+            raise Refused(f"time_limit: {value!r} must be a positive number of seconds")
+        return min(value, self.max_time_limit)
+
+    def call(self, tool: str, arguments: dict) -> Any:
+        limit = self.limit(arguments.get("time_limit"))
+        started = time.monotonic()
+        here, there = self.context.Pipe(duplex=False)
+        process = self.context.Process(target=_child, args=(there, tool, str(self.root), arguments, limit - 0.3))
+        process.start()
+        there.close()
+        try:
+            if here.poll(limit + KILL_AFTER - (time.monotonic() - started)):
+                try:
+                    kind, value = here.recv()
+                except EOFError:
+                    kind, value = "error", "internal error: the call's process ended without an answer"
+            else:
+                kind, value = "error", f"{tool}: stopped at the time limit ({limit:g} s + {KILL_AFTER:g} s)"
+        finally:
+            _kill_group(process)
+            here.close()
+        if kind == "error":
+            raise Refused(value)
+        return value
+
+
+def _kill_group(process) -> None:
+    if process.is_alive():
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+    process.join(timeout=5)
+
+
+WorkflowArg = Annotated[
+    dict[str, Any] | str,
+    "The workflow: a JSON object in the workflow format (agents with id, duration, depends_on, uses, "
+    "reads, writes, command; resources with capacities), or a path relative to the server's root.",
+]
+
+
+def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT):
+    """The MCP server with its tools (needs ``pip install 'orchmilp[mcp]'``)."""
+    try:
+        from mcp.server.mcpserver import MCPServer
+        from mcp.server.mcpserver.exceptions import ToolError
+    except ImportError as err:  # pragma: no cover - depends on the installation
+        from .errors import InvalidOptions
+
+        raise InvalidOptions(f"orchmilp mcp needs the MCP SDK: pip install 'orchmilp[mcp]' ({err})") from None
+
+    root = Path(root).resolve()
+    calls = _Calls(root, max_time_limit)
+    server = MCPServer(
+        name="orchmilp",
+        instructions=(
+            "Plans workflows of agents (LLM agents, CI jobs, build steps) to finish as early as possible "
+            "under dependencies, resource capacities and file conflicts, with a proven lower bound; predicts "
+            "how long they really take; compares scenarios. Call analyze or solve before launching several "
+            "sub-agents; start each agent when everything in its waits_for has finished."
+        ),
+    )
+
+    def call(tool: str, arguments: dict) -> Any:
+        try:
+            return calls.call(tool, arguments)
+        except Refused as err:
+            raise ToolError(str(err)) from None
+
+    limit_field = Field(
+        default=None,
+        description=f"seconds this call may take (default {DEFAULT_TIME_LIMIT:g}, at most {max_time_limit:g})",
+    )
+
+    @server.tool(
+        description=(
+            "Find the minimum-makespan plan of a workflow and prove how good it is. Call it before launching "
+            "several agents, to know which can run in parallel without exceeding resources or touching the same "
+            "files. Returns the plan object: status ('optimal' when makespan equals the proven lower_bound, else "
+            "'feasible'), makespan, lower_bound, gap, schedule (per agent: start, finish, waits_for: start the agent "
+            "as soon as every agent listed has finished), groups (agents starting together), critical_path, "
+            "orderings (added to settle resource or file conflicts)."
+        )
+    )
+    def solve(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
+        return call("solve", {"workflow": workflow, "time_limit": time_limit})
+
+    @server.tool(
+        description=(
+            "Analyse a workflow without solving it: dependency levels, redundant dependencies, longest chain, "
+            "critical path and slack, whether dependencies or capacities bind, file conflicts pair by pair. Use it "
+            "to explain a workflow or find what limits its parallelism. Returns the analysis object."
+        )
+    )
+    def analyze(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
+        return call("analyze", {"workflow": workflow, "time_limit": time_limit})
+
+    @server.tool(
+        description=(
+            "Predict how long a plan really takes, from history (JSONL run history or WfCommons traces, paths under "
+            "the root) or, without it, from the agents' duration_range (or an assumed x/÷2 spread). Returns the "
+            "prediction object: p50, p90, interval (the central `level` interval of the makespan), mean, planned, "
+            "and per agent p10/p50/p90, source (history, range, assumed), runs, criticality (share of samples in "
+            "which the agent is on the critical path: shorten the high ones first)."
+        )
+    )
+    def predict(
+        workflow: WorkflowArg,
+        plan: Annotated[
+            dict[str, Any] | str | None, Field(description="a plan object or path; default: solve first")
+        ] = None,
+        history: Annotated[list[str] | None, Field(description="history files or folders under the root")] = None,
+        samples: Annotated[int, Field(ge=100, le=100_000)] = 10_000,
+        level: Annotated[float, Field(gt=0, lt=1)] = 0.95,
+        time_limit: float | None = limit_field,
+    ) -> dict[str, Any]:
+        return call(
+            "predict",
+            {
+                "workflow": workflow,
+                "plan": plan,
+                "history": history,
+                "samples": samples,
+                "level": level,
+                "time_limit": time_limit,
+            },
+        )
+
+    @server.tool(
+        description=(
+            "Compare scenarios with the base workflow: each is solved (status, makespan, lower_bound) and predicted "
+            "(p50, p90). Scenarios: {'flag': 'set', 'value': 'resources.cores=16'} (or 'AGENT.FIELD=V'), "
+            "{'flag': 'add', 'value': 'extra.json'}, {'flag': 'remove', 'value': 'ID'}, "
+            "{'flag': 'split', 'value': 'ID=3'} (work over 3 agents), {'flag': 'scale', 'value': 'ID=0.5'}. "
+            "Answers 'will adding agents or capacity make it faster or slower?'. Returns {'scenarios': [base, ...]}."
+        )
+    )
+    def whatif(
+        workflow: WorkflowArg,
+        scenarios: Annotated[list[dict[str, str]], Field(description="[{'flag': ..., 'value': ...}, ...]")],
+        history: Annotated[list[str] | None, Field(description="history files or folders under the root")] = None,
+        time_limit: float | None = limit_field,
+    ) -> dict[str, Any]:
+        return call(
+            "whatif", {"workflow": workflow, "scenarios": scenarios, "history": history, "time_limit": time_limit}
+        )
+
+    @server.tool(
+        description=(
+            "Check a plan against a workflow with the independent checker: dependencies, capacities over time, "
+            "file conflicts, makespan, bound, and that waits_for stays valid for other durations. Use it before "
+            "running a plan you edited. Returns {'valid': bool, 'violations': [one line each]}."
+        )
+    )
+    def check(
+        workflow: WorkflowArg,
+        plan: Annotated[dict[str, Any] | str, Field(description="the plan object, or a path under the root")],
+        time_limit: float | None = limit_field,
+    ) -> dict[str, Any]:
+        return call("check", {"workflow": workflow, "plan": plan, "time_limit": time_limit})
+
+    if allow_run:
+
+        @server.tool(
+            description=(
+                "Run a workflow file's commands for real with the optimal plan: each agent in a shell in the "
+                "workflow's folder when what it waits for has finished; capacities and file conflicts guarded live; "
+                "timeouts, retries, run_if honoured; one history line per attempt in runs/history.jsonl. Returns "
+                "each agent's status (ok, failed, timeout, cancelled, skipped), the makespans, and where logs are. "
+                "Only available because the server was started with --allow-run."
+            )
+        )
+        def run(
+            workflow: Annotated[str, Field(description="path of the workflow file under the root")],
+            on_failure: Annotated[str, Field(pattern="^(stop|continue)$")] = "stop",
+            time_limit: float | None = limit_field,
+        ) -> dict[str, Any]:
+            return call("run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit})
+
+    return server
+
+
+def serve(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT) -> None:
+    """Serve over stdio until the client disconnects."""
+    build_server(root, allow_run, max_time_limit).run("stdio")

@@ -1,0 +1,216 @@
+"""`orchmilp mcp` through a real stdio client: JSON-RPC lines over the server process's pipes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from orchmilp.check import check_plan
+
+pytest.importorskip("mcp")
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "instances" / "examples").glob("*.json"))
+
+
+class Client:
+    def __init__(self, root: Path, *extra: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "orchmilp.cli", "mcp", "--root", str(root), *extra],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.next_id = 0
+        init = self.request(
+            "initialize",
+            {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "orchmilp-tests", "version": "1"},
+            },
+        )
+        assert init["result"]["serverInfo"]["name"] == "orchmilp"
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message: dict) -> None:
+        self.proc.stdin.write(json.dumps(message) + "\n")
+        self.proc.stdin.flush()
+
+    def request(self, method: str, params: dict | None = None) -> dict:
+        self.next_id += 1
+        self.send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params or {}})
+        while True:
+            reply = json.loads(self.proc.stdout.readline())
+            if reply.get("id") == self.next_id:
+                return reply
+
+    def call(self, tool: str, **arguments) -> tuple[bool, object, float]:
+        t0 = time.monotonic()
+        reply = self.request("tools/call", {"name": tool, "arguments": arguments})
+        took = time.monotonic() - t0
+        if "error" in reply:
+            return False, reply["error"]["message"], took
+        result = reply["result"]
+        if result.get("isError"):
+            return False, result["content"][0]["text"], took
+        return True, result["structuredContent"], took
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=20)
+
+
+@pytest.fixture()
+def root(tmp_path):
+    folder = tmp_path / "root"
+    (folder / "examples").mkdir(parents=True)
+    for path in EXAMPLES:
+        shutil.copy(path, folder / "examples" / path.name)
+    shutil.copytree(ROOT / "instances" / "wfcommons" / "srasearch", folder / "history")
+    (tmp_path / "outside.json").write_text(EXAMPLES[0].read_text())
+    (folder / "link.json").symlink_to(tmp_path / "outside.json")
+    return folder
+
+
+def test_tools_and_schemas_and_solve_on_every_example(root):
+    client = Client(root)
+    try:
+        tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
+        assert set(tools) == {"solve", "analyze", "predict", "whatif", "check"}  # no run without --allow-run
+        for tool in tools.values():
+            assert tool["inputSchema"]["type"] == "object" and "workflow" in tool["inputSchema"]["properties"]
+            assert len(tool["description"]) > 100
+        for path in EXAMPLES:
+            ok, plan, took = client.call("solve", workflow=f"examples/{path.name}", time_limit=10)
+            assert ok, plan
+            assert took <= 10 + 1
+            assert check_plan(json.loads(path.read_text()), plan) == []
+            assert plan["status"] == "optimal" and plan["makespan"] == plan["lower_bound"]
+        inline = {
+            "resources": {"cpu": 1},
+            "agents": [{"id": "a", "duration": 2, "uses": {"cpu": 1}}, {"id": "b", "duration": 3, "uses": {"cpu": 1}}],
+        }
+        ok, plan, _ = client.call("solve", workflow=inline)
+        assert ok and plan["makespan"] == 5 and check_plan(inline, plan) == []
+    finally:
+        client.close()
+
+
+def test_analyze_predict_whatif_check(root):
+    client = Client(root)
+    try:
+        example = "examples/code-review.json"
+        ok, facts, _ = client.call("analyze", workflow=example)
+        assert ok and facts["agents"] == 7
+        ok, plan, _ = client.call("solve", workflow=example)
+        ok, pred, _ = client.call("predict", workflow=example, plan=plan, samples=2000)
+        assert ok and pred["planned"] == plan["makespan"] and pred["interval"][0] < pred["p50"] < pred["interval"][1]
+        assert {a["source"] for a in pred["agents"]} == {"assumed"}
+        sra = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "orchmilp.cli",
+                    "convert",
+                    str(root / "history" / "srasearch-chameleon-10a-001.json"),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        ok, pred, _ = client.call("predict", workflow=sra, history=["history"], samples=1000)
+        assert ok and {a["source"] for a in pred["agents"]} == {"history"}
+        ok, rows, _ = client.call("whatif", workflow=example, scenarios=[{"flag": "scale", "value": "ui-enhancer=0.5"}])
+        assert ok and [r["scenario"] for r in rows["scenarios"]] == ["base", "--scale ui-enhancer=0.5"]
+        assert rows["scenarios"][1]["makespan"] <= rows["scenarios"][0]["makespan"]
+        ok, verdict, _ = client.call("check", workflow=example, plan=plan)
+        assert ok and verdict == {"valid": True, "violations": []}
+        broken = json.loads(json.dumps(plan))
+        broken["schedule"][1]["start"] = 0
+        ok, verdict, _ = client.call("check", workflow=example, plan=broken)
+        assert ok and not verdict["valid"] and verdict["violations"]
+    finally:
+        client.close()
+
+
+def test_refusals_are_tool_errors_and_the_server_keeps_answering(root, tmp_path):
+    client = Client(root, "--max-time-limit", "5")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    bad_calls = [
+        ("solve", {"workflow": "/etc/passwd"}, "absolute path"),
+        ("solve", {"workflow": "../outside.json"}, "contains '..'"),
+        ("solve", {"workflow": "link.json"}, "leads outside the server's root"),
+        ("solve", {"workflow": "{not json"}, "malformed JSON"),
+        (
+            "solve",
+            {"workflow": {"agents": [{"id": "a", "duration": 1, "depends_on": ["ghost"]}]}},
+            "agent 'a': depends_on names unknown agent 'ghost'",
+        ),
+        ("solve", {"workflow": "examples/missing.json"}, "no such file"),
+        ("solve", {"workflow": "examples/code-review.json", "time_limit": -1}, "must be a positive number"),
+        ("predict", {"workflow": "examples/code-review.json", "history": ["../x"]}, "contains '..'"),
+        ("check", {"workflow": "examples/code-review.json", "plan": "/tmp/plan.json"}, "absolute path"),
+        (
+            "whatif",
+            {"workflow": "examples/code-review.json", "scenarios": [{"flag": "split", "value": "ghost=2"}]},
+            "no agent 'ghost'",
+        ),
+        ("run", {"workflow": "examples/code-review.json"}, "Unknown tool: run"),
+    ]
+    try:
+        for k in range(100):
+            tool, arguments, message = bad_calls[k % len(bad_calls)]
+            ok, text, _ = client.call(tool, **arguments)
+            assert not ok and message in text, (tool, text)
+            assert "\n" not in text.strip() and "Traceback" not in text
+        # a huge time limit is capped at --max-time-limit; the server still answers well
+        ok, plan, took = client.call("solve", workflow="examples/map-reduce.json", time_limit=1e9)
+        assert ok and took <= 5 + 1 and check_plan(json.loads(EXAMPLES[1].read_text()), plan) == []
+    finally:
+        client.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written outside the root
+
+
+def test_every_call_ends_within_its_time_limit(root):
+    hard = ROOT / "instances" / "psplib" / "j120"
+    shutil.copy(sorted(hard.glob("*.sm"))[0], root / "hard.sm")
+    client = Client(root)
+    try:
+        ok, plan, took = client.call("solve", workflow="hard.sm", time_limit=2)
+        assert took <= 2 + 1
+        if ok:  # a plan within the limit, or the limit's error: never a late answer
+            assert plan["makespan"] >= plan["lower_bound"]
+    finally:
+        client.close()
+
+
+def test_run_only_with_allow_run(root):
+    (root / "job").mkdir()
+    workflow = {
+        "agents": [
+            {"id": "hello", "duration": 0.1, "command": "echo hi > hello.txt"},
+            {"id": "after", "duration": 0.1, "command": "cat hello.txt", "depends_on": ["hello"]},
+        ]
+    }
+    (root / "job" / "wf.json").write_text(json.dumps(workflow))
+    client = Client(root, "--allow-run")
+    try:
+        tools = {t["name"] for t in client.request("tools/list")["result"]["tools"]}
+        assert "run" in tools
+        ok, report, _ = client.call("run", workflow="job/wf.json")
+        assert ok, report
+        assert [a["status"] for a in report["agents"]] == ["ok", "ok"]
+        assert (root / "job" / "hello.txt").read_text() == "hi\n"
+        assert (root / report["history"]).exists()
+    finally:
+        client.close()

@@ -174,3 +174,31 @@ def test_branch_and_bound_drops_locks_that_cannot_bind_and_pairs_identical_agent
     prop = Propagator(problem, p)
     assert search.probe(optimum, prop(optimum).lf, 10_000).status == FEASIBLE
     assert search.probe(optimum - 1, prop(optimum - 1).lf, 10_000).status == INFEASIBLE
+
+
+@pytest.mark.parametrize("folder", ["j30", "patterson", pytest.param("j60", marks=pytest.mark.slow)])
+def test_sat_refutation_never_refutes_a_known_makespan(folder):
+    """At a known feasible makespan the SAT prover finds a schedule or runs out of time, never
+    proves there is none (what a wrong clause of the encoding would do)."""
+    from orchmilp.exact import sat
+    from orchmilp.search.phases import feasible_schedule
+
+    if not sat.available():
+        pytest.skip("python-sat with pindakaas is not installed")
+    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
+    found = 0
+    for path in files:
+        problem = orchmilp.load(path)
+        ub = int(PATTERSON[path.name] if folder == "patterson" else KNOWN[path.stem]["ub"])
+        p = problem.durations.astype(np.int64)
+        windows = Propagator(problem, p)(ub)
+        prover = sat.SatProver(problem, p, windows.es, windows.lf, ub)
+        try:
+            out = prover.probe(ub, 2.0)
+        finally:
+            prover.close()
+        assert out.status != INFEASIBLE, path.name
+        if out.status == FEASIBLE:
+            found += 1
+            assert np.max(out.start + p) <= ub and feasible_schedule(problem, out.start.astype(float))
+    assert found >= 0.8 * len(files)  # within 2 s each; the refutations are what must never be wrong

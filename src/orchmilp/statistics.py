@@ -22,6 +22,7 @@ class Statistics:
     branch_and_bound_seconds: float = 0.0
     tree_search_nodes: int = 0
     tree_search_seconds: float = 0.0
+    sat_seconds: float = 0.0
     beside_milp_seconds: float = 0.0
     grid_step: float | None = None
     milp_binaries: int = 0

@@ -33,24 +33,15 @@ _SIMPLE = {
     "propagation": phases.propagation,
     "branch and bound": phases.branch_and_bound,
     "tree search": phases.tree_search,
+    "sat": phases.sat_refutation,
 }
 
 
 def _warm_start(state: SearchState, start: np.ndarray) -> None:
     """Offer a given schedule as the first incumbent when it is feasible."""
-    p = state.problem
-    if start.shape != (p.n,) or not np.all(np.isfinite(start)) or np.any(start < -1e-9):
-        return
-    d = p.durations
-    if len(p.edges) and np.any(start[p.edges[:, 1]] < start[p.edges[:, 0]] + d[p.edges[:, 0]] - 1e-9):
-        return
-    cum = p.cumulative
-    for t in np.unique(start):
-        running = (start <= t + 1e-9) & (start + d > t + 1e-9)
-        if np.any(cum.usage[running].sum(axis=0) > cum.capacity + 1e-9):
-            return
-    state.offer_schedule(start)
-    state.report("warm start")
+    if phases.feasible_schedule(state.problem, start):
+        state.offer_schedule(start)
+        state.report("warm start")
 
 
 def run_search(

@@ -14,6 +14,7 @@ simple bounds          10%                          critical path, energy, one-m
 priority rules         10%                          the rule portfolio (8 samples)
 genetic algorithm      25%                          500 schedules per agent, 5,000-50,000
 propagation            10%                          destructive bound on the exact grid
+sat                    60%                          clause learning below the incumbent (python-sat)
 branch and bound       25%                 5 s      where it cannot prove quickly the MILP often can
 tree search            10%
 milp                   100% / 50%                   50% when the branch and bound resumes after it
@@ -93,6 +94,7 @@ PLAN: tuple[Step, ...] = (
     Step("priority rules", 0.10),
     Step("genetic algorithm", 0.25),
     Step("propagation", 0.10),
+    Step("sat", 0.60),
     Step("branch and bound", 0.25, most=5.0),
     Step("tree search", 0.10),
     Step("milp", milp_share, first=False),

@@ -117,6 +117,60 @@ def propagation(state: SearchState, seconds: float) -> None:
     state.report("propagation")
 
 
+#: Largest encoding the SAT refutation builds: summed window widths (start-time variables)
+MAX_SAT_WINDOWS = 250_000
+
+
+def sat_refutation(state: SearchState, seconds: float) -> None:
+    """Clause learning below the incumbent (:mod:`orchmilp.exact.sat`): each answer is a
+    better schedule or a proof that none exists; the solver keeps what it learnt between them."""
+    from ..exact import sat
+
+    if not state.exact_searchable or seconds <= 0 or not sat.available():
+        return
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    step, p = state.step, state.steps
+    top = int(round(state.best_makespan / step)) - 1
+    windows = state.propagator(top)
+    if not windows.feasible:
+        state.offer_bound((top + 1) * step, "propagation")
+        return
+    if int(np.sum(windows.lf - p - windows.es)) > MAX_SAT_WINDOWS:
+        return
+    prover = sat.SatProver(state.problem, p, windows.es, windows.lf, top)
+    try:
+        while not state.proven and time.perf_counter() < deadline:
+            horizon = int(round(state.best_makespan / step)) - 1
+            result = prover.probe(horizon, deadline - time.perf_counter())
+            if result.status == FEASIBLE and feasible_schedule(state.problem, result.start * step):
+                state.offer_schedule(result.start * step)
+            elif result.status == INFEASIBLE:
+                state.offer_bound((horizon + 1) * step, "sat (clause learning)")
+            else:
+                break
+    finally:
+        prover.close()
+    state.statistics.sat_seconds = round(state.statistics.sat_seconds + time.perf_counter() - t0, 3)
+    state.report("sat")
+
+
+def feasible_schedule(problem, start: np.ndarray) -> bool:
+    """Dependencies and every cumulative limit (resources, file locks) hold for ``start``."""
+    d = problem.durations
+    if start.shape != (problem.n,) or not np.all(np.isfinite(start)) or np.any(start < -1e-9):
+        return False
+    e = problem.edges
+    if len(e) and np.any(start[e[:, 1]] < start[e[:, 0]] + d[e[:, 0]] - 1e-9):
+        return False
+    cum = problem.cumulative
+    for t in np.unique(start):
+        running = (start <= t + 1e-9) & (start + d > t + 1e-9)
+        if np.any(cum.usage[running].sum(axis=0) > cum.capacity + 1e-9):
+            return False
+    return True
+
+
 class _NodeBudget:
     """Node limits for probes that should end within ``seconds``, at the rate seen so far
     (the probes also stop on the clock; the limit keeps each one short)."""

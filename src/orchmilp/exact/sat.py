@@ -1,0 +1,146 @@
+"""Refutation by SAT with clause learning: is there a schedule of makespan at most ``T``?
+
+The time-indexed order encoding of Horbach (2010) and Ansótegui et al.
+(2011): ``y[j, t]`` means "agent j starts at or before step t" (so
+``y[j, t] -> y[j, t + 1]``); a dependency ``i -> j`` is the binary clauses
+``y[j, t] -> y[i, t - p_i]``; "agent j runs at step t" is implied by
+``y[j, t] and not y[j, t - p_j]``; every capacity (resources and file locks)
+is a pseudo-Boolean constraint per step over the agents that may run then,
+encoded by pindakaas (through python-sat). Windows come from propagation at
+the largest horizon asked, so the variables are few. A CDCL solver
+then refutes ``makespan <= T`` the way CP-SAT's lazy clause generation does,
+learning clauses instead of re-exploring dead ends (Glucose); a smaller ``T`` is asked
+with assumptions, so what was learnt stays.
+
+Optional: needs ``pip install 'orchmilp[sat]'`` (python-sat with pindakaas).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from ..model.problem import Problem
+from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
+
+__all__ = ["available", "SatProver", "SOLVER"]
+
+#: a CDCL solver of python-sat that can be interrupted (CaDiCaL cannot)
+SOLVER = "glucose42"
+
+
+def available() -> bool:
+    try:
+        from pysat.pb import PBEnc  # noqa: F401
+        from pysat.solvers import Solver  # noqa: F401
+    except (ImportError, AssertionError):
+        return False
+    return True
+
+
+class SatProver:
+    """The encoding of one problem on an integer grid for makespans up to ``horizon``."""
+
+    def __init__(self, problem: Problem, p: np.ndarray, es: np.ndarray, lf: np.ndarray, horizon: int):
+        from pysat.formula import IDPool
+        from pysat.pb import EncType, PBEnc
+        from pysat.solvers import Solver
+
+        self.problem, self.horizon = problem, int(horizon)
+        self.p = np.asarray(p, np.int64)
+        n = problem.n
+        self.es = np.asarray(es, np.int64)
+        self.ls = np.asarray(lf, np.int64) - self.p
+        pool = IDPool()
+        self.pool = pool
+        clauses: list[list[int]] = []
+        TRUE = pool.id("true")
+        clauses.append([TRUE])
+        self.TRUE = TRUE
+
+        def y(j: int, t: int) -> int:
+            """'j starts at or before t' as a literal (constants for t outside the window)."""
+            if t < self.es[j]:
+                return -TRUE
+            if t >= self.ls[j]:
+                return TRUE
+            return pool.id(("y", j, t))
+
+        self.y = y
+        for j in range(n):
+            for t in range(int(self.es[j]), int(self.ls[j]) - 1):
+                clauses.append([-y(j, t), y(j, t + 1)])
+        for i, j in problem.edges.tolist():
+            for t in range(int(self.es[j]), int(self.ls[j]) + 1):
+                clauses.append([-y(j, t), y(i, t - int(self.p[i]))])
+        cum = problem.cumulative
+        usage, capacity = cum.usage, cum.capacity
+        active = [j for j in range(n) if self.p[j] > 0]
+        for t in range(self.horizon):
+            may = [j for j in active if self.es[j] <= t < self.ls[j] + self.p[j]]
+            if len(may) < 2:
+                continue
+            for k in range(usage.shape[1]):
+                users = [j for j in may if usage[j, k] > 0]
+                if sum(usage[j, k] for j in users) <= capacity[k] + 1e-9:
+                    continue
+                lits, weights, fixed = [], [], 0.0
+                for j in users:
+                    if self.ls[j] <= t < self.es[j] + self.p[j]:
+                        fixed += usage[j, k]  # compulsory part: runs at t in every schedule
+                        continue
+                    r = pool.id(("r", j, t))
+                    clauses.append([-y(j, t), y(j, t - int(self.p[j])), r])
+                    lits.append(r)
+                    weights.append(int(round(usage[j, k])))
+                bound = int(np.floor(capacity[k] - fixed + 1e-9))
+                if bound < 0:
+                    clauses.append([-TRUE])
+                    continue
+                if sum(weights) <= bound:
+                    continue
+                enc = PBEnc.atmost(lits=lits, weights=weights, bound=bound, vpool=pool, encoding=EncType.best)
+                clauses.extend(enc.clauses)
+        self.solver = Solver(name=SOLVER, bootstrap_with=clauses)
+        self.variables, self.clauses = pool.top, len(clauses)
+
+    def _assumptions(self, makespan: int) -> list[int] | None:
+        """Every agent finishes by ``makespan`` (None: some window already makes that impossible)."""
+        out = []
+        for j in range(self.problem.n):
+            latest = makespan - int(self.p[j])
+            if latest < self.es[j]:
+                return None
+            lit = self.y(j, latest)
+            if lit != self.TRUE:
+                out.append(lit)
+        return out
+
+    def probe(self, makespan: int, seconds: float) -> Probe:
+        """INFEASIBLE (a proof), FEASIBLE with start steps, or UNKNOWN when the time ran out."""
+        assumptions = self._assumptions(makespan)
+        if assumptions is None:
+            return Probe(makespan, INFEASIBLE, None, 0)
+        timer = threading.Timer(seconds, self.solver.interrupt)
+        timer.start()
+        try:
+            answer = self.solver.solve_limited(assumptions=assumptions, expect_interrupt=True)
+        finally:
+            timer.cancel()
+            self.solver.clear_interrupt()
+        if answer is None:
+            return Probe(makespan, UNKNOWN, None, 0)
+        if answer is False:
+            return Probe(makespan, INFEASIBLE, None, 0)
+        model = set(v for v in self.solver.get_model() if v > 0)
+        start = np.empty(self.problem.n, np.int64)
+        for j in range(self.problem.n):
+            t = int(self.es[j])
+            while t < self.ls[j] and self.y(j, t) not in model:
+                t += 1
+            start[j] = t
+        return Probe(makespan, FEASIBLE, start, 0)
+
+    def close(self) -> None:
+        self.solver.delete()

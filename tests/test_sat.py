@@ -1,0 +1,53 @@
+"""The SAT refutation (orchmilp.exact.sat): every answer checked against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import ROOT
+from hypothesis import HealthCheck, given, settings
+from reference import reference_optimum
+from strategies import workflows
+
+import orchmilp
+from orchmilp.bounds.propagation import Propagator
+from orchmilp.check import check_plan
+from orchmilp.exact import sat
+from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
+from orchmilp.search.phases import feasible_schedule
+
+pytestmark = pytest.mark.skipif(not sat.available(), reason="python-sat with pindakaas is not installed")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=7, max_duration=5, contended=True))
+def test_every_refutation_is_right_and_every_schedule_valid(workflow):
+    """No schedule of makespan <= T exists exactly when the prover says so, for T around the optimum."""
+    problem = orchmilp.load(workflow)
+    optimum = reference_optimum(workflow)
+    p = problem.durations.astype(np.int64)
+    top = optimum + 1
+    windows = Propagator(problem, p)(top)
+    assert windows.feasible
+    prover = sat.SatProver(problem, p, windows.es, windows.lf, top)
+    try:
+        for horizon in range(max(0, optimum - 3), top + 1):
+            result = prover.probe(horizon, 30)
+            if horizon < optimum:
+                assert result.status == INFEASIBLE, (horizon, optimum)
+            else:
+                assert result.status == FEASIBLE, (horizon, optimum)
+                start = result.start.astype(float)
+                assert feasible_schedule(problem, start) and np.max(start + problem.durations, initial=0) <= horizon
+    finally:
+        prover.close()
+
+
+@pytest.mark.parametrize("name, optimum", [("j605_1", 76), ("j6021_1", 103), ("j6037_1", 97)])
+def test_solve_proves_moderate_j60_instances(name, optimum):
+    """Instances the searches without learning left open at 60 s (bench/results/j60-peer.csv)."""
+    path = ROOT / "instances" / "psplib" / "j60" / f"{name}.sm"
+    result = orchmilp.solve(path, time_limit=30)
+    assert result.status.value == "optimal" and result.makespan == optimum
+    assert result.bound_source == "sat (clause learning)"
+    assert check_plan(orchmilp.load_as_written(path)[1], result.to_dict(), optimum=optimum) == []

@@ -59,6 +59,15 @@ def run_search(
     state.beside_milp = options.threads >= 2
     if options.initial_start is not None:
         _warm_start(state, np.asarray(options.initial_start, float))
+    try:
+        _walk_plan(state, options, solver)
+    finally:
+        phases.close_sat(state)
+    return state.result()
+
+
+def _walk_plan(state: SearchState, options: SolveOptions, solver) -> None:
+    """The phases of :data:`PLAN` in turn, each with its time, until the plan is proven."""
     for step in PLAN:
         if state.proven and state.incumbents:
             break
@@ -81,7 +90,6 @@ def run_search(
             phases.milp_bound(state, seconds, options, solver)
         else:
             _SIMPLE[step.phase](state, seconds)
-    return state.result()
 
 
 def _milp(state: SearchState, options: SolveOptions, solver) -> None:
@@ -140,7 +148,9 @@ def _while_milp_runs(state: SearchState, job: phases.MilpJob, until: float, seed
             continue
         t = time.perf_counter()
         name = next(pattern)
-        if (
+        if name == "sat" and not state.sat_gave_up and state.exact_searchable:
+            phases.sat_refutation(state, left)
+        elif (
             name == "branch and bound"
             and state.branch_and_bound is not None
             and not state.branch_and_bound_gave_up

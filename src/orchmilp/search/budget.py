@@ -14,15 +14,16 @@ simple bounds          10%                          critical path, energy, one-m
 priority rules         10%                          the rule portfolio (8 samples)
 genetic algorithm      25%                          500 schedules per agent, 5,000-50,000
 propagation            10%                          destructive bound on the exact grid
-sat                    60%                          clause learning below the incumbent (python-sat)
+sat                    35%                          clause learning below the incumbent (python-sat)
 branch and bound       25%                 5 s      where it cannot prove quickly the MILP often can
 tree search            10%
 milp                   100% / 50%                   50% when the branch and bound resumes after it
                                                     (one thread, exact grid) or on a rounded grid;
-                                                    with 2 threads the branch and bound (2 of 3
-                                                    slices) and the genetic search (1 of 3) run
-                                                    beside HiGHS in slices of 2 s
+                                                    with 2 threads clause learning (2 of 4 slices),
+                                                    the branch and bound and the genetic search
+                                                    (1 each) run beside HiGHS in slices of 2 s
 milp bound             60%                          rounded-down grid, for the bound
+sat                    60%                          resumed with what it learnt
 branch and bound       60%                          resumed with its memory
 genetic algorithm      50% / 100%                   100% when the tree search does not apply
 tree search            100%                         whatever is left
@@ -62,7 +63,7 @@ MAX_TREE_AGENTS = 300
 BESIDE_SLICE_SECONDS = 2.0
 
 #: ... in this repeating pattern.
-BESIDE_PATTERN = ("branch and bound", "branch and bound", "genetic algorithm")
+BESIDE_PATTERN = ("sat", "branch and bound", "sat", "genetic algorithm")
 
 
 def milp_share(state: SearchState) -> float:
@@ -94,11 +95,12 @@ PLAN: tuple[Step, ...] = (
     Step("priority rules", 0.10),
     Step("genetic algorithm", 0.25),
     Step("propagation", 0.10),
-    Step("sat", 0.60),
+    Step("sat", 0.35),
     Step("branch and bound", 0.25, most=5.0),
     Step("tree search", 0.10),
     Step("milp", milp_share, first=False),
     Step("milp bound", 0.60, first=False),
+    Step("sat", 0.60, first=False),
     Step("branch and bound", 0.60, first=False),
     Step("genetic algorithm", ga_share, first=False),
     Step("tree search", 1.00, first=False),

@@ -148,7 +148,9 @@ def sat_refutation(state: SearchState, seconds: float) -> None:
         if int(np.sum(windows.lf - p - windows.es)) > MAX_SAT_WINDOWS:
             state.sat_gave_up = True
             return
-        state.sat = sat.SatProver(state.problem, p, windows.es, windows.lf, top)
+        prop = state.propagator
+        pairs = np.stack([prop.pair_a, prop.pair_b], axis=1)
+        state.sat = sat.SatProver(state.problem, p, windows.es, windows.lf, top, pairs=pairs)
         if state.sat.clauses > HEAVY_SAT_CLAUSES_PER_AGENT * max(state.problem.n, 1):
             # large capacities and demands (token rates) make the capacity clauses many and weak;
             # the MILP is the better prover there: a short first try, the rest after it

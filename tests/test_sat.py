@@ -27,9 +27,11 @@ def test_every_refutation_is_right_and_every_schedule_valid(workflow):
     optimum = reference_optimum(workflow)
     p = problem.durations.astype(np.int64)
     top = optimum + 1
-    windows = Propagator(problem, p)(top)
+    propagator = Propagator(problem, p)
+    windows = propagator(top)
     assert windows.feasible
-    prover = sat.SatProver(problem, p, windows.es, windows.lf, top)
+    pairs = np.stack([propagator.pair_a, propagator.pair_b], axis=1)
+    prover = sat.SatProver(problem, p, windows.es, windows.lf, top, pairs=pairs)
     try:
         for horizon in range(max(0, optimum - 3), top + 1):
             result = prover.probe(horizon, 30)

@@ -53,3 +53,31 @@ def test_solve_proves_moderate_j60_instances(name, optimum):
     assert result.status.value == "optimal" and result.makespan == optimum
     assert result.bound_source == "sat (clause learning)"
     assert check_plan(orchmilp.load_as_written(path)[1], result.to_dict(), optimum=optimum) == []
+
+
+def test_large_weights_are_left_to_the_milp_and_the_build_stops_on_its_deadline():
+    heavy = orchmilp.load(
+        {
+            "resources": {"tokens": 150_000},
+            "agents": [{"id": f"a{i}", "duration": 3, "uses": {"tokens": 20_000 + 7 * i}} for i in range(9)],
+        }
+    )
+    assert not sat.small_weights(heavy)
+    divisible = orchmilp.load(
+        {
+            "resources": {"tokens": 150_000},
+            "agents": [{"id": f"a{i}", "duration": 3, "uses": {"tokens": 20_000}} for i in range(9)],
+        }
+    )
+    assert sat.small_weights(divisible)  # 150000 and 20000 share 10000: weights 2 of 15
+    p = divisible.durations.astype(np.int64)
+    windows = Propagator(divisible, p)(27)
+    with pytest.raises(sat.BuildTimeout):
+        sat.SatProver(divisible, p, windows.es, windows.lf, 27, deadline=0.0)
+    workflow = {
+        "resources": {"tokens": 150_000},
+        "agents": [{"id": f"a{i}", "duration": 3, "uses": {"tokens": 20_000}} for i in range(9)],
+    }
+    result = orchmilp.solve(workflow, time_limit=10)
+    assert check_plan(workflow, result.to_dict()) == []
+    assert result.makespan == 6 and result.status.value == "optimal"  # 7 at once, then 2: two waves of 3

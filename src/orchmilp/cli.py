@@ -136,6 +136,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no MILP: bounds, heuristics, propagation and one round of the exact searches",
     )
+    solve.add_argument(
+        "--no-sat", action="store_true", help="no refutation by clause learning (to measure the other searches)"
+    )
     solve.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
     solve.add_argument(
         "--history",
@@ -346,6 +349,7 @@ def _cmd_solve(args) -> int:
         threads=args.threads,
         resolution=args.resolution,
         use_milp=not args.no_milp,
+        use_sat=not args.no_sat,
         backend=args.backend,
     )
     source = args.workflow

@@ -38,6 +38,8 @@ class SolveOptions:
         MILP solver: ``"highs"`` (default) or ``"cbc"`` (needs pulp).
     highs_options
         Extra HiGHS options (name -> value), for experiments.
+    use_sat
+        False: no refutation by clause learning (to measure the other searches alone).
     initial_start
         A warm start: start times in agent order (e.g. the plan being re-planned); the
         first incumbent when it is feasible, ignored otherwise.
@@ -52,6 +54,7 @@ class SolveOptions:
     ga_schedules: int | None = None
     backend: str = "highs"
     highs_options: dict[str, Any] | None = field(default=None, hash=False)
+    use_sat: bool = True
     initial_start: tuple[float, ...] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:

@@ -21,16 +21,42 @@ Optional: needs ``pip install 'orchmilp[sat]'`` (python-sat with pindakaas).
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
 from ..model.problem import Problem
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
-__all__ = ["available", "SatProver", "SOLVER"]
+__all__ = ["available", "SatProver", "SOLVER", "BuildTimeout", "small_weights"]
 
 #: a CDCL solver of python-sat that can be interrupted (CaDiCaL cannot)
 SOLVER = "glucose42"
+
+
+#: capacity constraints with larger weights (after dividing by their gcd) are not encoded: their
+#: clauses grow with the weights, and the MILP proves such workflows better (token rates)
+MAX_WEIGHT = 64
+
+
+class BuildTimeout(Exception):
+    """The encoding did not fit in the time given."""
+
+
+def small_weights(problem: Problem) -> bool:
+    """Whether every binding capacity has integer weights of at most :data:`MAX_WEIGHT`
+    once divided by their greatest common divisor."""
+    cum = problem.cumulative
+    for k in range(cum.usage.shape[1]):
+        col = cum.usage[:, k]
+        values = np.concatenate([col[col > 0], [cum.capacity[k]]])
+        if np.any(np.abs(values - np.round(values)) > 1e-9):
+            return False
+        ints = np.round(values).astype(np.int64)
+        g = int(np.gcd.reduce(ints[ints > 0])) if np.any(ints > 0) else 1
+        if np.max(ints[:-1]) // max(g, 1) > MAX_WEIGHT:
+            return False
+    return True
 
 
 def available() -> bool:
@@ -40,6 +66,12 @@ def available() -> bool:
     except (ImportError, AssertionError):
         return False
     return True
+
+
+def _gcd(column: np.ndarray, capacity: float) -> int:
+    ints = np.round(np.concatenate([column[column > 0], [capacity]])).astype(np.int64)
+    ints = ints[ints > 0]
+    return int(np.gcd.reduce(ints)) if len(ints) else 1
 
 
 class SatProver:
@@ -53,6 +85,7 @@ class SatProver:
         lf: np.ndarray,
         horizon: int,
         pairs: np.ndarray | None = None,
+        deadline: float = float("inf"),
     ):
         from pysat.formula import IDPool
         from pysat.pb import EncType, PBEnc
@@ -94,6 +127,8 @@ class SatProver:
         usage, capacity = cum.usage, cum.capacity
         active = [j for j in range(n) if self.p[j] > 0]
         for t in range(self.horizon):
+            if time.perf_counter() > deadline:
+                raise BuildTimeout(f"the encoding took more than its time (step {t} of {self.horizon})")
             may = [j for j in active if self.es[j] <= t < self.ls[j] + self.p[j]]
             if len(may) < 2:
                 continue
@@ -101,6 +136,7 @@ class SatProver:
                 users = [j for j in may if usage[j, k] > 0]
                 if sum(usage[j, k] for j in users) <= capacity[k] + 1e-9:
                     continue
+                scale = _gcd(usage[:, k], capacity[k])
                 lits, weights, fixed = [], [], 0.0
                 for j in users:
                     if self.ls[j] <= t < self.es[j] + self.p[j]:
@@ -109,8 +145,8 @@ class SatProver:
                     r = pool.id(("r", j, t))
                     clauses.append([-y(j, t), y(j, t - int(self.p[j])), r])
                     lits.append(r)
-                    weights.append(int(round(usage[j, k])))
-                bound = int(np.floor(capacity[k] - fixed + 1e-9))
+                    weights.append(int(round(usage[j, k])) // scale)
+                bound = int(np.floor((capacity[k] - fixed) / scale + 1e-9))
                 if bound < 0:
                     clauses.append([-TRUE])
                     continue

@@ -57,6 +57,7 @@ def run_search(
     state = SearchState(problem, options.time_limit, on_progress, started)
     solver = solver_backend(options.backend) if options.use_milp else None
     state.beside_milp = options.threads >= 2
+    state.use_sat = options.use_sat
     if options.initial_start is not None:
         _warm_start(state, np.asarray(options.initial_start, float))
     try:

@@ -137,7 +137,7 @@ def sat_refutation(state: SearchState, seconds: float) -> None:
     deadline = t0 + seconds
     step, p = state.step, state.steps
     if state.sat is None:
-        if not sat.available():
+        if not state.use_sat or not sat.available() or not sat.small_weights(state.problem):
             state.sat_gave_up = True
             return
         top = int(round(state.best_makespan / step)) - 1
@@ -150,7 +150,13 @@ def sat_refutation(state: SearchState, seconds: float) -> None:
             return
         prop = state.propagator
         pairs = np.stack([prop.pair_a, prop.pair_b], axis=1)
-        state.sat = sat.SatProver(state.problem, p, windows.es, windows.lf, top, pairs=pairs)
+        try:
+            state.sat = sat.SatProver(
+                state.problem, p, windows.es, windows.lf, top, pairs=pairs, deadline=t0 + 0.5 * seconds
+            )
+        except sat.BuildTimeout:
+            state.sat_gave_up = True
+            return
         if state.sat.clauses > HEAVY_SAT_CLAUSES_PER_AGENT * max(state.problem.n, 1):
             # large capacities and demands (token rates) make the capacity clauses many and weak;
             # the MILP is the better prover there: a short first try, the rest after it

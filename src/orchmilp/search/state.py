@@ -69,6 +69,7 @@ class SearchState:
         self.branch_and_bound_gave_up = False  # more than 64 agents at once: the method does not apply
         self.sat = None  # the SAT prover (orchmilp.exact.sat), kept between rounds with what it learnt
         self.sat_gave_up = False  # not available, or the encoding would be too large
+        self.use_sat = True  # SolveOptions.use_sat
         self.beside_milp = False  # two threads: other searches run beside the MILP
         self.milp_grid_bound: int | None = None  # the MILP's proven bound on its grid (steps)
         self.seconds_per_schedule = 0.0  # measured by the rule portfolio: what one schedule costs

@@ -205,3 +205,15 @@ def test_appended_lines_are_read_back_whole(tmp_path):
         append_attempt(path, {"run": "r", "agent": f"a{k}", "start": 1.0, "finish": 2.0 + k, "status": "ok"})
     history = read_history(path)
     assert history.agent == ("a0", "a1", "a2") and np.allclose(history.duration, [1, 2, 3])
+
+
+def test_a_folder_with_other_json_files_reads_its_traces_and_skips_the_rest(tmp_path):
+    import shutil
+
+    shutil.copy(SRA_1, tmp_path / "trace.json")
+    (tmp_path / "workflow.json").write_text(json.dumps({"agents": []}))
+    with pytest.warns(OrchmilpWarning, match="workflow.json: not a WfCommons trace; skipped"):
+        history = read_history(tmp_path)
+    assert len(history.runs) == 1 and len(history) == 22
+    with pytest.raises(InvalidHistory, match="not a WfCommons trace"):
+        read_history(tmp_path / "workflow.json")  # named explicitly: an error

@@ -124,13 +124,30 @@ def read_history(paths: str | Path | Iterable[str | Path]) -> History:
     """Read JSONL history files and WfCommons traces (files or folders) into one :class:`History`."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    paths = list(paths)
+    named = {Path(p) for p in paths if not Path(p).is_dir()}
     parts = []
     for path in history_files(paths):
         if path.suffix.lower() == ".json":
+            if path not in named and not _looks_like_trace(path):
+                warnings.warn(f"{path}: not a WfCommons trace; skipped", OrchmilpWarning, stacklevel=2)
+                continue
             parts.append(_read_trace(path))
         else:
             parts.append(_read_jsonl(path))
+    if not parts:
+        raise InvalidHistory("no history in " + ", ".join(str(p) for p in paths))
     return History.concat(parts)
+
+
+def _looks_like_trace(path: Path) -> bool:
+    """A .json file found in a folder: a trace, or something else (a workflow, a plan)?"""
+    from .io.wfcommons import is_trace
+
+    try:
+        return is_trace(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return False
 
 
 def _read_trace(path: Path) -> History:

@@ -163,6 +163,7 @@ def predict(
     [8, 14]
     """
     from .check import check_plan
+    from .io.plan import read_plan
     from .prediction import predict_plan, waits_for_of_plan
 
     history = _history(history)
@@ -176,7 +177,7 @@ def predict(
         return predict_plan(
             plan.problem, plan.waits_for, plan.makespan, history, samples=samples, level=level, seed=seed
         )
-    plan_dict = _plan_dict(plan)
+    plan_dict = read_plan(plan)
     problem, workflow = load_as_written(source)
     # the plan may have been made with other durations (solve --history): check it with its own
     problems = check_plan(_durations_of_plan(workflow, plan_dict), plan_dict, samples=20)
@@ -200,22 +201,6 @@ def _durations_of_plan(workflow: dict[str, Any], plan: dict[str, Any]) -> dict[s
         agent["duration"] = planned.get(agent.get("id"), agent.get("duration"))
         agents.append(agent)
     return {**workflow, "agents": agents}
-
-
-def _plan_dict(plan: str | Path | dict) -> dict[str, Any]:
-    import json
-
-    if isinstance(plan, dict):
-        return plan
-    try:
-        data = json.loads(Path(plan).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidPlan(f"{plan}: no such file") from None
-    except json.JSONDecodeError as err:
-        raise InvalidPlan(f"{plan}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-    if not isinstance(data, dict):
-        raise InvalidPlan(f"{plan}: a plan must be a JSON object")
-    return data
 
 
 def compile_model(

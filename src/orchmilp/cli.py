@@ -608,9 +608,10 @@ def _write_reports(result, args, deadline: float) -> None:
 def _cmd_check(args) -> int:
     from .api import load_as_written
     from .check import check_plan
+    from .io.plan import read_plan
 
     _, workflow = load_as_written(args.workflow)
-    plan = _read_plan(args.plan)
+    plan = read_plan(args.plan)
     problems = check_plan(workflow, plan, samples=args.samples)
     for p in problems:
         print(f"violation: {p}")
@@ -718,18 +719,6 @@ def _cmd_compile(args) -> int:
     return 0
 
 
-def _read_plan(path: str) -> dict:
-    try:
-        plan = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidPlan(f"{path}: no such file") from None
-    except json.JSONDecodeError as err:
-        raise InvalidPlan(f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-    if not isinstance(plan, dict):
-        raise InvalidPlan(f"{path}: a plan must be a JSON object")
-    return plan
-
-
 def _cmd_analyze(args) -> int:
     from .analysis.structure import analyze
     from .api import load
@@ -746,8 +735,9 @@ def _cmd_analyze(args) -> int:
 def _cmd_export(args) -> int:
     from .io.export import EXPORTERS
     from .io.files import write_text_atomic
+    from .io.plan import read_plan
 
-    text = EXPORTERS[args.format](_read_plan(args.plan))
+    text = EXPORTERS[args.format](read_plan(args.plan))
     if args.output:
         write_text_atomic(args.output, text)
         if args.format == "bash":

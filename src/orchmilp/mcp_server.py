@@ -17,7 +17,6 @@ Safety:
   (its logs and history under ``ROOT/runs``).
 """
 
-import json
 import math
 import multiprocessing
 import os
@@ -78,14 +77,9 @@ def _plan(root: Path, plan: Any) -> dict | None:
     if plan is None or isinstance(plan, dict):
         return plan
     if isinstance(plan, str):
-        path = _inside(root, plan, "plan")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise Refused(f"plan: cannot read {plan}: {err}") from None
-        if not isinstance(data, dict):
-            raise Refused(f"plan: {plan} is not a JSON object")
-        return data
+        from .io.plan import read_plan
+
+        return read_plan(_inside(root, plan, "plan"))
     raise Refused("plan: give the plan as a JSON object or as a path relative to the server's root")
 
 

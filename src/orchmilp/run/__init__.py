@@ -134,9 +134,10 @@ def execute(
     there are not run again; the rest is re-planned and runs under the same run id.
     ``cluster``: a Dask scheduler address: agents run on its workers (see :mod:`.cluster`).
     """
-    from ..api import _durations_of_plan, _plan_dict, load_as_written, solve
+    from ..api import _durations_of_plan, load_as_written, solve
     from ..check import check_plan
     from ..history import read_history
+    from ..io.plan import read_plan
     from ..prediction import predict_plan, waits_for_of_plan
 
     problem, written = load_as_written(workflow)
@@ -153,7 +154,7 @@ def execute(
         if plan is not None:
             raise InvalidOptions("--resume re-plans what is left: give the workflow, not a plan")
     if plan is not None:
-        plan_dict = _plan_dict(plan)
+        plan_dict = read_plan(plan)
         problems = check_plan(_durations_of_plan(written, plan_dict), plan_dict, samples=20)
         if problems:
             raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")

@@ -127,18 +127,11 @@ def _history(history):
 def with_history_durations(source: str | Path | dict, history) -> dict[str, Any]:
     """The workflow as written, each agent whose kind has history given the predicted median
     run time as its ``duration`` (its ``duration_range`` dropped: the history replaces it)."""
-    import copy
-
+    from .io.workflow import with_durations
     from .prediction import history_medians
 
     problem, workflow = load_as_written(source)
-    medians = history_medians(problem, _history(history))
-    out = copy.deepcopy(workflow)
-    for agent in out["agents"]:
-        if agent["id"] in medians:
-            agent["duration"] = medians[agent["id"]]
-            agent.pop("duration_range", None)
-    return out
+    return with_durations(workflow, history_medians(problem, _history(history)))
 
 
 def predict(
@@ -162,9 +155,7 @@ def predict(
     >>> [round(x) for x in p.interval]  # the user's 90% range, with no history
     [8, 14]
     """
-    from .check import check_plan
-    from .io.plan import read_plan
-    from .prediction import predict_plan, waits_for_of_plan
+    from .prediction import predict_plan
 
     history = _history(history)
     if plan is None:
@@ -177,30 +168,30 @@ def predict(
         return predict_plan(
             plan.problem, plan.waits_for, plan.makespan, history, samples=samples, level=level, seed=seed
         )
-    plan_dict = read_plan(plan)
     problem, workflow = load_as_written(source)
-    # the plan may have been made with other durations (solve --history): check it with its own
-    problems = check_plan(_durations_of_plan(workflow, plan_dict), plan_dict, samples=20)
-    if problems:
-        raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")
-    waits_for = waits_for_of_plan(problem, plan_dict)
+    plan_dict, waits_for = checked_plan(problem, workflow, plan)
     planned = float(plan_dict.get("makespan", 0.0))
     return predict_plan(problem, waits_for, planned, history, samples=samples, level=level, seed=seed)
 
 
-def _durations_of_plan(workflow: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
-    """The workflow with each agent's duration as the plan scheduled it (finish - start)."""
+def checked_plan(problem: Problem, workflow: dict[str, Any], plan: str | Path | dict):
+    """A plan (file or dict) checked against the workflow as written, and its ``waits_for`` as
+    agent indices. The plan may have been made with other durations (``solve --history``), so
+    it is checked with the durations it scheduled (finish - start)."""
+    from .check import check_plan
+    from .io.plan import read_plan
+    from .io.workflow import with_durations
+    from .prediction import waits_for_of_plan
+
+    plan_dict = read_plan(plan)
     planned = {}
-    for entry in plan.get("schedule", ()):
-        if isinstance(entry, dict) and isinstance(entry.get("start"), (int, float)):
-            if isinstance(entry.get("finish"), (int, float)):
-                planned[entry.get("id")] = entry["finish"] - entry["start"]
-    agents = []
-    for agent in workflow.get("agents", []):
-        agent = {k: v for k, v in agent.items() if k != "duration_range"}
-        agent["duration"] = planned.get(agent.get("id"), agent.get("duration"))
-        agents.append(agent)
-    return {**workflow, "agents": agents}
+    for entry in plan_dict.get("schedule", ()):
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), (int, float)) for k in ("start", "finish")):
+            planned[entry.get("id")] = entry["finish"] - entry["start"]
+    problems = check_plan(with_durations(workflow, planned), plan_dict, samples=20)
+    if problems:
+        raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")
+    return plan_dict, waits_for_of_plan(problem, plan_dict)
 
 
 def compile_model(

@@ -7,6 +7,7 @@ into one-line messages that name the agent and the field.
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 from functools import lru_cache
@@ -28,6 +29,7 @@ __all__ = [
     "read_json_file",
     "read_workflow",
     "problem_to_workflow",
+    "with_durations",
 ]
 
 _TYPE_NAMES = {
@@ -244,4 +246,15 @@ def problem_to_workflow(problem) -> dict[str, Any]:
     out["agents"] = agents
     if problem.stages is not None:
         out["stages"] = [[ids[j] for j in stage] for stage in problem.stages]
+    return out
+
+
+def with_durations(workflow: dict[str, Any], durations: dict[str, float]) -> dict[str, Any]:
+    """A copy of a workflow as written with the given agents' ``duration`` replaced (and their
+    ``duration_range`` dropped, which the new figure replaces)."""
+    out = copy.deepcopy(workflow)
+    for agent in out["agents"]:
+        if agent.get("id") in durations:
+            agent["duration"] = durations[agent["id"]]
+            agent.pop("duration_range", None)
     return out

@@ -9,7 +9,6 @@ compared with the simple baseline of :mod:`.model` on the same runs.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,15 +68,6 @@ class BacktestRow:
         return row
 
 
-def _with_durations(workflow: dict[str, Any], durations: dict[str, float]) -> dict[str, Any]:
-    out = copy.deepcopy(workflow)
-    for agent in out["agents"]:
-        if agent["id"] in durations:
-            agent["duration"] = durations[agent["id"]]
-            agent.pop("duration_range", None)
-    return out
-
-
 def backtest(
     history: History,
     cases: Sequence[Case],
@@ -89,6 +79,7 @@ def backtest(
 ) -> list[BacktestRow]:
     """Leave each case's run out, predict it from the others with the model and the baseline."""
     from ..api import load, solve
+    from ..io.workflow import with_durations
 
     if len(history.runs) < 3:
         raise InvalidHistory(f"backtest needs at least 3 runs in the history, found {len(history.runs)}")
@@ -102,7 +93,7 @@ def backtest(
         if missing:
             raise InvalidHistory(f"run '{case.run}': agent '{missing[0]}' has no ok attempt to compare with")
         medians = history_medians(problem, train)
-        result = solve(_with_durations(case.workflow, medians), time_limit=time_limit, seed=seed)
+        result = solve(with_durations(case.workflow, medians), time_limit=time_limit, seed=seed)
         actual_durations = np.asarray([[actual_of[a] for a in problem.ids]])
         actual = float(makespans(result.waits_for, actual_durations)[0])
         for method in ("model", "baseline"):

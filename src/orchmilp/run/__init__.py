@@ -7,7 +7,6 @@ workflow (and plan) -> plan the agents still to run -> :class:`~.executor.Execut
 
 from __future__ import annotations
 
-import copy
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow
+from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow
 from .executor import FINAL, AgentOutcome, Executor, RunOptions, log_name
 
 __all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_name", "FINAL"]
@@ -74,7 +73,7 @@ def last_run(history_path: Path, run: str | None = None) -> tuple[str, set[str]]
     return run, done
 
 
-def _commands(problem, workflow_dir: Path) -> tuple[str, ...]:
+def _commands(problem) -> tuple[str, ...]:
     out = []
     for j in range(problem.n):
         command = problem.commands[j]
@@ -134,11 +133,10 @@ def execute(
     there are not run again; the rest is re-planned and runs under the same run id.
     ``cluster``: a Dask scheduler address: agents run on its workers (see :mod:`.cluster`).
     """
-    from ..api import _durations_of_plan, load_as_written, solve
-    from ..check import check_plan
+    from ..api import checked_plan, load_as_written, solve
     from ..history import read_history
-    from ..io.plan import read_plan
-    from ..prediction import predict_plan, waits_for_of_plan
+    from ..io.workflow import with_durations
+    from ..prediction import predict_plan
 
     problem, written = load_as_written(workflow)
     base = Path(workflow).resolve().parent if isinstance(workflow, (str, Path)) else Path.cwd()
@@ -146,7 +144,7 @@ def execute(
     if not workdir.is_dir():
         raise InvalidOptions(f"--workdir {workdir}: no such folder")
     history_path = Path(history_path) if history_path is not None else workdir / "runs" / "history.jsonl"
-    commands = _commands(problem, workdir)
+    commands = _commands(problem)
     done_ids: set[str] = set()
     run_id = new_run_id()
     if resume:
@@ -154,21 +152,13 @@ def execute(
         if plan is not None:
             raise InvalidOptions("--resume re-plans what is left: give the workflow, not a plan")
     if plan is not None:
-        plan_dict = read_plan(plan)
-        problems = check_plan(_durations_of_plan(written, plan_dict), plan_dict, samples=20)
-        if problems:
-            raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")
-        waits_for = waits_for_of_plan(problem, plan_dict)
+        plan_dict, waits_for = checked_plan(problem, written, plan)
         by_id = {e["id"]: e for e in plan_dict["schedule"]}
         planned_start = np.asarray([float(by_id[a]["start"]) for a in problem.ids])
         planned_makespan = float(plan_dict.get("makespan", 0.0))
     else:
-        target = copy.deepcopy(written)
-        for agent in target["agents"]:
-            if agent["id"] in done_ids:  # already finished: nothing left of it to plan
-                agent["duration"] = 0
-                agent.pop("duration_range", None)
-        result = solve(target, time_limit=time_limit)
+        # agents already finished (resume): nothing left of them to plan
+        result = solve(with_durations(written, dict.fromkeys(done_ids, 0)), time_limit=time_limit)
         waits_for, planned_start, planned_makespan = result.waits_for, result.start, result.makespan
     if on_plan:
         on_plan(problem, waits_for, planned_start, planned_makespan)

@@ -28,6 +28,7 @@ parameter uncertainty, ordinary standard deviations.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -241,8 +242,20 @@ def _width_effect(run_mean: np.ndarray, run_width: np.ndarray) -> tuple[float, f
     return b, var, float(run_width.mean()), run_mean - b * xc
 
 
+#: models already fitted, per history object (planning with the medians and predicting the
+#: plan, or each what-if scenario, fit the same history: once is enough; a History is immutable)
+_FITTED: weakref.WeakKeyDictionary[History, dict[bool, dict[str, KindModel]]] = weakref.WeakKeyDictionary()
+
+
 def fit_kinds(history: History, baseline: bool = False) -> dict[str, KindModel]:
     """One :class:`KindModel` per kind, from the ``ok`` attempts (run time > 0) of the history."""
+    fitted = _FITTED.setdefault(history, {})
+    if baseline not in fitted:
+        fitted[baseline] = _fit_kinds(history, baseline)
+    return fitted[baseline]
+
+
+def _fit_kinds(history: History, baseline: bool) -> dict[str, KindModel]:
     ok = history.ok()
     durations = ok.duration
     rows_of: dict[str, list[int]] = defaultdict(list)

@@ -454,7 +454,7 @@ def _cmd_history(args) -> int:
 
 
 def _cmd_whatif(args) -> int:
-    from .analysis.scenarios import evaluate, knee, read_workflow_dict, scenario, sweep_values
+    from .analysis.scenarios import compare, knee, read_workflow_dict, scenario, sweep_values
     from .history import read_history
     from .report.console import print_whatif
 
@@ -468,24 +468,18 @@ def _cmd_whatif(args) -> int:
     edited = [(s.label, s.edit(base)) for s in scenarios]  # every edit checked before any solving
     history = read_history(args.history) if args.history else None
     quiet = args.json or not sys.stderr.isatty()
-    rows = []
-    for label, workflow in [("base", base), *edited]:
+
+    def show(label: str) -> None:
         if not quiet:
             print(f"solving {label} ...", file=sys.stderr)
-        rows.append(evaluate(workflow, label, time_limit=args.time_limit, history=history, samples=args.samples))
+
+    each = {"time_limit": args.time_limit, "history": history, "samples": args.samples, "on_start": show}
+    rows = compare([("base", base), *edited], **each)
     sweep_rows = []
     if sweep is not None:
-        from .analysis.scenarios import scenario as make
-
         key, values = sweep
-        for value in values:
-            label = f"{key}={value:g}"
-            if not quiet:
-                print(f"solving {label} ...", file=sys.stderr)
-            workflow = make("set", f"{key}={value:g}").edit(base)
-            sweep_rows.append(
-                evaluate(workflow, label, time_limit=args.time_limit, history=history, samples=args.samples)
-            )
+        steps = [(f"{key}={v:g}", scenario("set", f"{key}={v:g}").edit(base)) for v in values]
+        sweep_rows = compare(steps, **each)
     point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)]) if sweep else None
     if args.plot:
         from .report.gantt import save_sweep

@@ -118,7 +118,7 @@ def _do_predict(root, a, limit):
 
 
 def _do_whatif(root, a, limit):
-    from .analysis.scenarios import SCENARIO_FLAGS, evaluate, scenario
+    from .analysis.scenarios import SCENARIO_FLAGS, compare, scenario
     from .api import load_as_written
     from .history import read_history
 
@@ -140,8 +140,7 @@ def _do_whatif(root, a, limit):
     paths = _histories(root, a.get("history"))
     history = read_history(paths) if paths else None
     each = max(0.5, (limit - 0.5) / (len(edits) + 1))
-    rows = [evaluate(base, "base", time_limit=each, history=history, samples=2000)]
-    rows += [evaluate(w, label, time_limit=each, history=history, samples=2000) for label, w in edits]
+    rows = compare([("base", base), *edits], time_limit=each, history=history, samples=2000)
     return {"scenarios": rows}
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import InvalidOptions
 
-__all__ = ["Scenario", "scenario", "SCENARIO_FLAGS", "sweep_values", "evaluate", "knee"]
+__all__ = ["Scenario", "scenario", "SCENARIO_FLAGS", "sweep_values", "evaluate", "compare", "knee"]
 
 SCENARIO_FLAGS = ("set", "add", "remove", "split", "scale")
 
@@ -100,17 +100,23 @@ def _add(text: str, label: str):
     return edit
 
 
+def _replace_dependency(workflow: dict[str, Any], agent_id: str, instead: list[str], label: str) -> None:
+    """Every agent that depends on ``agent_id`` depends on ``instead`` (in its place) from now on;
+    an agent whose ``run_if`` names it cannot be rewritten that way and is refused."""
+    for agent in workflow["agents"]:
+        deps = agent.get("depends_on", [])
+        if agent_id in deps:
+            agent["depends_on"] = list(dict.fromkeys([d for d in deps if d != agent_id] + instead))
+        if isinstance(agent.get("run_if"), dict) and agent["run_if"].get("agent") == agent_id:
+            raise InvalidOptions(f"{label}: agent '{agent['id']}' has run_if on '{agent_id}'")
+
+
 def _remove(text: str, label: str):
     def edit(workflow):
         gone = _agent(workflow, text, label)
-        inherited = list(gone.get("depends_on", ()))
         workflow["agents"] = [a for a in workflow["agents"] if a is not gone]
-        for agent in workflow["agents"]:
-            deps = agent.get("depends_on", [])
-            if text in deps:  # dependents keep the order: they wait for what it waited for
-                agent["depends_on"] = list(dict.fromkeys([d for d in deps if d != text] + inherited))
-            if isinstance(agent.get("run_if"), dict) and agent["run_if"].get("agent") == text:
-                raise InvalidOptions(f"{label}: agent '{agent['id']}' has run_if on '{text}'")
+        # dependents keep the order: they wait for what it waited for
+        _replace_dependency(workflow, text, list(gone.get("depends_on", ())), label)
         return workflow
 
     return edit
@@ -136,12 +142,7 @@ def _split(text: str, label: str):
             pieces.append(piece)
         at = workflow["agents"].index(whole)
         workflow["agents"][at : at + 1] = pieces
-        for agent in workflow["agents"]:
-            deps = agent.get("depends_on", [])
-            if agent_id in deps:
-                agent["depends_on"] = [d for d in deps if d != agent_id] + names
-            if isinstance(agent.get("run_if"), dict) and agent["run_if"].get("agent") == agent_id:
-                raise InvalidOptions(f"{label}: agent '{agent['id']}' has run_if on '{agent_id}'")
+        _replace_dependency(workflow, agent_id, names, label)  # dependents wait for all parts
         return workflow
 
     return edit
@@ -206,6 +207,23 @@ def evaluate(
         "p50": prediction.to_dict()["p50"],
         "p90": prediction.to_dict()["p90"],
     }
+
+
+def compare(
+    workflows: list[tuple[str, dict[str, Any]]],
+    *,
+    time_limit: float,
+    history=None,
+    samples: int = 4000,
+    on_start: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Each (label, workflow) solved and predicted, ``time_limit`` each: the rows of ``whatif``."""
+    rows = []
+    for label, workflow in workflows:
+        if on_start:
+            on_start(label)
+        rows.append(evaluate(workflow, label, time_limit=time_limit, history=history, samples=samples))
+    return rows
 
 
 def knee(points: list[tuple[float, float]], tolerance: float = 1e-6) -> float | None:

@@ -15,7 +15,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["drifted", "residual_workflow", "replan"]
+__all__ = ["allowance", "drifted", "residual_workflow", "replan"]
 
 #: an agent has drifted when it ends this much earlier or later than planned (relative) ...
 DRIFT = 0.2
@@ -23,8 +23,13 @@ DRIFT = 0.2
 MIN_DRIFT_SECONDS = 1.0
 
 
-def drifted(planned: float, actual: float, drift: float = DRIFT) -> bool:
-    return abs(actual - planned) > max(drift * planned, MIN_DRIFT_SECONDS)
+def allowance(planned: float) -> float:
+    """How far from its planned duration an agent may end before the plan is re-made."""
+    return max(DRIFT * planned, MIN_DRIFT_SECONDS)
+
+
+def drifted(planned: float, actual: float) -> bool:
+    return abs(actual - planned) > allowance(planned)
 
 
 def residual_workflow(

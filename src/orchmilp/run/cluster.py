@@ -29,26 +29,18 @@ CANCEL_POLL = 0.2
 def run_on_worker(command: str, cwd: str, log_path: str, timeout: float | None, grace: float, cancel: str) -> dict:
     """Run one attempt on a Dask worker; stop it on ``timeout`` or when the coordinator sets
     the cluster-wide event ``cancel`` (SIGTERM to its group, SIGKILL after ``grace``)."""
-    import os
     import signal
-    import subprocess
 
     from distributed import Event, get_worker
+
+    from .processes import signal_group, start_in_group
 
     event = Event(cancel)
     with open(log_path, "ab", buffering=0) as log:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         log.write(f"--- orchmilp: on {get_worker().address} at {stamp}Z: {command}\n".encode())
         started_wall, started = time.time(), time.monotonic()
-        popen = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        popen = start_in_group(command, cwd, log)
         reason, term_at, killed, checked = None, None, False, 0.0
         while popen.poll() is None:
             now = time.monotonic()
@@ -61,10 +53,10 @@ def run_on_worker(command: str, cwd: str, log_path: str, timeout: float | None, 
                         reason = "cancelled"
                 if reason is not None:
                     term_at = now
-                    _signal_group(os, popen.pid, signal.SIGTERM)
+                    signal_group(popen.pid, signal.SIGTERM)
             elif not killed and now >= term_at + grace:
                 killed = True
-                _signal_group(os, popen.pid, signal.SIGKILL)
+                signal_group(popen.pid, signal.SIGKILL)
             time.sleep(0.02)
     return {
         "exit_code": popen.returncode,
@@ -74,13 +66,6 @@ def run_on_worker(command: str, cwd: str, log_path: str, timeout: float | None, 
         "reason": reason,
         "killed": killed,
     }
-
-
-def _signal_group(os, pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class _FuturePoll:

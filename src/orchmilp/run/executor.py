@@ -238,13 +238,17 @@ class Executor:
             self.replans += 1
             self._event("replan", -1)
 
+    def _overrun_at(self, j: int, proc: AgentProcess) -> float:
+        """--adaptive: when a running agent has overrun its plan by more than the allowance."""
+        from .adaptive import allowance
+
+        planned = float(self.problem.durations[j])
+        return proc.started + planned + allowance(planned)
+
     def _check_overruns(self, now: float) -> None:
         """--adaptive: a running agent well past its planned duration triggers a re-plan once."""
-        from .adaptive import drifted
-
         for j, proc in list(self.running.items()):
-            planned = float(self.problem.durations[j])
-            if j not in self.drift_seen and now - proc.started > planned and drifted(planned, now - proc.started):
+            if j not in self.drift_seen and now > self._overrun_at(j, proc):
                 self.drift_seen.add(j)
                 self._replan()
 
@@ -313,12 +317,9 @@ class Executor:
                 if self._fits(j):
                     self._start(j, waiter)
             if self.replanner is not None:
-                from .adaptive import DRIFT, MIN_DRIFT_SECONDS
-
                 for j, proc in self.running.items():
                     if j not in self.drift_seen:
-                        planned = float(self.problem.durations[j])
-                        t_drift = proc.started + planned + max(DRIFT * planned, MIN_DRIFT_SECONDS) + 0.01
+                        t_drift = self._overrun_at(j, proc) + 0.01
                         wake = t_drift if wake is None else min(wake, t_drift)
             for proc in self.running.values():
                 if proc.deadline is not None and proc.term_sent is None and now >= proc.deadline:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["AgentProcess", "launch", "Waiter", "MEMORY_KILL_CODES"]
+__all__ = ["AgentProcess", "launch", "start_in_group", "signal_group", "Waiter", "MEMORY_KILL_CODES"]
 
 #: how a process killed by SIGKILL looks: directly (-9) or through the shell (128 + 9)
 MEMORY_KILL_CODES = (-signal.SIGKILL, 128 + signal.SIGKILL)
@@ -43,10 +43,7 @@ class AgentProcess:
         return self.popen.pid
 
     def signal_group(self, sig: int) -> None:
-        try:
-            os.killpg(self.popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        signal_group(self.popen.pid, sig)
 
     def terminate(self, reason: str, now: float) -> None:
         """SIGTERM to the process group (once); SIGKILL follows from :meth:`escalate`."""
@@ -67,6 +64,29 @@ class AgentProcess:
         self.log.close()
 
 
+def signal_group(pid: int, sig: int) -> None:
+    """Send ``sig`` to the process group led by ``pid`` (gone already: nothing to do)."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def start_in_group(command: str, cwd, log, env=None) -> subprocess.Popen:
+    """``command`` in ``/bin/sh``, in a new session (its own process group), stdout and stderr
+    both to ``log``, no stdin: the same locally and on a Dask worker."""
+    return subprocess.Popen(
+        command,
+        shell=True,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+    )
+
+
 def launch(agent: int, attempt: int, command: str, cwd: Path, log_path: Path, deadline_after: float | None, env=None):
     """Start ``command`` in ``/bin/sh`` in a new session (its own process group)."""
     log = open(log_path, "ab", buffering=0)
@@ -74,16 +94,7 @@ def launch(agent: int, attempt: int, command: str, cwd: Path, log_path: Path, de
     log.write(f"--- orchmilp: attempt {attempt} at {stamp}Z: {command}\n".encode())
     started = time.monotonic()
     try:
-        popen = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-        )
+        popen = start_in_group(command, cwd, log, env)
     except OSError:
         log.close()
         raise

@@ -29,6 +29,7 @@ class RunView:
         self.counts = {"done": 0, "failed": 0, "skipped": 0, "cancelled": 0}
         self.problem = None
         self.live: Live | None = None
+        self.replans = 0
 
     # on_plan
     def plan(self, problem, waits_for, planned_start, planned_makespan) -> None:
@@ -48,7 +49,7 @@ class RunView:
     def __call__(self, what: str, j: int, outcome) -> None:
         now = time.monotonic()
         if what == "replan":
-            self.replans = getattr(self, "replans", 0) + 1
+            self.replans += 1
             if self.live is None and not self.quiet:
                 self._line("replan    durations drifted: the agents not started follow a new plan")
             return

@@ -26,6 +26,16 @@ PSPLIB = ROOT / "instances" / "psplib"
 KNOWN = {r["instance"]: r for r in csv.DictReader(open(PSPLIB / "best_known.csv"))}
 
 
+def known_makespans(folder: str) -> list:
+    """(path, problem, a known feasible makespan) of every bundled instance of a folder."""
+    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
+    assert files
+    return [
+        (path, orchmilp.load(path), PATTERSON[path.name] if folder == "patterson" else float(KNOWN[path.stem]["ub"]))
+        for path in files
+    ]
+
+
 def all_bounds(problem, upper):
     d = problem.durations.astype(np.int64)
     simple = [critical_path_bound(problem), energy_bound(problem), disjunctive_bound(problem), clique_bound(problem)]
@@ -121,14 +131,7 @@ PATTERSON = {r["problem"]: float(r["optimum"]) for r in csv.DictReader(open(PSPL
 @pytest.mark.parametrize("folder", ["j30", "j60", "j90", pytest.param("j120", marks=pytest.mark.slow), "patterson"])
 def test_bounds_on_every_instance_stay_below_known_makespans(folder):
     """Simple bounds and the destructive bound never exceed a known feasible makespan."""
-    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
-    assert files
-    for path in files:
-        problem = orchmilp.load(path)
-        if folder == "patterson":
-            ub = PATTERSON[path.name]
-        else:
-            ub = float(KNOWN[path.stem]["ub"])
+    for path, problem, ub in known_makespans(folder):
         bounds = all_bounds(problem, int(ub))
         assert max(bounds) <= ub + 1e-9, (path.name, bounds, ub)
 
@@ -137,11 +140,10 @@ def test_bounds_on_every_instance_stay_below_known_makespans(folder):
 def test_branch_and_bound_never_refutes_a_known_makespan(folder):
     """At a known feasible makespan the search finds a schedule or runs out of nodes, never proves
     there is none (what a wrong cutset or window pruning would do)."""
-    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
+    instances = known_makespans(folder)
     found = 0
-    for path in files:
-        problem = orchmilp.load(path)
-        ub = int(PATTERSON[path.name] if folder == "patterson" else KNOWN[path.stem]["ub"])
+    for path, problem, ub in instances:
+        ub = int(ub)
         p = problem.durations.astype(np.int64)
         out = BranchAndBound(problem, p, memory_entries=1 << 14).probe(
             ub, Propagator(problem, p)(ub).lf, node_limit=20_000
@@ -150,7 +152,7 @@ def test_branch_and_bound_never_refutes_a_known_makespan(folder):
         if out.status == FEASIBLE:
             found += 1
             assert np.max(out.start + p) <= ub
-    assert found >= 0.8 * len(files)
+    assert found >= 0.8 * len(instances)
 
 
 def test_branch_and_bound_drops_locks_that_cannot_bind_and_pairs_identical_agents():
@@ -185,11 +187,10 @@ def test_sat_refutation_never_refutes_a_known_makespan(folder):
 
     if not sat.available():
         pytest.skip("python-sat with pindakaas is not installed")
-    files = sorted((PSPLIB / folder).glob("*.rcp" if folder == "patterson" else "*.sm"))
+    instances = known_makespans(folder)
     found = 0
-    for path in files:
-        problem = orchmilp.load(path)
-        ub = int(PATTERSON[path.name] if folder == "patterson" else KNOWN[path.stem]["ub"])
+    for path, problem, ub in instances:
+        ub = int(ub)
         p = problem.durations.astype(np.int64)
         windows = Propagator(problem, p)(ub)
         prover = sat.SatProver(problem, p, windows.es, windows.lf, ub)
@@ -201,4 +202,4 @@ def test_sat_refutation_never_refutes_a_known_makespan(folder):
         if out.status == FEASIBLE:
             found += 1
             assert np.max(out.start + p) <= ub and feasible_schedule(problem, out.start.astype(float))
-    assert found >= 0.8 * len(files)  # within 2 s each; the refutations are what must never be wrong
+    assert found >= 0.8 * len(instances)  # within 2 s each; the refutations are what must never be wrong

@@ -12,6 +12,9 @@ from .partial_order import earliest_starts, partial_order
 __all__ = ["Plan", "build_plan", "groups", "critical_path"]
 
 _EPS = 1e-9
+#: starts this close (relative) form one group: the independent checker's tolerance, so that
+#: the groups it reads are distinct (floating-point sums along two paths differ by ~1e-8)
+GROUP_TOL = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,7 +38,7 @@ def groups(start: np.ndarray) -> list[tuple[float, list[int]]]:
     """Agents grouped by equal start time, in time order."""
     out: list[tuple[float, list[int]]] = []
     for j in np.lexsort((np.arange(len(start)), start)):
-        if out and abs(start[j] - out[-1][0]) <= _EPS * max(1.0, abs(start[j])):
+        if out and abs(start[j] - out[-1][0]) <= GROUP_TOL * max(1.0, abs(start[j])):
             out[-1][1].append(int(j))
         else:
             out.append((float(start[j]), [int(j)]))

@@ -4,7 +4,8 @@
 
 1. 1,000 agents (random layered plan, history for 20 kinds) x 10,000 samples: seconds.
 2. A 100,000-line JSONL history: seconds to read.
-3. Leave-one-run-out backtest on the 10 SRA-search runs (instances/wfcommons/srasearch):
+3. Leave-one-run-out backtest on each folder of real traces under instances/wfcommons
+   (10 SRA-search repeats; 1000genome, epigenomics and montage traces of other sizes):
    the model against the per-kind log-normal baseline.
 """
 
@@ -87,27 +88,40 @@ def speed(lines: list[str]) -> None:
     )
 
 
+FOLDERS = ("srasearch", "1000genome", "epigenomics", "montage")
+
+
 def backtests(lines: list[str]) -> None:
-    folder = ROOT / "instances" / "wfcommons" / "srasearch"
     from orchmilp.history import history_files
 
-    files = history_files([folder])
-    history = read_history(files)
-    rows = backtest(history, cases_from(files, history), samples=4000, time_limit=5)
-    lines.append("")
-    lines.append("backtest, leave one run out, 10 SRA-search runs (48 cores, as traced)")
-    lines.append("run                          method    actual    plan     p50   90% interval        95% interval")
-    for r in rows:
-        a, b = r.intervals[0.9]
-        c, d = r.intervals[0.95]
+    summaries = []
+    for name in FOLDERS:
+        files = history_files([ROOT / "instances" / "wfcommons" / name])
+        history = read_history(files)
+        rows = backtest(history, cases_from(files, history), samples=4000, time_limit=5)
+        lines.append("")
+        lines.append(f"backtest, leave one run out, {len(files)} {name} traces (cores as traced)")
         lines.append(
-            f"{r.run:28s} {r.method:8s} {r.actual:7.0f} {r.planned:7.0f} {r.p50:7.0f}   "
-            f"[{a:6.0f}, {b:6.0f}] {'in ' if r.covered(0.9) else 'OUT'}  [{c:6.0f}, {d:6.0f}] "
-            f"{'in' if r.covered(0.95) else 'OUT'}"
+            "run                                         method    actual    plan     p50   90% interval        95% interval"
         )
+        for r in rows:
+            a, b = r.intervals[0.9]
+            c, d = r.intervals[0.95]
+            lines.append(
+                f"{r.run:43s} {r.method:8s} {r.actual:7.0f} {r.planned:7.0f} {r.p50:7.0f}   "
+                f"[{a:6.0f}, {b:6.0f}] {'in ' if r.covered(0.9) else 'OUT'}  [{c:6.0f}, {d:6.0f}] "
+                f"{'in' if r.covered(0.95) else 'OUT'}"
+            )
+        summaries += [(name, s) for s in summarize_backtest(rows)]
     lines.append("")
-    for s in summarize_backtest(rows):
-        lines.append("  ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in s.items()))
+    lines.append("traces       method    runs  cover90  width90  cover95  width95  p50 error  plan error")
+    for name, s in summaries:
+        runs = s["runs"]
+        lines.append(
+            f"{name:12s} {s['method']:8s} {runs:5d}  {round(s['coverage 0.9'] * runs):3d}/{runs:<3d} "
+            f"{s['median width 0.9']:7.2f}  {round(s['coverage 0.95'] * runs):3d}/{runs:<3d} "
+            f"{s['median width 0.95']:7.2f}  {s['p50 error']:9.2f}  {s['plan error']:10.2f}"
+        )
 
 
 if __name__ == "__main__":

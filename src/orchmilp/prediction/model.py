@@ -10,7 +10,14 @@ For the attempts of one kind, ``log(run time) = a + b * (log(1 + feature) - c) +
 * ``u_run`` is the run-level factor: the same for every agent of the kind in
   one run (whole runs are slow or fast together), spread ``tau`` estimated
   from the between-run spread of the run means (method of moments);
-* ``e`` is the within-run noise, spread ``sigma``.
+* ``e`` is the within-run noise, spread ``sigma``. With at least
+  :data:`EMPIRICAL_MIN` within-run residuals it is drawn from them, by a
+  two-level bootstrap: one past run per sample, then each agent's noise one
+  of that run's residuals. Real run times are often skewed or bounded (a few
+  cached attempts of seconds, a ceiling set by the machine) and some runs are
+  calm while others are noisy; a symmetric long-tailed law with one pooled
+  spread overstates how long the slowest of many parallel agents takes. With
+  fewer residuals it is Student-t with a robust ``sigma``.
 
 A prediction for a new run adds the parameter uncertainty: the intercept is
 a mean of ``R`` run means, so its variance is ``S^2 / R``; few runs give wide
@@ -30,7 +37,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
@@ -55,6 +62,8 @@ ASSUMED_SPREAD = math.log(2.0) / Z90
 MIN_SLOPE_T = 2.0
 #: and when it is plausible: run time grows with size, at most quadratically
 MAX_SLOPE = 2.0
+#: within-run residuals needed before the noise is drawn from them instead of Student-t
+EMPIRICAL_MIN = 30
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,11 @@ class KindModel:
     width_slope: float = 0.0
     width_center: float = 0.0
     width_slope_var: float = 0.0
+    #: the within-run residuals (log scale, each corrected for its run's degree of freedom)
+    #: grouped by run, when there are at least EMPIRICAL_MIN of them; empty otherwise
+    residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
+    #: run r's residuals are residuals[residual_offsets[r]:residual_offsets[r + 1]]
+    residual_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), compare=False, repr=False)
 
     def describe(self) -> str:
         """The fitted model in a few words (for ``orchmilp history``)."""
@@ -108,6 +122,10 @@ class AgentForecast:
     runs: int
     kind: str
     zero: bool = False  # a milestone (duration 0 and no history): always 0
+    #: when not empty, the own draw is one of these (the kind's within-run residuals, grouped
+    #: by run as in KindModel), not a t
+    residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
+    residual_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), compare=False, repr=False)
 
     def quantile(self, q: float) -> float:
         """A quantile by a normal approximation (exact quantiles come from the simulation)."""
@@ -152,6 +170,80 @@ def _slope(y: np.ndarray, x: np.ndarray, inverse: np.ndarray, counts: np.ndarray
     return b, var, (abs(b) / math.sqrt(var) if var > 0 else math.inf)
 
 
+def _between_slope(y: np.ndarray, x: np.ndarray, inverse: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
+    """(slope, its variance, |t|) of the run means of log run time on the run means of a log
+    feature, across runs: what a feature says when it varies between runs (a bigger input
+    for the whole run) more than within them. Its variance holds the run factor (R - 2 dof)."""
+    R = len(counts)
+    if R < 4:
+        return 0.0, 0.0, 0.0
+    xm = np.bincount(inverse, x, R) / counts
+    ym = np.bincount(inverse, y, R) / counts
+    xc = xm - xm.mean()
+    sxx = float(xc @ xc)
+    if sxx <= 1e-12:
+        return 0.0, 0.0, 0.0
+    b = float(xc @ (ym - ym.mean())) / sxx
+    resid = ym - ym.mean() - b * xc
+    var = float(resid @ resid) / (R - 2) / sxx
+    return b, var, (abs(b) / math.sqrt(var) if var > 0 else math.inf)
+
+
+def _cv_error(y: np.ndarray, x: np.ndarray | None, estimator, inverse: np.ndarray, counts: np.ndarray) -> float:
+    """Mean squared error of log run time over held-out runs (up to 10 folds of whole runs):
+    each fold's slope and intercept are learned from the other runs only."""
+    R = len(counts)
+    folds = min(R, 10)
+    errors = []
+    for fold in range(folds):
+        test = (inverse % folds) == fold
+        train_runs, train_inverse = np.unique(inverse[~test], return_inverse=True)
+        train_counts = np.bincount(train_inverse, minlength=len(train_runs)).astype(float)
+        b = 0.0
+        if x is not None:
+            b = estimator(y[~test], x[~test], train_inverse, train_counts)[0]
+        resid = y[~test] - (b * x[~test] if x is not None else 0.0)
+        intercept = float((np.bincount(train_inverse, resid, len(train_runs)) / train_counts).mean())
+        err = (y[test] - intercept - (b * x[test] if x is not None else 0.0)) ** 2
+        test_inverse = np.unique(inverse[test], return_inverse=True)[1]
+        errors.extend(np.bincount(test_inverse, err) / np.bincount(test_inverse))
+    return float(np.mean(errors))
+
+
+def _choose_feature(
+    y: np.ndarray, candidates: dict[str, np.ndarray], inverse: np.ndarray, counts: np.ndarray
+) -> tuple[str | None, float, float, float]:
+    """(feature, slope, slope variance, centre) of the regression, or (None, 0, 0, 0).
+
+    A candidate is a feature with its slope estimated within runs or across run means,
+    significant (|t| >= 2) and plausible (0..2). With one or two runs the most significant
+    within-run slope that lowers the total spread is kept; with three or more runs, the
+    candidate (or none) that predicts held-out runs best."""
+    kept = []
+    for name, x in candidates.items():
+        for estimator in (_slope, _between_slope):
+            b, var, t = estimator(y, x, inverse, counts)
+            if t < MIN_SLOPE_T or not 0 <= b <= MAX_SLOPE:
+                continue
+            if float(np.var(y - b * x)) >= float(np.var(y)):  # explains within runs, not across them
+                continue
+            kept.append((t, name, estimator, b, var))
+    if not kept:
+        return None, 0.0, 0.0, 0.0
+    if len(counts) < 3:
+        t, name, _, b, var = max((k for k in kept if k[2] is _slope), default=(0, None, None, 0.0, 0.0))
+        return (name, b, var, float(candidates[name].mean())) if name else (None, 0.0, 0.0, 0.0)
+    best, best_error = None, _cv_error(y, None, None, inverse, counts)
+    for candidate in kept:
+        error = _cv_error(y, candidates[candidate[1]], candidate[2], inverse, counts)
+        if error < best_error:
+            best, best_error = candidate, error
+    if best is None:
+        return None, 0.0, 0.0, 0.0
+    _, name, _, b, var = best
+    return name, b, var, float(candidates[name].mean())
+
+
 def _robust_sd(residuals: np.ndarray, n: int, dof: int) -> float:
     """The spread of the within-run residuals: 1.4826 * MAD (corrected for the degrees of
     freedom), so that a few failed or cached attempts of seconds do not widen every interval;
@@ -172,14 +264,7 @@ def _fit_one(
     runs, inverse = np.unique(run_of, return_inverse=True)
     R = len(runs)
     counts = np.bincount(inverse, minlength=R).astype(float)
-    feature, slope, slope_var, center, best_t = None, 0.0, 0.0, 0.0, MIN_SLOPE_T
-    for name, x in ({} if baseline else candidates).items():
-        b, var, t = _slope(y, x, inverse, counts)
-        if t < best_t or not 0 <= b <= MAX_SLOPE:
-            continue
-        if float(np.var(y - b * x)) >= float(np.var(y)):  # explains within runs, not across them
-            continue
-        feature, slope, slope_var, center, best_t = name, b, var, float(x.mean()), t
+    feature, slope, slope_var, center = _choose_feature(y, {} if baseline else candidates, inverse, counts)
     resid = y - slope * (candidates[feature] - center) if feature else y
     run_mean = np.bincount(inverse, resid, R) / counts
     within = resid - run_mean[inverse]
@@ -190,6 +275,9 @@ def _fit_one(
         sigma = math.sqrt(float(within @ within) / sigma_df)
     else:
         sigma = _robust_sd(within, n, sigma_df)
+    residuals, offsets = np.zeros(0), np.zeros(1, np.int64)
+    if not baseline and sigma_df >= EMPIRICAL_MIN:
+        residuals, offsets = _residuals_by_run(within, inverse, counts)
     width_slope, width_center, width_slope_var = 0.0, 0.0, 0.0
     if not baseline and width is not None and R >= 4:
         run_width = np.log(np.bincount(inverse, width, R) / counts)
@@ -222,7 +310,20 @@ def _fit_one(
         width_slope=width_slope,
         width_center=width_center,
         width_slope_var=width_slope_var,
+        residuals=residuals,
+        residual_offsets=offsets,
     )
+
+
+def _residuals_by_run(within: np.ndarray, inverse: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The within-run residuals of the runs with two or more attempts, grouped by run, each
+    scaled by sqrt(n_r / (n_r - 1)) (a residual from its own run's mean is that much too small)."""
+    order = np.argsort(inverse, kind="stable")
+    keep = counts[inverse[order]] >= 2
+    order = order[keep]
+    sizes = counts[counts >= 2]
+    values = within[order] * np.sqrt(counts[inverse[order]] / (counts[inverse[order]] - 1))
+    return values, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
 def _width_effect(run_mean: np.ndarray, run_width: np.ndarray) -> tuple[float, float, float, np.ndarray]:
@@ -340,4 +441,15 @@ def _from_history(
         loc = w * loc + (1 - w) * prior_loc
         loc_var = 1.0 / (1.0 / loc_var + 1.0 / prior_sd**2) if loc_var > 0 else 0.0
     own_df = max(m.sigma_df, 1) if math.isfinite(m.sigma) else math.inf
-    return AgentForecast(loc, math.sqrt(tau**2 + loc_var), tau_df, sigma, own_df, "history", m.runs, m.kind)
+    return AgentForecast(
+        loc,
+        math.sqrt(tau**2 + loc_var),
+        tau_df,
+        sigma,
+        own_df,
+        "history",
+        m.runs,
+        m.kind,
+        residuals=m.residuals,
+        residual_offsets=m.residual_offsets,
+    )

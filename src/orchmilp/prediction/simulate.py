@@ -44,9 +44,19 @@ def sample_durations(forecasts: Sequence[AgentForecast], samples: int, rng: np.r
     log_d = loc + shared[:, columns] * np.asarray([f.shared_scale for f in forecasts])
     own_scale = np.asarray([f.own_scale for f in forecasts])
     by_df: dict[float, list[int]] = {}
+    by_residuals: dict[int, list[int]] = {}  # id of the kind's residual array -> agents
     for j, f in enumerate(forecasts):
-        if f.own_scale > 0:
+        if len(f.residuals):
+            by_residuals.setdefault(id(f.residuals), []).append(j)
+        elif f.own_scale > 0:
             by_df.setdefault(f.own_df, []).append(j)
+    for cols in by_residuals.values():  # two-level bootstrap: a past run per sample, then its residuals
+        first = forecasts[cols[0]]
+        offsets = first.residual_offsets
+        run = rng.integers(0, len(offsets) - 1, samples)
+        begin, size = offsets[run], offsets[run + 1] - offsets[run]
+        pick = begin[:, None] + (rng.random((samples, len(cols))) * size[:, None]).astype(np.int64)
+        log_d[:, cols] += first.residuals[pick]
     for df, cols in by_df.items():  # one draw per degrees of freedom, not per agent
         cols = np.asarray(cols)
         log_d[:, cols] += own_scale[cols] * _standard(df, (samples, len(cols)), rng)
@@ -128,7 +138,8 @@ def simulate(
         quants.append(durations)
         done += size
     all_durations = np.concatenate(quants) if n else np.zeros((samples, 0))
-    quantiles = np.quantile(all_durations, [0.1, 0.5, 0.9], axis=0) if n else np.zeros((3, 0))
+    # overwrite_input: the concatenation is ours, and copying 10,000 x 1,000 run times costs 0.2 s
+    quantiles = np.quantile(all_durations, [0.1, 0.5, 0.9], axis=0, overwrite_input=True) if n else np.zeros((3, 0))
     return Simulation(np.concatenate(spans), counts / max(samples, 1), quantiles)
 
 

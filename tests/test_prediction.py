@@ -137,6 +137,39 @@ def test_a_feature_that_varies_only_between_runs_is_learned_across_run_means():
     assert median == pytest.approx(np.exp(1.0 + 0.8 * (np.log1p(1e6) - 10)), rel=0.2)
 
 
+@pytest.mark.parametrize("rho", [0.0, 0.8])
+def test_run_factors_shared_across_kinds_are_learned_and_sampled(rho):
+    """Two kinds whose run factors have correlation rho (a slow run is slow for both): the fit
+    finds rho, and the sampled run times of the two kinds are correlated as much."""
+    rng = np.random.default_rng(12)
+    parts = []
+    for r in range(150):
+        common, own = rng.normal(), rng.normal(size=2)
+        for k, kind in enumerate(("download", "align")):
+            u = 0.4 * (np.sqrt(rho) * common + np.sqrt(1 - rho) * own[k])
+            h = _synthetic_history(rng, runs=1, per_run=6, tau=0.0, sigma=0.1, mu=3.0 + u, kind=kind)
+            parts.append(
+                History(
+                    tuple(f"r{r}" for _ in h.run),
+                    h.workflow,
+                    tuple(f"{kind}{a}" for a in h.agent),
+                    h.kind,
+                    h.status,
+                    h.start,
+                    h.finish,
+                    h.features,
+                    h.host,
+                )  # fmt: skip
+            )
+    models = fit_kinds(History.concat(parts))
+    assert models["download"].run_correlation == pytest.approx(rho, abs=0.2)  # 2.5 standard errors
+    workflow = orchmilp.load(
+        {"agents": [{"id": "d", "kind": "download", "duration": 20}, {"id": "a", "kind": "align", "duration": 20}]}
+    )
+    draws = np.log(sample_durations(forecast(workflow, models), 20_000, rng))
+    assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] == pytest.approx(rho * 0.4**2 / 0.41**2, abs=0.1)
+
+
 def test_backtest_on_traces_of_other_sizes_plans_and_checks_every_held_out_run():
     """Epigenomics: six traces of different sizes (the history's medians once gave two plan
     groups 2e-8 apart, which the independent checker refused)."""

@@ -444,6 +444,7 @@ def _cmd_history(args) -> int:
                 "slope": m.slope,
                 "sigma": m.sigma,
                 "tau": m.tau,
+                "run_correlation": m.run_correlation,
             }
             for m in models.values()
         ]

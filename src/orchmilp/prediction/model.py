@@ -9,7 +9,10 @@ For the attempts of one kind, ``log(run time) = a + b * (log(1 + feature) - c) +
   model is the kind's own log-normal distribution;
 * ``u_run`` is the run-level factor: the same for every agent of the kind in
   one run (whole runs are slow or fast together), spread ``tau`` estimated
-  from the between-run spread of the run means (method of moments);
+  from the between-run spread of the run means (method of moments). Across
+  kinds the factors are correlated (a slow run is slow for downloads and
+  alignments alike): the share ``rho`` common to all kinds is the average
+  correlation of the kinds' run effects over the runs they share;
 * ``e`` is the within-run noise, spread ``sigma``. With at least
   :data:`EMPIRICAL_MIN` within-run residuals it is drawn from them, by a
   two-level bootstrap: one past run per sample, then each agent's noise one
@@ -34,6 +37,7 @@ parameter uncertainty, ordinary standard deviations.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from collections import defaultdict
@@ -93,6 +97,10 @@ class KindModel:
     residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
     #: run r's residuals are residuals[residual_offsets[r]:residual_offsets[r + 1]]
     residual_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), compare=False, repr=False)
+    #: run id -> that run's effect (its mean log run time less the intercept)
+    run_effects: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    #: the share of the run factor common to all kinds (0: each kind's own)
+    run_correlation: float = 0.0
 
     def describe(self) -> str:
         """The fitted model in a few words (for ``orchmilp history``)."""
@@ -126,6 +134,8 @@ class AgentForecast:
     #: by run as in KindModel), not a t
     residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
     residual_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), compare=False, repr=False)
+    #: the share of the shared draw that is common to all kinds in a sample (the whole run)
+    common_weight: float = 0.0
 
     def quantile(self, q: float) -> float:
         """A quantile by a normal approximation (exact quantiles come from the simulation)."""
@@ -312,6 +322,7 @@ def _fit_one(
         width_slope_var=width_slope_var,
         residuals=residuals,
         residual_offsets=offsets,
+        run_effects=dict(zip(runs.tolist(), (run_mean - intercept).tolist())),
     )
 
 
@@ -373,7 +384,39 @@ def _fit_kinds(history: History, baseline: bool) -> dict[str, KindModel]:
         candidates = _common_features(ok, rows)
         width = np.asarray([len(agents_per_run[(ok.run[i], kind)]) for i in rows], float)
         models[kind] = _fit_one(kind, np.log(durations[rows]), candidates, run_array[rows], baseline, width)
+    if not baseline:
+        rho = run_correlation(models)
+        models = {kind: dataclasses.replace(m, run_correlation=rho) for kind, m in models.items()}
     return models
+
+
+def run_correlation(models: dict[str, KindModel]) -> float:
+    """How much of the run factor all kinds share: the mean correlation (Fisher z, weighted
+    by runs - 3) of two kinds' run effects over the runs both have, for the pairs with at
+    least 4 such runs; clipped to 0..0.95, and 0 without such pairs."""
+    kinds = [m for m in models.values() if len(m.run_effects) >= 4]
+    runs = sorted({r for m in kinds for r in m.run_effects})
+    if len(kinds) < 2:
+        return 0.0
+    column = {r: i for i, r in enumerate(runs)}
+    effects = np.full((len(kinds), len(runs)), np.nan)
+    for i, m in enumerate(kinds):
+        effects[i, [column[r] for r in m.run_effects]] = list(m.run_effects.values())
+    seen = ~np.isnan(effects)
+    total, weight = 0.0, 0.0
+    for i in range(len(kinds) - 1):
+        both = seen[i] & seen[i + 1 :]  # (other kinds, runs)
+        n = both.sum(axis=1)
+        x = np.where(both, effects[i], 0.0)
+        y = np.where(both, effects[i + 1 :], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            xc = np.where(both, x - x.sum(axis=1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
+            yc = np.where(both, y - y.sum(axis=1, keepdims=True) / np.maximum(n, 1)[:, None], 0.0)
+            r = (xc * yc).sum(axis=1) / np.sqrt((xc * xc).sum(axis=1) * (yc * yc).sum(axis=1))
+        ok = (n >= 4) & np.isfinite(r)
+        total += float(((n[ok] - 3) * np.arctanh(np.clip(r[ok], -0.999, 0.999))).sum())
+        weight += float((n[ok] - 3).sum())
+    return float(np.clip(math.tanh(total / weight), 0.0, 0.95)) if weight else 0.0
 
 
 def _prior(problem: Problem, j: int) -> tuple[float, float, str]:
@@ -452,4 +495,5 @@ def _from_history(
         m.kind,
         residuals=m.residuals,
         residual_offsets=m.residual_offsets,
+        common_weight=m.run_correlation,
     )

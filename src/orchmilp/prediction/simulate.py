@@ -37,9 +37,16 @@ def sample_durations(forecasts: Sequence[AgentForecast], samples: int, rng: np.r
     kinds = list(dict.fromkeys(f.kind for f in forecasts))
     kind_of = {k: i for i, k in enumerate(kinds)}
     shared = np.empty((samples, len(kinds)))
-    for k in kinds:
-        first = next(f for f in forecasts if f.kind == k)
-        shared[:, kind_of[k]] = _standard(first.shared_df, samples, rng)
+    firsts = [next(f for f in forecasts if f.kind == k) for k in kinds]
+    common_dfs = [f.shared_df for f in firsts if f.common_weight > 0]
+    # the whole run's factor, shared by the kinds in proportion common_weight (the fewest
+    # degrees of freedom among them: the widest tails)
+    common = _standard(min(common_dfs), samples, rng) if common_dfs else None
+    for k, first in zip(kinds, firsts):
+        draw = _standard(first.shared_df, samples, rng)
+        if common is not None and first.common_weight > 0:
+            draw = math.sqrt(first.common_weight) * common + math.sqrt(1 - first.common_weight) * draw
+        shared[:, kind_of[k]] = draw
     columns = np.asarray([kind_of[f.kind] for f in forecasts], dtype=np.int64)
     log_d = loc + shared[:, columns] * np.asarray([f.shared_scale for f in forecasts])
     own_scale = np.asarray([f.own_scale for f in forecasts])

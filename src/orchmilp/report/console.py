@@ -154,6 +154,9 @@ def print_history(history, models, console: Console | None = None) -> None:
         p10, med, p90 = m.quantiles
         table.add_row(m.kind, str(m.n), str(m.runs), _g(p10), _g(med), _g(p90), m.describe())
     console.print(table)
+    rho = next(iter(models.values())).run_correlation if models else 0.0
+    if rho > 0:
+        console.print(f"run factors shared across kinds: correlation {rho:.2f} (a slow run is slow for every kind)")
 
 
 def print_backtest(summary, console: Console | None = None) -> None:

@@ -187,15 +187,19 @@ def _between_slope(y: np.ndarray, x: np.ndarray, inverse: np.ndarray, counts: np
     R = len(counts)
     if R < 4:
         return 0.0, 0.0, 0.0
-    xm = np.bincount(inverse, x, R) / counts
-    ym = np.bincount(inverse, y, R) / counts
-    xc = xm - xm.mean()
+    return _line(np.bincount(inverse, x, R) / counts, np.bincount(inverse, y, R) / counts)
+
+
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(slope, its variance, |t|) of the least-squares line of ``y`` on ``x`` (n - 2 dof);
+    (0, 0, 0) when ``x`` does not vary."""
+    xc = x - x.mean()
     sxx = float(xc @ xc)
-    if sxx <= 1e-12:
+    if sxx <= 1e-12 or len(x) < 3:
         return 0.0, 0.0, 0.0
-    b = float(xc @ (ym - ym.mean())) / sxx
-    resid = ym - ym.mean() - b * xc
-    var = float(resid @ resid) / (R - 2) / sxx
+    b = float(xc @ (y - y.mean())) / sxx
+    resid = y - y.mean() - b * xc
+    var = float(resid @ resid) / (len(x) - 2) / sxx
     return b, var, (abs(b) / math.sqrt(var) if var > 0 else math.inf)
 
 
@@ -341,17 +345,12 @@ def _width_effect(run_mean: np.ndarray, run_width: np.ndarray) -> tuple[float, f
     """Regress the run means on log(agents of the kind in the run), across runs: kept when
     significant (|t| >= 2) and plausible (0..2: more at once is not faster per agent).
     Returns (slope, its variance, centre, the run means with the effect removed)."""
-    R = len(run_mean)
-    if np.ptp(run_width) <= 0 or R < 4:
+    if len(run_mean) < 4:
         return 0.0, 0.0, 0.0, run_mean
-    xc = run_width - run_width.mean()
-    sxx = float(xc @ xc)
-    b = float(xc @ (run_mean - run_mean.mean())) / sxx
-    resid = run_mean - run_mean.mean() - b * xc
-    var = float(resid @ resid) / (R - 2) / sxx
-    if not 0 <= b <= MAX_SLOPE or (var > 0 and b / math.sqrt(var) < MIN_SLOPE_T):
+    b, var, t = _line(run_width, run_mean)
+    if b == 0.0 or not 0 <= b <= MAX_SLOPE or t < MIN_SLOPE_T:
         return 0.0, 0.0, 0.0, run_mean
-    return b, var, float(run_width.mean()), run_mean - b * xc
+    return b, var, float(run_width.mean()), run_mean - b * (run_width - run_width.mean())
 
 
 #: models already fitted, per history object (planning with the medians and predicting the

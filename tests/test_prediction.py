@@ -170,6 +170,18 @@ def test_run_factors_shared_across_kinds_are_learned_and_sampled(rho):
     assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] == pytest.approx(rho * 0.4**2 / 0.41**2, abs=0.1)
 
 
+def test_predict_warns_when_kinds_are_learnt_from_fewer_than_three_runs(tmp_path):
+    montage = ROOT / "instances" / "wfcommons" / "montage"
+    traces = sorted(montage.glob("*.json"))
+    workflow = tmp_path / "montage.json"
+    assert _cli("convert", traces[0], "-o", workflow).returncode == 0
+    proc = _cli("predict", workflow, "--history", *traces[1:], "--samples", "500")
+    assert proc.returncode == 0, proc.stderr
+    assert "few runs:" in proc.stdout and "mDiffFit" in proc.stdout
+    proc = _cli("predict", workflow, "--history", *traces, "--samples", "500")  # 3 runs each
+    assert proc.returncode == 0 and "few runs:" not in proc.stdout
+
+
 def test_backtest_on_traces_of_other_sizes_plans_and_checks_every_held_out_run():
     """Epigenomics: six traces of different sizes (the history's medians once gave two plan
     groups 2e-8 apart, which the independent checker refused)."""

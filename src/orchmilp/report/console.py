@@ -113,6 +113,10 @@ def _g(x: float) -> str:
     return f"{x:.4g}" if abs(x) < 1e6 else f"{x:.3e}"
 
 
+#: kinds learnt from fewer runs than this get a warning under the prediction
+FEW_RUNS = 3
+
+
 def print_prediction(prediction, console: Console | None = None, top: int = 15) -> None:
     """Makespan quantiles and interval, then the agents by criticality."""
     console = console or _console()
@@ -126,6 +130,13 @@ def print_prediction(prediction, console: Console | None = None, top: int = 15) 
     for a in prediction.agents:
         sources[a["source"]] = sources.get(a["source"], 0) + 1
     console.print("  run times from: " + ", ".join(f"{k} {v} agents" for k, v in sources.items()))
+    few = sorted({a["kind"] for a in prediction.agents if a["source"] == "history" and a["runs"] < FEW_RUNS})
+    if few:
+        console.print(
+            f"  [yellow]few runs:[/yellow] {', '.join(few[:5])}{' ...' if len(few) > 5 else ''} "
+            f"learnt from fewer than {FEW_RUNS} runs: how slow or fast a whole run is, is barely known, "
+            "so the interval is wide; more runs of history narrow it"
+        )
     table = Table(title=f"Agents by criticality (top {top})", title_justify="left", show_edge=False)
     for col in ("agent", "kind", "source", "runs", "p10", "p50", "p90", "criticality"):
         table.add_column(col, justify="left" if col in ("agent", "kind", "source") else "right")

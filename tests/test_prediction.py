@@ -182,6 +182,50 @@ def test_predict_warns_when_kinds_are_learnt_from_fewer_than_three_runs(tmp_path
     assert proc.returncode == 0 and "few runs:" not in proc.stdout
 
 
+def test_planning_with_the_medians_does_not_count_the_history_twice():
+    """predict() without a plan solves with the history's medians; the prior of the prediction
+    must still be the user's own figure (as when the plan is given), not those medians."""
+    rng = np.random.default_rng(2)
+    history = _synthetic_history(rng, runs=3, per_run=4, mu=np.log(100), tau=0.8, sigma=0.1)
+    workflow = {"agents": [{"id": "a", "kind": "k", "duration": 10}, {"id": "b", "kind": "k", "duration": 10}]}
+    without_plan = orchmilp.predict(workflow, history=history, samples=2000)
+    plan = orchmilp.solve(orchmilp.api.with_history_durations(workflow, history)).to_dict()
+    with_plan = orchmilp.predict(workflow, plan=plan, history=history, samples=2000)
+    assert without_plan.agents[0]["p50"] == pytest.approx(with_plan.agents[0]["p50"], rel=1e-9)
+    assert without_plan.agents[0]["p50"] < 0.8 * np.exp(fit_kinds(history)["k"].intercept)  # shrunk towards 10
+
+
+def test_backtest_skips_a_run_with_a_kind_no_other_run_has():
+    """Its durations are that run's answers: planning with them would leak them."""
+    from orchmilp.prediction.backtest import Case, backtest
+
+    rng = np.random.default_rng(4)
+    parts = []
+    for r in range(4):
+        h = _synthetic_history(rng, runs=1, per_run=3, kind="k" if r < 3 else "new")
+        parts.append(
+            History(
+                tuple(f"r{r}" for _ in h.run),
+                h.workflow,
+                h.agent,
+                h.kind,
+                h.status,
+                h.start,
+                h.finish,
+                h.features,
+                h.host,
+            )  # fmt: skip
+        )
+    history = History.concat(parts)
+    cases = [
+        Case(f"r{r}", {"agents": [{"id": f"a{i}", "kind": "k" if r < 3 else "new", "duration": 1} for i in range(3)]})
+        for r in range(4)
+    ]
+    with pytest.warns(orchmilp.OrchmilpWarning, match="run 'r3' skipped"):
+        rows = backtest(history, cases, samples=200, time_limit=2)
+    assert {row.run for row in rows} == {"r0", "r1", "r2"}
+
+
 def test_backtest_on_traces_of_other_sizes_plans_and_checks_every_held_out_run():
     """Epigenomics: six traces of different sizes (the history's medians once gave two plan
     groups 2e-8 apart, which the independent checker refused)."""

@@ -161,8 +161,16 @@ def predict(
     if plan is None:
         target = with_history_durations(source, history) if history is not None else source
         result = solve(target, time_limit=time_limit)
+        written = load(source) if history is not None else True  # the user's figures, not the medians
         return predict_plan(
-            result.problem, result.waits_for, result.makespan, history, samples=samples, level=level, seed=seed
+            result.problem,
+            result.waits_for,
+            result.makespan,
+            history,
+            samples=samples,
+            level=level,
+            seed=seed,
+            prior=written,
         )
     if isinstance(plan, Result):
         return predict_plan(

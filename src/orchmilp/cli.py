@@ -354,12 +354,14 @@ def _cmd_solve(args) -> int:
     )
     source = args.workflow
     history = None
+    written = True  # the prior of the prediction: the workflow's own figures (see forecast)
     if args.history:
-        from .api import with_history_durations
+        from .api import load, with_history_durations
         from .history import read_history
 
         history = read_history(args.history)
         source = with_history_durations(args.workflow, history)
+        written = load(args.workflow)
     result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))
     robust_note = None
     if args.objective == "p90":
@@ -367,7 +369,7 @@ def _cmd_solve(args) -> int:
         from .prediction import forecasts_for
         from .prediction.robust import robust_plan, robust_result
 
-        choice = robust_plan(result, forecasts_for(result.problem, history)[0])
+        choice = robust_plan(result, forecasts_for(result.problem, history, prior=written)[0])
         robust = robust_result(result, choice)
         problems = check_plan(result.workflow, robust.to_dict())
         if problems:
@@ -386,7 +388,13 @@ def _cmd_solve(args) -> int:
         from .prediction import predict_plan
 
         prediction = predict_plan(
-            result.problem, result.waits_for, result.makespan, history, samples=args.samples, level=args.level
+            result.problem,
+            result.waits_for,
+            result.makespan,
+            history,
+            samples=args.samples,
+            level=args.level,
+            prior=written,
         )
         plan["prediction"] = prediction.to_dict()
         result = dataclasses.replace(result, prediction=prediction)

@@ -193,12 +193,15 @@ def evaluate(
     workflow: dict[str, Any], label: str, *, time_limit: float, history=None, samples: int = 4000
 ) -> dict[str, Any]:
     """Solve and predict one workflow: the row of ``orchmilp whatif --json``."""
-    from ..api import solve, with_history_durations
+    from ..api import load, solve, with_history_durations
     from ..prediction import predict_plan
 
     target = with_history_durations(workflow, history) if history is not None else workflow
     result = solve(target, time_limit=time_limit)
-    prediction = predict_plan(result.problem, result.waits_for, result.makespan, history, samples=samples)
+    written = load(workflow) if history is not None else True  # the user's figures, not the medians
+    prediction = predict_plan(
+        result.problem, result.waits_for, result.makespan, history, samples=samples, prior=written
+    )
     return {
         "scenario": label,
         "status": result.status.value,

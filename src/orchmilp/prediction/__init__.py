@@ -69,16 +69,18 @@ class Prediction:
 
 
 def forecasts_for(
-    problem: Problem, history: History | None, baseline: bool = False
+    problem: Problem, history: History | None, baseline: bool = False, prior: Problem | bool = True
 ) -> tuple[list[AgentForecast], dict[str, KindModel]]:
-    """Each agent's predictive run-time distribution, and the kind models behind them."""
+    """Each agent's predictive run-time distribution, and the kind models behind them
+    (``prior``: whose figures shrink the location, see :func:`.model.forecast`)."""
     models = fit_kinds(history, baseline=baseline) if history is not None and len(history) else {}
-    return forecast(problem, models, baseline=baseline), models
+    return forecast(problem, models, baseline=baseline, prior=prior), models
 
 
-def history_medians(problem: Problem, history: History) -> dict[str, float]:
-    """agent id -> predicted median run time, for the agents whose kind has history."""
-    forecasts, _ = forecasts_for(problem, history)
+def history_medians(problem: Problem, history: History, prior: bool = True) -> dict[str, float]:
+    """agent id -> predicted median run time, for the agents whose kind has history
+    (``prior=False``: not shrunk towards the workflow's own durations)."""
+    forecasts, _ = forecasts_for(problem, history, prior=prior)
     return {problem.ids[j]: _round(f.median) for j, f in enumerate(forecasts) if f.source == "history"}
 
 
@@ -109,14 +111,18 @@ def predict_plan(
     level: float = 0.95,
     seed: int = 0,
     baseline: bool = False,
+    prior: Problem | bool = True,
 ) -> Prediction:
     """Predict the makespan of a plan's policy (``waits_for``) from ``history``
-    (or, without it, from the agents' ``duration_range`` or the assumed spread)."""
+    (or, without it, from the agents' ``duration_range`` or the assumed spread).
+
+    ``prior``: the workflow as the user wrote it when ``problem`` was planned with the
+    history's medians (see :func:`.model.forecast`); ``False`` in a backtest."""
     if not 0 < level < 1:
         raise InvalidOptions(f"level = {level} must be between 0 and 1 (e.g. 0.95)")
     if samples < 100:
         raise InvalidOptions(f"samples = {samples} must be >= 100")
-    forecasts, _ = forecasts_for(problem, history, baseline=baseline)
+    forecasts, _ = forecasts_for(problem, history, baseline=baseline, prior=prior)
     sim = simulate(waits_for, forecasts, samples, seed)
     lo, hi = central(level)
     p50, p90, a, b = np.quantile(sim.makespan, [0.5, 0.9, lo, hi]) if problem.n else (0.0,) * 4

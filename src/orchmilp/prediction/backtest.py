@@ -9,13 +9,14 @@ compared with the simple baseline of :mod:`.model` on the same runs.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidHistory
+from ..errors import InvalidHistory, OrchmilpWarning
 from ..history import History
 from . import history_medians, predict_plan
 from .simulate import makespans
@@ -92,7 +93,17 @@ def backtest(
         missing = [a for a in problem.ids if a not in actual_of]
         if missing:
             raise InvalidHistory(f"run '{case.run}': agent '{missing[0]}' has no ok attempt to compare with")
-        medians = history_medians(problem, train)
+        # the held-out workflow's durations are that run's answers: no prior from them, and a
+        # run with an agent whose kind the other runs never ran cannot be predicted fairly
+        medians = history_medians(problem, train, prior=False)
+        unseen = [a for a in problem.ids if a not in medians]
+        if unseen:
+            warnings.warn(
+                f"backtest: run '{case.run}' skipped: agent '{unseen[0]}' has a kind no other run has",
+                OrchmilpWarning,
+                stacklevel=2,
+            )
+            continue
         result = solve(with_durations(case.workflow, medians), time_limit=time_limit, seed=seed)
         actual_durations = np.asarray([[actual_of[a] for a in problem.ids]])
         actual = float(makespans(result.waits_for, actual_durations)[0])
@@ -106,6 +117,7 @@ def backtest(
                 level=LEVELS[0],
                 seed=seed,
                 baseline=method == "baseline",
+                prior=False,
             )
             intervals = {}
             for level in LEVELS:

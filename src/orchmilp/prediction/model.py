@@ -430,13 +430,29 @@ def _prior(problem: Problem, j: int) -> tuple[float, float, str]:
     return (math.log(duration) if duration > 0 else math.nan), ASSUMED_SPREAD, "assumed"
 
 
-def forecast(problem: Problem, models: dict[str, KindModel], baseline: bool = False) -> list[AgentForecast]:
-    """Each agent's predictive distribution for a new run, from its kind's model and its own figures."""
+def forecast(
+    problem: Problem, models: dict[str, KindModel], baseline: bool = False, prior: Problem | bool = True
+) -> list[AgentForecast]:
+    """Each agent's predictive distribution for a new run, from its kind's model and the user's
+    own figures (``duration``, ``duration_range``) as the prior of the location.
+
+    ``prior``: ``True``, the figures of ``problem``; a :class:`Problem`, those of the workflow as
+    the user wrote it (when ``problem`` carries the history's medians as durations, using them
+    as the prior would count the history twice); ``False``, none for the kinds with history
+    (a backtest: the held-out workflow's durations are the answers)."""
+    figures = problem if prior is True else (prior or None)
+    if figures is not None and figures.ids != problem.ids:
+        raise ValueError("forecast: the prior's workflow has other agents than the problem")
     out = []
     for j in range(problem.n):
         kind = problem.kinds[j] if problem.kinds else problem.ids[j]
-        prior_loc, prior_sd, prior_source = _prior(problem, j)
         model = models.get(kind)
+        if figures is not None:
+            prior_loc, prior_sd, prior_source = _prior(figures, j)
+        elif model is not None:  # no figure to shrink towards; the assumed spread where data lack
+            prior_loc, prior_sd, prior_source = math.nan, ASSUMED_SPREAD, "assumed"
+        else:
+            prior_loc, prior_sd, prior_source = _prior(problem, j)
         if model is None:
             if not math.isfinite(prior_loc):
                 out.append(AgentForecast(0.0, 0.0, math.inf, 0.0, math.inf, prior_source, 0, kind, zero=True))

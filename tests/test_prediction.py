@@ -107,6 +107,36 @@ def test_within_run_noise_is_drawn_from_the_residuals_not_a_long_tailed_law():
     assert fit_kinds(history, baseline=True)["k"].residuals.size == 0  # the baseline stays log-normal
 
 
+def test_a_new_run_draws_its_noise_from_past_runs_of_its_size():
+    """Runs of 40 agents at once are noisy (sd 0.4), runs of 5 calm (sd 0.02): the slowest of
+    5 parallel agents in a new run of 5 stays close to the median even at p90, not at a noisy
+    run's maximum (about +0.7 on the log scale)."""
+    rng = np.random.default_rng(8)
+    parts = []
+    for r in range(20):
+        per_run, sigma = (5, 0.02) if r % 2 else (40, 0.4)
+        h = _synthetic_history(rng, runs=1, per_run=per_run, tau=0.02, sigma=sigma)
+        parts.append(
+            History(
+                tuple(f"r{r}" for _ in h.run),
+                h.workflow,
+                h.agent,
+                h.kind,
+                h.status,
+                h.start,
+                h.finish,
+                h.features,
+                h.host,
+            )  # fmt: skip
+        )
+    history = History.concat(parts)
+    workflow = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(5)]})
+    prediction = orchmilp.prediction.predict_plan(workflow, [()] * 5, 20.0, history, samples=4000, prior=False)
+    intercept = fit_kinds(history)["k"].intercept
+    assert abs(np.log(prediction.p50) - intercept) < 0.1, (np.log(prediction.p50), intercept)
+    assert np.log(prediction.p90) - intercept < 0.15, (np.log(prediction.p90), intercept)
+
+
 def test_a_feature_that_varies_only_between_runs_is_learned_across_run_means():
     """Each run has one input size for all its agents (a bigger data set for the whole run):
     the slope cannot be seen within runs, only across them."""

@@ -15,8 +15,9 @@ For the attempts of one kind, ``log(run time) = a + b * (log(1 + feature) - c) +
   correlation of the kinds' run effects over the runs they share;
 * ``e`` is the within-run noise, spread ``sigma``. With at least
   :data:`EMPIRICAL_MIN` within-run residuals it is drawn from them, by a
-  two-level bootstrap: one past run per sample, then each agent's noise one
-  of that run's residuals. Real run times are often skewed or bounded (a few
+  two-level bootstrap: one past run per sample (runs with as many agents of
+  the kind as this one more likely: a kernel on log(agents), no extrapolation),
+  then each agent's noise one of that run's residuals. Real run times are often skewed or bounded (a few
   cached attempts of seconds, a ceiling set by the machine) and some runs are
   calm while others are noisy; a symmetric long-tailed law with one pooled
   spread overstates how long the slowest of many parallel agents takes. With
@@ -40,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,6 +98,8 @@ class KindModel:
     residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
     #: run r's residuals are residuals[residual_offsets[r]:residual_offsets[r + 1]]
     residual_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), compare=False, repr=False)
+    #: log(agents of the kind) in each of those runs: a new run draws from runs of its size
+    residual_widths: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
     #: run id -> that run's effect (its mean log run time less the intercept)
     run_effects: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
     #: the share of the run factor common to all kinds (0: each kind's own)
@@ -134,6 +137,9 @@ class AgentForecast:
     #: by run as in KindModel), not a t
     residuals: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
     residual_offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64), compare=False, repr=False)
+    #: the chance of each of those runs to lend its residuals (runs of this run's size first);
+    #: empty: all alike
+    residual_run_weights: np.ndarray = field(default_factory=lambda: np.zeros(0), compare=False, repr=False)
     #: the share of the shared draw that is common to all kinds in a sample (the whole run)
     common_weight: float = 0.0
 
@@ -289,9 +295,11 @@ def _fit_one(
         sigma = math.sqrt(float(within @ within) / sigma_df)
     else:
         sigma = _robust_sd(within, n, sigma_df)
-    residuals, offsets = np.zeros(0), np.zeros(1, np.int64)
+    residuals, offsets, residual_widths = np.zeros(0), np.zeros(1, np.int64), np.zeros(0)
     if not baseline and sigma_df >= EMPIRICAL_MIN:
         residuals, offsets = _residuals_by_run(within, inverse, counts)
+        if width is not None:
+            residual_widths = np.log(np.bincount(inverse, width, R) / counts)[counts >= 2]
     width_slope, width_center, width_slope_var = 0.0, 0.0, 0.0
     if not baseline and width is not None and R >= 4:
         run_width = np.log(np.bincount(inverse, width, R) / counts)
@@ -326,6 +334,7 @@ def _fit_one(
         width_slope_var=width_slope_var,
         residuals=residuals,
         residual_offsets=offsets,
+        residual_widths=residual_widths,
         run_effects=dict(zip(runs.tolist(), (run_mean - intercept).tolist())),
     )
 
@@ -444,8 +453,10 @@ def forecast(
     if figures is not None and figures.ids != problem.ids:
         raise ValueError("forecast: the prior's workflow has other agents than the problem")
     out = []
+    kinds = [problem.kinds[j] if problem.kinds else problem.ids[j] for j in range(problem.n)]
+    width = Counter(kinds)
     for j in range(problem.n):
-        kind = problem.kinds[j] if problem.kinds else problem.ids[j]
+        kind = kinds[j]
         model = models.get(kind)
         if figures is not None:
             prior_loc, prior_sd, prior_source = _prior(figures, j)
@@ -460,13 +471,14 @@ def forecast(
             # the user's range is a 90% range for the agent's run time: all of it the agent's own
             out.append(AgentForecast(prior_loc, 0.0, math.inf, prior_sd, math.inf, prior_source, 0, kind))
             continue
-        out.append(_from_history(problem, j, model, prior_loc, prior_sd, baseline))
+        out.append(_from_history(problem, j, model, prior_loc, prior_sd, baseline, width[kind]))
     return out
 
 
 def _from_history(
-    problem: Problem, j: int, m: KindModel, prior_loc: float, prior_sd: float, baseline: bool
+    problem: Problem, j: int, m: KindModel, prior_loc: float, prior_sd: float, baseline: bool, width: int
 ) -> AgentForecast:
+    """``width``: how many agents of the kind the workflow has (x of the run-level effects)."""
     x = None
     if m.feature:
         value = (problem.features[j] if problem.features else {}).get(m.feature)
@@ -474,7 +486,7 @@ def _from_history(
     loc = m.intercept + (m.slope * x if x is not None else 0.0)
     width_x = 0.0
     if m.width_slope:
-        width_x = math.log(sum(1 for k in problem.kinds if k == m.kind)) - m.width_center
+        width_x = math.log(width) - m.width_center
         loc += m.width_slope * width_x
     sigma = m.sigma if math.isfinite(m.sigma) else 0.0
     if baseline:
@@ -510,5 +522,20 @@ def _from_history(
         m.kind,
         residuals=m.residuals,
         residual_offsets=m.residual_offsets,
+        residual_run_weights=_run_weights(m.residual_widths, math.log(width)),
         common_weight=m.run_correlation,
     )
+
+
+def _run_weights(widths: np.ndarray, width: float) -> np.ndarray:
+    """The chance of each past run to lend its residuals to a run with log(agents) ``width``:
+    a Gaussian kernel on log(agents of the kind), bandwidth by Silverman's rule. Runs with
+    more agents at once are often noisier (contention), and the noise of a run like this one
+    says more; the nearest sizes are used, nothing is extrapolated. Empty: all runs alike."""
+    if len(widths) < 2 or np.ptp(widths) <= 1e-9:
+        return np.zeros(0)
+    h = 1.06 * float(np.std(widths)) * len(widths) ** -0.2
+    w = np.exp(-0.5 * ((widths - width) / h) ** 2)
+    if w.sum() <= 1e-12:  # far outside every size seen: the nearest runs
+        w = (np.abs(widths - width) <= np.abs(widths - width).min() + 1e-9).astype(float)
+    return w / w.sum()

@@ -60,7 +60,9 @@ def sample_durations(forecasts: Sequence[AgentForecast], samples: int, rng: np.r
     for cols in by_residuals.values():  # two-level bootstrap: a past run per sample, then its residuals
         first = forecasts[cols[0]]
         offsets = first.residual_offsets
-        run = rng.integers(0, len(offsets) - 1, samples)
+        weights = first.residual_run_weights
+        runs = len(offsets) - 1
+        run = rng.choice(runs, samples, p=weights) if len(weights) else rng.integers(0, runs, samples)
         begin, size = offsets[run], offsets[run + 1] - offsets[run]
         pick = begin[:, None] + (rng.random((samples, len(cols))) * size[:, None]).astype(np.int64)
         log_d[:, cols] += first.residuals[pick]

@@ -254,6 +254,8 @@ def test_backtest_skips_a_run_with_a_kind_no_other_run_has():
     with pytest.warns(orchmilp.OrchmilpWarning, match="run 'r3' skipped"):
         rows = backtest(history, cases, samples=200, time_limit=2)
     assert {row.run for row in rows} == {"r0", "r1", "r2"}
+    with pytest.warns(orchmilp.OrchmilpWarning), pytest.raises(orchmilp.errors.InvalidHistory, match="no run can"):
+        backtest(history, cases[3:], samples=200, time_limit=2)
 
 
 def test_backtest_on_traces_of_other_sizes_plans_and_checks_every_held_out_run():

@@ -128,6 +128,8 @@ def backtest(
             rows.append(row)
             if on_row:
                 on_row(row)
+    if not rows:
+        raise InvalidHistory("backtest: no run can be held out: each has a kind that no other run has")
     return rows
 
 

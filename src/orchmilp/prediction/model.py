@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
+from ..errors import InvalidOptions
 from ..history import History
 from ..model.problem import Problem
 
@@ -451,7 +452,7 @@ def forecast(
     (a backtest: the held-out workflow's durations are the answers)."""
     figures = problem if prior is True else (prior or None)
     if figures is not None and figures.ids != problem.ids:
-        raise ValueError("forecast: the prior's workflow has other agents than the problem")
+        raise InvalidOptions("forecast: the prior's workflow has other agents than the problem")
     out = []
     kinds = [problem.kinds[j] if problem.kinds else problem.ids[j] for j in range(problem.n)]
     width = Counter(kinds)

@@ -37,7 +37,10 @@ def sample_durations(forecasts: Sequence[AgentForecast], samples: int, rng: np.r
     kinds = list(dict.fromkeys(f.kind for f in forecasts))
     kind_of = {k: i for i, k in enumerate(kinds)}
     shared = np.empty((samples, len(kinds)))
-    firsts = [next(f for f in forecasts if f.kind == k) for k in kinds]
+    first_of: dict[str, AgentForecast] = {}
+    for f in forecasts:
+        first_of.setdefault(f.kind, f)
+    firsts = [first_of[k] for k in kinds]
     common_dfs = [f.shared_df for f in firsts if f.common_weight > 0]
     # the whole run's factor, shared by the kinds in proportion common_weight (the fewest
     # degrees of freedom among them: the widest tails)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -93,10 +94,7 @@ def test_within_run_noise_is_drawn_from_the_residuals_not_a_long_tailed_law():
     runs, per_run = 20, 50
     history = _synthetic_history(rng, runs=runs, per_run=per_run, tau=0.05, sigma=0.0)
     noise = rng.uniform(-0.5, 0.5, len(history))
-    history = History(
-        history.run, history.workflow, history.agent, history.kind, history.status,
-        history.start, history.finish * np.exp(noise), history.features, history.host,
-    )  # fmt: skip
+    history = dataclasses.replace(history, finish=history.finish * np.exp(noise))
     model = fit_kinds(history)["k"]
     assert len(model.residuals) == runs * per_run
     assert model.residuals.max() == pytest.approx(0.5, abs=0.1)  # + the run mean's own error
@@ -116,19 +114,7 @@ def test_a_new_run_draws_its_noise_from_past_runs_of_its_size():
     for r in range(20):
         per_run, sigma = (5, 0.02) if r % 2 else (40, 0.4)
         h = _synthetic_history(rng, runs=1, per_run=per_run, tau=0.02, sigma=sigma)
-        parts.append(
-            History(
-                tuple(f"r{r}" for _ in h.run),
-                h.workflow,
-                h.agent,
-                h.kind,
-                h.status,
-                h.start,
-                h.finish,
-                h.features,
-                h.host,
-            )  # fmt: skip
-        )
+        parts.append(dataclasses.replace(h, run=(f"r{r}",) * len(h)))
     history = History.concat(parts)
     workflow = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(5)]})
     prediction = orchmilp.prediction.predict_plan(workflow, [()] * 5, 20.0, history, samples=4000, prior=False)
@@ -147,17 +133,9 @@ def test_a_feature_that_varies_only_between_runs_is_learned_across_run_means():
         h = _synthetic_history(rng, runs=1, per_run=8, tau=0.0, sigma=0.1)
         log_t = 1.0 + 0.8 * (np.log1p(size) - 10) + rng.normal(0, 0.05) + rng.normal(0, 0.1, len(h))
         parts.append(
-            History(
-                tuple(f"r{r}" for _ in h.run),
-                h.workflow,
-                h.agent,
-                h.kind,
-                h.status,
-                h.start,
-                np.exp(log_t),
-                tuple({"input_bytes": size} for _ in h.run),
-                h.host,
-            )  # fmt: skip
+            dataclasses.replace(
+                h, run=(f"r{r}",) * len(h), finish=np.exp(log_t), features=tuple({"input_bytes": size} for _ in h.run)
+            )
         )
     model = fit_kinds(History.concat(parts))["k"]
     assert model.feature == "input_bytes" and model.slope == pytest.approx(0.8, abs=0.1)
@@ -178,19 +156,7 @@ def test_run_factors_shared_across_kinds_are_learned_and_sampled(rho):
         for k, kind in enumerate(("download", "align")):
             u = 0.4 * (np.sqrt(rho) * common + np.sqrt(1 - rho) * own[k])
             h = _synthetic_history(rng, runs=1, per_run=6, tau=0.0, sigma=0.1, mu=3.0 + u, kind=kind)
-            parts.append(
-                History(
-                    tuple(f"r{r}" for _ in h.run),
-                    h.workflow,
-                    tuple(f"{kind}{a}" for a in h.agent),
-                    h.kind,
-                    h.status,
-                    h.start,
-                    h.finish,
-                    h.features,
-                    h.host,
-                )  # fmt: skip
-            )
+            parts.append(dataclasses.replace(h, run=(f"r{r}",) * len(h), agent=tuple(f"{kind}{a}" for a in h.agent)))
     models = fit_kinds(History.concat(parts))
     assert models["download"].run_correlation == pytest.approx(rho, abs=0.2)  # 2.5 standard errors
     workflow = orchmilp.load(
@@ -233,19 +199,7 @@ def test_backtest_skips_a_run_with_a_kind_no_other_run_has():
     parts = []
     for r in range(4):
         h = _synthetic_history(rng, runs=1, per_run=3, kind="k" if r < 3 else "new")
-        parts.append(
-            History(
-                tuple(f"r{r}" for _ in h.run),
-                h.workflow,
-                h.agent,
-                h.kind,
-                h.status,
-                h.start,
-                h.finish,
-                h.features,
-                h.host,
-            )  # fmt: skip
-        )
+        parts.append(dataclasses.replace(h, run=(f"r{r}",) * len(h)))
     history = History.concat(parts)
     cases = [
         Case(f"r{r}", {"agents": [{"id": f"a{i}", "kind": "k" if r < 3 else "new", "duration": 1} for i in range(3)]})
@@ -414,10 +368,7 @@ def test_run_level_width_effect_is_learned_when_runs_with_more_agents_are_slower
     for r in range(12):
         width = 5 if r % 2 else 20
         h = _synthetic_history(rng, runs=1, per_run=width, tau=0.1, sigma=0.1, mu=3.0 + 0.5 * np.log(width / 10))
-        parts.append(h.select(np.ones(len(h), bool)))
-        parts[-1] = History(
-            tuple(f"r{r}" for _ in h.run), h.workflow, h.agent, h.kind, h.status, h.start, h.finish, h.features, h.host
-        )
+        parts.append(dataclasses.replace(h, run=(f"r{r}",) * len(h)))
     model = fit_kinds(History.concat(parts))["k"]
     assert model.width_slope == pytest.approx(0.5, abs=0.15)
     narrow = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(5)]})

@@ -1,4 +1,5 @@
-"""Writing files atomically: a temporary file in the same folder, then a rename."""
+"""Reading JSON files with one-line errors; writing files atomically (a temporary file in
+the same folder, then a rename)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,34 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_text_atomic", "write_json_atomic", "write_bytes_atomic", "write_csv_atomic"]
+__all__ = [
+    "read_json",
+    "loads_json",
+    "write_text_atomic",
+    "write_json_atomic",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+]
+
+
+def read_json(path: str | Path, error: type[Exception], **options: Any) -> Any:
+    """The parsed JSON of the file ``path``; a missing, unreadable or malformed file raises
+    ``error`` with one line naming it (and the line and column). ``options`` go to ``json.loads``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot read: {err}") from None
+    return loads_json(text, str(path), error, **options)
+
+
+def loads_json(text: str, source: str, error: type[Exception], **options: Any) -> Any:
+    """``json.loads`` whose syntax error is one ``error`` naming ``source``, the line and column."""
+    try:
+        return json.loads(text, **options)
+    except json.JSONDecodeError as err:
+        raise error(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
 
 
 def _new_file_mode(path: Path) -> int:

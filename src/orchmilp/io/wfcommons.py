@@ -25,6 +25,7 @@ import jsonschema
 
 from ..errors import InvalidHistory
 from ..result import plain_number
+from .files import read_json
 
 __all__ = ["TraceTask", "Trace", "read_trace", "is_trace", "trace_to_workflow"]
 
@@ -75,21 +76,10 @@ def is_trace(data: Any) -> bool:
     return isinstance(data, dict) and "workflow" in data and "schemaVersion" in data
 
 
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidHistory(f"{path}: no such file") from None
-    except json.JSONDecodeError as err:
-        raise InvalidHistory(f"{path}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidHistory(f"{path}: cannot read: {err}") from None
-
-
 def read_trace(source: str | Path | dict[str, Any], name: str | None = None) -> Trace:
     """Read a WfFormat 1.4 or 1.5 trace (a path or parsed JSON); errors name the file and task."""
     where = str(source) if not isinstance(source, dict) else (name or "<trace>")
-    data = _load(Path(source)) if not isinstance(source, dict) else source
+    data = read_json(Path(source), InvalidHistory) if not isinstance(source, dict) else source
     if not is_trace(data):
         raise InvalidHistory(f"{where}: not a WfCommons trace (no 'workflow' and 'schemaVersion')")
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=lambda e: list(e.path))

@@ -21,6 +21,7 @@ import jsonschema
 from ..errors import InvalidWorkflow, OrchmilpWarning
 from ..model.instance import Agent, Instance
 from ..result import plain_number
+from .files import loads_json, read_json
 
 __all__ = [
     "workflow_schema",
@@ -65,10 +66,11 @@ def _find_non_finite(data: Any, path: list) -> list | None:
 
 def parse_json(text: str, source: str = "<workflow>") -> Any:
     """Parse JSON text; a syntax error names the line and column, a NaN or Infinity the agent and field."""
-    try:
-        data = json.loads(text, parse_constant=_NonFinite)
-    except json.JSONDecodeError as err:
-        raise InvalidWorkflow(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    return _finite(loads_json(text, source, InvalidWorkflow, parse_constant=_NonFinite), source)
+
+
+def _finite(data: Any, source: str) -> Any:
+    """``data``, unless a NaN or Infinity is in it: an error naming the agent and field."""
     path = _find_non_finite(data, [])
     if path is not None:
         value = data
@@ -184,15 +186,9 @@ def _warn_unknown_fields(data: dict[str, Any], source: str) -> None:
 def read_json_file(path: str | Path) -> Any:
     """The parsed JSON of a workflow file, as written (for the independent checker)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidWorkflow(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InvalidWorkflow(f"{path}: is a folder, not a workflow file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidWorkflow(f"{path}: cannot read: {err}") from None
-    return parse_json(text, str(path))
+    if path.is_dir():
+        raise InvalidWorkflow(f"{path}: is a folder, not a workflow file")
+    return _finite(read_json(path, InvalidWorkflow, parse_constant=_NonFinite), str(path))
 
 
 def read_workflow(path: str | Path) -> Instance:

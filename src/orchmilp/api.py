@@ -23,7 +23,16 @@ from .options import SolveOptions
 from .result import Result
 from .search import Progress, run_search
 
-__all__ = ["load", "load_as_written", "solve", "predict", "with_history_durations", "compile_model", "SolveOptions"]
+__all__ = [
+    "load",
+    "load_as_written",
+    "load_with_history",
+    "solve",
+    "predict",
+    "with_history_durations",
+    "compile_model",
+    "SolveOptions",
+]
 
 Source = str | Path | dict | Instance | Problem
 
@@ -127,11 +136,17 @@ def _history(history):
 def with_history_durations(source: str | Path | dict, history) -> dict[str, Any]:
     """The workflow as written, each agent whose kind has history given the predicted median
     run time as its ``duration`` (its ``duration_range`` dropped: the history replaces it)."""
+    return load_with_history(source, history)[1]
+
+
+def load_with_history(source: str | Path | dict, history) -> tuple[Problem, dict[str, Any]]:
+    """The workflow as written (its figures are the prediction's prior) and, read once with
+    it, :func:`with_history_durations` of it (what to plan with)."""
     from .io.workflow import with_durations
     from .prediction import history_medians
 
     problem, workflow = load_as_written(source)
-    return with_durations(workflow, history_medians(problem, _history(history)))
+    return problem, with_durations(workflow, history_medians(problem, _history(history)))
 
 
 def predict(
@@ -159,9 +174,9 @@ def predict(
 
     history = _history(history)
     if plan is None:
-        target = with_history_durations(source, history) if history is not None else source
+        # the prior is the user's own figures, not the medians planned with
+        written, target = load_with_history(source, history) if history is not None else (True, source)
         result = solve(target, time_limit=time_limit)
-        written = load(source) if history is not None else True  # the user's figures, not the medians
         return predict_plan(
             result.problem,
             result.waits_for,

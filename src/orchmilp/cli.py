@@ -356,12 +356,11 @@ def _cmd_solve(args) -> int:
     history = None
     written = True  # the prior of the prediction: the workflow's own figures (see forecast)
     if args.history:
-        from .api import load, with_history_durations
+        from .api import load_with_history
         from .history import read_history
 
         history = read_history(args.history)
-        source = with_history_durations(args.workflow, history)
-        written = load(args.workflow)
+        written, source = load_with_history(args.workflow, history)
     result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))
     robust_note = None
     if args.objective == "p90":

@@ -193,12 +193,12 @@ def evaluate(
     workflow: dict[str, Any], label: str, *, time_limit: float, history=None, samples: int = 4000
 ) -> dict[str, Any]:
     """Solve and predict one workflow: the row of ``orchmilp whatif --json``."""
-    from ..api import load, solve, with_history_durations
+    from ..api import load_with_history, solve
     from ..prediction import predict_plan
 
-    target = with_history_durations(workflow, history) if history is not None else workflow
+    # the prior is the user's own figures, not the medians planned with
+    written, target = load_with_history(workflow, history) if history is not None else (True, workflow)
     result = solve(target, time_limit=time_limit)
-    written = load(workflow) if history is not None else True  # the user's figures, not the medians
     prediction = predict_plan(
         result.problem, result.waits_for, result.makespan, history, samples=samples, prior=written
     )

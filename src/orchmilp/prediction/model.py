@@ -17,11 +17,12 @@ For the attempts of one kind, ``log(run time) = a + b * (log(1 + feature) - c) +
   :data:`EMPIRICAL_MIN` within-run residuals it is drawn from them, by a
   two-level bootstrap: one past run per sample (runs with as many agents of
   the kind as this one more likely: a kernel on log(agents), no extrapolation),
-  then each agent's noise one of that run's residuals. Real run times are often skewed or bounded (a few
-  cached attempts of seconds, a ceiling set by the machine) and some runs are
-  calm while others are noisy; a symmetric long-tailed law with one pooled
-  spread overstates how long the slowest of many parallel agents takes. With
-  fewer residuals it is Student-t with a robust ``sigma``.
+  then each agent's noise one of that run's residuals. Real run times are
+  often skewed or bounded (a few cached attempts of seconds, a ceiling set by
+  the machine) and some runs are calm while others are noisy; a symmetric
+  long-tailed law with one pooled spread overstates how long the slowest of
+  many parallel agents takes. With fewer residuals it is Student-t with a
+  robust ``sigma``.
 
 A prediction for a new run adds the parameter uncertainty: the intercept is
 a mean of ``R`` run means, so its variance is ``S^2 / R``; few runs give wide
@@ -296,14 +297,14 @@ def _fit_one(
         sigma = math.sqrt(float(within @ within) / sigma_df)
     else:
         sigma = _robust_sd(within, n, sigma_df)
+    run_width = np.log(np.bincount(inverse, width, R) / counts) if width is not None else None
     residuals, offsets, residual_widths = np.zeros(0), np.zeros(1, np.int64), np.zeros(0)
     if not baseline and sigma_df >= EMPIRICAL_MIN:
         residuals, offsets = _residuals_by_run(within, inverse, counts)
-        if width is not None:
-            residual_widths = np.log(np.bincount(inverse, width, R) / counts)[counts >= 2]
+        if run_width is not None:
+            residual_widths = run_width[counts >= 2]
     width_slope, width_center, width_slope_var = 0.0, 0.0, 0.0
-    if not baseline and width is not None and R >= 4:
-        run_width = np.log(np.bincount(inverse, width, R) / counts)
+    if not baseline and run_width is not None and R >= 4:
         width_slope, width_slope_var, width_center, run_mean = _width_effect(run_mean, run_width)
     intercept = float(run_mean.mean())
     if R >= 2:

@@ -305,6 +305,17 @@ def test_solve_with_history_plans_with_medians_and_writes_the_prediction(tmp_pat
     assert again["p50"] == pytest.approx(pred["p50"], rel=0.05)
 
 
+def test_a_plan_made_with_history_is_checked_with_the_same_history(tmp_path):
+    workflow, plan = tmp_path / "sra.json", tmp_path / "plan.json"
+    assert _cli("convert", SRA / "srasearch-chameleon-10a-001.json", "-o", workflow).returncode == 0
+    proc = _cli("solve", workflow, "--history", SRA, "-q", "-o", plan, "--time-limit", "10", "--samples", "500")
+    assert proc.returncode == 0, proc.stderr
+    proc = _cli("check", workflow, plan, "--history", SRA)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok:"), proc.stdout + proc.stderr
+    proc = _cli("check", workflow, plan)  # its own durations are not the medians planned with
+    assert proc.returncode == 1 and "check it with the same --history" in proc.stdout
+
+
 def test_history_and_backtest_commands(tmp_path):
     proc = _cli("history", SRA, "--json")
     assert proc.returncode == 0, proc.stderr

@@ -323,6 +323,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("workflow")
     check.add_argument("plan")
     check.add_argument("--samples", type=int, default=50, help="random duration draws for waits_for (default 50)")
+    check.add_argument(
+        "--history",
+        nargs="+",
+        metavar="PATH",
+        help="a plan made by solve --history: the same history, so that the plan is checked with the "
+        "median run times it was made with",
+    )
     return parser
 
 
@@ -608,16 +615,22 @@ def _write_reports(result, args, deadline: float) -> None:
 
 
 def _cmd_check(args) -> int:
-    from .api import load_as_written
+    from .api import load_as_written, load_with_history
     from .check import check_plan
+    from .history import read_history
     from .io.plan import read_plan
 
-    _, workflow = load_as_written(args.workflow)
+    if args.history:
+        _, workflow = load_with_history(args.workflow, read_history(args.history))
+    else:
+        _, workflow = load_as_written(args.workflow)
     plan = read_plan(args.plan)
     problems = check_plan(workflow, plan, samples=args.samples)
     for p in problems:
         print(f"violation: {p}")
     if problems:
+        if "prediction" in plan and not args.history:
+            print("note: this plan has a prediction: if solve --history made it, check it with the same --history")
         return 1
     print(f"ok: {args.plan} is a valid plan for {args.workflow} (makespan {plan.get('makespan')})")
     return 0

@@ -130,6 +130,20 @@ def test_analyze_predict_whatif_check(root):
         )
         ok, pred, _ = client.call("predict", workflow=sra, history=["history"], samples=1000)
         assert ok and {a["source"] for a in pred["agents"]} == {"history"}
+        (root / "sra.json").write_text(json.dumps(sra))
+        planned = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "orchmilp.cli", "solve", "sra.json", "--history", "history", "--json", "-q"],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=root,
+            ).stdout
+        )
+        ok, verdict, _ = client.call("check", workflow="sra.json", plan=planned, history=["history"])
+        assert ok and verdict == {"valid": True, "violations": []}
+        ok, verdict, _ = client.call("check", workflow="sra.json", plan=planned)  # the durations as written
+        assert ok and not verdict["valid"] and "check it with the same history" in verdict["note"]
         ok, rows, _ = client.call("whatif", workflow=example, scenarios=[{"flag": "scale", "value": "ui-enhancer=0.5"}])
         assert ok and [r["scenario"] for r in rows["scenarios"]] == ["base", "--scale ui-enhancer=0.5"]
         assert rows["scenarios"][1]["makespan"] <= rows["scenarios"][0]["makespan"]

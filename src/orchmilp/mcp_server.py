@@ -145,15 +145,24 @@ def _do_whatif(root, a, limit):
 
 
 def _do_check(root, a, limit):
-    from .api import load_as_written
+    from .api import load_as_written, load_with_history
     from .check import check_plan
+    from .history import read_history
 
-    workflow = load_as_written(_workflow(root, a["workflow"]))[1]
+    source = _workflow(root, a["workflow"])
+    paths = _histories(root, a.get("history"))
+    if paths:  # a plan made with the history's medians is checked with them
+        workflow = load_with_history(source, read_history(paths))[1]
+    else:
+        workflow = load_as_written(source)[1]
     plan = _plan(root, a.get("plan"))
     if plan is None:
         raise Refused("plan: required")
     violations = check_plan(workflow, plan, samples=20)
-    return {"valid": not violations, "violations": violations}
+    out = {"valid": not violations, "violations": violations}
+    if violations and "prediction" in plan and not paths:
+        out["note"] = "this plan has a prediction: if it was made with a history, check it with the same history"
+    return out
 
 
 def _do_run(root, a, limit):
@@ -400,9 +409,13 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
     def check(
         workflow: WorkflowArg,
         plan: Annotated[dict[str, Any] | str, Field(description="the plan object, or a path under the root")],
+        history: Annotated[
+            list[str] | None,
+            Field(description="for a plan made with a history (solve --history): the same history files or folders"),
+        ] = None,
         time_limit: float | None = limit_field,
     ) -> dict[str, Any]:
-        return call("check", {"workflow": workflow, "plan": plan, "time_limit": time_limit})
+        return call("check", {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit})
 
     if allow_run:
 

@@ -4,15 +4,19 @@ workflows, known optima on PSPLIB instances."""
 from __future__ import annotations
 
 import csv
+import itertools
+import time
 
 import numpy as np
 import pytest
 from helpers import ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reference import reference_optimum
 from strategies import workflows
 
 import orchmilp
+from orchmilp.bounds.antichain import _best_subset, antichain_bound, refutes
 from orchmilp.bounds.critical_path import critical_path_bound
 from orchmilp.bounds.propagation import Propagator, destructive_bound
 from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bound
@@ -203,3 +207,62 @@ def test_sat_refutation_never_refutes_a_known_makespan(folder):
             found += 1
             assert np.max(out.start + p) <= ub and feasible_schedule(problem, out.start.astype(float))
     assert found >= 0.8 * len(instances)  # within 2 s each; the refutations are what must never be wrong
+
+
+# -- the feasible-subset (antichain) LP ---------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(contended=True))
+def test_antichain_lp_never_refutes_the_optimum(workflow):
+    problem = orchmilp.load(workflow)
+    optimum = int(reference_optimum(workflow))
+    p = problem.durations.astype(np.int64)
+    prop = Propagator(problem, p)
+    assert refutes(problem, p, prop(optimum)) is not True
+    assert antichain_bound(problem, p, prop, 0, optimum) <= optimum
+
+
+@given(st.integers(1, 14), st.integers(1, 3), st.integers(0, 10**6))
+@settings(max_examples=60, deadline=None)
+def test_antichain_pricing_finds_the_heaviest_subset_that_fits(m, resources, seed):
+    """The pricing branch and bound against every subset: its answer fits and none weighs more."""
+    rng = np.random.default_rng(seed)
+    weight = rng.random(m) * (rng.random(m) < 0.8)
+    usage = rng.integers(0, 5, (m, resources)).astype(float)
+    capacity = rng.integers(3, 9, resources).astype(float)
+    clash = np.triu(rng.random((m, m)) < 0.2, 1)
+    clash = clash | clash.T
+    cand = np.argsort(-weight, kind="stable").astype(np.int64)
+    value, chosen, finished = _best_subset(cand, weight, usage, capacity, clash, 10**7)
+    members = cand[chosen]
+    assert finished
+    assert np.all(usage[members].sum(axis=0) <= capacity) and not clash[np.ix_(members, members)].any()
+    assert value == pytest.approx(weight[members].sum())
+    best = 0.0
+    for mask in itertools.product([False, True], repeat=m):
+        pick = np.flatnonzero(mask)
+        if np.all(usage[pick].sum(axis=0) <= capacity) and not clash[np.ix_(pick, pick)].any():
+            best = max(best, weight[pick].sum())
+    assert value == pytest.approx(best)
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["j30", "patterson", pytest.param("j60", marks=pytest.mark.slow), pytest.param("j90", marks=pytest.mark.slow)],
+)
+def test_antichain_lp_never_refutes_a_known_makespan(folder):
+    for path, problem, ub in known_makespans(folder):
+        p = problem.durations.astype(np.int64)
+        assert refutes(problem, p, Propagator(problem, p)(int(ub)), deadline=time.perf_counter() + 10) is not True, path
+
+
+def test_antichain_lp_raises_the_bound_where_propagation_stops():
+    """j6045_1 (optimum 96): propagation refutes up to 84, the LP up to 88 (measured)."""
+    problem = orchmilp.load(PSPLIB / "j60" / "j6045_1.sm")
+    p = problem.durations.astype(np.int64)
+    prop = Propagator(problem, p)
+    destructive, _ = destructive_bound(problem, p, 0, 97)
+    lp = antichain_bound(problem, p, prop, destructive, 97)
+    assert destructive == 85
+    assert 89 <= lp <= int(KNOWN["j6045_1"]["ub"]) == 96

@@ -31,6 +31,7 @@ __all__ = ["run_search", "SearchState", "Progress"]
 _SIMPLE = {
     "simple bounds": phases.simple_bounds,
     "propagation": phases.propagation,
+    "antichain lp": phases.antichain_lp,
     "branch and bound": phases.branch_and_bound,
     "tree search": phases.tree_search,
     "sat": phases.sat_refutation,

@@ -17,6 +17,7 @@ propagation            10%                          destructive bound on the exa
 sat                    35%                          clause learning below the incumbent (python-sat)
 branch and bound       25%                 5 s      where it cannot prove quickly the MILP often can
 tree search            10%
+antichain lp           20%                          feasible-subset LP bound, bisected (150 agents)
 milp                   100% / 50%                   50% when the branch and bound resumes after it
                                                     (one thread, exact grid) or on a rounded grid;
                                                     with 2 threads clause learning (2 of 4 slices),
@@ -98,6 +99,7 @@ PLAN: tuple[Step, ...] = (
     Step("sat", 0.35),
     Step("branch and bound", 0.25, most=5.0),
     Step("tree search", 0.10),
+    Step("antichain lp", 0.20),
     Step("milp", milp_share, first=False),
     Step("milp bound", 0.60, first=False),
     Step("sat", 0.60, first=False),

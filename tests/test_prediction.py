@@ -166,6 +166,24 @@ def test_run_factors_shared_across_kinds_are_learned_and_sampled(rho):
     assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] == pytest.approx(rho * 0.4**2 / 0.41**2, abs=0.1)
 
 
+def test_each_workflow_of_a_history_gets_its_own_run_factor_correlation():
+    """Two workflows in one history (no run in common): one whose kinds are slow together
+    (correlation 0.8), one whose kinds are not (0). Pooled over both, each would get ~0.4."""
+    rng = np.random.default_rng(3)
+    parts = []
+    for rho, kinds in ((0.8, ("download", "align")), (0.0, ("render", "stitch"))):
+        for r in range(150):
+            common, own = rng.normal(), rng.normal(size=2)
+            for k, kind in enumerate(kinds):
+                u = 0.4 * (np.sqrt(rho) * common + np.sqrt(1 - rho) * own[k])
+                h = _synthetic_history(rng, runs=1, per_run=6, tau=0.0, sigma=0.1, mu=3.0 + u, kind=kind)
+                run = f"{kinds[0]}-r{r}"
+                parts.append(dataclasses.replace(h, run=(run,) * len(h), agent=tuple(f"{kind}{a}" for a in h.agent)))
+    models = fit_kinds(History.concat(parts))
+    assert models["download"].run_correlation == models["align"].run_correlation == pytest.approx(0.8, abs=0.2)
+    assert models["render"].run_correlation == models["stitch"].run_correlation == pytest.approx(0.0, abs=0.2)
+
+
 def test_predict_warns_when_kinds_are_learnt_from_fewer_than_three_runs(tmp_path):
     montage = ROOT / "instances" / "wfcommons" / "montage"
     traces = sorted(montage.glob("*.json"))

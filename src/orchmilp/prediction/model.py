@@ -45,6 +45,7 @@ import weakref
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import networkx as nx
 import numpy as np
 from scipy import stats
 
@@ -58,6 +59,8 @@ __all__ = [
     "KindModel",
     "AgentForecast",
     "fit_kinds",
+    "kinds_sharing_runs",
+    "run_correlation",
     "forecast",
 ]
 
@@ -395,9 +398,22 @@ def _fit_kinds(history: History, baseline: bool) -> dict[str, KindModel]:
         width = np.asarray([len(agents_per_run[(ok.run[i], kind)]) for i in rows], float)
         models[kind] = _fit_one(kind, np.log(durations[rows]), candidates, run_array[rows], baseline, width)
     if not baseline:
-        rho = run_correlation(models)
-        models = {kind: dataclasses.replace(m, run_correlation=rho) for kind, m in models.items()}
+        for group in kinds_sharing_runs(models):
+            rho = run_correlation({kind: models[kind] for kind in group})
+            models.update({kind: dataclasses.replace(models[kind], run_correlation=rho) for kind in group})
     return models
+
+
+def kinds_sharing_runs(models: dict[str, KindModel]) -> list[list[str]]:
+    """The kinds in groups linked by runs they share (one workflow's kinds, usually): a history
+    of several workflows gets one run-factor correlation per workflow, not one mixed over all."""
+    graph = nx.Graph()
+    graph.add_nodes_from(models)
+    first_kind_of: dict[str, str] = {}
+    for kind, m in models.items():
+        for run in m.run_effects:
+            graph.add_edge(kind, first_kind_of.setdefault(run, kind))
+    return [sorted(c) for c in nx.connected_components(graph)]
 
 
 def run_correlation(models: dict[str, KindModel]) -> float:

@@ -165,9 +165,15 @@ def print_history(history, models, console: Console | None = None) -> None:
         p10, med, p90 = m.quantiles
         table.add_row(m.kind, str(m.n), str(m.runs), _g(p10), _g(med), _g(p90), m.describe())
     console.print(table)
-    rho = next(iter(models.values())).run_correlation if models else 0.0
-    if rho > 0:
-        console.print(f"run factors shared across kinds: correlation {rho:.2f} (a slow run is slow for every kind)")
+    from ..prediction.model import kinds_sharing_runs
+
+    groups = [g for g in kinds_sharing_runs(models) if models[g[0]].run_correlation > 0]
+    for group in groups:
+        rho = models[group[0]].run_correlation
+        among = f" among {', '.join(group)}" if len(groups) > 1 or len(group) < len(models) else ""
+        console.print(
+            f"run factors shared across kinds{among}: correlation {rho:.2f} (a slow run is slow for every kind)"
+        )
 
 
 def print_backtest(summary, console: Console | None = None) -> None:

@@ -220,7 +220,8 @@ def test_antichain_lp_never_refutes_the_optimum(workflow):
     p = problem.durations.astype(np.int64)
     prop = Propagator(problem, p)
     assert refutes(problem, p, prop(optimum)) is not True
-    assert antichain_bound(problem, p, prop, 0, optimum) <= optimum
+    bound, settled = antichain_bound(problem, p, prop, 0, optimum)
+    assert bound == settled <= optimum  # no deadline: the search finishes
 
 
 @given(st.integers(1, 14), st.integers(1, 3), st.integers(0, 10**6))
@@ -263,6 +264,7 @@ def test_antichain_lp_raises_the_bound_where_propagation_stops():
     p = problem.durations.astype(np.int64)
     prop = Propagator(problem, p)
     destructive, _ = destructive_bound(problem, p, 0, 97)
-    lp = antichain_bound(problem, p, prop, destructive, 97)
+    lp, settled = antichain_bound(problem, p, prop, destructive, 97)
     assert destructive == 85
-    assert 89 <= lp <= int(KNOWN["j6045_1"]["ub"]) == 96
+    assert 89 <= lp == settled <= int(KNOWN["j6045_1"]["ub"]) == 96
+    assert antichain_bound(problem, p, prop, destructive, 97, deadline=0.0) == (85, 98)  # no time: nothing settled

@@ -244,21 +244,25 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
 
 def antichain_bound(
     problem: Problem, p: np.ndarray, propagator, lower: int, upper: int, deadline: float = math.inf
-) -> int:
-    """The smallest makespan in ``[lower, upper]`` that neither propagation nor the LP refutes
-    (every makespan below the value returned is refuted; ``upper + 1`` when all are).
+) -> tuple[int, int]:
+    """``(bound, settled)``: every makespan below ``bound`` is refuted (by propagation or the LP),
+    and ``settled`` is the smallest makespan tested and not refuted (``upper + 1`` if none);
+    ``bound == settled`` when the search finished, ``bound < settled`` when the deadline (or the
+    pricing limit) cut it short: a later call may go on over ``[bound, settled - 1]``.
 
     The tests climb from ``lower`` in doubling steps (1, 2, 4, ... above the last refuted
     makespan) and bisect once one is not refuted: each refutation raises the bound at once,
-    which pays when the deadline cuts the search short. A test the deadline or the pricing
-    limit cuts short counts as not refuted."""
+    which pays when the deadline cuts the search short."""
     lo, hi = lower, upper + 1  # every makespan below lo is refuted; hi is not (or is upper + 1)
     step = 1  # 0 once a test failed: bisect
     while lo < hi and time.perf_counter() < deadline:
         trial = min(lo + step - 1, hi - 1) if step else (lo + hi) // 2
-        if refutes(problem, p, propagator(trial), deadline):
+        answer = refutes(problem, p, propagator(trial), deadline)
+        if answer is None:  # cut short: no answer
+            break
+        if answer:
             lo = trial + 1
             step *= 2
         else:
             hi, step = trial, 0
-    return lo
+    return lo, hi

@@ -24,6 +24,7 @@ milp                   100% / 50%                   50% when the branch and boun
                                                     the branch and bound and the genetic search
                                                     (1 each) run beside HiGHS in slices of 2 s
 milp bound             60%                          rounded-down grid, for the bound
+antichain lp           40%                          resumed where the clock cut it short
 sat                    60%                          resumed with what it learnt
 branch and bound       60%                          resumed with its memory
 genetic algorithm      50% / 100%                   100% when the tree search does not apply
@@ -102,6 +103,7 @@ PLAN: tuple[Step, ...] = (
     Step("antichain lp", 0.20),
     Step("milp", milp_share, first=False),
     Step("milp bound", 0.60, first=False),
+    Step("antichain lp", 0.40, first=False),
     Step("sat", 0.60, first=False),
     Step("branch and bound", 0.60, first=False),
     Step("genetic algorithm", ga_share, first=False),

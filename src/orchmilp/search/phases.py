@@ -121,14 +121,21 @@ def propagation(state: SearchState, seconds: float) -> None:
 
 def antichain_lp(state: SearchState, seconds: float) -> None:
     """Destructive bound by the feasible-subset LP (:mod:`orchmilp.bounds.antichain`) between
-    the bound and the incumbent: stronger than propagation where capacities bind tightly."""
+    the bound and the incumbent: stronger than propagation where capacities bind tightly.
+    A round the clock cut short is resumed by the next (below the makespans it found feasible)."""
     if not state.exact_searchable or state.problem.n > MAX_ANTICHAIN_AGENTS or seconds <= 0:
         return
-    t = time.perf_counter()
     step = state.step
     lower = int(round(state.lower_bound / step))
     upper = int(round(state.best_makespan / step)) - 1
-    bound = antichain_bound(state.problem, state.steps, state.propagator, lower, upper, deadline=t + seconds)
+    if state.antichain_settled is not None:
+        upper = min(upper, state.antichain_settled - 1)
+    if lower > upper:
+        return
+    t = time.perf_counter()
+    bound, state.antichain_settled = antichain_bound(
+        state.problem, state.steps, state.propagator, lower, upper, deadline=t + seconds
+    )
     state.statistics.antichain_seconds = round(state.statistics.antichain_seconds + time.perf_counter() - t, 3)
     state.offer_bound(bound * step, "antichain lp")
     state.report("antichain lp")

@@ -70,6 +70,7 @@ class SearchState:
         self.sat = None  # the SAT prover (orchmilp.exact.sat), kept between rounds with what it learnt
         self.sat_gave_up = False  # not available, or the encoding would be too large
         self.use_sat = True  # SolveOptions.use_sat
+        self.antichain_settled: int | None = None  # the feasible-subset LP's smallest makespan not refuted
         self.beside_milp = False  # two threads: other searches run beside the MILP
         self.milp_grid_bound: int | None = None  # the MILP's proven bound on its grid (steps)
         self.seconds_per_schedule = 0.0  # measured by the rule portfolio: what one schedule costs

@@ -141,11 +141,14 @@ def with_history_durations(source: str | Path | dict, history) -> dict[str, Any]
 
 def load_with_history(source: str | Path | dict, history) -> tuple[Problem, dict[str, Any]]:
     """The workflow as written (its figures are the prediction's prior) and, read once with
-    it, :func:`with_history_durations` of it (what to plan with)."""
+    it, :func:`with_history_durations` of it (what to plan with); with ``history`` None, the
+    workflow as written again (:func:`load_as_written`)."""
     from .io.workflow import with_durations
     from .prediction import history_medians
 
     problem, workflow = load_as_written(source)
+    if history is None:
+        return problem, workflow
     return problem, with_durations(workflow, history_medians(problem, _history(history)))
 
 

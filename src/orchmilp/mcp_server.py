@@ -145,16 +145,13 @@ def _do_whatif(root, a, limit):
 
 
 def _do_check(root, a, limit):
-    from .api import load_as_written, load_with_history
+    from .api import load_with_history
     from .check import check_plan
     from .history import read_history
 
-    source = _workflow(root, a["workflow"])
     paths = _histories(root, a.get("history"))
-    if paths:  # a plan made with the history's medians is checked with them
-        workflow = load_with_history(source, read_history(paths))[1]
-    else:
-        workflow = load_as_written(source)[1]
+    # a plan made with the history's medians is checked with them
+    workflow = load_with_history(_workflow(root, a["workflow"]), read_history(paths) if paths else None)[1]
     plan = _plan(root, a.get("plan"))
     if plan is None:
         raise Refused("plan: required")

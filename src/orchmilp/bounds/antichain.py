@@ -200,7 +200,8 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
     for a in range(n_act):  # every agent alone in its first interval: each row can be met
         single = np.zeros(n_act, bool)
         single[a] = True
-        add(int(np.argmax(sub.may[:, a])), sub.greedy(int(np.argmax(sub.may[:, a])), longest_first, single))
+        first = int(np.argmax(sub.may[:, a]))
+        add(first, sub.greedy(first, longest_first, single))
     for k in range(n_int):
         add(k, sub.greedy(k, longest_first))
 

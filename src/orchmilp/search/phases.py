@@ -119,6 +119,11 @@ def propagation(state: SearchState, seconds: float) -> None:
     state.report("propagation")
 
 
+#: Largest workflow for the feasible-subset LP (its pricing problems grow with the agents
+#: that may run at once; measured: 0.3-1 s a test on PSPLIB j60 and j90, 5-10 s on j120)
+MAX_ANTICHAIN_AGENTS = 150
+
+
 def antichain_lp(state: SearchState, seconds: float) -> None:
     """Destructive bound by the feasible-subset LP (:mod:`orchmilp.bounds.antichain`) between
     the bound and the incumbent: stronger than propagation where capacities bind tightly.
@@ -139,11 +144,6 @@ def antichain_lp(state: SearchState, seconds: float) -> None:
     state.statistics.antichain_seconds = round(state.statistics.antichain_seconds + time.perf_counter() - t, 3)
     state.offer_bound(bound * step, "antichain lp")
     state.report("antichain lp")
-
-
-#: Largest workflow for the feasible-subset LP (its pricing problems grow with the agents
-#: that may run at once; measured: 0.2-1.5 s a test on PSPLIB j60-j120)
-MAX_ANTICHAIN_AGENTS = 150
 
 
 #: Largest encoding the SAT refutation builds: summed window widths (start-time variables)

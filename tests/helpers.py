@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 from orchmilp.check import check_plan
@@ -26,3 +27,10 @@ def assert_valid_plan(workflow: dict, plan: dict, *, samples: int = 25, optimum:
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test interrupts: Ctrl-C handled as in a terminal.
+    A shell that starts the tests in the background ignores SIGINT, the child inherits that,
+    and Python then installs no KeyboardInterrupt handler (the usual meaning of ``cmd &``)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, assert_valid_plan, read_json
+from helpers import ROOT, assert_valid_plan, default_sigint, read_json
 
 import orchmilp
 from orchmilp.analysis.bottlenecks import WhatIfBudget, capacity_what_if
@@ -254,6 +254,7 @@ def test_interrupting_a_solve_stops_the_solver_processes_it_started(backend, sig
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     solver: dict[int, str] = {}
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import default_sigint
 
 from orchmilp.check import check_plan, check_run
 
@@ -208,7 +209,10 @@ def test_interrupt_then_resume_runs_nothing_twice(tmp_path, sig):
     }
     path = _write(tmp_path, workflow)
     child = subprocess.Popen(
-        [PY, "-m", "orchmilp.cli", "run", str(path), "-q", "--grace", "1"], stderr=subprocess.PIPE, text=True
+        [PY, "-m", "orchmilp.cli", "run", str(path), "-q", "--grace", "1"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 60
     while not _alive(marker) and time.monotonic() < deadline:

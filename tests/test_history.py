@@ -159,6 +159,29 @@ def _line(**fields):
     return json.dumps({k: v for k, v in base.items() if v is not ...})
 
 
+def test_medians_by_host_for_kinds_that_ran_on_several_hosts(tmp_path):
+    lines = [
+        _line(agent=f"a{i}", kind="io", host=host, start=0.0, finish=finish)
+        for i, (host, finish) in enumerate(
+            [("slow", 12.0), ("slow", 14.0), ("slow", 30.0), ("fast", 2.0), ("fast", 3.0)]
+        )
+    ]
+    lines.append(_line(agent="x", kind="io", host="fast", start=0.0, finish=99.0, status="failed"))  # not ok
+    lines += [_line(agent=f"b{i}", kind="cpu", host="slow", finish=100.0 + i) for i in range(3)]  # one host
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    assert read_history(path).medians_by_host() == {"io": {"fast": (2, 2.5), "slow": (3, 14.0)}}
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchmilp.cli", "history", str(path), "--json"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = {row["kind"]: row for row in json.loads(proc.stdout)}
+    assert rows["io"]["by_host"] == {"fast": {"attempts": 2, "median": 2.5}, "slow": {"attempts": 3, "median": 14.0}}
+    assert rows["cpu"]["by_host"] == {}
+    proc = subprocess.run([sys.executable, "-m", "orchmilp.cli", "history", str(path)], capture_output=True, text=True)
+    assert "io: fast 2.5 (2), slow 14 (3)" in proc.stdout and "cpu:" not in proc.stdout
+
+
 def test_bad_history_lines_are_skipped_with_a_warning_naming_file_and_line(tmp_path):
     path = tmp_path / "runs.jsonl"
     lines = [

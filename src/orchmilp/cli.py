@@ -446,6 +446,7 @@ def _cmd_history(args) -> int:
     history = read_history(args.paths)
     models = fit_kinds(history)
     if args.json:
+        by_host = history.medians_by_host()
         rows = [
             {
                 "kind": m.kind,
@@ -459,6 +460,7 @@ def _cmd_history(args) -> int:
                 "sigma": m.sigma,
                 "tau": m.tau,
                 "run_correlation": m.run_correlation,
+                "by_host": {h: {"attempts": n, "median": med} for h, (n, med) in by_host.get(m.kind, {}).items()},
             }
             for m in models.values()
         ]

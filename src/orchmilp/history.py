@@ -80,6 +80,21 @@ class History:
     def only_run(self, run: str) -> History:
         return self.select(np.asarray([r == run for r in self.run], bool))
 
+    def medians_by_host(self) -> dict[str, dict[str, tuple[int, float]]]:
+        """kind -> host -> (ok attempts, median run time), for the kinds whose ok attempts ran on
+        two or more named hosts (hosts fastest first): where a task lands can matter more than
+        anything the model sees (a machine waiting on its disk)."""
+        ok = self.ok()
+        times: dict[str, dict[str, list[float]]] = {}
+        for kind, host, t in zip(ok.kind, ok.host, ok.duration.tolist()):
+            if host is not None:
+                times.setdefault(kind, {}).setdefault(host, []).append(t)
+        return {
+            kind: dict(sorted(((h, (len(v), float(np.median(v)))) for h, v in hosts.items()), key=lambda x: x[1][1]))
+            for kind, hosts in sorted(times.items())
+            if len(hosts) >= 2
+        }
+
     @classmethod
     def empty(cls) -> History:
         return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), ())

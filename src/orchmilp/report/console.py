@@ -155,7 +155,8 @@ def print_prediction(prediction, console: Console | None = None, top: int = 15) 
 
 
 def print_history(history, models, console: Console | None = None) -> None:
-    """Per kind: attempts, runs, median, p10/p90 and the fitted model."""
+    """Per kind: attempts, runs, median, p10/p90 and the fitted model; the medians by host
+    where a kind ran on several."""
     console = console or _console()
     console.print(f"{len(history)} attempts in {len(history.runs)} runs ({len(history.ok())} ok)")
     table = Table(show_edge=False)
@@ -174,6 +175,11 @@ def print_history(history, models, console: Console | None = None) -> None:
         console.print(
             f"run factors shared across kinds{among}: correlation {rho:.2f} (a slow run is slow for every kind)"
         )
+    by_host = history.medians_by_host()
+    if by_host:
+        console.print("median run time by host (kinds that ran on more than one):")
+        for kind, hosts in by_host.items():
+            console.print(f"  {kind}: " + ", ".join(f"{h} {_g(med)} ({n})" for h, (n, med) in hosts.items()))
 
 
 def print_backtest(summary, console: Console | None = None) -> None:

@@ -619,11 +619,10 @@ def _write_reports(result, args, deadline: float) -> None:
 def _cmd_check(args) -> int:
     from .api import load_with_history
     from .check import check_plan
-    from .history import read_history
     from .io.plan import read_plan
 
     # a plan made by solve --history is checked with the medians it was made with
-    _, workflow = load_with_history(args.workflow, read_history(args.history) if args.history else None)
+    _, workflow = load_with_history(args.workflow, args.history or None)
     plan = read_plan(args.plan)
     problems = check_plan(workflow, plan, samples=args.samples)
     for p in problems:

@@ -147,11 +147,10 @@ def _do_whatif(root, a, limit):
 def _do_check(root, a, limit):
     from .api import load_with_history
     from .check import check_plan
-    from .history import read_history
 
     paths = _histories(root, a.get("history"))
     # a plan made with the history's medians is checked with them
-    workflow = load_with_history(_workflow(root, a["workflow"]), read_history(paths) if paths else None)[1]
+    workflow = load_with_history(_workflow(root, a["workflow"]), paths)[1]
     plan = _plan(root, a.get("plan"))
     if plan is None:
         raise Refused("plan: required")

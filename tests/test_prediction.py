@@ -6,6 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 import numpy as np
@@ -237,6 +238,25 @@ def test_backtest_on_traces_of_other_sizes_plans_and_checks_every_held_out_run()
     assert proc.returncode == 0, proc.stderr
     summary = {row["method"]: row for row in json.loads(proc.stdout)}
     assert summary["model"]["runs"] == 6 and summary["baseline"]["runs"] == 6
+
+
+def test_a_held_out_run_is_planned_from_the_others_and_replayed_with_its_own_times():
+    from orchmilp.history import history_files, read_history
+    from orchmilp.prediction.backtest import cases_from, hold_out
+
+    files = history_files([SRA])[:4]
+    history = read_history(files)
+    case = cases_from(files, history)[1]
+    held = hold_out(history, case, time_limit=2)
+    assert case.run not in held.train.runs and len(held.train.runs) == 3
+    assert check_plan(held.result.workflow, held.result.to_dict()) == []
+    own = history.only_run(case.run).ok()
+    times = dict(zip(own.agent, own.duration.tolist()))
+    assert held.durations.tolist() == [times[a] for a in held.result.problem.ids]
+    finish: dict[int, float] = {}
+    for j in TopologicalSorter(dict(enumerate(held.result.waits_for))).static_order():
+        finish[j] = max((finish[p] for p in held.result.waits_for[j]), default=0.0) + held.durations[j]
+    assert held.actual == pytest.approx(max(finish.values()))
 
 
 def _random_plan(rng, n):

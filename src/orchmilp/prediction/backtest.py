@@ -21,7 +21,7 @@ from ..history import History
 from . import history_medians, predict_plan
 from .simulate import makespans
 
-__all__ = ["Case", "BacktestRow", "backtest", "summarize_backtest", "LEVELS"]
+__all__ = ["Case", "BacktestRow", "HeldOut", "hold_out", "backtest", "summarize_backtest", "LEVELS"]
 
 LEVELS = (0.9, 0.95)
 
@@ -69,6 +69,50 @@ class BacktestRow:
         return row
 
 
+@dataclass(frozen=True)
+class HeldOut:
+    """One run held out: the history without it, the plan of its workflow made with the
+    medians learnt from that history, and the run's own (actual) durations in the plan's order."""
+
+    run: str
+    train: History
+    result: Any  # the SolveResult of the plan
+    durations: np.ndarray  # (n,) the run's measured durations, agent order of result.problem
+
+    @property
+    def actual(self) -> float:
+        """The makespan the run's real durations give through the plan."""
+        return float(makespans(self.result.waits_for, self.durations[None])[0])
+
+
+def hold_out(history: History, case: Case, *, time_limit: float = 5.0, seed: int = 0) -> HeldOut | None:
+    """Leave ``case``'s run out and plan its workflow from the others (None, with a warning,
+    when it has a kind that no other run has: it cannot be predicted fairly)."""
+    from ..api import load, solve
+    from ..io.workflow import with_durations
+
+    run_history = history.only_run(case.run).ok()
+    actual_of = dict(zip(run_history.agent, run_history.duration.tolist()))
+    train = history.without_run(case.run)
+    problem = load(case.workflow)
+    missing = [a for a in problem.ids if a not in actual_of]
+    if missing:
+        raise InvalidHistory(f"run '{case.run}': agent '{missing[0]}' has no ok attempt to compare with")
+    # the held-out workflow's durations are that run's answers: no prior from them
+    medians = history_medians(problem, train, prior=False)
+    unseen = [a for a in problem.ids if a not in medians]
+    if unseen:
+        warnings.warn(
+            f"backtest: run '{case.run}' skipped: agent '{unseen[0]}' has a kind no other run has",
+            OrchmilpWarning,
+            stacklevel=3,
+        )
+        return None
+    result = solve(with_durations(case.workflow, medians), time_limit=time_limit, seed=seed)
+    durations = np.asarray([actual_of[a] for a in result.problem.ids], float)
+    return HeldOut(case.run, train, result, durations)
+
+
 def backtest(
     history: History,
     cases: Sequence[Case],
@@ -79,40 +123,20 @@ def backtest(
     on_row: Callable[[BacktestRow], None] | None = None,
 ) -> list[BacktestRow]:
     """Leave each case's run out, predict it from the others with the model and the baseline."""
-    from ..api import load, solve
-    from ..io.workflow import with_durations
-
     if len(history.runs) < 3:
         raise InvalidHistory(f"backtest needs at least 3 runs in the history, found {len(history.runs)}")
     rows = []
     for case in cases:
-        run_history = history.only_run(case.run).ok()
-        actual_of = dict(zip(run_history.agent, run_history.duration.tolist()))
-        train = history.without_run(case.run)
-        problem = load(case.workflow)
-        missing = [a for a in problem.ids if a not in actual_of]
-        if missing:
-            raise InvalidHistory(f"run '{case.run}': agent '{missing[0]}' has no ok attempt to compare with")
-        # the held-out workflow's durations are that run's answers: no prior from them, and a
-        # run with an agent whose kind the other runs never ran cannot be predicted fairly
-        medians = history_medians(problem, train, prior=False)
-        unseen = [a for a in problem.ids if a not in medians]
-        if unseen:
-            warnings.warn(
-                f"backtest: run '{case.run}' skipped: agent '{unseen[0]}' has a kind no other run has",
-                OrchmilpWarning,
-                stacklevel=2,
-            )
+        held = hold_out(history, case, time_limit=time_limit, seed=seed)
+        if held is None:
             continue
-        result = solve(with_durations(case.workflow, medians), time_limit=time_limit, seed=seed)
-        actual_durations = np.asarray([[actual_of[a] for a in problem.ids]])
-        actual = float(makespans(result.waits_for, actual_durations)[0])
+        result, actual = held.result, held.actual
         for method in ("model", "baseline"):
             pred = predict_plan(
                 result.problem,
                 result.waits_for,
                 result.makespan,
-                train,
+                held.train,
                 samples=samples,
                 level=LEVELS[0],
                 seed=seed,
@@ -124,7 +148,7 @@ def backtest(
                 tail = (1 - level) / 2
                 lo, hi = np.quantile(pred.makespans, [tail, 1 - tail])
                 intervals[level] = (float(lo), float(hi))
-            row = BacktestRow(case.run, method, problem.n, actual, result.makespan, pred.p50, intervals)
+            row = BacktestRow(case.run, method, result.problem.n, actual, result.makespan, pred.p50, intervals)
             rows.append(row)
             if on_row:
                 on_row(row)

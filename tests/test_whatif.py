@@ -120,3 +120,44 @@ def test_whatif_bad_input_is_one_line_and_writes_nothing(tmp_path):
     assert not plot.exists()
     proc = _cli("whatif", base)
     assert proc.returncode == 2 and "give at least one scenario" in proc.stderr
+
+
+def test_with_history_split_and_scale_divide_the_run_time_the_history_predicts(tmp_path):
+    """The history's median replaces the figure the user wrote: a split or a scale must divide
+    that median too, or a split agent would plan as K whole agents and a scale would do nothing."""
+    from orchmilp.analysis.scenarios import Variant, compare
+    from orchmilp.api import with_history_durations
+    from orchmilp.history import read_history
+
+    lines = []
+    for r, took in enumerate([39.0, 40.0, 41.0, 40.5, 39.5]):
+        start = 1.79e9 + 1000 * r
+        lines.append({"run": f"r{r}", "agent": "build", "kind": "build", "start": start, "finish": start + took})
+        lines[-1]["status"] = "ok"
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    history = read_history(path)
+    median = next(a for a in with_history_durations(BASE, history)["agents"] if a["id"] == "build")["duration"]
+    assert 38 < median < 42  # the history, not the written 12
+
+    variants = [
+        Variant("base", BASE),
+        scenario("scale", "build=0.5").apply(BASE),
+        scenario("split", "build=2").apply(BASE),
+    ]
+    rows = compare(variants, time_limit=5, history=history, samples=2000)
+    for variant, row in zip(variants, rows):
+        # independently: the edited workflow with the history's median times the multiplier
+        expected = json.loads(json.dumps(variant.workflow))
+        for agent in expected["agents"]:
+            if agent["id"].startswith("build"):
+                agent["duration"] = median * variant.work.get(agent["id"], 1.0)
+                agent.pop("duration_range", None)
+        again = orchmilp.solve(expected, time_limit=5)
+        assert check_plan(expected, again.to_dict()) == []
+        assert row["makespan"] == pytest.approx(again.makespan, rel=1e-6) and row["status"] == "optimal"
+    base, scaled, split = rows
+    assert scaled["makespan"] == pytest.approx(base["makespan"] - median / 2, rel=1e-6)
+    # the two halves write the same folder, so they run one after the other: no gain, no loss
+    assert split["makespan"] == pytest.approx(base["makespan"], rel=1e-6)
+    assert scaled["p50"] < base["p50"] and scaled["p90"] < base["p90"]

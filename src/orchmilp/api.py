@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,17 +140,20 @@ def with_history_durations(source: str | Path | dict, history) -> dict[str, Any]
     return load_with_history(source, history)[1]
 
 
-def load_with_history(source: str | Path | dict, history) -> tuple[Problem, dict[str, Any]]:
+def load_with_history(
+    source: str | Path | dict, history, work: Mapping[str, float] | None = None
+) -> tuple[Problem, dict[str, Any]]:
     """The workflow as written (its figures are the prediction's prior) and, read once with
     it, :func:`with_history_durations` of it (what to plan with); with ``history`` None, the
-    workflow as written again (:func:`load_as_written`)."""
+    workflow as written again (:func:`load_as_written`). ``work``: agent id -> multiplier of
+    the history's median (a what-if's split or scale)."""
     from .io.workflow import with_durations
     from .prediction import history_medians
 
     problem, workflow = load_as_written(source)
     if history is None:
         return problem, workflow
-    return problem, with_durations(workflow, history_medians(problem, _history(history)))
+    return problem, with_durations(workflow, history_medians(problem, _history(history), work=work))
 
 
 def predict(

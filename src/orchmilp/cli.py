@@ -471,7 +471,7 @@ def _cmd_history(args) -> int:
 
 
 def _cmd_whatif(args) -> int:
-    from .analysis.scenarios import compare, knee, read_workflow_dict, scenario, sweep_values
+    from .analysis.scenarios import Variant, compare, knee, read_workflow_dict, scenario, sweep_values
     from .history import read_history
     from .report.console import print_whatif
 
@@ -482,7 +482,7 @@ def _cmd_whatif(args) -> int:
         raise InvalidOptions("whatif: give at least one scenario (--set, --add, --remove, --split, --scale) or --sweep")
     if args.plot and sweep is None:
         raise InvalidOptions("whatif: --plot draws a --sweep; give --sweep too")
-    edited = [(s.label, s.edit(base)) for s in scenarios]  # every edit checked before any solving
+    edited = [s.apply(base) for s in scenarios]  # every edit checked before any solving
     history = read_history(args.history) if args.history else None
     quiet = args.json or not sys.stderr.isatty()
 
@@ -491,11 +491,11 @@ def _cmd_whatif(args) -> int:
             print(f"solving {label} ...", file=sys.stderr)
 
     each = {"time_limit": args.time_limit, "history": history, "samples": args.samples, "on_start": show}
-    rows = compare([("base", base), *edited], **each)
+    rows = compare([Variant("base", base), *edited], **each)
     sweep_rows = []
     if sweep is not None:
         key, values = sweep
-        steps = [(f"{key}={v:g}", scenario("set", f"{key}={v:g}").edit(base)) for v in values]
+        steps = [scenario("set", f"{key}={v:g}").apply(base, f"{key}={v:g}") for v in values]
         sweep_rows = compare(steps, **each)
     point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)]) if sweep else None
     if args.plot:

@@ -118,7 +118,7 @@ def _do_predict(root, a, limit):
 
 
 def _do_whatif(root, a, limit):
-    from .analysis.scenarios import SCENARIO_FLAGS, compare, scenario
+    from .analysis.scenarios import SCENARIO_FLAGS, Variant, compare, scenario
     from .api import load_as_written
     from .history import read_history
 
@@ -136,11 +136,11 @@ def _do_whatif(root, a, limit):
         if item["flag"] == "add":
             value = str(_inside(root, value, "scenarios.add"))
         made = scenario(item["flag"], value)
-        edits.append((f"--{item['flag']} {item['value']}", made.edit(base)))
+        edits.append(made.apply(base, f"--{item['flag']} {item['value']}"))
     paths = _histories(root, a.get("history"))
     history = read_history(paths) if paths else None
     each = max(0.5, (limit - 0.5) / (len(edits) + 1))
-    rows = compare([("base", base), *edits], time_limit=each, history=history, samples=2000)
+    rows = compare([Variant("base", base), *edits], time_limit=each, history=history, samples=2000)
     return {"scenarios": rows}
 
 

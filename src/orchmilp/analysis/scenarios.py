@@ -4,29 +4,46 @@ Each scenario is one edit of the workflow as written (``--set``, ``--add``,
 ``--remove``, ``--split``, ``--scale``), applied to the base alone. The
 edited workflow goes through the whole pipeline (validation, solve with its
 proof, independent check, prediction), so a scenario's figures are as
-trustworthy as the base's.
+trustworthy as the base's. With a history, ``--split`` and ``--scale`` also
+divide or scale the run time the history predicts for the agent (its
+``work``), not only the figures the user wrote.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import InvalidOptions
 
-__all__ = ["Scenario", "scenario", "SCENARIO_FLAGS", "sweep_values", "evaluate", "compare", "knee"]
+__all__ = ["Scenario", "Variant", "scenario", "SCENARIO_FLAGS", "sweep_values", "evaluate", "compare", "knee"]
 
 SCENARIO_FLAGS = ("set", "add", "remove", "split", "scale")
+
+
+class Variant(NamedTuple):
+    """One workflow to solve and predict: the base, a scenario's edit, or a sweep's step."""
+
+    label: str
+    workflow: dict[str, Any]
+    #: agent id -> multiplier of the run time its kind's history predicts for it
+    work: Mapping[str, float] = {}
 
 
 @dataclass(frozen=True)
 class Scenario:
     label: str  # the flag as written, e.g. "--split review=3"
     edit: Callable[[dict[str, Any]], dict[str, Any]]
+    #: agent id (after the edit) -> multiplier of its history's prediction (split, scale)
+    work: Mapping[str, float] = field(default_factory=dict)
+
+    def apply(self, base: dict[str, Any], label: str | None = None) -> Variant:
+        """The edited copy of ``base`` as a variant (``label``: instead of the flag)."""
+        return Variant(label or self.label, self.edit(base), self.work)
 
 
 def _agent(workflow: dict[str, Any], agent_id: str, label: str) -> dict[str, Any]:
@@ -77,7 +94,7 @@ def _set(text: str, label: str):
             raise InvalidOptions(f"{label}: set resources.NAME=V or AGENT.FIELD=V (e.g. review.duration=30)")
         return workflow
 
-    return edit
+    return edit, {}
 
 
 def _add(text: str, label: str):
@@ -97,7 +114,7 @@ def _add(text: str, label: str):
             workflow.setdefault("resources", {}).setdefault(name, cap)
         return workflow
 
-    return edit
+    return edit, {}
 
 
 def _replace_dependency(workflow: dict[str, Any], agent_id: str, instead: list[str], label: str) -> None:
@@ -119,7 +136,7 @@ def _remove(text: str, label: str):
         _replace_dependency(workflow, text, list(gone.get("depends_on", ())), label)
         return workflow
 
-    return edit
+    return edit, {}
 
 
 def _split(text: str, label: str):
@@ -136,6 +153,7 @@ def _split(text: str, label: str):
         for name in names:
             piece = copy.deepcopy(whole)
             piece["id"] = name
+            piece["kind"] = whole.get("kind", agent_id)  # history is matched by kind (default: the id)
             piece["duration"] = whole["duration"] / k
             if "duration_range" in piece:
                 piece["duration_range"] = [v / k for v in whole["duration_range"]]
@@ -145,7 +163,7 @@ def _split(text: str, label: str):
         _replace_dependency(workflow, agent_id, names, label)  # dependents wait for all parts
         return workflow
 
-    return edit
+    return edit, {f"{agent_id}#{i}": 1 / k for i in range(1, k + 1)}
 
 
 def _scale(text: str, label: str):
@@ -159,7 +177,7 @@ def _scale(text: str, label: str):
             agent["duration_range"] = [v * factor for v in agent["duration_range"]]
         return workflow
 
-    return edit
+    return edit, {agent_id: factor}
 
 
 _BUILDERS = {"set": _set, "add": _add, "remove": _remove, "split": _split, "scale": _scale}
@@ -168,12 +186,12 @@ _BUILDERS = {"set": _set, "add": _add, "remove": _remove, "split": _split, "scal
 def scenario(flag: str, value: str) -> Scenario:
     """The scenario of one command-line flag (``flag`` without dashes)."""
     label = f"--{flag} {value}"
-    edit = _BUILDERS[flag](value, label)
+    edit, work = _BUILDERS[flag](value, label)  # work: see Scenario.work
 
-    def apply(workflow: dict[str, Any]) -> dict[str, Any]:
+    def on_copy(workflow: dict[str, Any]) -> dict[str, Any]:
         return edit(copy.deepcopy(workflow))
 
-    return Scenario(label, apply)
+    return Scenario(label, on_copy, work)
 
 
 def sweep_values(text: str) -> tuple[str, list[float]]:
@@ -189,21 +207,20 @@ def sweep_values(text: str) -> tuple[str, list[float]]:
     return key, [_number(v, f"--sweep {text}") for v in raw.split(",")]
 
 
-def evaluate(
-    workflow: dict[str, Any], label: str, *, time_limit: float, history=None, samples: int = 4000
-) -> dict[str, Any]:
-    """Solve and predict one workflow: the row of ``orchmilp whatif --json``."""
+def evaluate(variant: Variant, *, time_limit: float, history=None, samples: int = 4000) -> dict[str, Any]:
+    """Solve and predict one variant: the row of ``orchmilp whatif --json``."""
     from ..api import load_with_history, solve
     from ..prediction import predict_plan
 
+    workflow, work = variant.workflow, variant.work
     # the prior is the user's own figures, not the medians planned with
-    written, target = load_with_history(workflow, history) if history is not None else (True, workflow)
+    written, target = load_with_history(workflow, history, work) if history is not None else (True, workflow)
     result = solve(target, time_limit=time_limit)
     prediction = predict_plan(
-        result.problem, result.waits_for, result.makespan, history, samples=samples, prior=written
+        result.problem, result.waits_for, result.makespan, history, samples=samples, prior=written, work=work
     )
     return {
-        "scenario": label,
+        "scenario": variant.label,
         "status": result.status.value,
         "makespan": result.to_dict()["makespan"],
         "lower_bound": result.to_dict()["lower_bound"],
@@ -213,19 +230,19 @@ def evaluate(
 
 
 def compare(
-    workflows: list[tuple[str, dict[str, Any]]],
+    variants: list[Variant],
     *,
     time_limit: float,
     history=None,
     samples: int = 4000,
     on_start: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each (label, workflow) solved and predicted, ``time_limit`` each: the rows of ``whatif``."""
+    """Each variant solved and predicted, ``time_limit`` each: the rows of ``whatif``."""
     rows = []
-    for label, workflow in workflows:
+    for variant in variants:
         if on_start:
-            on_start(label)
-        rows.append(evaluate(workflow, label, time_limit=time_limit, history=history, samples=samples))
+            on_start(variant.label)
+        rows.append(evaluate(variant, time_limit=time_limit, history=history, samples=samples))
     return rows
 
 

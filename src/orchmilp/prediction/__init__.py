@@ -7,7 +7,7 @@ distribution -> Monte Carlo of the plan's event-driven policy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,18 +69,26 @@ class Prediction:
 
 
 def forecasts_for(
-    problem: Problem, history: History | None, baseline: bool = False, prior: Problem | bool = True
+    problem: Problem,
+    history: History | None,
+    baseline: bool = False,
+    prior: Problem | bool = True,
+    work: Mapping[str, float] | None = None,
 ) -> tuple[list[AgentForecast], dict[str, KindModel]]:
     """Each agent's predictive run-time distribution, and the kind models behind them
-    (``prior``: whose figures shrink the location, see :func:`.model.forecast`)."""
+    (``prior``: whose figures shrink the location; ``work``: multipliers of the history's
+    prediction per agent id; see :func:`.model.forecast`)."""
     models = fit_kinds(history, baseline=baseline) if history is not None and len(history) else {}
-    return forecast(problem, models, baseline=baseline, prior=prior), models
+    return forecast(problem, models, baseline=baseline, prior=prior, work=work), models
 
 
-def history_medians(problem: Problem, history: History, prior: bool = True) -> dict[str, float]:
+def history_medians(
+    problem: Problem, history: History, prior: bool = True, work: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """agent id -> predicted median run time, for the agents whose kind has history
-    (``prior=False``: not shrunk towards the workflow's own durations)."""
-    forecasts, _ = forecasts_for(problem, history, prior=prior)
+    (``prior=False``: not shrunk towards the workflow's own durations; ``work``: see
+    :func:`.model.forecast`)."""
+    forecasts, _ = forecasts_for(problem, history, prior=prior, work=work)
     return {problem.ids[j]: _round(f.median) for j, f in enumerate(forecasts) if f.source == "history"}
 
 
@@ -112,17 +120,19 @@ def predict_plan(
     seed: int = 0,
     baseline: bool = False,
     prior: Problem | bool = True,
+    work: Mapping[str, float] | None = None,
 ) -> Prediction:
     """Predict the makespan of a plan's policy (``waits_for``) from ``history``
     (or, without it, from the agents' ``duration_range`` or the assumed spread).
 
     ``prior``: the workflow as the user wrote it when ``problem`` was planned with the
-    history's medians (see :func:`.model.forecast`); ``False`` in a backtest."""
+    history's medians (see :func:`.model.forecast`); ``False`` in a backtest. ``work``: agent
+    id -> multiplier of the history's prediction (a what-if's split or scale)."""
     if not 0 < level < 1:
         raise InvalidOptions(f"level = {level} must be between 0 and 1 (e.g. 0.95)")
     if samples < 100:
         raise InvalidOptions(f"samples = {samples} must be >= 100")
-    forecasts, _ = forecasts_for(problem, history, baseline=baseline, prior=prior)
+    forecasts, _ = forecasts_for(problem, history, baseline=baseline, prior=prior, work=work)
     sim = simulate(waits_for, forecasts, samples, seed)
     lo, hi = central(level)
     p50, p90, a, b = np.quantile(sim.makespan, [0.5, 0.9, lo, hi]) if problem.n else (0.0,) * 4

@@ -43,6 +43,7 @@ import dataclasses
 import math
 import weakref
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -458,7 +459,11 @@ def _prior(problem: Problem, j: int) -> tuple[float, float, str]:
 
 
 def forecast(
-    problem: Problem, models: dict[str, KindModel], baseline: bool = False, prior: Problem | bool = True
+    problem: Problem,
+    models: dict[str, KindModel],
+    baseline: bool = False,
+    prior: Problem | bool = True,
+    work: Mapping[str, float] | None = None,
 ) -> list[AgentForecast]:
     """Each agent's predictive distribution for a new run, from its kind's model and the user's
     own figures (``duration``, ``duration_range``) as the prior of the location.
@@ -466,7 +471,10 @@ def forecast(
     ``prior``: ``True``, the figures of ``problem``; a :class:`Problem`, those of the workflow as
     the user wrote it (when ``problem`` carries the history's medians as durations, using them
     as the prior would count the history twice); ``False``, none for the kinds with history
-    (a backtest: the held-out workflow's durations are the answers)."""
+    (a backtest: the held-out workflow's durations are the answers).
+
+    ``work``: agent id -> a multiplier of the run time its kind's history predicts (a what-if's
+    ``--split`` or ``--scale``, whose edits of the user's own figures are in ``problem`` already)."""
     figures = problem if prior is True else (prior or None)
     if figures is not None and figures.ids != problem.ids:
         raise InvalidOptions("forecast: the prior's workflow has other agents than the problem")
@@ -482,6 +490,10 @@ def forecast(
             prior_loc, prior_sd, prior_source = math.nan, ASSUMED_SPREAD, "assumed"
         else:
             prior_loc, prior_sd, prior_source = _prior(problem, j)
+        factor = work.get(problem.ids[j], 1.0) if work else 1.0
+        if model is not None and factor <= 0:  # scaled to nothing
+            out.append(AgentForecast(0.0, 0.0, math.inf, 0.0, math.inf, "history", model.runs, kind, zero=True))
+            continue
         if model is None:
             if not math.isfinite(prior_loc):
                 out.append(AgentForecast(0.0, 0.0, math.inf, 0.0, math.inf, prior_source, 0, kind, zero=True))
@@ -489,19 +501,27 @@ def forecast(
             # the user's range is a 90% range for the agent's run time: all of it the agent's own
             out.append(AgentForecast(prior_loc, 0.0, math.inf, prior_sd, math.inf, prior_source, 0, kind))
             continue
-        out.append(_from_history(problem, j, model, prior_loc, prior_sd, baseline, width[kind]))
+        out.append(_from_history(problem, j, model, prior_loc, prior_sd, baseline, width[kind], math.log(factor)))
     return out
 
 
 def _from_history(
-    problem: Problem, j: int, m: KindModel, prior_loc: float, prior_sd: float, baseline: bool, width: int
+    problem: Problem,
+    j: int,
+    m: KindModel,
+    prior_loc: float,
+    prior_sd: float,
+    baseline: bool,
+    width: int,
+    log_work: float = 0.0,
 ) -> AgentForecast:
-    """``width``: how many agents of the kind the workflow has (x of the run-level effects)."""
+    """``width``: how many agents of the kind the workflow has (x of the run-level effects);
+    ``log_work``: log of the multiplier of the history's prediction (see :func:`forecast`)."""
     x = None
     if m.feature:
         value = (problem.features[j] if problem.features else {}).get(m.feature)
         x = None if value is None else math.log1p(value) - m.center
-    loc = m.intercept + (m.slope * x if x is not None else 0.0)
+    loc = m.intercept + log_work + (m.slope * x if x is not None else 0.0)
     width_x = 0.0
     if m.width_slope:
         width_x = math.log(width) - m.width_center

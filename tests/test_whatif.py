@@ -97,6 +97,8 @@ def test_whatif_json_base_first_then_each_flag_in_order_each_matching_an_indepen
 def test_sweep_names_where_more_capacity_stops_helping(tmp_path):
     assert sweep_values("resources.cores=1..4") == ("resources.cores", [1.0, 2.0, 3.0, 4.0])
     assert knee([(1, 24.0), (2, 18.0), (3, 18.0)]) == 2
+    assert knee([(1, 24.0), (2, 18.0)]) is None  # best only at the end: more may still help
+    assert knee([(1, 24.0), (2, 18.0)], floor=18.0) == 2  # the longest chain: nothing can help
     base = tmp_path / "wf.json"
     base.write_text(json.dumps(BASE))
     plot = tmp_path / "sweep.png"
@@ -106,6 +108,14 @@ def test_sweep_names_where_more_capacity_stops_helping(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "more capacity stops helping at resources.cores = 2" in proc.stdout
     assert plot.read_bytes()[:4] == b"\x89PNG"
+    wide = json.loads(json.dumps(BASE))
+    wide["agents"].append({"id": "docs", "duration": 14, "uses": {"cores": 1}})
+    base.write_text(json.dumps(wide))  # 2 cores: 22, above the longest chain (18); 3 is not tried
+    proc = _cli("whatif", base, "--sweep", "resources.cores=1..2", "--time-limit", "5", "--samples", "500")
+    assert proc.returncode == 0, proc.stderr
+    assert "still helps at the sweep's end (resources.cores = 2): sweep further" in proc.stdout
+    proc = _cli("whatif", base, "--sweep", "resources.cores=1..3", "--time-limit", "5", "--samples", "500")
+    assert "stops helping at resources.cores = 3" in proc.stdout  # 18: the longest chain
 
 
 def test_whatif_bad_input_is_one_line_and_writes_nothing(tmp_path):

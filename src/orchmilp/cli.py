@@ -497,7 +497,13 @@ def _cmd_whatif(args) -> int:
         key, values = sweep
         steps = [scenario("set", f"{key}={v:g}").apply(base, f"{key}={v:g}") for v in values]
         sweep_rows = compare(steps, **each)
-    point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)]) if sweep else None
+    point = None
+    if sweep is not None:
+        from .api import load, load_with_history
+        from .bounds.critical_path import critical_path_bound
+
+        chain = critical_path_bound(load(load_with_history(base, history)[1]))
+        point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)], floor=chain)
     if args.plot:
         from .report.gantt import save_sweep
 

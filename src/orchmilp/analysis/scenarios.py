@@ -246,12 +246,18 @@ def compare(
     return rows
 
 
-def knee(points: list[tuple[float, float]], tolerance: float = 1e-6) -> float | None:
-    """The smallest capacity whose makespan is already the best of the sweep: more stops helping."""
+def knee(points: list[tuple[float, float]], floor: float = 0.0, tolerance: float = 1e-6) -> float | None:
+    """The smallest capacity whose makespan is already the best of the sweep, where more is seen
+    not to help: a larger capacity of the sweep is no faster, or the makespan is ``floor`` (the
+    longest dependency chain, which no capacity shortens). None when the best is reached only
+    at the sweep's end above the floor: more may still help."""
     if not points:
         return None
     best = min(m for _, m in points)
-    return min(v for v, m in points if m <= best * (1 + tolerance) + tolerance)
+    at = min(v for v, m in points if m <= best * (1 + tolerance) + tolerance)
+    if at < max(v for v, _ in points) or best <= floor * (1 + tolerance) + tolerance:
+        return at
+    return None
 
 
 def read_workflow_dict(path: str | Path) -> dict[str, Any]:

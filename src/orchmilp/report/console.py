@@ -233,3 +233,6 @@ def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | Non
             console.print(f"  {r['scenario'].split('=')[1]:>6} {bar} {_g(r['makespan'])}  (p90 {_g(r['p90'])})")
         if knee_value is not None:
             console.print(f"  more capacity stops helping at {sweep_key} = {knee_value:g}")
+        else:
+            end = sweep_rows[-1]["scenario"].split("=")[1]
+            console.print(f"  more capacity still helps at the sweep's end ({sweep_key} = {end}): sweep further")

@@ -162,3 +162,19 @@ def test_the_ten_percent_claim_appears_where_the_interval_is_that_narrow():
     }
     text = markdown_report(report_content(orchmilp.solve(narrow), what_ifs=False))
     assert "within ±10% at 95% confidence" in text
+
+
+def test_the_deepest_chain_is_named_as_such_beside_the_critical_path_in_time():
+    """Three short agents in a row against one long agent: the report must not call the
+    three the longest chain (the long agent is the critical path)."""
+    workflow = {
+        "agents": [
+            {"id": "a", "duration": 1},
+            {"id": "b", "duration": 1, "depends_on": ["a"]},
+            {"id": "c", "duration": 1, "depends_on": ["b"]},
+            {"id": "long", "duration": 50},
+        ]
+    }
+    md = markdown_report(report_content(orchmilp.solve(workflow), what_ifs=False))
+    assert "deepest chain (3 agents in a row): a -> b -> c." in md
+    assert "- Critical path: long" in md and "longest dependency chain" not in md

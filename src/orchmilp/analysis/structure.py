@@ -133,6 +133,7 @@ def analyze(problem: Problem) -> dict[str, Any]:
         "dependencies": int(len(problem.edges)),
         "levels": levels,
         "redundant_dependencies": _redundant(graph),
+        # the most agents in a row (the longest in time is the critical path)
         "longest_chain": list(nx.dag_longest_path(graph)) if problem.n else [],
         "critical_path": [ids[j] for j in path],
         "critical_path_length": plain_number(cp),

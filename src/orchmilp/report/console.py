@@ -60,7 +60,9 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
     )
     console.print(f"  binding: [bold]{b['binding']}[/bold]")
     console.print("  critical path: " + " -> ".join(facts["critical_path"]) + f" ({facts['critical_path_length']} {u})")
-    console.print("  longest chain: " + " -> ".join(facts["longest_chain"]))
+    console.print(
+        f"  deepest chain ({len(facts['longest_chain'])} agents in a row): " + " -> ".join(facts["longest_chain"])
+    )
     levels = Table(title="Levels and parallelism", title_justify="left", show_edge=False)
     for col in ("level", "agents", "longest", "at most in parallel (capacity)"):
         levels.add_column(col)

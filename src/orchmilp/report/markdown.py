@@ -48,7 +48,7 @@ def markdown_report(c: dict[str, Any]) -> str:
         "## Dependency Analysis",
         "### Current structure",
         f"{st['agents']} agents, {st['dependencies']} dependencies, {len(st['levels'])} levels; "
-        f"longest dependency chain: {' -> '.join(st['longest_chain'])}.",
+        f"deepest chain ({len(st['longest_chain'])} agents in a row): {' -> '.join(st['longest_chain'])}.",
         "",
     ]
     lines += _table(

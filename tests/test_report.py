@@ -178,3 +178,19 @@ def test_the_deepest_chain_is_named_as_such_beside_the_critical_path_in_time():
     md = markdown_report(report_content(orchmilp.solve(workflow), what_ifs=False))
     assert "deepest chain (3 agents in a row): a -> b -> c." in md
     assert "- Critical path: long" in md and "longest dependency chain" not in md
+
+
+def test_the_roadmap_names_what_keeps_the_run_waiting_not_a_short_agent_that_is_always_critical():
+    """``join`` is on every critical path but takes 0.1 s: shortening it gains nothing."""
+    workflow = {
+        "agents": [
+            {"id": "big", "duration": 100, "duration_range": [60, 160]},
+            {"id": "other", "duration": 95, "duration_range": [85, 105]},
+            {"id": "join", "duration": 0.1, "duration_range": [0.05, 0.2], "depends_on": ["big", "other"]},
+        ]
+    }
+    content = report_content(orchmilp.solve(workflow), what_ifs=False)
+    assert content["prediction"]["most_critical"][0]["id"] == "join"
+    md = markdown_report(content)
+    step = next(line for line in md.splitlines() if "keep the run waiting longest" in line)
+    assert step.index("big (") < step.index("other (") < step.index("join (")

@@ -105,6 +105,8 @@ def _prediction(prediction) -> dict[str, Any]:
         "within_claim": relative <= CLAIM_HALF_WIDTH,
         "sources": sources,
         "most_critical": sorted(prediction.agents, key=lambda a: -a["criticality"])[:5],
+        # criticality x p50: how long each agent keeps the run waiting, on average (what to shorten)
+        "most_costly": sorted(prediction.agents, key=lambda a: -a["criticality"] * a["p50"])[:3],
     }
 
 
@@ -152,9 +154,16 @@ def _roadmap(c: dict[str, Any]) -> list[dict[str, Any]]:
                 f"saves {w['saving']} {c['unit']}"
             )
     second = second or ["Nothing to change in capacities or files: no what-if saves time"]
-    top = [a["id"] for a in c["prediction"]["most_critical"][:3]]
+    costly = ", ".join(
+        f"{a['id']} (on the critical path in {100 * a['criticality']:.0f}% of samples, p50 {a['p50']} {c['unit']})"
+        for a in c["prediction"]["most_costly"]
+        if a["criticality"] > 0
+    )
     third = [
-        f"Shorten the most critical agents ({', '.join(top)}): `orchmilp whatif --scale ID=0.5` shows the gain",
+        f"Shorten the agents that keep the run waiting longest, criticality times p50: {costly}; "
+        "`orchmilp whatif --scale ID=0.5` shows the gain"
+        if costly
+        else "No agent is on the critical path in the samples: nothing to shorten",
         "Check the prediction after each batch of runs with `orchmilp backtest`",
     ]
     return [

@@ -194,3 +194,25 @@ def test_the_roadmap_names_what_keeps_the_run_waiting_not_a_short_agent_that_is_
     md = markdown_report(content)
     step = next(line for line in md.splitlines() if "keep the run waiting longest" in line)
     assert step.index("big (") < step.index("other (") < step.index("join (")
+
+
+def test_gantt_shows_every_whisker_whole_and_keeps_the_legend_off_the_bars():
+    import dataclasses
+
+    from orchmilp.report.gantt import gantt_figure
+
+    workflow = {
+        "agents": [
+            {"id": "slow", "duration": 10, "duration_range": [5, 60]},
+            {"id": "last", "duration": 1, "depends_on": ["slow"]},
+        ]
+    }
+    result = orchmilp.solve(workflow)
+    prediction = orchmilp.predict(workflow, plan=result.to_dict(), samples=2000)
+    fig = gantt_figure(dataclasses.replace(result, prediction=prediction))
+    ax = fig.axes[0]
+    starts = dict(zip(result.problem.ids, result.start))
+    assert ax.get_xlim()[1] >= max(starts[a["id"]] + a["p90"] for a in prediction.agents) > result.makespan
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y0 >= ax.get_window_extent().y1 - 1  # above the axes, over no bar

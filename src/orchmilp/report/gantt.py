@@ -38,14 +38,15 @@ def gantt_figure(result: Result):
     for row, j in enumerate(order):
         colour = _CRITICAL if j in critical else _BAR
         ax.barh(row, max(p.durations[j], 1e-9), left=result.start[j], color=colour, edgecolor="white", height=0.75)
-    _spread_and_orderings(ax, result, row_of)
+    ax.set_xlim(0, max(result.makespan, 1e-9) * 1.01)
+    _spread_and_orderings(ax, result, row_of)  # widens the axis to the last p90
     ax.set_yticks(range(len(order)))
     ax.set_yticklabels([p.ids[j] for j in order], fontsize=8 if p.n < 40 else 6)
     ax.invert_yaxis()
-    ax.set_xlim(0, max(result.makespan, 1e-9) * 1.01)
     ax.grid(axis="x", alpha=0.3)
     status = "proven optimal" if result.status.value == "optimal" else f"gap {100 * result.gap:.1f}%"
-    ax.set_title(f"{p.name}: makespan {result.makespan:g} {p.time_unit} ({status}); critical path in red", fontsize=10)
+    title = f"{p.name}: makespan {result.makespan:g} {p.time_unit} ({status}); critical path in red"
+    ax.set_title(title, fontsize=10, pad=22)
     if has_resources:
         ax2 = fig.add_subplot(grid[1], sharex=ax)
         for r, name in enumerate(p.resource_names):
@@ -77,6 +78,7 @@ def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
     handles = [Patch(color=_CRITICAL, label="critical path"), Patch(color=_BAR, label="other agents")]
     prediction = getattr(result, "prediction", None)
     if prediction is not None:
+        handles.append(ax.axvline(result.makespan, color="black", linestyle=":", linewidth=1, label="planned makespan"))
         by_id = {a["id"]: a for a in prediction.agents}
         right = max([result.makespan] + [result.start[j] + by_id[result.problem.ids[j]]["p90"] for j in row_of])
         ax.set_xlim(0, max(right, 1e-9) * 1.01)
@@ -96,7 +98,8 @@ def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
         )
     if result.orderings:
         handles.append(ax.plot([], [], color="#7f8c8d", linestyle="--", label="ordering added (resource/file)")[0])
-    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    # above the bars, not over them
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(handles), frameon=False)
 
 
 def histogram_svg(prediction, unit: str = "s") -> str:

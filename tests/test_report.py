@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 from helpers import ROOT
 
 import orchmilp
@@ -216,3 +217,13 @@ def test_gantt_shows_every_whisker_whole_and_keeps_the_legend_off_the_bars():
     fig.canvas.draw()
     legend = ax.get_legend().get_window_extent()
     assert legend.y0 >= ax.get_window_extent().y1 - 1  # above the axes, over no bar
+
+
+def test_the_histogram_draws_the_bulk_and_counts_the_far_tail():
+    from orchmilp.report.gantt import histogram_svg
+
+    wide = orchmilp.predict({"agents": [{"id": "a", "duration": 10, "duration_range": [1, 200]}]}, samples=4000)
+    beyond = int((wide.makespans > max(np.quantile(wide.makespans, 0.995), wide.interval[1], 10)).sum())
+    assert beyond > 0 and f"{beyond} of 4000 samples above" in histogram_svg(wide)
+    tight = orchmilp.predict({"agents": [{"id": "a", "duration": 10, "duration_range": [9, 11]}]}, samples=4000)
+    assert "samples above" not in histogram_svg(tight)  # no far tail: every sample drawn

@@ -110,14 +110,23 @@ def histogram_svg(prediction, unit: str = "s") -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    ax.hist(prediction.makespans, bins=60, color=_BAR, alpha=0.8)
+    lo, hi = prediction.interval
+    samples = np.asarray(prediction.makespans)
+    # a far tail would squeeze the bulk into a few bins: then drawn up to the 99.5th percentile
+    # (and past the interval and the plan), the rest counted in the title
+    right = max(float(np.quantile(samples, 0.995)), hi, prediction.planned) if len(samples) else hi
+    if not len(samples) or samples.max() <= right + 0.25 * (right - samples.min()):
+        right = float(samples.max()) if len(samples) else hi
+    beyond = int((samples > right).sum())
+    ax.hist(samples[samples <= right], bins=60, color=_BAR, alpha=0.8)
+    if beyond:
+        ax.set_title(f"{beyond} of {len(samples)} samples above {right:.4g} {unit} not drawn", fontsize=8)
     for x, label, style in (
         (prediction.planned, "planned", "-"),
         (prediction.p50, "p50", "--"),
         (prediction.p90, "p90", ":"),
     ):
         ax.axvline(x, color="black", linestyle=style, linewidth=1, label=f"{label} {x:.4g}")
-    lo, hi = prediction.interval
     ax.axvspan(lo, hi, color="grey", alpha=0.15, label=f"{100 * prediction.level:g}% interval")
     ax.set_xlabel(f"makespan ({unit})")
     ax.set_ylabel("samples")

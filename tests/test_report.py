@@ -227,3 +227,42 @@ def test_the_histogram_draws_the_bulk_and_counts_the_far_tail():
     assert beyond > 0 and f"{beyond} of 4000 samples above" in histogram_svg(wide)
     tight = orchmilp.predict({"agents": [{"id": "a", "duration": 10, "duration_range": [9, 11]}]}, samples=4000)
     assert "samples above" not in histogram_svg(tight)  # no far tail: every sample drawn
+
+
+def test_a_branch_goes_on_to_the_agent_its_end_holds_back():
+    """``b2`` waits for ``index`` (done at 10) and ``dump2`` (done at 50): its branch is
+    dump2 -> b2; index is a branch of its own."""
+    from orchmilp.analysis.bottlenecks import parallel_branches
+
+    workflow = {
+        "agents": [
+            {"id": "index", "duration": 10},
+            {"id": "dump1", "duration": 100},
+            {"id": "dump2", "duration": 50},
+            {"id": "b1", "duration": 5, "depends_on": ["index", "dump1"]},
+            {"id": "b2", "duration": 5, "depends_on": ["index", "dump2"]},
+            {"id": "merge", "duration": 1, "depends_on": ["b1", "b2"]},
+        ]
+    }
+    result = orchmilp.solve(workflow)
+    assert result.critical_path == ["dump1", "b1", "merge"]
+    assert sorted(b["agents"] for b in parallel_branches(result)) == [["dump2", "b2"], ["index"]]
+
+
+def test_conflicts_settled_by_dependencies_ask_nothing_of_the_runner():
+    """Two agents writing one file, one depending on the other: no ordering for a runner to keep."""
+    from orchmilp.report.html import html_report
+
+    workflow = {
+        "agents": [
+            {"id": "a", "duration": 3, "writes": ["out.txt"]},
+            {"id": "b", "duration": 2, "writes": ["out.txt"], "depends_on": ["a"]},
+        ]
+    }
+    result = orchmilp.solve(workflow)
+    content = report_content(result, what_ifs=False)
+    steps = [s for phase in content["roadmap"] for s in phase["steps"]]
+    assert not any("Keep the orderings" in s for s in steps)
+    page = html_report(content, result)
+    assert "<h3>File conflicts and the order chosen</h3>" in page
+    assert "1 more conflicting pair is already ordered by its dependencies." in page

@@ -94,8 +94,10 @@ def plan_slack(result: Result) -> np.ndarray:
 
 
 def parallel_branches(result: Result) -> list[dict[str, Any]]:
-    """Chains of agents off the critical path, each with the slack it has."""
+    """Chains of agents off the critical path, each with the slack it has: a chain goes on to an
+    agent that waits for its end last (the one that holds it back), not merely for it."""
     p = result.problem
+    finish = result.finish
     critical = set(result.critical_path_index)
     slack = plan_slack(result)
     seen: set[int] = set()
@@ -106,8 +108,16 @@ def parallel_branches(result: Result) -> list[dict[str, Any]]:
             continue
         chain = [j]
         seen.add(j)
-        while True:  # follow the first non-critical agent that waits for the chain's end
-            nxt = [k for k in range(p.n) if chain[-1] in result.waits_for[k] and k not in critical and k not in seen]
+        while True:  # follow the first non-critical agent held back by the chain's end
+            end = chain[-1]
+            nxt = [
+                k
+                for k in range(p.n)
+                if end in result.waits_for[k]
+                and k not in critical
+                and k not in seen
+                and finish[end] >= max(finish[w] for w in result.waits_for[k])
+            ]
             if not nxt:
                 break
             k = min(nxt, key=lambda x: result.start[x])

@@ -139,7 +139,7 @@ def _risk(result: Result, c: dict[str, Any]) -> dict[str, Any]:
 def _roadmap(c: dict[str, Any]) -> list[dict[str, Any]]:
     """What to do next, in three phases, from this plan's own findings."""
     first = ["Run the plan: `orchmilp export plan.json --format bash` (each agent starts when its waits_for finish)"]
-    if c["resolution"]["files"] or c["resolution"]["resources"]:
+    if c["resolution"]["resources"] or any(f["settled_by"] == "plan" for f in c["resolution"]["files"]):
         first.append("Keep the orderings the plan adds for shared files and saturated resources")
     second = []
     if c["prediction"]["sources"].get("assumed") or c["prediction"]["sources"].get("range"):

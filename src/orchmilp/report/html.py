@@ -8,7 +8,7 @@ from typing import Any
 
 from .diagrams import dot
 from .gantt import gantt_svg, histogram_svg
-from .markdown import confidence
+from .markdown import confidence, settled_by_dependencies
 
 __all__ = ["html_report"]
 
@@ -98,6 +98,7 @@ def html_report(c: dict[str, Any], result) -> str:
             ["critical" if e["critical"] else "" for e in c["schedule"]],
         ),
         "<h2>Resource Conflict Analysis</h2>",
+        "<h3>File conflicts and the order chosen</h3>",
         _table(
             ["first", "then", "paths", f"idle between ({u})"],
             [
@@ -106,6 +107,8 @@ def html_report(c: dict[str, Any], result) -> str:
                 if f["settled_by"] == "plan"
             ],
         ),
+        f"<p>{html.escape(settled_by_dependencies(c))}</p>" if settled_by_dependencies(c) else "",
+        "<h3>Saturated resources and the orderings they forced</h3>",
         _table(
             ["resource", "orderings added by the plan"],
             [
@@ -134,7 +137,7 @@ def html_report(c: dict[str, Any], result) -> str:
         ),
         "<h2>Performance Predictions</h2>",
         _table(
-            ["parallel branch", "start", "finish", f"slack ({u})"],
+            ["parallel branch (off the critical path)", "start", "finish", f"slack ({u})"],
             [[" → ".join(b["agents"]), b["start"], b["finish"], b["slack"]] for b in c["branches"]],
         ),
         "<h2>Resource Utilization</h2>",

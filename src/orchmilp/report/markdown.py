@@ -15,6 +15,16 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     return out + [""]
 
 
+def settled_by_dependencies(c: dict[str, Any]) -> str:
+    """How many file conflicts need no ordering from the plan (empty when none)."""
+    n = sum(f["settled_by"] != "plan" for f in c["resolution"]["files"])
+    if not n:
+        return ""
+    if n == 1:
+        return "1 more conflicting pair is already ordered by its dependencies."
+    return f"{n} more conflicting pairs are already ordered by their dependencies."
+
+
 def markdown_report(c: dict[str, Any]) -> str:
     """Render :func:`orchmilp.report.content.report_content` as Markdown."""
     u = c["unit"]
@@ -88,9 +98,8 @@ def markdown_report(c: dict[str, Any]) -> str:
         ["first", "then", "paths", f"idle between ({u})"],
         [[f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]] for f in files],
     )
-    by_deps = len(c["resolution"]["files"]) - len(files)
-    if by_deps:
-        lines += [f"{by_deps} more conflicting pairs are already ordered by their dependencies.", ""]
+    if settled_by_dependencies(c):
+        lines += [settled_by_dependencies(c), ""]
     lines.append("### Saturated resources and the orderings they forced")
     res_rows = [
         [r["resource"], "; ".join(f"{o['first']} -> {o['then']}" for o in r["orderings"])]
@@ -128,7 +137,7 @@ def markdown_report(c: dict[str, Any]) -> str:
         "- Most often on the critical path under the predicted run times: "
         + ", ".join(f"{a['id']} ({100 * a['criticality']:.0f}%)" for a in pr["most_critical"]),
         "",
-        "### Parallel branches",
+        "### Parallel branches (off the critical path)",
     ]
     lines += _table(
         ["agents", "start", "finish", f"slack ({u})"],

@@ -147,6 +147,8 @@ def analyze(problem: Problem) -> dict[str, Any]:
         },
         "bounds": {
             "dependencies": plain_number(cp),
+            # the capacity bounds count the work before and after (heads and tails) of the agents
+            # they sequence: "capacity" binds when they exceed what the dependencies alone need
             "resources": plain_number(energy),
             "incompatible_cliques": plain_number(cliques),
             "binding": binding,

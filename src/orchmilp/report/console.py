@@ -55,7 +55,7 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
         f"{len(facts['levels'])} levels"
     )
     console.print(
-        f"  dependencies alone need {b['dependencies']} {u}; capacities alone {b['resources']} {u} "
+        f"  dependencies alone need {b['dependencies']} {u}; capacities on top of them {b['resources']} {u} "
         f"(cliques of incompatible agents {b['incompatible_cliques']} {u}); sequential {b['sequential']} {u}"
     )
     console.print(f"  binding: [bold]{b['binding']}[/bold]")

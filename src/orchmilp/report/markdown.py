@@ -51,7 +51,7 @@ def markdown_report(c: dict[str, Any]) -> str:
         f"- Risk Assessment: {c['risk']['level']} ({'; '.join(c['risk']['reasons'])})",
         f"- Critical path: {' -> '.join(c['critical_path'])}",
         f"- What binds without the optimiser's choices: {st['bounds']['binding']} "
-        f"(dependencies alone allow {st['bounds']['dependencies']} {u}, capacities alone "
+        f"(dependencies alone allow {st['bounds']['dependencies']} {u}, capacities on top of them "
         f"{max(st['bounds']['resources'], st['bounds']['incompatible_cliques'])} {u})",
         f"- Solved in {s['solve_seconds']} s",
         "",

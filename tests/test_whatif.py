@@ -171,3 +171,32 @@ def test_with_history_split_and_scale_divide_the_run_time_the_history_predicts(t
     # the two halves write the same folder, so they run one after the other: no gain, no loss
     assert split["makespan"] == pytest.approx(base["makespan"], rel=1e-6)
     assert scaled["p50"] < base["p50"] and scaled["p90"] < base["p90"]
+
+
+def test_a_difference_within_the_monte_carlo_error_is_marked_as_noise():
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from orchmilp.prediction.simulate import quantile_error
+    from orchmilp.report.console import print_whatif
+
+    draws = np.random.default_rng(0).standard_normal(10_000)
+    assert quantile_error(draws, 0.5) == pytest.approx(1.2533 / 100, rel=0.5)  # sqrt(pi/2) / sqrt(n)
+
+    def row(name, p50, se):
+        figures = {"makespan": 18, "lower_bound": 18, "p50": p50, "p90": 30, "p50_se": se, "p90_se": 0.0}
+        return {"scenario": name, "status": "optimal", **figures}
+
+    out = io.StringIO()
+    print_whatif(
+        [row("base", 20.0, 0.5), row("same", 21.0, 0.5), row("faster", 17.0, 0.5)],
+        [],
+        None,
+        None,
+        Console(file=out, width=200),
+    )
+    lines = out.getvalue().splitlines()
+    assert "+1 (noise)" in next(x for x in lines if x.lstrip().startswith("same"))  # 1 <= 2 * 0.71
+    assert "(noise)" not in next(x for x in lines if x.lstrip().startswith("faster"))

@@ -226,7 +226,16 @@ def evaluate(variant: Variant, *, time_limit: float, history=None, samples: int 
         "lower_bound": result.to_dict()["lower_bound"],
         "p50": prediction.to_dict()["p50"],
         "p90": prediction.to_dict()["p90"],
+        # the Monte Carlo standard errors: a difference within about twice them is noise
+        "p50_se": _error(prediction.makespans, 0.5),
+        "p90_se": _error(prediction.makespans, 0.9),
     }
+
+
+def _error(makespans, q: float) -> float:
+    from ..prediction.simulate import quantile_error
+
+    return float(f"{quantile_error(makespans, q):.3g}")
 
 
 def compare(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from rich.console import Console
@@ -212,6 +213,9 @@ def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | Non
             if r is base:
                 return ""
             d = r[key] - base[key]
+            noise = 2 * math.hypot(r.get(f"{key}_se", 0.0), base.get(f"{key}_se", 0.0))
+            if d != 0 and abs(d) <= noise:  # within the Monte Carlo error of the two predictions
+                return f"{d:+.4g} (noise)"
             colour = "green" if d < 0 else "red" if d > 0 else ""
             return f"[{colour}]{d:+.4g}[/{colour}]" if colour else "0"
 

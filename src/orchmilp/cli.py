@@ -380,10 +380,14 @@ def _cmd_solve(args) -> int:
         problems = check_plan(result.workflow, robust.to_dict())
         if problems:
             raise OrchmilpError("internal error, the robust plan fails its check: " + problems[0])
+        compared = (
+            f"{choice.candidates} plans compared"
+            if choice.candidates > 1
+            else "no other plan found within 5% of the optimum's makespan"
+        )
         robust_note = (
             f"objective p90: chosen plan p90 {choice.p90:.6g}, the optimum's p90 {choice.optimum_p90:.6g} "
-            f"({choice.candidates} plans compared); its makespan {choice.makespan:.6g} against the optimum's "
-            f"{result.makespan:.6g}"
+            f"({compared}); its makespan {choice.makespan:.6g} against the optimum's {result.makespan:.6g}"
         )
         result = robust
     plan = result.to_dict()

@@ -161,7 +161,8 @@ def print_history(history, models, console: Console | None = None) -> None:
     """Per kind: attempts, runs, median, p10/p90 and the fitted model; the medians by host
     where a kind ran on several."""
     console = console or _console()
-    console.print(f"{len(history)} attempts in {len(history.runs)} runs ({len(history.ok())} ok)")
+    runs = len(history.runs)
+    console.print(f"{_count(len(history), 'attempt')} in {_count(runs, 'run')} ({len(history.ok())} ok)")
     table = Table(show_edge=False)
     for col in ("kind", "attempts", "runs", "p10", "median", "p90", "model (log scale)"):
         table.add_column(col, justify="left" if col in ("kind", "model (log scale)") else "right")
@@ -242,3 +243,7 @@ def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | Non
         else:
             end = sweep_rows[-1]["scenario"].split("=")[1]
             console.print(f"  more capacity still helps at the sweep's end ({sweep_key} = {end}): sweep further")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

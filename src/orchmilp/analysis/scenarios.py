@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ..errors import InvalidOptions
@@ -31,7 +32,7 @@ class Variant(NamedTuple):
     label: str
     workflow: dict[str, Any]
     #: agent id -> multiplier of the run time its kind's history predicts for it
-    work: Mapping[str, float] = {}
+    work: Mapping[str, float] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -227,12 +228,12 @@ def evaluate(variant: Variant, *, time_limit: float, history=None, samples: int 
         "p50": prediction.to_dict()["p50"],
         "p90": prediction.to_dict()["p90"],
         # the Monte Carlo standard errors: a difference within about twice them is noise
-        "p50_se": _error(prediction.makespans, 0.5),
-        "p90_se": _error(prediction.makespans, 0.9),
+        "p50_se": _monte_carlo_error(prediction.makespans, 0.5),
+        "p90_se": _monte_carlo_error(prediction.makespans, 0.9),
     }
 
 
-def _error(makespans, q: float) -> float:
+def _monte_carlo_error(makespans, q: float) -> float:
     from ..prediction.simulate import quantile_error
 
     return float(f"{quantile_error(makespans, q):.3g}")

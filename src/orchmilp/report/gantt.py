@@ -102,6 +102,17 @@ def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
     ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(handles), frameon=False)
 
 
+def _drawn_up_to(samples: np.ndarray, at_least: float) -> float:
+    """Where the histogram stops: at the largest sample, unless a far tail (more than a quarter
+    of the drawn range beyond the 99.5th percentile) would squeeze the bulk into a few bins;
+    then at that percentile (never before ``at_least``), the rest counted in the title."""
+    if not len(samples):
+        return at_least
+    right = max(float(np.quantile(samples, 0.995)), at_least)
+    top = float(samples.max())
+    return top if top <= right + 0.25 * (right - float(samples.min())) else right
+
+
 def histogram_svg(prediction, unit: str = "s") -> str:
     """The predicted makespan's histogram with p50, p90 and the interval marked (SVG text)."""
     import matplotlib
@@ -112,11 +123,7 @@ def histogram_svg(prediction, unit: str = "s") -> str:
     fig, ax = plt.subplots(figsize=(8, 2.8))
     lo, hi = prediction.interval
     samples = np.asarray(prediction.makespans)
-    # a far tail would squeeze the bulk into a few bins: then drawn up to the 99.5th percentile
-    # (and past the interval and the plan), the rest counted in the title
-    right = max(float(np.quantile(samples, 0.995)), hi, prediction.planned) if len(samples) else hi
-    if not len(samples) or samples.max() <= right + 0.25 * (right - samples.min()):
-        right = float(samples.max()) if len(samples) else hi
+    right = _drawn_up_to(samples, max(hi, prediction.planned))
     beyond = int((samples > right).sum())
     ax.hist(samples[samples <= right], bins=60, color=_BAR, alpha=0.8)
     if beyond:

@@ -26,8 +26,11 @@ from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
 __all__ = ["probe"]
 
-#: Nodes between two looks at the clock.
+#: Most nodes between two looks at the clock, and the seconds aimed at between two looks: a
+#: node of a few hundred agents can take 0.1 s (propagation over a long horizon), so the
+#: interval is set from the measured time per node, from one node at the start.
 _CLOCK_EVERY = 64
+_CLOCK_SECONDS = 0.005
 _FREE, _FIXED, _POSTPONED = 0, 1, 2
 
 
@@ -90,10 +93,19 @@ def _settimes(
     depth = 0
     branch[0] = 0
     choice[0] = -1
+    every = 1  # nodes between looks at the clock, adapted to what a node costs
+    looked_at, last_look = 1, now()  # as if looked at when the first node starts
     while depth >= 0:
         ticks += 1
-        if nodes >= node_limit or (ticks % _CLOCK_EVERY == 0 and now() > deadline):
+        if nodes >= node_limit:
             return UNKNOWN, start, nodes
+        if ticks - looked_at >= every:
+            t = now()
+            if t > deadline:
+                return UNKNOWN, start, nodes
+            per_tick = (t - last_look) / (ticks - looked_at)
+            every = max(1, min(_CLOCK_EVERY, int(_CLOCK_SECONDS / max(per_tick, 1e-9))))
+            looked_at, last_look = ticks, t
         # pick the agent of this node once, when we first arrive
         if choice[depth] < 0:
             best = -1

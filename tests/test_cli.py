@@ -178,3 +178,19 @@ def test_cbc_backend_gives_a_valid_plan():
     result = orchmilp.solve(workflow, backend="cbc", time_limit=20)
     assert_valid_plan(workflow, result.to_dict())
     assert result.lower_bound <= result.makespan
+
+
+def test_solve_warns_once_and_keeps_the_files_name(tmp_path):
+    """The command reads the workflow once for the warnings; the solve reads it again quietly
+    (with a history, the warning once came twice and the plan was called 'workflow')."""
+    workflow = tmp_path / "nightly.json"
+    workflow.write_text(json.dumps({"agents": [{"id": "a", "duration": 2, "priority": 1}]}))
+    history = tmp_path / "h.jsonl"
+    history.write_text(json.dumps({"run": "r", "agent": "a", "start": 0, "finish": 3, "status": "ok"}) + "\n")
+    for extra in ([], ["--history", str(history)]):
+        done = subprocess.run(
+            [sys.executable, "-m", "orchmilp", "solve", str(workflow), "-q", *extra], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("unknown field 'priority'") == 1, done.stderr
+        assert done.stdout.startswith("nightly: optimal plan"), done.stdout

@@ -99,6 +99,45 @@ def test_the_time_limit_holds_on_the_workflow_that_never_ended():
     assert wall < 5 + 2, wall  # the limit plus one second, and one of slack for a busy machine
 
 
+@pytest.mark.slow
+def test_the_time_limit_holds_with_every_chart_and_report(tmp_path):
+    """Three copies of the workflow that never ended (300 agents): each chart takes seconds to
+    draw, and the solve must leave them that time."""
+    one = read_json(REPRO)
+    agents = [
+        {**a, "id": f"{a['id']}~{k}", "depends_on": [f"{d}~{k}" for d in a.get("depends_on", ())]}
+        for k in range(3)
+        for a in one["agents"]
+    ]
+    workflow = tmp_path / "wf.json"
+    workflow.write_text(json.dumps({**one, "agents": agents}))
+    files = ["--gantt", tmp_path / "g.png", "--html", tmp_path / "r.html", "--report", tmp_path / "r.md"]
+    t = time.perf_counter()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchmilp",
+            "solve",
+            workflow,
+            "--time-limit",
+            "20",
+            "-q",
+            "-o",
+            tmp_path / "p.json",
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    wall = time.perf_counter() - t
+    assert done.returncode == 0, done.stderr
+    assert_valid_plan(read_json(workflow), read_json(tmp_path / "p.json"))
+    assert all(path.stat().st_size > 0 for path in files[1::2])
+    assert wall < 20 + 2, wall  # as above
+
+
 def test_what_ifs_past_their_deadline_are_skipped_not_run():
     result = orchmilp.solve(GPU)
     content = report_content(result, workflow=GPU, what_if_deadline=time.perf_counter())

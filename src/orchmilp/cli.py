@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError
+from .errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError, OrchmilpWarning
 
 __all__ = ["main"]
 
@@ -27,6 +27,13 @@ _STARTED = time.perf_counter()  # when the command started (imports of the comma
 
 #: Share of ``--time-limit`` the solve gets when reports with what-if re-solves are asked for.
 SOLVE_SHARE_WITH_WHAT_IFS = 0.7
+#: Seconds to draw one Gantt chart, per agent and at least (matplotlib, measured on 2 cores:
+#: 100 agents about 1 s, 1,000 agents about 7.5 s), and to import matplotlib once.
+CHART_SECONDS_PER_AGENT = 0.008
+CHART_SECONDS = 0.2
+MATPLOTLIB_IMPORT_SECONDS = 0.4
+#: Seconds kept for writing the files, printing the plan and the interpreter's exit.
+EXIT_SECONDS = 0.3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -344,38 +351,48 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_solve(args) -> int:
-    from .api import SolveOptions, solve
+    from .api import SolveOptions, load_as_written, solve
     from .io.files import write_json_atomic
     from .report.console import print_result
 
     t0 = _STARTED
     what_ifs = bool(args.report or args.html)
-    spent = time.perf_counter() - t0  # starting the command counts against the limit too
+    history = None
+    # read once (its warnings shown once); the solve reads the dict again, with the file's name
+    as_written, source = load_as_written(args.workflow)
+    source = {"name": as_written.name, **source}
+    if args.history:
+        from .history import read_history
+        from .io.workflow import with_durations
+        from .prediction import history_medians
+
+        history = read_history(args.history)
+        source = with_durations(source, history_medians(as_written, history))
+    # whose figures the prediction shrinks towards: the workflow as written (see forecast)
+    prior = as_written if history is not None else True
+    drawing = _drawing_seconds(as_written.n, args)
+    spent = time.perf_counter() - t0  # starting the command and reading count against the limit too
     options = SolveOptions(
-        time_limit=max(0.1, args.time_limit * (SOLVE_SHARE_WITH_WHAT_IFS if what_ifs else 1.0) - spent),
+        time_limit=max(
+            0.1,
+            (args.time_limit - drawing - EXIT_SECONDS) * (SOLVE_SHARE_WITH_WHAT_IFS if what_ifs else 1.0) - spent,
+        ),
         threads=args.threads,
         resolution=args.resolution,
         use_milp=not args.no_milp,
         use_sat=not args.no_sat,
         backend=args.backend,
     )
-    source = args.workflow
-    history = None
-    written = True  # the prior of the prediction: the workflow's own figures (see forecast)
-    if args.history:
-        from .api import load_with_history
-        from .history import read_history
-
-        history = read_history(args.history)
-        written, source = load_with_history(args.workflow, history)
-    result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))
+    with warnings.catch_warnings():  # the workflow's warnings were shown when it was read
+        warnings.simplefilter("ignore", OrchmilpWarning)
+        result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))
     robust_note = None
     if args.objective == "p90":
         from .check import check_plan
         from .prediction import forecasts_for
         from .prediction.robust import robust_plan, robust_result
 
-        choice = robust_plan(result, forecasts_for(result.problem, history, prior=written)[0])
+        choice = robust_plan(result, forecasts_for(result.problem, history, prior=prior)[0])
         robust = robust_result(result, choice)
         problems = check_plan(result.workflow, robust.to_dict())
         if problems:
@@ -404,11 +421,11 @@ def _cmd_solve(args) -> int:
             history,
             samples=args.samples,
             level=args.level,
-            prior=written,
+            prior=prior,
         )
         plan["prediction"] = prediction.to_dict()
         result = dataclasses.replace(result, prediction=prediction)
-    _write_reports(result, args, deadline=t0 + args.time_limit - 0.5)
+    _write_reports(result, args, deadline=t0 + args.time_limit - EXIT_SECONDS - 0.2)
     if args.output:
         write_json_atomic(args.output, plan)
     if args.json:
@@ -598,6 +615,22 @@ def _cmd_backtest(args) -> int:
     return 0
 
 
+def _drawing_seconds(agents: int, args) -> float:
+    """About how long the charts asked for take to draw (the Gantt PNG, the HTML page's Gantt
+    chart and histogram): kept out of the solve's share of ``--time-limit``, at most half of it."""
+    charts = bool(args.gantt) + bool(args.html)
+    if not charts:
+        return 0.0
+    estimate = MATPLOTLIB_IMPORT_SECONDS + charts * (CHART_SECONDS + CHART_SECONDS_PER_AGENT * agents)
+    if estimate > args.time_limit / 2:
+        print(
+            f"orchmilp: warning: drawing {agents} agents takes about {estimate:.0f} s; "
+            f"the charts may end after --time-limit {args.time_limit:g}",
+            file=sys.stderr,
+        )
+    return min(estimate, args.time_limit / 2)
+
+
 def _write_reports(result, args, deadline: float) -> None:
     from .io.files import write_text_atomic
 
@@ -613,17 +646,22 @@ def _write_reports(result, args, deadline: float) -> None:
 
         save_gantt(result, args.gantt)
     if args.report or args.html:
+        from .prediction import predict_plan
         from .report.content import report_content
+        from .report.html import html_figures, html_report
 
+        if result.prediction is None:  # without history: the duration_range or the assumed spread
+            prediction = predict_plan(result.problem, result.waits_for, result.makespan, None, samples=4000)
+            result = dataclasses.replace(result, prediction=prediction)
+        # the charts first: the what-ifs then use the time that is left, up to the deadline
+        figures = html_figures(result) if args.html else None
         content = report_content(result, what_if_deadline=deadline, what_if_seconds=args.what_if_seconds)
         if args.report:
             from .report.markdown import markdown_report
 
             write_text_atomic(args.report, markdown_report(content) + "\n")
         if args.html:
-            from .report.html import html_report
-
-            write_text_atomic(args.html, html_report(content, result))
+            write_text_atomic(args.html, html_report(content, result, figures))
 
 
 def _cmd_check(args) -> int:

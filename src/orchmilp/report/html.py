@@ -52,8 +52,20 @@ def _roadmap_and_validation(c: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def html_report(c: dict[str, Any], result) -> str:
-    """Render :func:`orchmilp.report.content.report_content` (and the chart of ``result``) as one HTML page."""
+def html_figures(result) -> dict[str, str]:
+    """The page's two charts as SVG, for a ``result`` with its prediction: the Gantt chart and
+    the histogram of the predicted makespan (the command draws them before the what-ifs, so
+    that drawing them takes nothing from its time limit)."""
+    return {
+        "gantt": gantt_svg(result),
+        "histogram": histogram_svg(result.prediction, result.problem.time_unit),
+    }
+
+
+def html_report(c: dict[str, Any], result, figures: dict[str, str] | None = None) -> str:
+    """Render :func:`orchmilp.report.content.report_content` (and the charts of ``result``, or the
+    ``figures`` of :func:`html_figures` already drawn) as one HTML page."""
+    figures = figures or html_figures(_with_prediction(result, c))
     u, s, st = c["unit"], c["summary"], c["structure"]
     proof = "proven optimal" if s["status"] == "optimal" else f"gap {s['gap_percent']}%"
     parts = [
@@ -74,9 +86,9 @@ def html_report(c: dict[str, Any], result) -> str:
         "<h2>Gantt chart</h2>",
         "<p>Bars: the plan; black whiskers: p10-p90 of each agent's predicted run time from its planned start; "
         "dashed arrows: orderings the plan adds for resources and files.</p>",
-        gantt_svg(_with_prediction(result, c)),
+        figures["gantt"],
         "<h2>Predicted makespan</h2>",
-        histogram_svg(c["prediction_object"], u),
+        figures["histogram"],
         "<p>Most often on the critical path: "
         + html.escape(", ".join(f"{a['id']} ({100 * a['criticality']:.0f}%)" for a in c["prediction"]["most_critical"]))
         + "</p>",

@@ -4,7 +4,8 @@ Each run is a fresh process (``orchmilp solve FILE --time-limit L --json``), so
 the wall clock includes starting Python, importing orchmilp, reading the
 workflow, the search, building and checking the plan. Workflows of 10 to
 5,000 agents are generated like bench/workflows.py (seed 1); the file
-instances/scale/time-limit-100.json reproduces a workflow that once never ended.
+instances/scale/time-limit-100.json reproduces a workflow that once never ended, and
+time-limit-300.json is three copies of it (a node of its tree search takes 0.1 s).
 
     python bench/scale.py [--sizes 10 100 1000 2000 5000] [--time-limit 20] [--out bench/results/scale.csv]
 """
@@ -76,6 +77,7 @@ def main(argv=None) -> int:
             path.write_text(json.dumps(random_workflow(n, seed=1)))
             files.append(path)
         files.append(ROOT / "instances" / "scale" / "time-limit-100.json")
+        files.append(ROOT / "instances" / "scale" / "time-limit-300.json")  # three copies of it
         for limit in args.time_limit:
             for path in files:
                 rows.append(run(path, limit))

@@ -103,14 +103,7 @@ def test_the_time_limit_holds_on_the_workflow_that_never_ended():
 def test_the_time_limit_holds_with_every_chart_and_report(tmp_path):
     """Three copies of the workflow that never ended (300 agents): each chart takes seconds to
     draw, and the solve must leave them that time."""
-    one = read_json(REPRO)
-    agents = [
-        {**a, "id": f"{a['id']}~{k}", "depends_on": [f"{d}~{k}" for d in a.get("depends_on", ())]}
-        for k in range(3)
-        for a in one["agents"]
-    ]
-    workflow = tmp_path / "wf.json"
-    workflow.write_text(json.dumps({**one, "agents": agents}))
+    workflow = ROOT / "instances" / "scale" / "time-limit-300.json"
     files = ["--gantt", tmp_path / "g.png", "--html", tmp_path / "r.html", "--report", tmp_path / "r.md"]
     t = time.perf_counter()
     done = subprocess.run(

@@ -31,6 +31,7 @@ __all__ = [
     "solve",
     "predict",
     "with_history_durations",
+    "with_history_medians",
     "compile_model",
     "SolveOptions",
 ]
@@ -147,13 +148,21 @@ def load_with_history(
     it, :func:`with_history_durations` of it (what to plan with); with ``history`` None, the
     workflow as written again (:func:`load_as_written`). ``work``: agent id -> multiplier of
     the history's median (a what-if's split or scale)."""
-    from .io.workflow import with_durations
-    from .prediction import history_medians
-
     problem, workflow = load_as_written(source)
     if history is None:
         return problem, workflow
-    return problem, with_durations(workflow, history_medians(problem, _history(history), work=work))
+    return problem, with_history_medians(problem, workflow, history, work)
+
+
+def with_history_medians(
+    problem: Problem, workflow: dict[str, Any], history, work: Mapping[str, float] | None = None
+) -> dict[str, Any]:
+    """``workflow`` (as written, already read into ``problem``) with the history's predicted
+    median as the ``duration`` of each agent whose kind has history, without reading it again."""
+    from .io.workflow import with_durations
+    from .prediction import history_medians
+
+    return with_durations(workflow, history_medians(problem, _history(history), work=work))
 
 
 def predict(

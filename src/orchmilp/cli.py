@@ -353,7 +353,7 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_solve(args) -> int:
-    from .api import SolveOptions, load_as_written, solve
+    from .api import SolveOptions, load_as_written, solve, with_history_medians
     from .io.files import write_json_atomic
     from .report.console import print_result
 
@@ -365,11 +365,9 @@ def _cmd_solve(args) -> int:
     source = {"name": as_written.name, **source}
     if args.history:
         from .history import read_history
-        from .io.workflow import with_durations
-        from .prediction import history_medians
 
         history = read_history(args.history)
-        source = with_durations(source, history_medians(as_written, history))
+        source = with_history_medians(as_written, source, history)
     # whose figures the prediction shrinks towards: the workflow as written (see forecast)
     prior = as_written if history is not None else True
     drawing = _drawing_seconds(as_written.n, args)

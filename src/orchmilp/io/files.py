@@ -33,12 +33,51 @@ def read_json(path: str | Path, error: type[Exception], **options: Any) -> Any:
     return loads_json(text, str(path), error, **options)
 
 
+#: deepest nesting of arrays and objects read (the formats need 5; deeper is refused, not a RecursionError)
+MAX_DEPTH = 64
+
+
 def loads_json(text: str, source: str, error: type[Exception], **options: Any) -> Any:
-    """``json.loads`` whose syntax error is one ``error`` naming ``source``, the line and column."""
+    """``json.loads`` with one-line ``error``s naming ``source``: a syntax error (line and column),
+    a key repeated in one object, nesting deeper than :data:`MAX_DEPTH`, a string that is not
+    valid Unicode (an unpaired surrogate escape)."""
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise error(f"{source}: the key {json.dumps(key)} appears twice in one object")
+            out[key] = value
+        return out
+
     try:
-        return json.loads(text, **options)
+        data = json.loads(text, object_pairs_hook=unique_keys, **options)
     except json.JSONDecodeError as err:
         raise error(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    except RecursionError:
+        raise error(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
+    _check_tree(data, source, error)
+    return data
+
+
+def _check_tree(data: Any, source: str, error: type[Exception]) -> None:
+    """Depth and Unicode of every value, without recursion."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise error(f"{source}: the string {json.dumps(value)[:60]} is not valid Unicode") from None
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                raise error(f"{source}: nested deeper than {MAX_DEPTH} levels")
+            items = list(value.items()) if isinstance(value, dict) else [(None, v) for v in value]
+            for key, item in items:
+                if key is not None:
+                    stack.append((key, depth + 1))
+                stack.append((item, depth + 1))
 
 
 def _new_file_mode(path: Path) -> int:

@@ -812,7 +812,7 @@ def _cmd_export(args) -> int:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM takes the path of Ctrl-C: the solver processes started are stopped, exit 130."""
+    """SIGTERM and SIGHUP take the path of Ctrl-C: the processes started are stopped, exit 130."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -820,11 +820,12 @@ def _sigterm_as_interrupt():
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

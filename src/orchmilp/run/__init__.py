@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow
-from .executor import FINAL, AgentOutcome, Executor, RunOptions, log_name
+from .executor import FINAL, AgentOutcome, Executor, RunOptions, log_names
 
-__all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_name", "FINAL"]
+__all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_names", "FINAL"]
 
 
 def new_run_id() -> str:

@@ -33,14 +33,14 @@ def run_on_worker(command: str, cwd: str, log_path: str, timeout: float | None, 
 
     from distributed import Event, get_worker
 
-    from .processes import signal_group, start_in_group
+    from .processes import kill_delay, signal_group, start_in_group
 
     event = Event(cancel)
     with open(log_path, "ab", buffering=0) as log:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         log.write(f"--- orchmilp: on {get_worker().address} at {stamp}Z: {command}\n".encode())
         started_wall, started = time.time(), time.monotonic()
-        popen = start_in_group(command, cwd, log)
+        popen = start_in_group(command, cwd, log, grace=grace)
         reason, term_at, killed, checked = None, None, False, 0.0
         while popen.poll() is None:
             now = time.monotonic()
@@ -54,7 +54,7 @@ def run_on_worker(command: str, cwd: str, log_path: str, timeout: float | None, 
                 if reason is not None:
                     term_at = now
                     signal_group(popen.pid, signal.SIGTERM)
-            elif not killed and now >= term_at + grace:
+            elif not killed and now >= term_at + kill_delay(grace):
                 killed = True
                 signal_group(popen.pid, signal.SIGKILL)
             time.sleep(0.02)
@@ -163,7 +163,9 @@ class DaskLauncher:
                         f"{self.worker_resources[name]:g}"
                     )
 
-    def __call__(self, agent: int, attempt: int, command: str, cwd: Path, log_path: Path, timeout: float | None):
+    def __call__(
+        self, agent: int, attempt: int, command: str, cwd: Path, log_path: Path, timeout: float | None, grace=None
+    ):
         from distributed import Event
 
         p = self.problem

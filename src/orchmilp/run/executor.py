@@ -16,8 +16,10 @@ itself) stops the process groups it started.
 
 from __future__ import annotations
 
-import re
+import contextlib
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,18 +29,39 @@ from typing import Any
 import numpy as np
 
 from ..history import append_attempt
+from ..io.names import file_names
 from ..model.problem import Problem
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 
-__all__ = ["RunOptions", "AgentOutcome", "Executor", "FINAL", "log_name"]
+__all__ = ["RunOptions", "AgentOutcome", "Executor", "FINAL", "log_names"]
 
 FINAL = ("ok", "failed", "timeout", "cancelled", "skipped")
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def log_name(agent_id: str) -> str:
-    """The agent's log file name (characters other than letters, digits, ``._-`` become ``_``)."""
-    return _SAFE.sub("_", agent_id) + ".log"
+def log_names(ids) -> dict[str, str]:
+    """Each agent's log file name: distinct for distinct ids (see :func:`~orchmilp.io.names.file_names`)."""
+    return {a: name + ".log" for a, name in file_names(ids).items()}
+
+
+@contextlib.contextmanager
+def signals_held():
+    """Hold SIGINT, SIGTERM and SIGHUP until the block ends: one that comes meanwhile is noted
+    (the handlers are swapped; a signal mask would not do, as any thread of the process may
+    take the signal) and raised as :class:`KeyboardInterrupt` after the block, unless an
+    exception already leaves it. Outside the main thread Python runs no handler: nothing to do."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    before = {sig: signal.signal(sig, lambda signum, frame: came.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    if came:
+        raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,7 @@ class Executor:
         self.waits_for = [tuple(w) for w in self.waits_for]
         self.replans = 0  # re-plans adopted
         self.drift_seen: set[int] = set()  # agents whose drift already triggered a re-plan
+        self.log_names = log_names(p.ids)
 
     # ---- records -------------------------------------------------------------------------
 
@@ -183,7 +207,15 @@ class Executor:
         out.attempts += 1
         command = self.commands[j]
         timeout = p.timeouts[j] if p.timeouts else None
-        proc = self.launcher(j, out.attempts, command, self.workdir, self.log_dir / log_name(p.ids[j]), timeout)
+        proc = self.launcher(
+            j,
+            out.attempts,
+            command,
+            self.workdir,
+            self.log_dir / self.log_names[p.ids[j]],
+            timeout,
+            grace=self.options.grace,
+        )
         self.running[j] = proc
         waiter.add(proc)
         self.in_use += self.usage[j]
@@ -213,7 +245,7 @@ class Executor:
         self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None))
         retries = p.retries[j] if p.retries else 0
         if status in ("failed", "timeout") and proc.attempt <= retries and not self.stopping:
-            memory_killed = code in MEMORY_KILL_CODES and not proc.kill_sent
+            memory_killed = code in MEMORY_KILL_CODES and proc.term_sent is None  # killed, not by us
             delay = min(self.options.max_backoff, self.options.backoff * 2 ** (proc.attempt - 1))
             out.status, out.not_before, out.alone = "ready", time.monotonic() + delay, memory_killed
             out.note = f"attempt {proc.attempt} {status}" + (" (killed: retried alone)" if memory_killed else "")
@@ -282,7 +314,8 @@ class Executor:
             self._loop(waiter)
         except BaseException:
             self.stopping = "interrupted"
-            self._stop_all("cancelled", waiter)
+            with signals_held():  # a second Ctrl-C or SIGTERM does not cut the cleanup short
+                self._stop_all("cancelled", waiter)
             raise
         finally:
             waiter.close()

@@ -1,25 +1,49 @@
-"""Agent processes: each command in a shell, in its own process group, its output in one log.
+"""Agent processes: each command in a shell under its own supervisor, its output in one log.
+
+On Linux each attempt runs as ``supervisor -> SHELL -c COMMAND`` (:mod:`.supervisor`): the
+supervisor dies with the coordinator (even on SIGKILL), keeps everything the command starts
+below it, and stops all of it when the command ends or when it is told to (SIGTERM, then
+SIGKILL after the grace period). Elsewhere the shell runs in a process group of its own and
+the coordinator stops that group. The shell is bash where present, else ``/bin/sh`` (the
+same as ``export --format bash``).
 
 The coordinator sleeps in :meth:`Waiter.wait` until a process exits or the
 next deadline comes (Linux pidfds in a selector; elsewhere a short sleep).
-Stopping is always the whole process group: SIGTERM, then SIGKILL after a
-grace period, so a command's children never outlive it.
 """
 
 from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["AgentProcess", "launch", "start_in_group", "signal_group", "Waiter", "MEMORY_KILL_CODES"]
+__all__ = [
+    "AgentProcess",
+    "launch",
+    "start_in_group",
+    "signal_group",
+    "Waiter",
+    "MEMORY_KILL_CODES",
+    "SHELL",
+    "SUPERVISED",
+    "BACKSTOP",
+]
 
 #: how a process killed by SIGKILL looks: directly (-9) or through the shell (128 + 9)
 MEMORY_KILL_CODES = (-signal.SIGKILL, 128 + signal.SIGKILL)
+#: the shell that runs commands: bash where present (as the bash export), else /bin/sh
+SHELL = shutil.which("bash") or "/bin/sh"
+#: agents run under :mod:`.supervisor` (Linux: it needs prctl and /proc)
+SUPERVISED = sys.platform.startswith("linux")
+#: seconds past the grace period before the coordinator SIGKILLs a supervisor that did not end
+BACKSTOP = 3.0
+_SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 
 
 @dataclass
@@ -53,7 +77,8 @@ class AgentProcess:
             self.signal_group(signal.SIGTERM)
 
     def escalate(self, now: float, grace: float) -> None:
-        if self.term_sent is not None and not self.kill_sent and now >= self.term_sent + grace:
+        """SIGKILL once the grace period is over (a supervisor does that itself: only a backstop)."""
+        if self.term_sent is not None and not self.kill_sent and now >= self.term_sent + kill_delay(grace):
             self.kill_sent = True
             self.signal_group(signal.SIGKILL)
 
@@ -72,12 +97,21 @@ def signal_group(pid: int, sig: int) -> None:
         pass
 
 
-def start_in_group(command: str, cwd, log, env=None) -> subprocess.Popen:
-    """``command`` in ``/bin/sh``, in a new session (its own process group), stdout and stderr
-    both to ``log``, no stdin: the same locally and on a Dask worker."""
+def kill_delay(grace: float) -> float:
+    """Seconds from SIGTERM to the coordinator's own SIGKILL."""
+    return grace + BACKSTOP if SUPERVISED else grace
+
+
+def start_in_group(command: str, cwd, log, env=None, grace: float = 5.0) -> subprocess.Popen:
+    """``command`` in :data:`SHELL` under its supervisor (see the module docstring), in a new
+    session, stdout and stderr both to ``log``, no stdin: the same locally and on a Dask worker.
+    Signals to the returned process's group reach the supervisor, which passes them on."""
+    if SUPERVISED:
+        argv = [sys.executable, "-I", "-S", _SUPERVISOR, str(os.getpid()), repr(float(grace)), SHELL, command]
+    else:
+        argv = [SHELL, "-c", command]
     return subprocess.Popen(
-        command,
-        shell=True,
+        argv,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=log,
@@ -87,14 +121,23 @@ def start_in_group(command: str, cwd, log, env=None) -> subprocess.Popen:
     )
 
 
-def launch(agent: int, attempt: int, command: str, cwd: Path, log_path: Path, deadline_after: float | None, env=None):
-    """Start ``command`` in ``/bin/sh`` in a new session (its own process group)."""
+def launch(
+    agent: int,
+    attempt: int,
+    command: str,
+    cwd: Path,
+    log_path: Path,
+    deadline_after: float | None,
+    env=None,
+    grace: float = 5.0,
+):
+    """Start one attempt of ``command`` (see :func:`start_in_group`); its output goes to ``log_path``."""
     log = open(log_path, "ab", buffering=0)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     log.write(f"--- orchmilp: attempt {attempt} at {stamp}Z: {command}\n".encode())
     started = time.monotonic()
     try:
-        popen = start_in_group(command, cwd, log, env)
+        popen = start_in_group(command, cwd, log, env, grace)
     except OSError:
         log.close()
         raise

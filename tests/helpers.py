@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -34,3 +35,26 @@ def default_sigint() -> None:
     A shell that starts the tests in the background ignores SIGINT, the child inherits that,
     and Python then installs no KeyboardInterrupt handler (the usual meaning of ``cmd &``)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def sleepers_alive(marker: str) -> list[int]:
+    """The test's sleepers (``python -c ...``) whose arguments hold ``marker``; zombies count as gone."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        argv = cmdline.split(b"\0")
+        if (
+            len(argv) > 2
+            and argv[1] == b"-c"
+            and b"time.sleep" in argv[2]
+            and marker.encode() in cmdline
+            and state != b"Z"
+        ):
+            out.append(int(entry))
+    return out

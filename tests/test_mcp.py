@@ -7,9 +7,11 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+from helpers import sleepers_alive
 
 from orchmilp.check import check_plan
 
@@ -228,3 +230,64 @@ def test_run_only_with_allow_run(root):
         assert (root / report["history"]).exists()
     finally:
         client.close()
+
+
+def _slow_run(root: Path, marker: str) -> None:
+    """A workflow whose first agent sleeps long and whose second would start after it."""
+    (root / "slow").mkdir()
+    sleep = f"{sys.executable} -c 'import time; time.sleep(60)' {marker}"
+    workflow = {
+        "agents": [
+            {"id": "slow", "duration": 60, "command": sleep},
+            {"id": "later", "duration": 1, "command": "touch later-ran", "depends_on": ["slow"]},
+        ]
+    }
+    (root / "slow" / "wf.json").write_text(json.dumps(workflow))
+
+
+def _wait(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_run_at_its_time_limit_stops_its_agents(root):
+    marker = f"orchmilp-mcp-{uuid.uuid4().hex}"
+    _slow_run(root, marker)
+    client = Client(root, "--allow-run")
+    try:
+        ok, message, took = client.call("run", workflow="slow/wf.json", time_limit=4)
+        assert not ok and "stopped" in message
+        assert _wait(lambda: not sleepers_alive(marker), 5), "the agent outlived its call"
+        assert not (root / "slow" / "later-ran").exists()
+        lines = [json.loads(line) for line in (root / "runs" / "history.jsonl").read_text().splitlines()]
+        assert [(line["agent"], line["status"]) for line in lines] == [("slow", "cancelled")]
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("how", ["client closes", "server killed"])
+def test_run_stops_its_agents_when_the_client_or_server_goes(root, how):
+    marker = f"orchmilp-mcp-{uuid.uuid4().hex}"
+    _slow_run(root, marker)
+    client = Client(root, "--allow-run")
+    client.next_id += 1
+    client.send(
+        {
+            "jsonrpc": "2.0",
+            "id": client.next_id,
+            "method": "tools/call",
+            "params": {"name": "run", "arguments": {"workflow": "slow/wf.json", "time_limit": 60}},
+        }
+    )
+    assert _wait(lambda: sleepers_alive(marker), 30), "the agent never started"
+    if how == "client closes":
+        client.proc.stdin.close()
+    else:
+        client.proc.kill()
+    assert _wait(lambda: not sleepers_alive(marker), 15), "the agent outlived the server"
+    time.sleep(1.5)
+    assert not (root / "slow" / "later-ran").exists(), "an agent started after the server was gone"
+    client.proc.kill()
+    client.proc.wait(timeout=10)

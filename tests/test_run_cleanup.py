@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint
+from helpers import default_sigint, sleepers_alive as _alive
 
 from orchmilp.check import check_run
 
@@ -22,29 +22,6 @@ PY = sys.executable
 SLEEP = f"{PY} -c 'import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN if sys.argv[1] == \"deaf\" else signal.SIG_DFL); time.sleep(60)'"
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the supervisor is Linux only")
-
-
-def _alive(marker: str) -> list[int]:
-    """The test's sleepers (``python -c ...``) whose arguments hold ``marker``; zombies count as gone."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        argv = cmdline.split(b"\0")
-        if (
-            len(argv) > 2
-            and argv[1] == b"-c"
-            and b"time.sleep" in argv[2]
-            and marker.encode() in cmdline
-            and state != b"Z"
-        ):
-            out.append(int(entry))
-    return out
 
 
 def _wait_for(predicate, seconds: float) -> bool:

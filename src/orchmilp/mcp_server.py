@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,8 +35,10 @@ __all__ = ["build_server", "serve", "DEFAULT_TIME_LIMIT", "MAX_TIME_LIMIT"]
 
 DEFAULT_TIME_LIMIT = 30.0
 MAX_TIME_LIMIT = 120.0
-#: what a call may take beyond its time limit before its process is killed
+#: what a call may take beyond its time limit before its process is stopped
 KILL_AFTER = 1.0
+#: seconds a run's agents get between SIGTERM and SIGKILL when a call is stopped
+RUN_GRACE = 2.0
 
 
 class Refused(Exception):
@@ -172,7 +175,7 @@ def _do_run(root, a, limit):
         history_path=root / "runs" / "history.jsonl",
         workdir=source.parent,
         time_limit=min(10.0, limit / 3),
-        options=RunOptions(on_failure=a.get("on_failure") or "stop"),
+        options=RunOptions(on_failure=a.get("on_failure") or "stop", grace=RUN_GRACE),
     )
     p = report.problem
     return {
@@ -204,9 +207,56 @@ _WORK = {
 }
 
 
-def _child(conn, tool: str, root: str, arguments: dict, limit: float) -> None:
-    """Runs in the call's own process (and process group)."""
+def _watch_server(server: int) -> None:
+    """End this call (SIGTERM to itself: a run cancels its agents) when the server process ends,
+    for example because the client went away; SIGKILL to the call's group 10 s later."""
+    import select
+    import threading
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(server)
+        except (AttributeError, OSError):
+            fd = None
+        while True:
+            if fd is not None:
+                select.select([fd], [], [], 1.0)
+            else:
+                time.sleep(0.5)
+            if not _alive(server, fd):
+                break
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="orchmilp-watch-server", daemon=True).start()
+
+
+def _alive(pid: int, fd: int | None) -> bool:
+    if fd is not None:
+        import select
+
+        return not select.select([fd], [], [], 0)[0]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _child(conn, tool: str, root: str, arguments: dict, limit: float, server: int) -> None:
+    """Runs in the call's own process (and process group). SIGTERM (the time limit, or the
+    server gone) stops the work as Ctrl-C does: a run cancels its agents and records them."""
     os.setpgrp()
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    _watch_server(server)
     import warnings
 
     from .errors import OrchmilpError
@@ -221,6 +271,8 @@ def _child(conn, tool: str, root: str, arguments: dict, limit: float) -> None:
         conn.send(("ok", result))
     except (OrchmilpError, Refused) as err:
         conn.send(("error", str(err)))
+    except KeyboardInterrupt:
+        conn.send(("error", f"{tool}: stopped (time limit reached or server stopping)"))
     except Exception as err:  # a bug: still one line, and the server lives on
         conn.send(("error", f"internal error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"))
     finally:
@@ -238,6 +290,8 @@ class _Calls:
         self.max_time_limit = max_time_limit
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["orchmilp.api", "orchmilp.mcp_server"])
+        self.lock = threading.Lock()
+        self.under_way: set = set()
 
     def limit(self, value: Any) -> float:
         if value is None:
@@ -250,12 +304,23 @@ class _Calls:
             raise Refused(f"time_limit: {value!r} must be a positive number of seconds")
         return min(value, self.max_time_limit)
 
+    def stop_all(self) -> None:
+        """Stop every call under way (the server is ending)."""
+        with self.lock:
+            processes = list(self.under_way)
+        for process in processes:
+            _stop(process)
+
     def call(self, tool: str, arguments: dict) -> Any:
         limit = self.limit(arguments.get("time_limit"))
         started = time.monotonic()
         here, there = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=_child, args=(there, tool, str(self.root), arguments, limit - 0.3))
+        process = self.context.Process(
+            target=_child, args=(there, tool, str(self.root), arguments, limit - 0.3, os.getpid())
+        )
         process.start()
+        with self.lock:
+            self.under_way.add(process)
         there.close()
         try:
             if here.poll(limit + KILL_AFTER - (time.monotonic() - started)):
@@ -263,14 +328,29 @@ class _Calls:
                     kind, value = here.recv()
                 except EOFError:
                     kind, value = "error", "internal error: the call's process ended without an answer"
+                process.join(timeout=1)  # it ends by itself once it has answered
             else:
                 kind, value = "error", f"{tool}: stopped at the time limit ({limit:g} s + {KILL_AFTER:g} s)"
         finally:
-            _kill_group(process)
+            _stop(process)
             here.close()
+            with self.lock:
+                self.under_way.discard(process)
         if kind == "error":
             raise Refused(value)
         return value
+
+
+def _stop(process) -> None:
+    """SIGTERM to the call's process (a run cancels its agents: :data:`RUN_GRACE` + 1 s), then
+    SIGKILL to its group. Agents never outlive it either way: their supervisors watch it."""
+    if process.is_alive():
+        try:
+            os.kill(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        process.join(timeout=RUN_GRACE + 1)
+    _kill_group(process)
 
 
 def _kill_group(process) -> None:
@@ -311,9 +391,14 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
         ),
     )
 
-    def call(tool: str, arguments: dict) -> Any:
+    async def call(tool: str, arguments: dict) -> Any:
+        """The call in a worker thread, abandoned when the client goes (its process is stopped then)."""
+        import functools
+
+        import anyio
+
         try:
-            return calls.call(tool, arguments)
+            return await anyio.to_thread.run_sync(functools.partial(calls.call, tool, arguments), abandon_on_cancel=True)
         except Refused as err:
             raise ToolError(str(err)) from None
 
@@ -332,8 +417,8 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "orderings (added to settle resource or file conflicts)."
         )
     )
-    def solve(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
-        return call("solve", {"workflow": workflow, "time_limit": time_limit})
+    async def solve(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
+        return await call("solve", {"workflow": workflow, "time_limit": time_limit})
 
     @server.tool(
         description=(
@@ -342,8 +427,8 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "to explain a workflow or find what limits its parallelism. Returns the analysis object."
         )
     )
-    def analyze(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
-        return call("analyze", {"workflow": workflow, "time_limit": time_limit})
+    async def analyze(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
+        return await call("analyze", {"workflow": workflow, "time_limit": time_limit})
 
     @server.tool(
         description=(
@@ -354,7 +439,7 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "which the agent is on the critical path: shorten the high ones first)."
         )
     )
-    def predict(
+    async def predict(
         workflow: WorkflowArg,
         plan: Annotated[
             dict[str, Any] | str | None, Field(description="a plan object or path; default: solve first")
@@ -364,7 +449,7 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
         level: Annotated[float, Field(gt=0, lt=1)] = 0.95,
         time_limit: float | None = limit_field,
     ) -> dict[str, Any]:
-        return call(
+        return await call(
             "predict",
             {
                 "workflow": workflow,
@@ -385,13 +470,13 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "Answers 'will adding agents or capacity make it faster or slower?'. Returns {'scenarios': [base, ...]}."
         )
     )
-    def whatif(
+    async def whatif(
         workflow: WorkflowArg,
         scenarios: Annotated[list[dict[str, str]], Field(description="[{'flag': ..., 'value': ...}, ...]")],
         history: Annotated[list[str] | None, Field(description="history files or folders under the root")] = None,
         time_limit: float | None = limit_field,
     ) -> dict[str, Any]:
-        return call(
+        return await call(
             "whatif", {"workflow": workflow, "scenarios": scenarios, "history": history, "time_limit": time_limit}
         )
 
@@ -402,7 +487,7 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "running a plan you edited. Returns {'valid': bool, 'violations': [one line each]}."
         )
     )
-    def check(
+    async def check(
         workflow: WorkflowArg,
         plan: Annotated[dict[str, Any] | str, Field(description="the plan object, or a path under the root")],
         history: Annotated[
@@ -411,7 +496,7 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
         ] = None,
         time_limit: float | None = limit_field,
     ) -> dict[str, Any]:
-        return call("check", {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit})
+        return await call("check", {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit})
 
     if allow_run:
 
@@ -424,16 +509,22 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
                 "Only available because the server was started with --allow-run."
             )
         )
-        def run(
+        async def run(
             workflow: Annotated[str, Field(description="path of the workflow file under the root")],
             on_failure: Annotated[str, Field(pattern="^(stop|continue)$")] = "stop",
             time_limit: float | None = limit_field,
         ) -> dict[str, Any]:
-            return call("run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit})
+            return await call("run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit})
 
+    server.orchmilp_calls = calls  # serve() stops the calls under way when the client goes
     return server
 
 
 def serve(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT) -> None:
-    """Serve over stdio until the client disconnects."""
-    build_server(root, allow_run, max_time_limit).run("stdio")
+    """Serve over stdio until the client disconnects; then stop the calls still under way
+    (a run cancels its agents)."""
+    server = build_server(root, allow_run, max_time_limit)
+    try:
+        server.run("stdio")
+    finally:
+        server.orchmilp_calls.stop_all()

@@ -14,7 +14,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint, sleepers_alive as _alive
+from helpers import default_sigint
+from helpers import sleepers_alive as _alive
 
 from orchmilp.check import check_run
 

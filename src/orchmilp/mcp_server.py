@@ -398,7 +398,9 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
         import anyio
 
         try:
-            return await anyio.to_thread.run_sync(functools.partial(calls.call, tool, arguments), abandon_on_cancel=True)
+            return await anyio.to_thread.run_sync(
+                functools.partial(calls.call, tool, arguments), abandon_on_cancel=True
+            )
         except Refused as err:
             raise ToolError(str(err)) from None
 

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -842,6 +843,15 @@ def _warnings_as_lines():
         yield
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -873,6 +883,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("orchmilp: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `orchmilp solve ... | head -1`: the reader has gone, exit quietly
+        _quiet_stdout()
+        return 0
 
 
 if __name__ == "__main__":

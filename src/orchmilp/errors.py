@@ -13,6 +13,7 @@ __all__ = [
     "InvalidOptions",
     "SolverError",
     "HorizonInfeasible",
+    "RunError",
 ]
 
 
@@ -52,3 +53,9 @@ class HorizonInfeasible(OrchmilpError):
     (the windows from dependencies or propagation are empty, or a row cannot be met
     inside them). The search catches it; it is the only signal from which a model
     builder may let the search call its incumbent optimal."""
+
+
+class RunError(OrchmilpError, RuntimeError):
+    """Raised when a run cannot go on for a reason outside the workflow: the history or a log
+    cannot be written (a full disk, a deleted ``runs/`` folder), or another coordinator holds the
+    run. The agents started are stopped before it is raised."""

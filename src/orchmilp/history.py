@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidHistory, OrchmilpWarning
+from .errors import InvalidHistory, OrchmilpWarning, RunError
+from .io.names import printable
 
 __all__ = ["History", "STATUSES", "read_history", "history_files", "append_attempt"]
 
@@ -41,6 +42,13 @@ class History:
     finish: np.ndarray
     features: tuple[Mapping[str, float], ...]
     host: tuple[str | None, ...]
+    workflow_path: tuple[str | None, ...] = ()  # the workflow file a run started from (resolved), if recorded
+    workflow_hash: tuple[str | None, ...] = ()  # and the SHA-256 of its content (empty: none recorded)
+
+    def __post_init__(self) -> None:
+        for name in ("workflow_path", "workflow_hash"):
+            if len(getattr(self, name)) != len(self.agent):
+                object.__setattr__(self, name, (None,) * len(self.agent))
 
     def __len__(self) -> int:
         return len(self.agent)
@@ -68,6 +76,8 @@ class History:
             finish=self.finish[idx],
             features=pick(self.features),
             host=pick(self.host),
+            workflow_path=pick(self.workflow_path),
+            workflow_hash=pick(self.workflow_hash),
         )
 
     def ok(self) -> History:
@@ -97,7 +107,7 @@ class History:
 
     @classmethod
     def empty(cls) -> History:
-        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), ())
+        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), (), (), ())
 
     @classmethod
     def concat(cls, parts: Iterable[History]) -> History:
@@ -115,6 +125,8 @@ class History:
             finish=np.concatenate([p.finish for p in parts]),
             features=join("features"),
             host=join("host"),
+            workflow_path=join("workflow_path"),
+            workflow_hash=join("workflow_hash"),
         )
 
 
@@ -183,6 +195,8 @@ def _read_trace(path: Path) -> History:
             {"input_bytes": float(t.input_bytes), "output_bytes": float(t.output_bytes)} for t in trace.tasks
         ),
         host=tuple(t.machine for t in trace.tasks),
+        workflow_path=(None,) * n,
+        workflow_hash=(None,) * n,
     )
 
 
@@ -196,26 +210,37 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _read_jsonl(path: Path) -> History:
+def _lines(path: Path) -> Iterable[tuple[int, bytes, bool]]:
+    """(line number, line, whether it ended with a newline), read as a stream."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise InvalidHistory(f"{path}: cannot read: {err}") from None
-    cols: dict[str, list] = {k: [] for k in ("run", "workflow", "agent", "kind", "status", "start", "finish")}
+        with open(path, "rb") as handle:
+            for lineno, raw in enumerate(handle, 1):
+                yield lineno, raw, raw.endswith(b"\n")
+    except OSError as err:
+        raise InvalidHistory(f"{path}: cannot read: {err.strerror or err}") from None
+
+
+def _text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _read_jsonl(path: Path) -> History:
+    names = ("run", "workflow", "agent", "kind", "status", "start", "finish", "workflow_path", "workflow_hash")
+    cols: dict[str, list] = {k: [] for k in names}
     features: list[Mapping[str, float]] = []
     hosts: list[str | None] = []
-    lines = text.split("\n")
-    torn_last = not text.endswith("\n")
     loads = json.loads
     no_features: Mapping[str, float] = {}
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
+    for lineno, raw, whole in _lines(path):
+        if not raw.strip():
             continue
         try:
-            rec = loads(line)
-        except ValueError:
-            last = torn_last and lineno == len(lines)
-            _bad_line(path, lineno, "torn last line (a run still writing?)" if last else "not JSON")
+            rec = loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            _bad_line(path, lineno, "not UTF-8 text")
+            continue
+        except (ValueError, RecursionError):
+            _bad_line(path, lineno, "not JSON" if whole else "torn last line (a run still writing?)")
             continue
         if not isinstance(rec, dict):
             _bad_line(path, lineno, "not a JSON object")
@@ -229,15 +254,25 @@ def _read_jsonl(path: Path) -> History:
         if not isinstance(agent, str) or not agent:
             _bad_line(path, lineno, "agent must be a non-empty string")
             continue
-        if status not in STATUSES:
-            _bad_line(path, lineno, f"status {status!r} is not one of {', '.join(STATUSES)}")
+        if not isinstance(status, str) or status not in STATUSES:
+            _bad_line(path, lineno, f"status {printable(status)[:40]!r} is not one of {', '.join(STATUSES)}")
             continue
         if start is None or finish is None:
             field = "start" if start is None else "finish"
-            _bad_line(path, lineno, f"{field} = {json.dumps(rec[field])} is not a finite number")
+            _bad_line(path, lineno, f"{field} = {json.dumps(rec[field])[:40]} is not a finite number")
             continue
         if finish < start:
             _bad_line(path, lineno, f"finish {finish:g} is before start {start:g}")
+            continue
+        if not math.isfinite(finish - start):
+            _bad_line(path, lineno, "finish - start is not a finite number of seconds")
+            continue
+        bad_type = next(
+            (k for k in ("run", "host", "workflow", "kind", "workflow_path", "workflow_hash") if not _text(rec.get(k))),
+            None,
+        )
+        if bad_type is not None:
+            _bad_line(path, lineno, f"{bad_type} must be a string")
             continue
         feats = rec.get("features") or no_features
         if not isinstance(feats, dict) or any(_number(v) is None or v < 0 for v in feats.values()):
@@ -248,10 +283,12 @@ def _read_jsonl(path: Path) -> History:
         cols["workflow"].append(rec.get("workflow"))
         cols["agent"].append(agent)
         kind = rec.get("kind")
-        cols["kind"].append(kind if isinstance(kind, str) and kind else agent)
+        cols["kind"].append(kind if kind else agent)
         cols["status"].append(status)
         cols["start"].append(start)
         cols["finish"].append(finish)
+        cols["workflow_path"].append(rec.get("workflow_path"))
+        cols["workflow_hash"].append(rec.get("workflow_hash"))
         features.append(feats)
         hosts.append(rec.get("host"))
     if not cols["agent"]:
@@ -266,16 +303,32 @@ def _read_jsonl(path: Path) -> History:
         finish=np.asarray(cols["finish"], float),
         features=tuple(features),
         host=tuple(hosts),
+        workflow_path=tuple(cols["workflow_path"]),
+        workflow_hash=tuple(cols["workflow_hash"]),
     )
 
 
 def append_attempt(path: str | Path, record: Mapping[str, Any]) -> None:
     """Append one history line: one ``write`` of the whole line, then flush and fsync,
-    so that concurrent writers (O_APPEND) never interleave and a crash loses nothing written."""
+    so that concurrent writers (O_APPEND) never interleave and a crash loses nothing written.
+    A short write (a full disk) is undone when nothing was appended after it, and raised as
+    :class:`~orchmilp.errors.RunError`, as is any other failure to write."""
     line = (json.dumps(record, separators=(", ", ": ")) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
     try:
-        os.write(fd, line)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as err:
+        raise RunError(f"{path}: cannot write the history: {err.strerror or err}") from None
+    try:
+        written = os.write(fd, line)
+        if written != len(line):
+            ours = os.lseek(fd, 0, os.SEEK_CUR)  # O_APPEND: the end of what this write put there
+            if written and os.fstat(fd).st_size == ours:  # nothing appended after our fragment
+                os.ftruncate(fd, ours - written)
+            raise RunError(
+                f"{path}: cannot write the history: only {written} of {len(line)} bytes written (disk full?)"
+            )
         os.fsync(fd)
+    except OSError as err:
+        raise RunError(f"{path}: cannot write the history: {err.strerror or err}") from None
     finally:
         os.close(fd)

@@ -7,6 +7,12 @@ workflow (and plan) -> plan the agents still to run -> :class:`~.executor.Execut
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow
+from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, RunError
+from ..io.names import printable
 from .executor import FINAL, AgentOutcome, Executor, RunOptions, log_names
 
 __all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_names", "FINAL"]
@@ -57,20 +64,123 @@ class RunReport:
         return out
 
 
-def last_run(history_path: Path, run: str | None = None) -> tuple[str, set[str]]:
-    """The run to resume (the last one in the history, or ``run``) and its agents that ended ``ok``."""
+#: a run id that is safe as a folder name under runs/ (no separators, no "..")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+#: seconds per time unit, for the units ``orchmilp run`` knows (timeouts are in the workflow's unit)
+UNIT_SECONDS = {
+    "s": 1.0,
+    "sec": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "ms": 0.001,
+    "min": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
+    "d": 86400.0,
+    "day": 86400.0,
+    "days": 86400.0,
+}
+
+
+def valid_run_id(run: str) -> bool:
+    """True when ``run`` can name a folder under ``runs/``.
+
+    >>> [valid_run_id(r) for r in ("20261127T150102Z-3f2a", "../x", "/abs/path", "a..b")]
+    [True, False, False, False]
+    """
+    return bool(RUN_ID.fullmatch(run)) and ".." not in run
+
+
+def workflow_fingerprint(workflow: str | Path | dict) -> tuple[str | None, str]:
+    """The workflow's resolved path (None for a dict) and the SHA-256 of its content."""
+    if isinstance(workflow, dict):
+        return None, hashlib.sha256(json.dumps(workflow, sort_keys=True).encode()).hexdigest()
+    path = Path(workflow).resolve()
+    try:
+        return str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return str(path), ""
+
+
+def last_run(
+    history_path: Path, run: str | None = None, workflow: tuple[str | None, str] | None = None, name: str | None = None
+) -> tuple[str, set[str]]:
+    """The run to resume and its agents that ended ``ok``.
+
+    ``run`` names it; else it is the last run of this workflow: same file or same content
+    (``workflow``, from :func:`workflow_fingerprint`), or, in lines that record neither, the
+    same workflow ``name``. Run ids that could not name a folder are never picked.
+    """
     from ..history import read_history
 
     if not history_path.exists():
         raise InvalidHistory(f"{history_path}: no history to resume from")
     history = read_history(history_path)
-    runs = history.runs
-    if run is None:
-        run = runs[-1]
-    elif run not in runs:
-        raise InvalidHistory(f"{history_path}: no run '{run}' (runs: {', '.join(runs[-5:])})")
+    if run is not None:
+        if not valid_run_id(run):
+            raise InvalidOptions(f"--resume {printable(run)}: not a run id (letters, digits, '_.:-'; no '..')")
+        if run not in history.run:
+            raise InvalidHistory(f"{history_path}: no run '{run}' (runs: {', '.join(history.runs[-5:])})")
+    else:
+        path, digest = workflow or (None, None)
+        ours = []
+        for r, wf_path, wf_hash, wf_name in zip(
+            history.run, history.workflow_path, history.workflow_hash, history.workflow
+        ):
+            if wf_path is None and wf_hash is None:
+                mine = name is not None and wf_name == name
+            else:
+                mine = (path is not None and wf_path == path) or (bool(digest) and wf_hash == digest)
+            if mine and valid_run_id(r):
+                ours.append(r)
+        if not ours:
+            raise InvalidHistory(f"{history_path}: no earlier run of this workflow to resume")
+        run = ours[-1]
     done = {a for r, a, s in zip(history.run, history.agent, history.status) if r == run and s == "ok"}
     return run, done
+
+
+@contextlib.contextmanager
+def run_lock(folder: Path, run_id: str):
+    """Hold ``folder/.lock`` for the run: one coordinator per run (a second one is refused)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as err:
+        raise InvalidOptions(f"{folder}: cannot create the run's folder: {err.strerror or err}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"run '{run_id}' is still running (another orchmilp holds {folder / '.lock'})") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def _writable(history_path: Path) -> None:
+    """The history file can be appended to: checked before the first agent starts."""
+    try:
+        history_path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666))
+    except OSError as err:
+        raise InvalidOptions(f"{history_path}: the history cannot be written: {err.strerror or err}") from None
+
+
+def unit_seconds(time_unit: str) -> float:
+    """Seconds per ``time_unit``; a unit orchmilp run does not know is an error naming it."""
+    try:
+        return UNIT_SECONDS[time_unit.strip().lower()]
+    except KeyError:
+        known = "s, ms, min, h, d"
+        raise InvalidWorkflow(
+            f"time_unit '{printable(time_unit)}': orchmilp run needs a unit of time ({known})"
+        ) from None
 
 
 def _commands(problem) -> tuple[str, ...]:
@@ -98,7 +208,7 @@ def _replanner(written: dict, problem):
         remaining = {}
         for j, proc in ex.running.items():
             planned = float(problem.durations[j])
-            remaining[ids[j]] = max(planned - (now - proc.started), 0.25 * planned)
+            remaining[ids[j]] = max(planned - (now - proc.started) / ex.seconds_per_unit, 0.25 * planned)
         d = np.asarray(
             [0.0 if ids[j] in done else remaining.get(ids[j], problem.durations[j]) for j in range(problem.n)]
         )
@@ -139,6 +249,8 @@ def execute(
     from ..prediction import predict_plan
 
     problem, written = load_as_written(workflow)
+    seconds = unit_seconds(problem.time_unit)
+    fingerprint = workflow_fingerprint(workflow)
     base = Path(workflow).resolve().parent if isinstance(workflow, (str, Path)) else Path.cwd()
     workdir = Path(workdir).resolve() if workdir is not None else base
     if not workdir.is_dir():
@@ -148,68 +260,76 @@ def execute(
     done_ids: set[str] = set()
     run_id = new_run_id()
     if resume:
-        run_id, done_ids = last_run(history_path, None if resume is True else str(resume))
+        folder = workdir / "runs" / str(resume)
+        if resume is not True and valid_run_id(str(resume)) and folder.is_dir():  # refuse a live run at once
+            with run_lock(folder, str(resume)):
+                pass
+        run_id, done_ids = last_run(history_path, None if resume is True else str(resume), fingerprint, problem.name)
         if plan is not None:
             raise InvalidOptions("--resume re-plans what is left: give the workflow, not a plan")
-    if plan is not None:
-        plan_dict, waits_for = checked_plan(problem, written, plan)
-        by_id = {e["id"]: e for e in plan_dict["schedule"]}
-        planned_start = np.asarray([float(by_id[a]["start"]) for a in problem.ids])
-        planned_makespan = float(plan_dict.get("makespan", 0.0))
-    else:
-        # agents already finished (resume): nothing left of them to plan
-        result = solve(with_durations(written, dict.fromkeys(done_ids, 0)), time_limit=time_limit)
-        waits_for, planned_start, planned_makespan = result.waits_for, result.start, result.makespan
-    if on_plan:
-        on_plan(problem, waits_for, planned_start, planned_makespan)
-    history = None
-    if history_path.exists():
-        try:
-            history = read_history(history_path)
-        except InvalidHistory:
-            history = None
-    prediction = predict_plan(problem, waits_for, planned_makespan, history, samples=4000)
-    done = frozenset(problem.index[a] for a in done_ids if a in problem.index)
-    executor = Executor(
-        problem=problem,
-        waits_for=waits_for,
-        planned_start=planned_start,
-        commands=commands,
-        workdir=workdir,
-        log_dir=workdir / "runs" / run_id,
-        history_path=history_path,
-        run_id=run_id,
-        workflow_name=problem.name,
-        options=options or RunOptions(),
-        on_event=on_event,
-        done=done,
-    )
-    for j in done:
-        executor.outcomes[j].exit_code = 0
-    if executor.options.adaptive:
-        executor.replanner = _replanner(written, problem)
-    launcher = None
-    if cluster:
-        from .cluster import DaskLauncher
+    with run_lock(workdir / "runs" / run_id, run_id):  # one coordinator per run
+        if plan is not None:
+            plan_dict, waits_for = checked_plan(problem, written, plan)
+            by_id = {e["id"]: e for e in plan_dict["schedule"]}
+            planned_start = np.asarray([float(by_id[a]["start"]) for a in problem.ids])
+            planned_makespan = float(plan_dict.get("makespan", 0.0))
+        else:
+            # agents already finished (resume): nothing left of them to plan
+            result = solve(with_durations(written, dict.fromkeys(done_ids, 0)), time_limit=time_limit)
+            waits_for, planned_start, planned_makespan = result.waits_for, result.start, result.makespan
+        if on_plan:
+            on_plan(problem, waits_for, planned_start, planned_makespan)
+        history = None
+        if history_path.exists():
+            try:
+                history = read_history(history_path)
+            except InvalidHistory:
+                history = None
+        prediction = predict_plan(problem, waits_for, planned_makespan, history, samples=4000)
+        done = frozenset(problem.index[a] for a in done_ids if a in problem.index)
+        executor = Executor(
+            problem=problem,
+            waits_for=waits_for,
+            planned_start=planned_start,
+            commands=commands,
+            workdir=workdir,
+            log_dir=workdir / "runs" / run_id,
+            history_path=history_path,
+            run_id=run_id,
+            workflow_name=problem.name,
+            workflow_file=fingerprint,
+            seconds_per_unit=seconds,
+            options=options or RunOptions(),
+            on_event=on_event,
+            done=done,
+        )
+        for j in done:
+            executor.outcomes[j].exit_code = 0
+        if executor.options.adaptive:
+            executor.replanner = _replanner(written, problem)
+        launcher = None
+        if cluster:
+            from .cluster import DaskLauncher
 
-        launcher = executor.launcher = DaskLauncher(cluster, problem, executor.options.grace)
-    started = time.time()
-    try:
-        outcomes = executor.run()
-    finally:
-        if launcher is not None:
-            launcher.close()
-    return RunReport(
-        run_id=run_id,
-        problem=problem,
-        outcomes=tuple(outcomes),
-        planned_start=planned_start,
-        planned_makespan=planned_makespan,
-        started=started,
-        finished=max([started] + [o.finish for o in outcomes if o.finish is not None]),
-        prediction=prediction,
-        log_dir=workdir / "runs" / run_id,
-        history_path=history_path,
-        resumed=done,
-        peak_in_use=executor.peak_in_use,
-    )
+            launcher = executor.launcher = DaskLauncher(cluster, problem, executor.options.grace)
+        _writable(history_path)
+        started = time.time()
+        try:
+            outcomes = executor.run()
+        finally:
+            if launcher is not None:
+                launcher.close()
+        return RunReport(
+            run_id=run_id,
+            problem=problem,
+            outcomes=tuple(outcomes),
+            planned_start=planned_start,
+            planned_makespan=planned_makespan,
+            started=started,
+            finished=max([started] + [o.finish for o in outcomes if o.finish is not None]),
+            prediction=prediction,
+            log_dir=workdir / "runs" / run_id,
+            history_path=history_path,
+            resumed=done,
+            peak_in_use=executor.peak_in_use,
+        )

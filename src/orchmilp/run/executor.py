@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import RunError
 from ..history import append_attempt
 from ..io.names import file_names
 from ..model.problem import Problem
@@ -101,6 +102,8 @@ class Executor:
     history_path: Path
     run_id: str
     workflow_name: str
+    workflow_file: tuple[str | None, str] = (None, "")  # path and content hash, for --resume
+    seconds_per_unit: float = 1.0  # the workflow's time unit in seconds (timeouts, drift)
     options: RunOptions = field(default_factory=RunOptions)
     on_event: Callable[[str, int, AgentOutcome], None] | None = None
     done: frozenset[int] = frozenset()  # agents already ok in an earlier part of this run (resume)
@@ -129,10 +132,19 @@ class Executor:
         self.replans = 0  # re-plans adopted
         self.drift_seen: set[int] = set()  # agents whose drift already triggered a re-plan
         self.log_names = log_names(p.ids)
+        self.record_error: RunError | None = None  # the history could not be written
 
     # ---- records -------------------------------------------------------------------------
 
     def _record(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host=None) -> None:
+        """One history line; a history that cannot be written stops the run (raised after the cleanup)."""
+        try:
+            self._append(j, attempt, start, finish, status, exit_code, host)
+        except RunError as err:
+            self.record_error = self.record_error or err
+            self.stopping = self.stopping or "history"
+
+    def _append(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host) -> None:
         p = self.problem
         append_attempt(
             self.history_path,
@@ -148,6 +160,8 @@ class Executor:
                 "exit_code": exit_code,
                 "features": dict(p.features[j]) if p.features else {},
                 "host": host or self.host,
+                "workflow_path": self.workflow_file[0],
+                "workflow_hash": self.workflow_file[1] or None,
             },
         )
 
@@ -206,7 +220,7 @@ class Executor:
         out = self.outcomes[j]
         out.attempts += 1
         command = self.commands[j]
-        timeout = p.timeouts[j] if p.timeouts else None
+        timeout = p.timeouts[j] * self.seconds_per_unit if p.timeouts and p.timeouts[j] is not None else None
         proc = self.launcher(
             j,
             out.attempts,
@@ -256,11 +270,11 @@ class Executor:
         if status == "ok" and self.replanner is not None and j not in self.drift_seen:
             from .adaptive import drifted
 
-            if drifted(float(p.durations[j]), finish - proc.started_wall):
+            if drifted(float(p.durations[j]) * self.seconds_per_unit, finish - proc.started_wall):
                 self.drift_seen.add(j)
                 self._replan()
         if status in ("failed", "timeout"):
-            out.note = f"exit code {code}" if status == "failed" else f"timed out after {p.timeouts[j]:g} s"
+            out.note = f"exit code {code}" if status == "failed" else f"timed out after {p.timeouts[j]:g} {p.time_unit}"
             if self.options.on_failure == "stop" and not self._expected_failure(j):
                 self.stopping = self.stopping or "failure"
         self._event(status, j)
@@ -274,7 +288,7 @@ class Executor:
         """--adaptive: when a running agent has overrun its plan by more than the allowance."""
         from .adaptive import allowance
 
-        planned = float(self.problem.durations[j])
+        planned = float(self.problem.durations[j]) * self.seconds_per_unit
         return proc.started + planned + allowance(planned)
 
     def _check_overruns(self, now: float) -> None:
@@ -319,6 +333,8 @@ class Executor:
             raise
         finally:
             waiter.close()
+        if self.record_error is not None:
+            raise self.record_error
         return self.outcomes
 
     def _loop(self, waiter: Waiter) -> None:

@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import RunError
+
 __all__ = [
     "AgentProcess",
     "launch",
@@ -43,6 +45,8 @@ SHELL = shutil.which("bash") or "/bin/sh"
 SUPERVISED = sys.platform.startswith("linux")
 #: seconds past the grace period before the coordinator SIGKILLs a supervisor that did not end
 BACKSTOP = 3.0
+#: longest single sleep of the coordinator (it wakes and looks again)
+MAX_SLEEP = 3600.0
 _SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 
 
@@ -132,7 +136,10 @@ def launch(
     grace: float = 5.0,
 ):
     """Start one attempt of ``command`` (see :func:`start_in_group`); its output goes to ``log_path``."""
-    log = open(log_path, "ab", buffering=0)
+    try:
+        log = open(log_path, "ab", buffering=0)
+    except OSError as err:
+        raise RunError(f"{log_path}: cannot write the agent's log: {err.strerror or err}") from None
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     log.write(f"--- orchmilp: attempt {attempt} at {stamp}Z: {command}\n".encode())
     started = time.monotonic()
@@ -176,6 +183,8 @@ class Waiter:
         """Return when a process may have exited, or after ``timeout`` seconds (None: no limit)."""
         if any(p.pidfd is None for p in running):  # no pidfd: poll in short sleeps
             timeout = 0.05 if timeout is None else min(timeout, 0.05)
+        if timeout is not None:
+            timeout = min(timeout, MAX_SLEEP)  # a timeout of 1e300 s is no limit, not an OverflowError
         if not self._selector.get_map():
             if timeout is not None and timeout > 0:
                 time.sleep(timeout)

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import InvalidWorkflow, OrchmilpError
+from .errors import InvalidOptions, InvalidWorkflow, OrchmilpError
 
 __all__ = ["Reference", "BenchRow", "collect_instances", "read_reference", "run_one", "summarize", "METHODS"]
 
@@ -78,17 +78,27 @@ def collect_instances(paths: list[str]) -> list[Path]:
 def read_reference(path: str | Path) -> dict[str, Reference]:
     """Read ``best_known.csv`` (set,instance,lb,ub,optimal) or a Patterson ``optimum.csv`` (problem,optimum)."""
     refs: dict[str, Reference] = {}
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            if "instance" in row:
-                lb = float(row["lb"]) if row.get("lb") else None
-                ub = float(row["ub"]) if row.get("ub") else None
-                refs[row["instance"]] = Reference(lb, ub, row.get("optimal", "").lower() == "true")
-            elif "problem" in row and "optimum" in row:
-                value = float(row["optimum"])
-                refs[Path(row["problem"]).stem] = Reference(value, value, True)
-            else:
-                raise InvalidWorkflow(f"{path}: expected columns instance,lb,ub,optimal or problem,optimum")
+    try:
+        with open(path, newline="") as handle:
+            for k, row in enumerate(csv.DictReader(handle), 2):
+                try:
+                    if "instance" in row:
+                        lb = float(row["lb"]) if row.get("lb") else None
+                        ub = float(row["ub"]) if row.get("ub") else None
+                        refs[row["instance"]] = Reference(lb, ub, (row.get("optimal") or "").lower() == "true")
+                    elif "problem" in row and "optimum" in row:
+                        value = float(row["optimum"])
+                        refs[Path(row["problem"]).stem] = Reference(value, value, True)
+                    else:
+                        raise InvalidWorkflow(f"{path}: expected columns instance,lb,ub,optimal or problem,optimum")
+                except (TypeError, ValueError) as err:
+                    if isinstance(err, InvalidWorkflow):
+                        raise
+                    raise InvalidWorkflow(f"{path}:{k}: a bound is not a number") from None
+    except FileNotFoundError:
+        raise InvalidOptions(f"--reference {path}: no such file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise InvalidOptions(f"--reference {path}: cannot read: {err}") from None
     return refs
 
 

@@ -9,6 +9,7 @@ valid).
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -109,7 +110,9 @@ def check_plan(
     ``optimum`` (a known optimal makespan) also ``lower_bound <= optimum <= makespan``.
     ``allow_together`` lists pairs of agents whose file conflict is lifted (what-if analyses).
     """
-    problems: list[str] = []
+    problems = _plan_shape(plan)
+    if problems:
+        return problems
     agents = {a["id"]: a for a in workflow.get("agents", [])}
     resources = dict(workflow.get("resources", {}))
     durs = {a: float(agents[a]["duration"]) for a in agents}
@@ -198,6 +201,50 @@ def check_plan(
 
     problems += _check_critical_path(plan.get("critical_path", []), starts, durs, waits, makespan)
     return problems
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _plan_shape(plan: Any) -> list[str]:
+    """The plan's fields and their types (plan-format.md), before any arithmetic on them."""
+    if not isinstance(plan, dict):
+        return ["the plan is not a JSON object"]
+    out = []
+    for key in ("makespan", "lower_bound", "gap"):
+        if key in plan and not _is_number(plan[key]):
+            out.append(f"'{key}' must be a finite number, not {plan[key]!r}"[:200])
+    if "makespan" not in plan:
+        out.append("the plan has no 'makespan'")
+    schedule = plan.get("schedule")
+    if not isinstance(schedule, list):
+        return out + ["the plan has no 'schedule' list"]
+    for k, entry in enumerate(schedule):
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            out.append(f"schedule[{k}]: an entry must be an object with a string 'id'")
+            continue
+        for key in ("start", "finish"):
+            if not _is_number(entry.get(key)):
+                out.append(
+                    f"schedule[{k}] ('{entry['id']}'): '{key}' must be a finite number, not {entry.get(key)!r}"[:200]
+                )
+        waits = entry.get("waits_for", [])
+        if not isinstance(waits, list) or not all(isinstance(w, str) for w in waits):
+            out.append(f"schedule[{k}] ('{entry['id']}'): 'waits_for' must be a list of agent ids")
+    groups = plan.get("groups", [])
+    if not isinstance(groups, list) or not all(
+        isinstance(g, dict)
+        and _is_number(g.get("start"))
+        and isinstance(g.get("agents"), list)
+        and all(isinstance(a, str) for a in g["agents"])
+        for g in groups
+    ):
+        out.append("'groups' must be a list of objects with a numeric 'start' and an 'agents' list")
+    path = plan.get("critical_path", [])
+    if not isinstance(path, list) or not all(isinstance(a, str) for a in path):
+        out.append("'critical_path' must be a list of agent ids")
+    return out
 
 
 def _waits_order(waits: dict, agents: dict, problems: list[str]) -> list[str] | None:

@@ -20,7 +20,9 @@ import warnings
 from pathlib import Path
 
 from . import __version__
+from .clock import is_interrupt
 from .errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpError, OrchmilpWarning
+from .io.names import one_line
 
 __all__ = ["main"]
 
@@ -835,7 +837,7 @@ def _warnings_as_lines():
     from .errors import OrchmilpWarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"orchmilp: warning: {message}", file=sys.stderr)
+        print(f"orchmilp: warning: {one_line(message)}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", OrchmilpWarning)
@@ -875,12 +877,14 @@ def main(argv: list[str] | None = None) -> int:
         with _sigterm_as_interrupt(), _warnings_as_lines():
             return commands[args.command](args)
     except (InvalidWorkflow, InvalidPlan, InvalidOptions, InvalidHistory) as err:
-        print(f"orchmilp: error: {err}", file=sys.stderr)
+        print(f"orchmilp: error: {one_line(err)}", file=sys.stderr)
         return 2
     except OrchmilpError as err:
-        print(f"orchmilp: error: {err}", file=sys.stderr)
+        print(f"orchmilp: error: {one_line(err)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as err:
+        if not is_interrupt(err):
+            raise
         print("orchmilp: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `orchmilp solve ... | head -1`: the reader has gone, exit quietly

@@ -271,7 +271,11 @@ def _child(conn, tool: str, root: str, arguments: dict, limit: float, server: in
         conn.send(("ok", result))
     except (OrchmilpError, Refused) as err:
         conn.send(("error", str(err)))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as err:
+        from .clock import is_interrupt
+
+        if not is_interrupt(err):
+            raise
         conn.send(("error", f"{tool}: stopped (time limit reached or server stopping)"))
     except Exception as err:  # a bug: still one line, and the server lives on
         conn.send(("error", f"internal error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"))

@@ -36,7 +36,7 @@ import numpy as np
 from numba import njit
 
 from ..bounds.critical_path import tails
-from ..clock import NO_DEADLINE, now
+from ..clock import NO_DEADLINE, kernel_section, now
 from ..model.problem import Problem
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
@@ -581,29 +581,30 @@ class BranchAndBound:
         self.horizon = horizon
         prob, mem = self.problem, self.memory
         lf = np.minimum(np.asarray(lf, np.int64), horizon)
-        status, start, nodes, full = _search(
-            int(horizon),
-            self.p,
-            prob.topological_order,
-            prob.pred_ptr,
-            prob.pred_idx,
-            self.usage,
-            self.capacity,
-            lf,
-            np.argsort(lf, kind="stable"),
-            self.tail,
-            self.twin,
-            int(node_limit),
-            mem.head,
-            mem.next,
-            mem.t,
-            mem.words,
-            mem.ip_ptr,
-            mem.ip,
-            mem.counts,
-            1 << 20,
-            float(deadline),
-        )
+        with kernel_section():  # a stop signal waits until the kernel returns
+            status, start, nodes, full = _search(
+                int(horizon),
+                self.p,
+                prob.topological_order,
+                prob.pred_ptr,
+                prob.pred_idx,
+                self.usage,
+                self.capacity,
+                lf,
+                np.argsort(lf, kind="stable"),
+                self.tail,
+                self.twin,
+                int(node_limit),
+                mem.head,
+                mem.next,
+                mem.t,
+                mem.words,
+                mem.ip_ptr,
+                mem.ip,
+                mem.counts,
+                1 << 20,
+                float(deadline),
+            )
         if full:
             mem.grow()
         return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from ..bounds.propagation import Propagator, _propagate_all
-from ..clock import NO_DEADLINE, now
+from ..clock import NO_DEADLINE, kernel_section, now
 from ..model.problem import Problem
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
@@ -187,24 +187,25 @@ def probe(
     n = prob.n
     es0 = np.zeros(n, np.int64)
     lf0 = np.full(n, int(horizon), np.int64)
-    status, start, nodes = _settimes(
-        int(horizon),
-        prop.p,
-        prob.topological_order,
-        prob.pred_ptr,
-        prob.pred_idx,
-        prob.succ_ptr,
-        prob.succ_idx,
-        prop.pair_a,
-        prop.pair_b,
-        prop.usage,
-        prop.capacity,
-        prop.clique_ptr,
-        prop.clique_idx,
-        es0,
-        lf0,
-        int(node_limit),
-        bool(energetic and prop.energetic),
-        float(deadline),
-    )
+    with kernel_section():  # a stop signal waits until the kernel returns
+        status, start, nodes = _settimes(
+            int(horizon),
+            prop.p,
+            prob.topological_order,
+            prob.pred_ptr,
+            prob.pred_idx,
+            prob.succ_ptr,
+            prob.succ_idx,
+            prop.pair_a,
+            prop.pair_b,
+            prop.usage,
+            prop.capacity,
+            prop.clique_ptr,
+            prop.clique_idx,
+            es0,
+            lf0,
+            int(node_limit),
+            bool(energetic and prop.energetic),
+            float(deadline),
+        )
     return Probe(int(horizon), int(status), start.copy() if status == FEASIBLE else None, int(nodes))

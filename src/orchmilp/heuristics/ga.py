@@ -20,7 +20,7 @@ import time
 import numpy as np
 from numba import njit
 
-from ..clock import NO_DEADLINE, now
+from ..clock import NO_DEADLINE, kernel_section, now
 from ..model.problem import Problem
 from .portfolio import HeuristicResult
 from .rules import RULES
@@ -280,22 +280,23 @@ def genetic_algorithm(
         if left is not None and per_generation_seconds:
             gens = max(1, min(gens, int(left / per_generation_seconds)))
         t_batch = time.perf_counter()
-        spent, found = _generations(
-            pop,
-            fitness,
-            best_start,
-            gens,
-            d,
-            *args,
-            usage,
-            cum.capacity,
-            rank,
-            before,
-            mutation,
-            generation_seed,
-            target,
-            t0 + time_limit if time_limit is not None else NO_DEADLINE,
-        )
+        with kernel_section():  # a stop signal waits until the kernel returns
+            spent, found = _generations(
+                pop,
+                fitness,
+                best_start,
+                gens,
+                d,
+                *args,
+                usage,
+                cum.capacity,
+                rank,
+                before,
+                mutation,
+                generation_seed,
+                target,
+                t0 + time_limit if time_limit is not None else NO_DEADLINE,
+            )
         per_generation_seconds = (time.perf_counter() - t_batch) / gens
         generation_seed += 1
         used += spent

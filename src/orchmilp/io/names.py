@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterable
 
-__all__ = ["file_names", "file_name", "printable", "ansi_c_quote", "MAX_NAME"]
+__all__ = ["file_names", "file_name", "printable", "one_line", "ansi_c_quote", "MAX_NAME"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 #: longest name kept as it is; longer ones are cut and get a hash
@@ -66,6 +66,24 @@ def printable(text: object) -> str:
     'a\\\\nb\\\\u001b[31m'
     """
     return json.dumps(str(text))[1:-1]
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: object) -> str:
+    """``text`` with control characters (newlines, terminal escapes) shown escaped; other Unicode kept.
+
+    >>> one_line("agent 'a\\nb\\x1b[31m' é")
+    "agent 'a\\\\nb\\\\x1b[31m' é"
+    """
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return _CONTROL.sub(
+        lambda m: named.get(
+            m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        str(text),
+    )
 
 
 def ansi_c_quote(text: str) -> str:

@@ -25,14 +25,26 @@ def _fmt(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+#: largest total of durations (and largest capacity or use): floats count whole units exactly
+#: below 2**53, so plans, bounds and the checker's tolerances stay exact in this range
+MAX_TOTAL = 1e15
+
+
 def _check_number(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidWorkflow(f"{where} = {value!r} is not a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidWorkflow(f"{where} is too large (at most {MAX_TOTAL:g})") from None
+    if not math.isfinite(number):
         raise InvalidWorkflow(f"{where} = {value!r} is not a finite number")
-    if value < 0:
-        raise InvalidWorkflow(f"{where} = {_fmt(value)} must be >= 0")
-    return float(value)
+    if number < 0:
+        raise InvalidWorkflow(f"{where} = {_fmt(number)} must be >= 0")
+    if number > MAX_TOTAL:
+        hint = ": use a larger time_unit" if "duration" in where or "timeout" in where else ""
+        raise InvalidWorkflow(f"{where} = {_fmt(number)} is too large (at most {MAX_TOTAL:g}{hint})")
+    return number
 
 
 def validate(instance: Instance) -> Problem:
@@ -90,6 +102,12 @@ def validate(instance: Instance) -> Problem:
             out.append(tuple(dict.fromkeys(normal)))
         _check_run_fields(agent, durations[j], index, edges, j)
 
+    if durations.sum() > MAX_TOTAL:
+        worst = int(np.argmax(durations))
+        raise InvalidWorkflow(
+            f"agent '{instance.agents[worst].id}': duration: the durations add up to {durations.sum():g}, "
+            f"more than {MAX_TOTAL:g} (use a larger time_unit)"
+        )
     edge_array = np.asarray(sorted(edges), dtype=np.int64).reshape(-1, 2)
     _reject_cycles(instance, edge_array)
 

@@ -50,11 +50,12 @@ def critical_path(start: np.ndarray, durations: np.ndarray, waits_for) -> tuple[
     if len(start) == 0:
         return ()
     finish = start + durations
-    tol = _EPS * max(1.0, float(np.max(finish)))
+    # tolerances relative to each time (not to the makespan): 0.25 next to 1e14 is not 0
     # prefer the longest chain of positive-duration agents ending at the makespan
     j = int(np.lexsort((-durations, -finish))[0])
     chain = [j]
-    while start[j] > tol:
+    while start[j] > _EPS:
+        tol = _EPS * max(1.0, abs(float(start[j])))
         tight = [i for i in waits_for[j] if abs(finish[i] - start[j]) <= tol]
         if not tight:
             break

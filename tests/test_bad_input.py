@@ -1,0 +1,133 @@
+"""Red team, input: every bad workflow, plan or option is one line naming the file, agent or
+field, a non-zero exit and no traceback; numbers at the edges of the float range are refused or
+planned correctly; Ctrl-C or SIGTERM at any moment of a solve exits 130 without a traceback."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, assert_valid_plan
+
+import orchmilp
+from orchmilp.cli import main
+
+PY = sys.executable
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.count("\n") == 0, err
+    return err
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ('{"agents":[{"id":"a","duration":1e308},{"id":"b","duration":1e308}]}', "too large"),
+        ('{"agents":[{"id":"a","duration":1e18},{"id":"b","duration":0.25}]}', "too large"),
+        ('{"resources":{"r":1e308},"agents":[{"id":"a","duration":1,"uses":{"r":1e308}}]}', "resources.r"),
+        ('{"agents":[{"id":"a","duration":' + "9" * 400 + "}]}", "agent 'a': duration"),
+        ('{"agents":[{"id":"a","duration":6e14},{"id":"b","duration":6e14}]}', "add up to"),
+        ('{"agents":[{"id":"a","duration":1}],"agents":[]}', 'key "agents" appears twice'),
+        ('{"agents":' + "[" * 5000 + "]" * 5000 + "}", "nested deeper"),
+        ('{"agents":[{"id":"a\\ud800","duration":1}]}', "not valid Unicode"),
+    ],
+)
+def test_numbers_and_json_at_the_edges_are_one_line(tmp_path, capsys, text, says):
+    path = tmp_path / "wf.json"
+    path.write_text(text)
+    for command in (["solve", str(path), "--time-limit", "2"], ["analyze", str(path)]):
+        assert main(command) == 2
+        assert says in _one_line(capsys)
+
+
+def test_a_mix_of_huge_and_tiny_durations_is_planned_correctly():
+    workflow = {
+        "resources": {"r": 2},
+        "agents": [
+            {"id": "a", "duration": 1e14, "uses": {"r": 1}},
+            {"id": "b", "duration": 0.25, "uses": {"r": 2}},
+            {"id": "c", "duration": 3.5, "uses": {"r": 1}, "depends_on": ["b"]},
+            {"id": "d", "duration": 1e13, "uses": {"r": 1}},
+        ],
+    }
+    plan = orchmilp.solve(workflow, time_limit=5).to_dict()
+    assert_valid_plan(workflow, plan)
+    assert plan["makespan"] == pytest.approx(1e14 + 0.25)
+
+
+def test_ids_with_newlines_and_escape_codes_are_shown_escaped(tmp_path, capsys):
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps({"agents": [{"id": "a\nb\x1b[31m", "duration": 1, "depends_on": ["zz"]}]}))
+    assert main(["solve", str(path)]) == 2
+    err = _one_line(capsys)
+    assert "\x1b" not in err and "a\\nb\\x1b[31m" in err
+
+
+@pytest.mark.parametrize(
+    "mutate, says",
+    [
+        (lambda p: p["schedule"][0].pop("finish"), "'finish' must be a finite number"),
+        (lambda p: p["schedule"][0].__setitem__("waits_for", None), "'waits_for' must be a list"),
+        (lambda p: p.__setitem__("groups", 7), "'groups' must be a list"),
+        (lambda p: p["schedule"][0].__setitem__("start", "0"), "'start' must be a finite number"),
+        (lambda p: p.__setitem__("makespan", "x"), "'makespan' must be a finite number"),
+    ],
+)
+def test_check_refuses_wrongly_typed_plans(tmp_path, capsys, mutate, says):
+    source = ROOT / "instances" / "examples" / "code-review.json"
+    plan = orchmilp.solve(str(source)).to_dict()
+    mutate(plan)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["check", str(source), str(path)]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and says in out.out + out.err
+
+
+def test_bench_with_a_missing_reference_is_one_line(tmp_path, capsys):
+    assert main(["bench", str(ROOT / "instances" / "psplib" / "j30"), "--reference", str(tmp_path / "none.csv")]) == 2
+    assert "no such file" in _one_line(capsys)
+
+
+def test_solve_into_a_closed_pipe_exits_quietly():
+    source = ROOT / "instances" / "examples" / "code-review.json"
+    proc = subprocess.run(
+        f"{PY} -m orchmilp.cli solve {source} | head -c 1", shell=True, capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_a_stop_signal_at_any_moment_of_a_solve_exits_130_without_a_traceback():
+    source = ROOT / "instances" / "scale" / "time-limit-300.json"
+    rng = random.Random(7)
+    for k in range(5):
+        child = subprocess.Popen(
+            [PY, "-m", "orchmilp.cli", "solve", str(source), "--time-limit", "20"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        time.sleep(rng.uniform(1.0, 5.0))
+        child.send_signal(signal.SIGINT if k % 2 else signal.SIGTERM)
+        err = child.communicate(timeout=60)[1]
+        assert child.returncode == 130, err[-2000:]
+        assert "Traceback" not in err, err[-2000:]
+
+
+def test_json_file_inputs_never_half_write(tmp_path, capsys):
+    """A refused workflow leaves no output file behind."""
+    path = tmp_path / "wf.json"
+    path.write_text('{"agents":[{"id":"a","duration":1e300}]}')
+    out = tmp_path / "plan.json"
+    assert main(["solve", str(path), "-o", str(out)]) == 2
+    _one_line(capsys)
+    assert not out.exists() and not any(p.name.startswith(".plan.json") for p in Path(tmp_path).iterdir())

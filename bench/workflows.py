@@ -52,3 +52,29 @@ def random_workflow(n: int, seed: int = 0, mean_seconds: float = 60.0) -> dict:
         "resources": {"slots": max(3, n // 6), "memory_gb": max(8, n // 3), "tokens_per_min": 50000 * max(3, n // 8)},
         "agents": agents,
     }
+
+
+def crowded_workflow(n: int, seed: int = 0, slots: int = 8, files: int = 40) -> dict:
+    """``n`` agents on ``slots`` slots sharing a few dozen files (the red team's large case):
+    a layered graph with 1-3 dependencies on the layer before, each agent reads one or two of
+    the ``files`` and one in ten writes one, so most pairs meet on a slot or a file."""
+    rng = random.Random(seed)
+    width = max(1, int(n**0.5))
+    agents = []
+    for k in range(n):
+        layer = k // width
+        deps = []
+        if layer:
+            before = range((layer - 1) * width, layer * width)
+            deps = [f"t{j}" for j in rng.sample(before, min(len(before), rng.randint(1, 3)))]
+        agent = {
+            "id": f"t{k}",
+            "duration": rng.randint(5, 120),
+            "depends_on": deps,
+            "uses": {"slots": 1},
+            "reads": [f"shared/f{rng.randrange(files)}.txt" for _ in range(rng.randint(1, 2))],
+        }
+        if rng.random() < 0.1:
+            agent["writes"] = [f"shared/f{rng.randrange(files)}.txt"]
+        agents.append(agent)
+    return {"name": f"crowded-{n}", "resources": {"slots": slots}, "agents": agents}

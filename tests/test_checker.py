@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import orchmilp
 from orchmilp.check import check_plan
@@ -103,3 +105,56 @@ def test_robustness_sampling_catches_plans_that_only_work_for_planned_durations(
     }
     problems = check_plan(workflow, plan, samples=10)
     assert any("waits_for" in p for p in problems)
+
+
+def _brute_force_overlap(agents, starts, durs):
+    """The checker's file rule by every pair (the definition, quadratic)."""
+
+    def norm(p):
+        from orchmilp.check import _norm
+
+        return _norm(p)
+
+    def covers(folder, other):
+        return (folder == "" or folder.endswith("/")) and other.startswith(folder)
+
+    def overlap(a, b):
+        return a == b or covers(a, b) or covers(b, a)
+
+    ids = list(agents)
+    for x in ids:
+        for y in ids:
+            if x == y or durs[x] <= 0 or durs[y] <= 0:
+                continue
+            wx = [norm(p) for p in agents[x].get("writes", [])]
+            ty = [norm(p) for p in agents[y].get("writes", []) + agents[y].get("reads", [])]
+            if any(overlap(w, t) for w in wx for t in ty):
+                if starts[x] < starts[y] + durs[y] - 1e-6 and starts[y] < starts[x] + durs[x] - 1e-6:
+                    return True
+    return False
+
+
+PATHS = ["a/", "a/b", "a/b/c", "a/b/", ".", "x", "x/y", "./a/b"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(PATHS), max_size=2),
+            st.lists(st.sampled_from(PATHS), max_size=2),
+            st.integers(0, 6),
+            st.integers(0, 3),
+        ),
+        min_size=1,
+        max_size=7,
+    )
+)
+def test_file_conflict_check_matches_every_pair(specs):
+    from orchmilp.check import _Conflicts
+
+    agents = {f"a{k}": {"id": f"a{k}", "reads": r, "writes": w} for k, (r, w, _, _) in enumerate(specs)}
+    starts = {f"a{k}": float(s) for k, (_, _, s, _) in enumerate(specs)}
+    durs = {f"a{k}": float(d) for k, (_, _, _, d) in enumerate(specs)}
+    found = _Conflicts(agents).violations(starts, durs, "plan")
+    assert bool(found) == _brute_force_overlap(agents, starts, durs)

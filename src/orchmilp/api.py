@@ -34,9 +34,20 @@ __all__ = [
     "with_history_medians",
     "compile_model",
     "SolveOptions",
+    "Loaded",
 ]
 
-Source = str | Path | dict | Instance | Problem
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """A workflow read and validated once: its problem and the workflow as written (for the
+    checker). Passing it to :func:`solve` skips reading and validating again."""
+
+    problem: Problem
+    workflow: dict[str, Any]
+
+
+Source = str | Path | dict | Instance | Problem | Loaded
 
 
 def load(source: Source) -> Problem:
@@ -47,6 +58,8 @@ def load(source: Source) -> Problem:
 
 def _read(source: Source) -> tuple[Problem, dict[str, Any] | None]:
     """The validated problem and the workflow as written (None for PSPLIB files and objects)."""
+    if isinstance(source, Loaded):
+        return source.problem, source.workflow
     if isinstance(source, Problem):
         return source, None
     if isinstance(source, Instance):

@@ -9,9 +9,12 @@ valid).
 
 from __future__ import annotations
 
+import bisect
 import math
 import random
 from typing import Any
+
+import numpy as np
 
 __all__ = ["check_plan", "check_run"]
 
@@ -25,37 +28,94 @@ def _norm(path: str) -> str:
     return joined + "/" if folder and joined else joined if not folder else ""
 
 
-def _covers(folder: str, other: str) -> bool:
-    return (folder == "" or folder.endswith("/")) and other.startswith(folder)
+class _Conflicts:
+    """Who may not overlap whom because of files: for each written path, its writers and every
+    agent touching a path that overlaps it (the path, a folder above it, or one below it).
+    Checked by counting overlapping intervals with binary search (no list of pairs, which grows
+    with the square of the agents sharing a file). ``owner`` maps a key to its agent (attempts of
+    one agent never conflict); ``lifted`` pairs of agents may overlap (what-if analyses)."""
+
+    def __init__(self, agents: dict, owner=None, lifted: frozenset = frozenset()) -> None:
+        touched: dict[str, set] = {}
+        written: dict[str, set] = {}
+        for aid, agent in agents.items():
+            for q in agent.get("reads", []):
+                touched.setdefault(_norm(q), set()).add(aid)
+            for q in agent.get("writes", []):
+                touched.setdefault(_norm(q), set()).add(aid)
+                written.setdefault(_norm(q), set()).add(aid)
+        paths = sorted(touched)
+        self.groups: list[tuple[list, list]] = []
+        seen = set()
+        for w, writers in written.items():
+            others: set = set()
+            for q in _overlapping(w, paths, touched):
+                others |= touched[q]
+            key = (frozenset(writers), frozenset(others))
+            if len(others) > 1 and key not in seen:
+                seen.add(key)
+                self.groups.append((sorted(writers), sorted(others)))
+        self.owner = owner or (lambda key: key)
+        self.lifted = lifted
+
+    def violations(self, starts: dict, durs: dict, label: str) -> list[str]:
+        out: list[str] = []
+        for writers, others in self.groups:
+            live = [o for o in others if durs[o] > 0]
+            if len(live) < 2:
+                continue
+            begin = np.asarray([starts[o] for o in live])
+            end = begin + np.asarray([durs[o] for o in live])
+            by_begin, by_end = np.sort(begin), np.sort(end)
+            for a in writers:
+                if durs[a] <= 0:
+                    continue
+                s_a, e_a = starts[a], starts[a] + durs[a]
+                # intervals beginning before a ends, less those ending before a begins, less a itself
+                count = np.searchsorted(by_begin, e_a - TOL, "left") - np.searchsorted(by_end, s_a + TOL, "right") - 1
+                if count > 0:
+                    partner = self._partner(a, s_a, e_a, live, begin, end)
+                    if partner is not None:
+                        out.append(
+                            f"{label}: conflicting agents '{min(a, partner)}' and '{max(a, partner)}' overlap in time"
+                        )
+                        return out
+        return out
+
+    def _partner(self, a, s_a: float, e_a: float, live: list, begin, end):
+        for b, s_b, e_b in zip(live, begin.tolist(), end.tolist()):
+            if b == a or self.owner(b) == self.owner(a) or (min(a, b), max(a, b)) in self.lifted:
+                continue
+            if s_a < e_b - TOL and s_b < e_a - TOL:
+                return b
+        return None
 
 
-def _overlap(a: str, b: str) -> bool:
-    return a == b or _covers(a, b) or _covers(b, a)
-
-
-def _conflict_pairs(agents: dict) -> list[tuple[str, str]]:
-    """Pairs of agents where one writes a path overlapping one the other reads or writes."""
-    touched: dict[str, set] = {}
-    written: dict[str, set] = {}
-    for aid, agent in agents.items():
-        for p in agent.get("reads", []):
-            touched.setdefault(_norm(p), set()).add(aid)
-        for p in agent.get("writes", []):
-            touched.setdefault(_norm(p), set()).add(aid)
-            written.setdefault(_norm(p), set()).add(aid)
-    pairs = set()
-    for w, writers in written.items():
-        for q, others in touched.items():
-            if _overlap(w, q):
-                pairs.update((min(a, b), max(a, b)) for a in writers for b in others if a != b)
-    return sorted(pairs)
+def _overlapping(w: str, paths: list[str], touched: dict) -> list[str]:
+    """The touched paths overlapping ``w``: itself, the folders above it, those below it."""
+    found = [w] if w in touched else []
+    parts = w.rstrip("/").split("/") if w else []
+    for k in range(len(parts)):  # folders above w, the root ("") first
+        folder = "/".join(parts[:k]) + "/" if k else ""
+        if folder in touched and folder != w:
+            found.append(folder)
+    if w == "" or w.endswith("/"):  # paths below the folder w
+        lo = bisect.bisect_left(paths, w)
+        for q in paths[lo:]:
+            if not q.startswith(w):
+                break
+            if q != w:
+                found.append(q)
+    return found
 
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= TOL * max(1.0, abs(a), abs(b))
 
 
-def _violations_of(starts: dict, durs: dict, agents: dict, resources: dict, conflicts: list, label: str) -> list[str]:
+def _violations_of(
+    starts: dict, durs: dict, agents: dict, resources: dict, conflicts: _Conflicts, label: str
+) -> list[str]:
     """Dependencies, capacities and file conflicts of one timed schedule."""
     out = []
     for aid, agent in agents.items():
@@ -77,11 +137,7 @@ def _violations_of(starts: dict, durs: dict, agents: dict, resources: dict, conf
             if load > cap + TOL * max(1.0, cap):
                 out.append(f"{label}: resource '{res}' holds {load:g} > capacity {cap:g} at time {t:g}")
                 break
-    for a, b in conflicts:
-        if durs[a] > 0 and durs[b] > 0:
-            if starts[a] < starts[b] + durs[b] - TOL and starts[b] < starts[a] + durs[a] - TOL:
-                out.append(f"{label}: conflicting agents '{a}' and '{b}' overlap in time")
-    return out
+    return out + conflicts.violations(starts, durs, label)
 
 
 def _earliest(order: list[str], waits: dict, durs: dict) -> dict:
@@ -138,8 +194,7 @@ def check_plan(
         if not _close(float(seen[a]["finish"]), starts[a] + durs[a]):
             problems.append(f"'{a}' finish {seen[a]['finish']} != start + duration {starts[a] + durs[a]:g}")
 
-    lifted = {(min(a, b), max(a, b)) for a, b in allow_together}
-    conflicts = [pair for pair in _conflict_pairs(agents) if pair not in lifted]
+    conflicts = _Conflicts(agents, lifted=frozenset((min(a, b), max(a, b)) for a, b in allow_together))
     problems += _violations_of(starts, durs, agents, resources, conflicts, "plan")
 
     makespan = max((starts[a] + durs[a] for a in agents), default=0.0)
@@ -167,12 +222,16 @@ def check_plan(
     order = _waits_order(waits, agents, problems)
     if order is None:
         return problems
-    ancestors: dict[str, set] = {}
+    bit = {a: 1 << k for k, a in enumerate(agents)}
+    ancestors: dict[str, int] = {}  # bit sets: linear memory in words, not a set per agent
     for a in order:
-        ancestors[a] = set(waits[a]).union(*(ancestors[w] for w in waits[a])) if waits[a] else set()
+        anc = 0
+        for w in waits[a]:
+            anc |= ancestors[w] | bit[w]
+        ancestors[a] = anc
     for a, agent in agents.items():
         for dep in agent.get("depends_on", []):
-            if dep not in ancestors[a]:
+            if not ancestors[a] & bit[dep]:
                 problems.append(f"'{a}' does not wait (directly or through others) for its dependency '{dep}'")
     planned = _earliest(order, waits, durs)
     for a in agents:
@@ -366,7 +425,5 @@ def check_run(workflow: dict[str, Any], lines: list[dict[str, Any]]) -> list[str
                 entry["depends_on"].append(last_key[d])  # run_if on a failure: after that attempt
             else:
                 problems.append(f"'{entry['agent']}' ran although its dependency '{d}' did not end ok")
-    conflicts = [
-        (a, b) for a, b in _conflict_pairs({k: v for k, v in ran.items()}) if ran[a]["agent"] != ran[b]["agent"]
-    ]
+    conflicts = _Conflicts(ran, owner=lambda key: ran[key]["agent"])
     return problems + _violations_of(starts, durs, ran, resources, conflicts, "run")

@@ -356,25 +356,25 @@ def _progress_printer(quiet: bool):
 
 
 def _cmd_solve(args) -> int:
-    from .api import SolveOptions, load_as_written, solve, with_history_medians
+    from .api import Loaded, SolveOptions, load_as_written, solve, with_history_medians
     from .io.files import write_json_atomic
-    from .report.console import print_result
+    from .report.console import MAX_ROWS, print_result
 
     t0 = _STARTED
     what_ifs = bool(args.report or args.html)
     history = None
     # read once (its warnings shown once); the solve reads the dict again, with the file's name
-    as_written, source = load_as_written(args.workflow)
-    source = {"name": as_written.name, **source}
+    as_written, written = load_as_written(args.workflow)
+    source = Loaded(as_written, written)
     if args.history:
         from .history import read_history
 
         history = read_history(args.history)
-        source = with_history_medians(as_written, source, history)
+        source = with_history_medians(as_written, {"name": as_written.name, **written}, history)
     # whose figures the prediction shrinks towards: the workflow as written (see forecast)
     prior = as_written if history is not None else True
     drawing = _drawing_seconds(as_written.n, args)
-    ending = EXIT_SECONDS + (0.0 if args.json else PRINT_SECONDS_PER_AGENT * as_written.n)
+    ending = EXIT_SECONDS + (0.0 if args.json else PRINT_SECONDS_PER_AGENT * min(as_written.n, 2 * MAX_ROWS))
     spent = time.perf_counter() - t0  # starting the command and reading count against the limit too
     options = SolveOptions(
         time_limit=max(

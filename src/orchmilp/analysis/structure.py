@@ -18,6 +18,7 @@ from ..bounds.critical_path import heads, tails
 from ..bounds.resource import clique_bound, energy_bound
 from ..model.paths import display_path
 from ..model.problem import Problem
+from ..plan.partial_order import reduce_arcs
 from ..result import plain_number
 
 __all__ = ["analyze", "dependency_graph"]
@@ -31,13 +32,23 @@ def dependency_graph(problem: Problem) -> nx.DiGraph:
     return graph
 
 
-def _redundant(graph: nx.DiGraph) -> list[dict[str, Any]]:
+def _redundant(problem: Problem) -> list[dict[str, Any]]:
     """Dependencies implied by a longer path, with that path."""
-    reduced = nx.transitive_reduction(graph)
+    preds = [problem.preds(j).tolist() for j in range(problem.n)]
+    kept = reduce_arcs(preds)
+    reduced = None
     out = []
-    for dep, agent in graph.edges():
-        if not reduced.has_edge(dep, agent):  # the reduced graph still links them, through others
-            out.append({"agent": agent, "depends_on": dep, "implied_by": nx.shortest_path(reduced, dep, agent)})
+    for j in range(problem.n):
+        dropped = set(preds[j]) - set(kept[j])
+        if not dropped:
+            continue
+        if reduced is None:  # the reduced graph still links them, through others
+            reduced = nx.DiGraph()
+            reduced.add_nodes_from(range(problem.n))
+            reduced.add_edges_from((i, k) for k in range(problem.n) for i in kept[k])
+        for i in sorted(dropped):
+            path = [problem.ids[v] for v in nx.shortest_path(reduced, i, j)]
+            out.append({"agent": problem.ids[j], "depends_on": problem.ids[i], "implied_by": path})
     return out
 
 
@@ -132,7 +143,7 @@ def analyze(problem: Problem) -> dict[str, Any]:
         "agents": problem.n,
         "dependencies": int(len(problem.edges)),
         "levels": levels,
-        "redundant_dependencies": _redundant(graph),
+        "redundant_dependencies": _redundant(problem),
         # the most agents in a row (the longest in time is the critical path)
         "longest_chain": list(nx.dag_longest_path(graph)) if problem.n else [],
         "critical_path": [ids[j] for j in path],

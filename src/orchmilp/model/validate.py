@@ -175,6 +175,25 @@ def _check_run_fields(agent, duration: float, index: dict[str, int], edges: set,
 
 
 def _reject_cycles(instance: Instance, edges: np.ndarray) -> None:
+    """A cycle in the dependencies is an error naming it. Kahn's algorithm (linear) decides;
+    networkx finds the cycle only when there is one."""
+    n = len(instance.agents)
+    indegree = np.bincount(edges[:, 1], minlength=n) if len(edges) else np.zeros(n, np.int64)
+    order = np.argsort(edges[:, 0], kind="stable") if len(edges) else np.zeros(0, np.int64)
+    heads, tails = edges[order, 0], edges[order, 1]
+    first = np.searchsorted(heads, np.arange(n + 1))
+    ready = np.flatnonzero(indegree == 0).tolist()
+    indegree = indegree.tolist()
+    seen = 0
+    while ready:
+        u = ready.pop()
+        seen += 1
+        for v in tails[first[u] : first[u + 1]].tolist():
+            indegree[v] -= 1
+            if indegree[v] == 0:
+                ready.append(v)
+    if seen == n:
+        return
     graph = nx.DiGraph()
     graph.add_nodes_from(range(len(instance.agents)))
     graph.add_edges_from(map(tuple, edges.tolist()))

@@ -6,6 +6,7 @@ import math
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..result import Result, plain_number
@@ -13,12 +14,28 @@ from ..result import Result, plain_number
 __all__ = ["print_result", "print_prediction", "print_history", "print_backtest"]
 
 
+#: longest table printed to the console; the rest is counted (the whole plan: -o or --json)
+MAX_ROWS = 200
+
+
+def _capped(rows: list, what: str, console: Console) -> list:
+    """The first :data:`MAX_ROWS` rows; a line says how many more there are."""
+    if len(rows) > MAX_ROWS:
+        console.print(f"  (showing {MAX_ROWS} of {len(rows)} {what}: the whole list is in -o FILE or --json)")
+    return rows[:MAX_ROWS]
+
+
+def _ids(ids) -> str:
+    return ", ".join(escape(i) for i in ids)
+
+
 def print_result(result: Result, console: Console | None = None) -> None:
-    """Status line, parallel groups, schedule with waits_for, critical path."""
+    """Status line, parallel groups, schedule with waits_for, critical path (long tables cut
+    at :data:`MAX_ROWS` rows; workflow strings escaped, never read as markup)."""
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-    unit = result.problem.time_unit
+    unit = escape(result.problem.time_unit)
     colour = "green" if result.status.value == "optimal" else "yellow"
-    console.print(f"[bold]{result.problem.name}[/bold]: [{colour}]{result.status.value}[/{colour}] plan")
+    console.print(f"[bold]{escape(result.problem.name)}[/bold]: [{colour}]{result.status.value}[/{colour}] plan")
     grid = ""
     if result.resolution is not None:
         grid = f", grid {plain_number(result.resolution)} {unit}" + ("" if result.exact_grid else " (rounded)")
@@ -30,8 +47,8 @@ def print_result(result: Result, console: Console | None = None) -> None:
     groups = Table(title="Parallel groups", title_justify="left", show_edge=False)
     groups.add_column("start", justify="right")
     groups.add_column("agents")
-    for g in result.groups:
-        groups.add_row(f"{g['start']}", ", ".join(g["agents"]))
+    for g in _capped(list(result.groups), "groups", console):
+        groups.add_row(f"{g['start']}", _ids(g["agents"]))
     console.print(groups)
     table = Table(title="Schedule", title_justify="left", show_edge=False)
     table.add_column("agent")
@@ -39,58 +56,65 @@ def print_result(result: Result, console: Console | None = None) -> None:
     table.add_column("finish", justify="right")
     table.add_column("waits for")
     critical = set(result.critical_path)
-    for entry in sorted(result.schedule, key=lambda e: (e["start"], e["id"])):
-        name = f"[bold]{entry['id']}[/bold]" if entry["id"] in critical else entry["id"]
-        table.add_row(name, f"{entry['start']}", f"{entry['finish']}", ", ".join(entry["waits_for"]) or "-")
+    entries = sorted(result.schedule, key=lambda e: (e["start"], e["id"]))
+    for entry in _capped(entries, "agents", console):
+        name = f"[bold]{escape(entry['id'])}[/bold]" if entry["id"] in critical else escape(entry["id"])
+        table.add_row(name, f"{entry['start']}", f"{entry['finish']}", _ids(entry["waits_for"]) or "-")
     console.print(table)
-    console.print("Critical path: " + " -> ".join(result.critical_path) + f" ({plain_number(result.makespan)} {unit})")
+    path = result.critical_path
+    shown = " -> ".join(escape(a) for a in path[:MAX_ROWS]) + (
+        f" -> ... ({len(path) - MAX_ROWS} more)" if len(path) > MAX_ROWS else ""
+    )
+    console.print("Critical path: " + shown + f" ({plain_number(result.makespan)} {unit})")
 
 
 def print_analysis(facts: dict, console: Console | None = None) -> None:
-    """The readable form of :func:`orchmilp.analysis.structure.analyze`."""
+    """The readable form of :func:`orchmilp.analysis.structure.analyze` (tables cut at
+    :data:`MAX_ROWS` rows; workflow strings escaped)."""
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-    u = facts["time_unit"]
+    u = escape(facts["time_unit"])
     b = facts["bounds"]
     console.print(
-        f"[bold]{facts['name']}[/bold]: {facts['agents']} agents, {facts['dependencies']} dependencies, "
+        f"[bold]{escape(facts['name'])}[/bold]: {facts['agents']} agents, {facts['dependencies']} dependencies, "
         f"{len(facts['levels'])} levels"
     )
     console.print(
         f"  dependencies alone need {b['dependencies']} {u}; capacities on top of them {b['resources']} {u} "
         f"(cliques of incompatible agents {b['incompatible_cliques']} {u}); sequential {b['sequential']} {u}"
     )
-    console.print(f"  binding: [bold]{b['binding']}[/bold]")
-    console.print("  critical path: " + " -> ".join(facts["critical_path"]) + f" ({facts['critical_path_length']} {u})")
-    console.print(
-        f"  deepest chain ({len(facts['longest_chain'])} agents in a row): " + " -> ".join(facts["longest_chain"])
-    )
+    console.print(f"  binding: [bold]{escape(str(b['binding']))}[/bold]")
+    chain = lambda ids: " -> ".join(escape(a) for a in ids[:MAX_ROWS]) + (" -> ..." if len(ids) > MAX_ROWS else "")  # noqa: E731
+    console.print("  critical path: " + chain(facts["critical_path"]) + f" ({facts['critical_path_length']} {u})")
+    console.print(f"  deepest chain ({len(facts['longest_chain'])} agents in a row): " + chain(facts["longest_chain"]))
     levels = Table(title="Levels and parallelism", title_justify="left", show_edge=False)
     for col in ("level", "agents", "longest", "at most in parallel (capacity)"):
         levels.add_column(col)
-    for p in facts["parallelism"]:
-        levels.add_row(
-            str(p["level"]),
-            ", ".join(facts["levels"][p["level"]]),
-            str(p["longest"]),
-            str(p["at_most_in_parallel_by_capacity"]),
-        )
+    for p in _capped(facts["parallelism"], "levels", console):
+        members = facts["levels"][p["level"]]
+        shown = _ids(members[:20]) + (f", ... ({len(members) - 20} more)" if len(members) > 20 else "")
+        levels.add_row(str(p["level"]), shown, str(p["longest"]), str(p["at_most_in_parallel_by_capacity"]))
     console.print(levels)
     slack = Table(title=f"Slack without resources ({u})", title_justify="left", show_edge=False)
     for col in ("agent", "earliest start", "latest start", "slack"):
         slack.add_column(col)
-    for agent, s in facts["slack"].items():
-        slack.add_row(agent, str(s["earliest_start"]), str(s["latest_start"]), str(s["slack"]))
+    for agent, s in _capped(list(facts["slack"].items()), "agents", console):
+        slack.add_row(escape(agent), str(s["earliest_start"]), str(s["latest_start"]), str(s["slack"]))
     console.print(slack)
     if facts["redundant_dependencies"]:
         console.print("Redundant dependencies:")
-        for r in facts["redundant_dependencies"]:
-            console.print(f"  {r['agent']} depends on {r['depends_on']}, implied by " + " -> ".join(r["implied_by"]))
+        for r in _capped(facts["redundant_dependencies"], "redundant dependencies", console):
+            console.print(
+                f"  {escape(r['agent'])} depends on {escape(r['depends_on'])}, implied by "
+                + " -> ".join(escape(a) for a in r["implied_by"])
+            )
     conflicts = Table(title="File conflicts", title_justify="left", show_edge=False)
     for col in ("agents", "paths", "ordered by dependencies"):
         conflicts.add_column(col)
-    for c in facts["file_conflicts"]:
+    for c in _capped(facts["file_conflicts"], "file conflicts", console):
         conflicts.add_row(
-            " / ".join(c["agents"]), " ~ ".join(c["paths"]), "yes" if c["ordered_by_dependencies"] else "no"
+            " / ".join(escape(a) for a in c["agents"]),
+            " ~ ".join(escape(q) for q in c["paths"]),
+            "yes" if c["ordered_by_dependencies"] else "no",
         )
     console.print(conflicts if facts["file_conflicts"] else "File conflicts: none")
     res = Table(title="Resources", title_justify="left", show_edge=False)
@@ -98,12 +122,12 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
         res.add_column(col)
     for r in facts["resources"]:
         res.add_row(
-            r["name"],
+            escape(r["name"]),
             str(r["capacity"]),
             str(r["total_demand"]),
             str(r["largest_single_demand"]),
             "yes" if r["never_saturated"] else "no",
-            ", ".join(r["filled_by_one_agent"]) or "-",
+            _ids(r["filled_by_one_agent"][:20]) or "-",
         )
     console.print(res if facts["resources"] else "Resources: none declared")
 

@@ -9,7 +9,7 @@ resource profile.
 
 from __future__ import annotations
 
-from orchmilp.check import _conflict_pairs  # the checker's own, formulation-free path logic
+from orchmilp.check import _Conflicts  # the checker's own, formulation-free path logic
 
 
 def reference_optimum(workflow: dict) -> int:
@@ -23,7 +23,7 @@ def reference_optimum(workflow: dict) -> int:
     names = list(caps)
     use = [[a.get("uses", {}).get(r, 0) for r in names] for a in agents]
     conflict = [set() for _ in range(n)]
-    for x, y in _conflict_pairs({a["id"]: a for a in agents}):
+    for x, y in _Conflicts({a["id"]: a for a in agents}).pairs():
         conflict[pos[x]].add(pos[y])
         conflict[pos[y]].add(pos[x])
     horizon = sum(dur) + 1

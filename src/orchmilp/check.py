@@ -58,6 +58,11 @@ class _Conflicts:
         self.owner = owner or (lambda key: key)
         self.lifted = lifted
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every conflicting pair (quadratic: for small workflows and tests)."""
+        out = {(min(a, b), max(a, b)) for writers, others in self.groups for a in writers for b in others if a != b}
+        return sorted(out)
+
     def violations(self, starts: dict, durs: dict, label: str) -> list[str]:
         out: list[str] = []
         for writers, others in self.groups:

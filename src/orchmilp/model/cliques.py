@@ -22,13 +22,18 @@ import numpy as np
 __all__ = ["incompatibility", "greedy_cliques"]
 
 
-def incompatibility(problem) -> tuple[np.ndarray, np.ndarray]:
-    """(n x n incompatible, n x n ordered) boolean matrices (agents of positive duration)."""
-    active = problem.durations > 0
-    mask = active[:, None] & active[None, :]
-    np.fill_diagonal(mask, False)
-    ordered = (problem.precedence_matrix | problem.precedence_matrix.T) & mask
-    return problem.incompatible_pairs | ordered, ordered
+def incompatibility(problem) -> np.ndarray:
+    """The n x n boolean matrix of agents (of positive duration) that can never run together,
+    dependencies included; built in place (one matrix, no n x n temporaries)."""
+    before = problem.precedence_matrix
+    incompatible = before.copy()
+    incompatible |= before.T
+    incompatible |= problem.incompatible_pairs
+    idle = problem.durations <= 0
+    incompatible[idle] = False
+    incompatible[:, idle] = False
+    np.fill_diagonal(incompatible, False)
+    return incompatible
 
 
 def greedy_cliques(problem, deadline: float = math.inf) -> list[tuple[int, ...]]:
@@ -44,7 +49,10 @@ def greedy_cliques(problem, deadline: float = math.inf) -> list[tuple[int, ...]]
     n = problem.n
     if n == 0:
         return []
-    incompatible, ordered = incompatibility(problem)
+    if not problem.incompatible_pairs.any():  # only dependencies: chains, which add nothing
+        return []
+    incompatible = incompatibility(problem)
+    before = problem.precedence_matrix
     d = problem.durations
     found: set[tuple[int, ...]] = set()
     for v in np.argsort(-d, kind="stable"):
@@ -60,7 +68,7 @@ def greedy_cliques(problem, deadline: float = math.inf) -> list[tuple[int, ...]]
             candidates &= incompatible[pick]
         clique = tuple(sorted(members))
         sub = np.ix_(clique, clique)
-        unordered = incompatible[sub] & ~ordered[sub]
+        unordered = incompatible[sub] & ~(before[sub] | before[sub].T)
         if unordered.any():
             found.add(clique)
     cliques = sorted(found, key=lambda c: (-d[list(c)].sum(), c))

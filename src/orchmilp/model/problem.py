@@ -181,8 +181,12 @@ class Problem:
         for k in range(cum.usage.shape[1]):
             u = cum.usage[:, k]
             users = np.flatnonzero(u > 0)
-            sub = u[users, None] + u[None, users] > cum.capacity[k] + 1e-9
-            clash[np.ix_(users, users)] |= sub
+            top = np.sort(u[users])[-2:]
+            if len(top) < 2 or top.sum() <= cum.capacity[k] + 1e-9:  # no two users exceed it together
+                continue
+            for lo in range(0, len(users), 1024):  # in row blocks: no n x n float temporary
+                rows = users[lo : lo + 1024]
+                clash[np.ix_(rows, users)] |= u[rows, None] + u[None, users] > cum.capacity[k] + 1e-9
         active = self.durations > 0
         clash &= active[:, None] & active[None, :]
         np.fill_diagonal(clash, False)

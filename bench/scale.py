@@ -8,6 +8,10 @@ instances/scale/time-limit-100.json reproduces a workflow that once never ended,
 time-limit-300.json is three copies of it (a node of its tree search takes 0.1 s).
 
     python bench/scale.py [--sizes 10 100 1000 2000 5000] [--time-limit 20] [--out bench/results/scale.csv]
+    python bench/scale.py --crowded --sizes 1000 5000 10000 20000 --time-limit 30 --out bench/results/scale-crowded.csv
+
+``--crowded``: the red team's large case (8 slots, 40 shared files, bench/workflows.py
+``crowded_workflow``), and ``orchmilp analyze`` timed beside each solve.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from workflows import random_workflow  # noqa: E402
+from workflows import crowded_workflow, random_workflow  # noqa: E402
 
 from orchmilp.io.files import write_csv_atomic  # noqa: E402
 
@@ -63,35 +67,46 @@ def run(path: Path, limit: float) -> dict:
     }
 
 
+def analyze(path: Path) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchmilp.cli", "analyze", str(path), "--json"], stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    return {"analyze_s": round(time.perf_counter() - t, 2), "analyze_mib": round(usage.ru_maxrss / 1024)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 2000, 5000])
     parser.add_argument("--time-limit", type=float, nargs="+", default=[20.0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.csv"))
+    parser.add_argument("--crowded", action="store_true", help="8 slots, 40 shared files; analyze timed too")
     args = parser.parse_args(argv)
+    make = crowded_workflow if args.crowded else random_workflow
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for n in args.sizes:
             path = Path(tmp) / f"random-{n}.json"
-            path.write_text(json.dumps(random_workflow(n, seed=1)))
+            path.write_text(json.dumps(make(n, seed=1)))
             files.append(path)
-        files.append(ROOT / "instances" / "scale" / "time-limit-100.json")
-        files.append(ROOT / "instances" / "scale" / "time-limit-300.json")  # three copies of it
+        if not args.crowded:
+            files.append(ROOT / "instances" / "scale" / "time-limit-100.json")
+            files.append(ROOT / "instances" / "scale" / "time-limit-300.json")  # three copies of it
         for limit in args.time_limit:
             for path in files:
                 rows.append(run(path, limit))
+                if args.crowded:
+                    rows[-1].update(analyze(path))
                 print(rows[-1], file=sys.stderr, flush=True)
     table = Table(title="time limit held? (fresh process each, 2 cores)")
-    for col in ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib"):
+    cols = ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib")
+    cols += ("analyze_s", "analyze_mib") if args.crowded else ()
+    for col in cols:
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(
-            *[
-                str(r.get(c, ""))
-                for c in ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib")
-            ]
-        )
+        table.add_row(*[str(r.get(c, "")) for c in cols])
     Console(width=120).print(table)
     write_csv_atomic(args.out, rows)
     return 0

@@ -240,3 +240,62 @@ def test_a_folder_with_other_json_files_reads_its_traces_and_skips_the_rest(tmp_
     assert len(history.runs) == 1 and len(history) == 22
     with pytest.raises(InvalidHistory, match="not a WfCommons trace"):
         read_history(tmp_path / "workflow.json")  # named explicitly: an error
+
+
+def test_backtest_leaves_out_runs_whose_agents_did_not_all_end_ok(tmp_path):
+    import subprocess
+    import sys
+
+    workflow = {"name": "w", "agents": [{"id": "a", "duration": 2}, {"id": "b", "duration": 3, "depends_on": ["a"]}]}
+    (tmp_path / "wf.json").write_text(json.dumps(workflow))
+    lines = []
+    for r in range(5):
+        t = 100.0 * r
+        lines.append(
+            {"run": f"r{r}", "workflow": "w", "agent": "a", "start": t, "finish": t + 2 + r / 10, "status": "ok"}
+        )
+        status = "cancelled" if r == 2 else "ok"
+        lines.append({"run": f"r{r}", "workflow": "w", "agent": "b", "start": t + 3, "finish": t + 6, "status": status})
+    (tmp_path / "h.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchmilp.cli",
+            "backtest",
+            str(tmp_path / "h.jsonl"),
+            "--workflow",
+            str(tmp_path / "wf.json"),
+            "--samples",
+            "300",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "run 'r2' left out" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_history_of_another_workflow_is_named_not_used_silently(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "wf.json").write_text(json.dumps({"name": "mine", "agents": [{"id": "a", "duration": 2}]}))
+    line = {"run": "r1", "workflow": "theirs", "agent": "z", "start": 0, "finish": 5, "status": "ok"}
+    (tmp_path / "h.jsonl").write_text(json.dumps(line) + "\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchmilp.cli",
+            "solve",
+            str(tmp_path / "wf.json"),
+            "--history",
+            str(tmp_path / "h.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "of workflow 'theirs', not 'mine'" in proc.stderr
+    assert "none of the agents has history" in proc.stderr

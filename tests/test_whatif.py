@@ -200,3 +200,22 @@ def test_a_difference_within_the_monte_carlo_error_is_marked_as_noise():
     lines = out.getvalue().splitlines()
     assert "+1 (noise)" in next(x for x in lines if x.lstrip().startswith("same"))  # 1 <= 2 * 0.71
     assert "(noise)" not in next(x for x in lines if x.lstrip().startswith("faster"))
+
+
+def test_add_remove_and_split_keep_the_users_stages_valid(tmp_path):
+    staged = {**BASE, "stages": [["fetch"], ["build", "lint"], ["ship"]]}
+    base = tmp_path / "wf.json"
+    base.write_text(json.dumps(staged))
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"agents": [{"id": "docs", "duration": 3, "depends_on": ["lint"]}]}))
+    flags = [("--add", extra), ("--remove", "lint"), ("--split", "build=2")]
+    proc = _cli("whatif", base, *[a for pair in flags for a in pair], "--json", "--time-limit", "5", "--samples", "300")
+    assert proc.returncode == 0, proc.stderr
+    for flag, value in flags:
+        edited = scenario(flag.lstrip("-"), str(value)).edit(staged)
+        listed = [a for stage in edited["stages"] for a in stage]
+        assert sorted(listed) == sorted(a["id"] for a in edited["agents"])
+        assert check_plan(edited, orchmilp.solve(edited, time_limit=5).to_dict()) == []
+    added = scenario("add", str(extra)).edit(staged)
+    assert "docs" in added["stages"][1]  # beside its dependency 'lint'
+    assert scenario("split", "build=2").edit(staged)["stages"][1] == ["build#1", "build#2", "lint"]

@@ -173,9 +173,11 @@ def with_history_medians(
     """``workflow`` (as written, already read into ``problem``) with the history's predicted
     median as the ``duration`` of each agent whose kind has history, without reading it again."""
     from .io.workflow import with_durations
-    from .prediction import history_medians
+    from .prediction import history_medians, warn_history_fit
 
-    return with_durations(workflow, history_medians(problem, _history(history), work=work))
+    history = _history(history)
+    warn_history_fit(problem, history)
+    return with_durations(workflow, history_medians(problem, history, work=work))
 
 
 def predict(

@@ -836,8 +836,13 @@ def _warnings_as_lines():
     """orchmilp's warnings (unknown fields, skipped history lines) as one line each on stderr."""
     from .errors import OrchmilpWarning
 
+    shown: set[str] = set()
+
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"orchmilp: warning: {one_line(message)}", file=sys.stderr)
+        text = one_line(message)
+        if text not in shown:  # the same warning once (what-ifs read the history per scenario)
+            shown.add(text)
+            print(f"orchmilp: warning: {text}", file=sys.stderr)
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", OrchmilpWarning)

@@ -111,11 +111,32 @@ def _add(text: str, label: str):
             if agent.get("id") in ids:
                 raise InvalidOptions(f"{label}: agent '{agent.get('id')}' is already in the workflow")
             workflow["agents"].append(copy.deepcopy(agent))
+            _stage_added(workflow, agent)
         for name, cap in extra.get("resources", {}).items():
             workflow.setdefault("resources", {}).setdefault(name, cap)
         return workflow
 
     return edit, {}
+
+
+def _restage(workflow: dict[str, Any], agent_id: str, instead: list[str]) -> None:
+    """The user's ``stages`` with ``agent_id`` replaced by ``instead`` (none: removed; a stage
+    left empty goes)."""
+    if "stages" not in workflow:
+        return
+    stages = [[x for a in stage for x in (instead if a == agent_id else [a])] for stage in workflow["stages"]]
+    workflow["stages"] = [stage for stage in stages if stage]
+
+
+def _stage_added(workflow: dict[str, Any], agent: dict[str, Any]) -> None:
+    """An added agent joins the stage of its latest dependency (the first stage without one)."""
+    if "stages" not in workflow:
+        return
+    stage_of = {a: k for k, stage in enumerate(workflow["stages"]) for a in stage}
+    k = max((stage_of[d] for d in agent.get("depends_on", []) if d in stage_of), default=0)
+    if not workflow["stages"]:
+        workflow["stages"].append([])
+    workflow["stages"][k].append(agent["id"])
 
 
 def _replace_dependency(workflow: dict[str, Any], agent_id: str, instead: list[str], label: str) -> None:
@@ -133,6 +154,7 @@ def _remove(text: str, label: str):
     def edit(workflow):
         gone = _agent(workflow, text, label)
         workflow["agents"] = [a for a in workflow["agents"] if a is not gone]
+        _restage(workflow, text, [])
         # dependents keep the order: they wait for what it waited for
         _replace_dependency(workflow, text, list(gone.get("depends_on", ())), label)
         return workflow
@@ -161,6 +183,7 @@ def _split(text: str, label: str):
             pieces.append(piece)
         at = workflow["agents"].index(whole)
         workflow["agents"][at : at + 1] = pieces
+        _restage(workflow, agent_id, names)
         _replace_dependency(workflow, agent_id, names, label)  # dependents wait for all parts
         return workflow
 

@@ -20,7 +20,7 @@ from ..result import plain_number
 from .model import AgentForecast, KindModel, fit_kinds, forecast
 from .simulate import central, simulate
 
-__all__ = ["Prediction", "predict_plan", "forecasts_for", "history_medians", "waits_for_of_plan"]
+__all__ = ["warn_history_fit", "Prediction", "predict_plan", "forecasts_for", "history_medians", "waits_for_of_plan"]
 
 
 def _round(x: float) -> float:
@@ -80,6 +80,34 @@ def forecasts_for(
     prediction per agent id; see :func:`.model.forecast`)."""
     models = fit_kinds(history, baseline=baseline) if history is not None and len(history) else {}
     return forecast(problem, models, baseline=baseline, prior=prior, work=work), models
+
+
+def warn_history_fit(problem: Problem, history: History) -> None:
+    """Say so when the history is of another workflow, or leaves agents without history."""
+    import warnings
+
+    from ..errors import OrchmilpWarning
+    from ..io.names import printable
+
+    names = sorted({w for w in history.workflow if w})
+    if names and problem.name not in names:
+        warnings.warn(
+            f"history: its runs are of workflow {', '.join(repr(printable(n)) for n in names[:3])}, "
+            f"not '{printable(problem.name)}'",
+            OrchmilpWarning,
+            stacklevel=3,
+        )
+    known = set(history.kind)
+    kinds = problem.kinds or problem.ids
+    without = [problem.ids[j] for j in range(problem.n) if kinds[j] not in known]
+    if without:
+        what = "none of the agents has" if len(without) == problem.n else f"{len(without)} of {problem.n} agents have"
+        warnings.warn(
+            f"history: {what} history for its kind (those keep their written durations), e.g. "
+            + ", ".join(printable(a) for a in without[:3]),
+            OrchmilpWarning,
+            stacklevel=3,
+        )
 
 
 def history_medians(

@@ -96,8 +96,15 @@ def hold_out(history: History, case: Case, *, time_limit: float = 5.0, seed: int
     train = history.without_run(case.run)
     problem = load(case.workflow)
     missing = [a for a in problem.ids if a not in actual_of]
-    if missing:
-        raise InvalidHistory(f"run '{case.run}': agent '{missing[0]}' has no ok attempt to compare with")
+    if missing:  # a run with a failed, cancelled or skipped agent has no makespan to compare with
+        ended = dict(zip(history.only_run(case.run).agent, history.only_run(case.run).status))
+        warnings.warn(
+            f"backtest: run '{case.run}' left out: agent '{missing[0]}' did not end ok "
+            f"({ended.get(missing[0], 'not run')})",
+            OrchmilpWarning,
+            stacklevel=3,
+        )
+        return None
     # the held-out workflow's durations are that run's answers: no prior from them
     medians = history_medians(problem, train, prior=False)
     unseen = [a for a in problem.ids if a not in medians]

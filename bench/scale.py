@@ -88,7 +88,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         files = []
         for n in args.sizes:
-            path = Path(tmp) / f"random-{n}.json"
+            path = Path(tmp) / f"{'crowded' if args.crowded else 'random'}-{n}.json"
             path.write_text(json.dumps(make(n, seed=1)))
             files.append(path)
         if not args.crowded:

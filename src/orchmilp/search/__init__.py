@@ -97,7 +97,7 @@ def _walk_plan(state: SearchState, options: SolveOptions, solver) -> None:
 def _milp(state: SearchState, options: SolveOptions, solver) -> None:
     """Choose the grid, start the MILP, work beside it on the other core (two threads) while
     it runs, report its progress, take its outcome."""
-    if state.proven or state.remaining() <= 0:
+    if state.proven or state.remaining() <= 0 or state.problem.n > phases.MAX_MILP_AGENTS:
         return
     grid = phases.grid_for_milp(state, options)
     start = phases.grid_schedule(state, grid, 0.1 * state.remaining())

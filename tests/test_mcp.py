@@ -40,6 +40,7 @@ class Client:
             },
         )
         assert init["result"]["serverInfo"]["name"] == "orchmilp"
+        assert init["result"]["serverInfo"]["version"]
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     def send(self, message: dict) -> None:
@@ -291,3 +292,51 @@ def test_run_stops_its_agents_when_the_client_or_server_goes(root, how):
     assert not (root / "slow" / "later-ran").exists(), "an agent started after the server was gone"
     client.proc.kill()
     client.proc.wait(timeout=10)
+
+
+def test_schemas_describe_the_format_annotations_version_and_summaries(root, tmp_path):
+    import orchmilp
+
+    client = Client(root, "--allow-run")
+    try:
+        tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
+        for name in ("solve", "analyze", "predict", "whatif", "check"):
+            assert tools[name]["annotations"]["readOnlyHint"] is True
+            assert "depends_on" in tools[name]["inputSchema"]["properties"]["workflow"]["description"]
+            assert "summary" in tools[name]["inputSchema"]["properties"]["detail"]["description"]
+        assert tools["run"]["annotations"]["destructiveHint"] is True
+        for field in ("samples", "level"):
+            assert tools["predict"]["inputSchema"]["properties"][field]["description"]
+        assert tools["run"]["inputSchema"]["properties"]["on_failure"]["description"]
+        big = {
+            "resources": {"slots": 4},
+            "agents": [
+                {"id": f"agent-{k}", "duration": 1 + k % 7, "uses": {"slots": 1}, "writes": [f"f{k % 5}"]}
+                for k in range(300)
+            ],
+        }
+        ok, facts, _ = client.call("analyze", workflow=big, time_limit=60)
+        assert ok, facts
+        assert len(json.dumps(facts)) < 60_000 and facts["omitted"]
+        ok, full, _ = client.call("analyze", workflow=big, time_limit=60, detail="full")
+        assert ok and "omitted" not in full and len(full["slack"]) == 300
+    finally:
+        client.close()
+    client = Client(root)
+    try:
+        assert client.request("ping")["result"] == {}
+    finally:
+        client.close()
+    assert orchmilp.__version__ == "0.3.0"
+
+
+def test_a_history_folder_may_not_link_outside_the_root(root, tmp_path):
+    (tmp_path / "secret.jsonl").write_text('{"agent": "a", "start": 0, "finish": 1, "status": "ok"}\n')
+    (root / "hist").mkdir()
+    (root / "hist" / "leak.jsonl").symlink_to(tmp_path / "secret.jsonl")
+    client = Client(root)
+    try:
+        ok, message, _ = client.call("predict", workflow="examples/code-review.json", history=["hist"])
+        assert not ok and "outside the server's root" in message
+    finally:
+        client.close()

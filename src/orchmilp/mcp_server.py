@@ -100,11 +100,20 @@ def _do_analyze(root, a, limit):
 
 
 def _histories(root, paths):
+    """History files or folders under the root; a file inside a folder (found by its walk) that
+    is a link leading outside the root is refused too."""
     if not paths:
         return None
     if isinstance(paths, str):
         paths = [paths]
-    return [_inside(root, p, "history") for p in paths]
+    from .history import history_files
+
+    found = [_inside(root, p, "history") for p in paths]
+    for f in history_files(found):
+        real = f.resolve()
+        if real != root and root not in real.parents:
+            raise Refused(f"history: {f.relative_to(root) if root in f.parents else f} leads outside the server's root")
+    return found
 
 
 def _do_predict(root, a, limit):
@@ -250,6 +259,51 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+#: a result longer than this (characters of JSON) is summarised unless ``detail`` is "full"
+SUMMARY_CHARS = 50_000
+#: items kept of each long list (or object) of a summarised result
+SUMMARY_ITEMS = 50
+
+
+def compact(result: Any, items: int = SUMMARY_ITEMS) -> Any:
+    """``result`` with every list or object longer than ``items`` cut to its first ``items``;
+    ``omitted`` says where and how many were left out (the whole result: ``detail: "full"``).
+
+    >>> compact({"a": list(range(5)), "b": 1}, items=2)
+    {'a': [0, 1], 'b': 1, 'omitted': {'a': 3}}
+    """
+    omitted: dict[str, int] = {}
+
+    def cut(value: Any, where: str) -> Any:
+        if isinstance(value, list):
+            if len(value) > items:
+                omitted[where] = len(value) - items
+            return [cut(v, f"{where}[{k}]") for k, v in enumerate(value[:items])]
+        if isinstance(value, dict):
+            keys = list(value)
+            if len(keys) > items and where:
+                omitted[where] = len(keys) - items
+                keys = keys[:items]
+            return {k: cut(value[k], f"{where}.{k}" if where else str(k)) for k in keys}
+        return value
+
+    out = cut(result, "")
+    if omitted and isinstance(out, dict):
+        out["omitted"] = omitted
+    return out
+
+
+def _shaped(result: Any, detail: str | None) -> Any:
+    """The full result, or its summary: asked for, or when the full one is too long to read."""
+    import json
+
+    if detail == "full" or not isinstance(result, dict):
+        return result
+    if detail == "summary" or len(json.dumps(result, default=str)) > SUMMARY_CHARS:
+        return compact(result)
+    return result
+
+
 def _child(conn, tool: str, root: str, arguments: dict, limit: float, server: int) -> None:
     """Runs in the call's own process (and process group). SIGTERM (the time limit, or the
     server gone) stops the work as Ctrl-C does: a run cancels its agents and records them."""
@@ -265,6 +319,7 @@ def _child(conn, tool: str, root: str, arguments: dict, limit: float, server: in
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = _WORK[tool](Path(root), arguments, limit)
+        result = _shaped(result, arguments.get("detail"))
         notes = [str(w.message) for w in caught]
         if notes and isinstance(result, dict):
             result = {**result, "warnings": notes}
@@ -366,11 +421,16 @@ def _kill_group(process) -> None:
     process.join(timeout=5)
 
 
-WorkflowArg = Annotated[
-    dict[str, Any] | str,
-    "The workflow: a JSON object in the workflow format (agents with id, duration, depends_on, uses, "
-    "reads, writes, command; resources with capacities), or a path relative to the server's root.",
-]
+WORKFLOW_HELP = (
+    "The workflow: a path relative to the server's root, or a JSON object: "
+    '{"name": str, "time_unit": "s", "resources": {NAME: capacity}, "agents": [{"id": str, "duration": number, '
+    '"depends_on": [ids], "uses": {NAME: amount held while it runs}, "reads": [paths], "writes": [paths], '
+    '"command": str}]}. Agents that write a path another reads or writes never overlap in time.'
+)
+DETAIL_HELP = (
+    "'summary': long lists cut to their first 50 items ('omitted' says how many more); 'full': everything; "
+    f"default: full unless the result is longer than {SUMMARY_CHARS:,} characters"
+)
 
 
 def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT):
@@ -385,8 +445,13 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
 
     root = Path(root).resolve()
     calls = _Calls(root, max_time_limit)
+    from mcp.types import ToolAnnotations
+
+    from . import __version__
+
     server = MCPServer(
         name="orchmilp",
+        version=__version__,
         instructions=(
             "Plans workflows of agents (LLM agents, CI jobs, build steps) to finish as early as possible "
             "under dependencies, resource capacities and file conflicts, with a proven lower bound; predicts "
@@ -408,12 +473,16 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
         except Refused as err:
             raise ToolError(str(err)) from None
 
+    WorkflowArg = Annotated[dict[str, Any] | str, Field(description=WORKFLOW_HELP)]
+    DetailArg = Annotated[str | None, Field(description=DETAIL_HELP, pattern="^(summary|full)$")]
+    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
     limit_field = Field(
         default=None,
         description=f"seconds this call may take (default {DEFAULT_TIME_LIMIT:g}, at most {max_time_limit:g})",
     )
 
     @server.tool(
+        annotations=read_only,
         description=(
             "Find the minimum-makespan plan of a workflow and prove how good it is. Call it before launching "
             "several agents, to know which can run in parallel without exceeding resources or touching the same "
@@ -421,29 +490,35 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "'feasible'), makespan, lower_bound, gap, schedule (per agent: start, finish, waits_for: start the agent "
             "as soon as every agent listed has finished), groups (agents starting together), critical_path, "
             "orderings (added to settle resource or file conflicts)."
-        )
+        ),
     )
-    async def solve(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
-        return await call("solve", {"workflow": workflow, "time_limit": time_limit})
+    async def solve(
+        workflow: WorkflowArg, time_limit: float | None = limit_field, detail: DetailArg = None
+    ) -> dict[str, Any]:
+        return await call("solve", {"workflow": workflow, "time_limit": time_limit, "detail": detail})
 
     @server.tool(
+        annotations=read_only,
         description=(
             "Analyse a workflow without solving it: dependency levels, redundant dependencies, longest chain, "
             "critical path and slack, whether dependencies or capacities bind, file conflicts pair by pair. Use it "
             "to explain a workflow or find what limits its parallelism. Returns the analysis object."
-        )
+        ),
     )
-    async def analyze(workflow: WorkflowArg, time_limit: float | None = limit_field) -> dict[str, Any]:
-        return await call("analyze", {"workflow": workflow, "time_limit": time_limit})
+    async def analyze(
+        workflow: WorkflowArg, time_limit: float | None = limit_field, detail: DetailArg = None
+    ) -> dict[str, Any]:
+        return await call("analyze", {"workflow": workflow, "time_limit": time_limit, "detail": detail})
 
     @server.tool(
+        annotations=read_only,
         description=(
             "Predict how long a plan really takes, from history (JSONL run history or WfCommons traces, paths under "
             "the root) or, without it, from the agents' duration_range (or an assumed x/÷2 spread). Returns the "
             "prediction object: p50, p90, interval (the central `level` interval of the makespan), mean, planned, "
             "and per agent p10/p50/p90, source (history, range, assumed), runs, criticality (share of samples in "
             "which the agent is on the critical path: shorten the high ones first)."
-        )
+        ),
     )
     async def predict(
         workflow: WorkflowArg,
@@ -451,9 +526,12 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             dict[str, Any] | str | None, Field(description="a plan object or path; default: solve first")
         ] = None,
         history: Annotated[list[str] | None, Field(description="history files or folders under the root")] = None,
-        samples: Annotated[int, Field(ge=100, le=100_000)] = 10_000,
-        level: Annotated[float, Field(gt=0, lt=1)] = 0.95,
+        samples: Annotated[int, Field(ge=100, le=100_000, description="Monte Carlo samples of the run times")] = 10_000,
+        level: Annotated[
+            float, Field(gt=0, lt=1, description="probability of the central interval of the makespan, e.g. 0.9")
+        ] = 0.95,
         time_limit: float | None = limit_field,
+        detail: DetailArg = None,
     ) -> dict[str, Any]:
         return await call(
             "predict",
@@ -464,34 +542,45 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
                 "samples": samples,
                 "level": level,
                 "time_limit": time_limit,
+                "detail": detail,
             },
         )
 
     @server.tool(
+        annotations=read_only,
         description=(
             "Compare scenarios with the base workflow: each is solved (status, makespan, lower_bound) and predicted "
             "(p50, p90). Scenarios: {'flag': 'set', 'value': 'resources.cores=16'} (or 'AGENT.FIELD=V'), "
             "{'flag': 'add', 'value': 'extra.json'}, {'flag': 'remove', 'value': 'ID'}, "
             "{'flag': 'split', 'value': 'ID=3'} (work over 3 agents), {'flag': 'scale', 'value': 'ID=0.5'}. "
             "Answers 'will adding agents or capacity make it faster or slower?'. Returns {'scenarios': [base, ...]}."
-        )
+        ),
     )
     async def whatif(
         workflow: WorkflowArg,
         scenarios: Annotated[list[dict[str, str]], Field(description="[{'flag': ..., 'value': ...}, ...]")],
         history: Annotated[list[str] | None, Field(description="history files or folders under the root")] = None,
         time_limit: float | None = limit_field,
+        detail: DetailArg = None,
     ) -> dict[str, Any]:
         return await call(
-            "whatif", {"workflow": workflow, "scenarios": scenarios, "history": history, "time_limit": time_limit}
+            "whatif",
+            {
+                "workflow": workflow,
+                "scenarios": scenarios,
+                "history": history,
+                "time_limit": time_limit,
+                "detail": detail,
+            },
         )
 
     @server.tool(
+        annotations=read_only,
         description=(
             "Check a plan against a workflow with the independent checker: dependencies, capacities over time, "
             "file conflicts, makespan, bound, and that waits_for stays valid for other durations. Use it before "
             "running a plan you edited. Returns {'valid': bool, 'violations': [one line each]}."
-        )
+        ),
     )
     async def check(
         workflow: WorkflowArg,
@@ -501,26 +590,40 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             Field(description="for a plan made with a history (solve --history): the same history files or folders"),
         ] = None,
         time_limit: float | None = limit_field,
+        detail: DetailArg = None,
     ) -> dict[str, Any]:
-        return await call("check", {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit})
+        return await call(
+            "check",
+            {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit, "detail": detail},
+        )
 
     if allow_run:
 
         @server.tool(
+            annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False, open_world_hint=True),
             description=(
                 "Run a workflow file's commands for real with the optimal plan: each agent in a shell in the "
                 "workflow's folder when what it waits for has finished; capacities and file conflicts guarded live; "
                 "timeouts, retries, run_if honoured; one history line per attempt in runs/history.jsonl. Returns "
                 "each agent's status (ok, failed, timeout, cancelled, skipped), the makespans, and where logs are. "
                 "Only available because the server was started with --allow-run."
-            )
+            ),
         )
         async def run(
             workflow: Annotated[str, Field(description="path of the workflow file under the root")],
-            on_failure: Annotated[str, Field(pattern="^(stop|continue)$")] = "stop",
+            on_failure: Annotated[
+                str,
+                Field(
+                    pattern="^(stop|continue)$",
+                    description="stop: cancel the run at the first failure; continue: skip only what needs the failed agent",
+                ),
+            ] = "stop",
             time_limit: float | None = limit_field,
+            detail: DetailArg = None,
         ) -> dict[str, Any]:
-            return await call("run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit})
+            return await call(
+                "run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit, "detail": detail}
+            )
 
     server.orchmilp_calls = calls  # serve() stops the calls under way when the client goes
     return server

@@ -130,18 +130,23 @@ def _violations_of(
                     f"{label}: '{aid}' starts at {starts[aid]:g} before its dependency '{dep}' finishes at {starts[dep] + durs[dep]:g}"
                 )
     for res, cap in resources.items():
-        events = []
-        for a, agent in agents.items():
-            amount = agent.get("uses", {}).get(res, 0)
-            if durs[a] > 0 and amount > 0:
-                events.append((round(starts[a] + durs[a], 9), 0, -amount))
-                events.append((round(starts[a], 9), 1, amount))
-        load = 0.0
-        for t, _, delta in sorted(events):
-            load += delta
-            if load > cap + TOL * max(1.0, cap):
-                out.append(f"{label}: resource '{res}' holds {load:g} > capacity {cap:g} at time {t:g}")
-                break
+        users = [a for a, agent in agents.items() if durs[a] > 0 and agent.get("uses", {}).get(res, 0) > 0]
+        if not users:
+            continue
+        raw = np.asarray([starts[a] for a in users], float)
+        begin = np.round(raw, 9)  # rounded after adding, as the finish a successor starts at
+        end = np.round(raw + np.asarray([durs[a] for a in users], float), 9)
+        amount = np.asarray([agents[a]["uses"][res] for a in users], float)
+        # events in time order, ends before starts at the same time; the load after each event
+        times = np.concatenate([end, begin])
+        kind = np.concatenate([np.zeros(len(users)), np.ones(len(users))])
+        delta = np.concatenate([-amount, amount])
+        order = np.lexsort((kind, times))
+        load = np.cumsum(delta[order])
+        over = np.flatnonzero(load > cap + TOL * max(1.0, cap))
+        if len(over):
+            k = over[0]
+            out.append(f"{label}: resource '{res}' holds {load[k]:g} > capacity {cap:g} at time {times[order][k]:g}")
     return out + conflicts.violations(starts, durs, label)
 
 

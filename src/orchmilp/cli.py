@@ -355,6 +355,12 @@ def _progress_printer(quiet: bool):
     return show
 
 
+def _kernels_cached() -> bool:
+    """Numba has cached the compiled search kernels beside the package (a first run compiles them)."""
+    package = Path(__file__).resolve().parent
+    return any(package.glob("*/__pycache__/*.nbi"))
+
+
 def _cmd_solve(args) -> int:
     from .api import Loaded, SolveOptions, load_as_written, solve, with_history_medians
     from .io.files import write_json_atomic
@@ -387,6 +393,11 @@ def _cmd_solve(args) -> int:
         use_sat=not args.no_sat,
         backend=args.backend,
     )
+    if not (args.quiet or args.json) and not _kernels_cached():
+        print(
+            "orchmilp: compiling the search kernels (first run only, about 10 s; counted in the time limit)",
+            file=sys.stderr,
+        )
     with warnings.catch_warnings():  # the workflow's warnings were shown when it was read
         warnings.simplefilter("ignore", OrchmilpWarning)
         result = solve(source, options, on_progress=_progress_printer(args.quiet or args.json))

@@ -184,13 +184,13 @@ def test_bad_history_lines_are_skipped_not_fatal(tmp_path):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
 
 
-def test_timeouts_use_the_time_unit_and_a_huge_one_is_no_limit(tmp_path):
+def test_timeouts_use_the_time_unit_a_huge_one_is_no_limit_and_an_endless_one_refused(tmp_path):
     wf = tmp_path / "wf.json"
     workflow = {
         "time_unit": "min",
         "agents": [
             {"id": "short", "duration": 0.01, "timeout": 0.02, "command": "sleep 0.5"},  # 1.2 s allowed
-            {"id": "huge", "duration": 0.01, "timeout": 1e300, "command": "sleep 0.2"},
+            {"id": "huge", "duration": 0.01, "timeout": 1e12, "command": "sleep 0.2"},  # 1.9 million years
         ],
     }
     wf.write_text(json.dumps(workflow))
@@ -202,3 +202,7 @@ def test_timeouts_use_the_time_unit_and_a_huge_one_is_no_limit(tmp_path):
     wf.write_text(json.dumps({**workflow, "time_unit": "parsecs"}))
     proc = _cli("run", wf, "-q")
     assert proc.returncode == 2 and "time_unit" in _one_line_error(proc)
+    workflow["agents"][1]["timeout"] = 1e300  # beyond what a clock holds: refused in one line
+    wf.write_text(json.dumps(workflow))
+    proc = _cli("run", wf, "-q")
+    assert proc.returncode == 2 and "'huge': timeout" in _one_line_error(proc)

@@ -30,14 +30,18 @@ _STARTED = time.perf_counter()  # when the command started (imports of the comma
 
 #: Share of ``--time-limit`` the solve gets when reports with what-if re-solves are asked for.
 SOLVE_SHARE_WITH_WHAT_IFS = 0.7
-#: Seconds to draw one Gantt chart, per agent and at least (matplotlib, measured on 2 cores:
-#: 100 agents about 1 s, 1,000 agents about 7.5 s), and to import matplotlib once.
-CHART_SECONDS_PER_AGENT = 0.008
-CHART_SECONDS = 0.2
-MATPLOTLIB_IMPORT_SECONDS = 0.4
+#: Seconds to draw one Gantt chart, per agent and at least, and to import matplotlib once
+#: (measured on 2 cores with the other core busy: 260 agents 4.0 s, 1,000 agents 10.4 s,
+#: import 0.65 s; idle, 1,000 agents took 7.5 s): the limit holds on a loaded machine too.
+CHART_SECONDS_PER_AGENT = 0.0125
+CHART_SECONDS = 0.3
+MATPLOTLIB_IMPORT_SECONDS = 0.7
 #: Seconds kept for writing the files and the interpreter's exit, and per agent for printing
 #: the plan's table (1,000 agents: 0.57 s, measured).
 EXIT_SECONDS = 0.3
+#: Seconds kept after the what-if re-solves for composing and writing the Markdown and HTML
+#: reports (260 agents with every report overran a 20 s limit by 0.75 s with 0.2 s kept)
+REPORT_WRITE_SECONDS = 1.0
 PRINT_SECONDS_PER_AGENT = 0.0006
 
 
@@ -440,7 +444,7 @@ def _cmd_solve(args) -> int:
         )
         plan["prediction"] = prediction.to_dict()
         result = dataclasses.replace(result, prediction=prediction)
-    _write_reports(result, args, deadline=t0 + args.time_limit - ending - 0.2)
+    _write_reports(result, args, deadline=t0 + args.time_limit - ending - REPORT_WRITE_SECONDS)
     if args.output:
         write_json_atomic(args.output, plan)
     if args.json:

@@ -199,3 +199,29 @@ def test_empty_workflow_has_makespan_zero():
     assert result.status.value == "optimal"
     assert result.to_dict()["makespan"] == 0
     assert result.to_dict()["schedule"] == [] and result.to_dict()["critical_path"] == []
+
+
+def test_the_fast_schema_check_never_accepts_what_the_schema_refuses():
+    import random
+    import sys
+
+    import jsonschema
+    from helpers import ROOT
+
+    from orchmilp.io.workflow import _surely_valid, workflow_schema
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from fuzz import _mutate, seeds
+
+    validator = jsonschema.Draft202012Validator(workflow_schema())
+    rng = random.Random(3)
+    base = seeds()
+    accepted = 0
+    for _ in range(3000):
+        data = rng.choice(base)
+        for _ in range(rng.randint(1, 2)):
+            data = _mutate(data, rng)
+        if isinstance(data, dict) and _surely_valid(data):
+            accepted += 1
+            assert not list(validator.iter_errors(data)), data
+    assert accepted > 100  # the fast path is taken for many valid ones

@@ -79,7 +79,7 @@ def _run(tmp_path, plan: dict, fmt: str) -> None:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=hostile, unit=hostile, status=hostile, ids=st.lists(hostile, min_size=3, max_size=3, unique=True))
 def test_hostile_strings_never_run_and_order_holds(tmp_path_factory, name, unit, status, ids):
     tmp_path = tmp_path_factory.mktemp("hostile")

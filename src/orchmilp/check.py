@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_plan", "check_run"]
+__all__ = ["check_plan", "check_run", "finite_number"]
 
 TOL = 1e-6
 
@@ -272,7 +272,7 @@ def check_plan(
     return problems
 
 
-def _is_number(value: Any) -> bool:
+def finite_number(value: Any) -> bool:
     """A finite JSON number (an integer too large for a float is not)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False
@@ -288,7 +288,7 @@ def _plan_shape(plan: Any) -> list[str]:
         return ["the plan is not a JSON object"]
     out = []
     for key in ("makespan", "lower_bound", "gap"):
-        if key in plan and not _is_number(plan[key]):
+        if key in plan and not finite_number(plan[key]):
             out.append(f"'{key}' must be a finite number, not {plan[key]!r}"[:200])
     if "makespan" not in plan:
         out.append("the plan has no 'makespan'")
@@ -300,7 +300,7 @@ def _plan_shape(plan: Any) -> list[str]:
             out.append(f"schedule[{k}]: an entry must be an object with a string 'id'")
             continue
         for key in ("start", "finish"):
-            if not _is_number(entry.get(key)):
+            if not finite_number(entry.get(key)):
                 out.append(
                     f"schedule[{k}] ('{entry['id']}'): '{key}' must be a finite number, not {entry.get(key)!r}"[:200]
                 )
@@ -310,7 +310,7 @@ def _plan_shape(plan: Any) -> list[str]:
     groups = plan.get("groups", [])
     if not isinstance(groups, list) or not all(
         isinstance(g, dict)
-        and _is_number(g.get("start"))
+        and finite_number(g.get("start"))
         and isinstance(g.get("agents"), list)
         and all(isinstance(a, str) for a in g["agents"])
         for g in groups

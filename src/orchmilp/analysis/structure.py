@@ -93,15 +93,17 @@ def analyze(problem: Problem) -> dict[str, Any]:
     resource_lb = max(energy, cliques)
     binding = "dependencies" if cp >= resource_lb - 1e-9 else "capacity"
 
-    conflicts = []
-    for c in problem.conflicts:
-        conflicts.append(
-            {
-                "agents": [ids[c.a], ids[c.b]],
-                "paths": [display_path(c.path_a), display_path(c.path_b)],
-                "ordered_by_dependencies": problem.ordered(c.a, c.b),
-            }
-        )
+    pairs = problem.conflict_pairs
+    before = problem.precedence_matrix
+    ordered = (before[pairs[:, 0], pairs[:, 1]] | before[pairs[:, 1], pairs[:, 0]]).tolist() if len(pairs) else []
+    conflicts = [
+        {
+            "agents": [ids[c.a], ids[c.b]],
+            "paths": [display_path(c.path_a), display_path(c.path_b)],
+            "ordered_by_dependencies": bool(o),
+        }
+        for c, o in zip(problem.conflicts, ordered)
+    ]
 
     resources = []
     for r, name in enumerate(problem.resource_names):

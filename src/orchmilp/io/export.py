@@ -12,10 +12,10 @@ the portable fallback of ``orchmilp run``.
 from __future__ import annotations
 
 import json
-import math
 import shlex
 from typing import Any
 
+from ..check import finite_number
 from ..errors import InvalidPlan
 from .names import ansi_c_quote, file_names, printable
 
@@ -38,7 +38,7 @@ def _entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
             raise InvalidPlan(f"{where}: listed twice in the schedule")
         ids.add(entry["id"])
         start = entry.get("start", 0)
-        if not _is_number(start):
+        if not finite_number(start):
             raise InvalidPlan(f"{where}: 'start' must be a finite number")
         waits = entry.get("waits_for", [])
         if not isinstance(waits, list) or not all(isinstance(w, str) for w in waits):
@@ -49,7 +49,7 @@ def _entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
         if command is not None and "\0" in command:
             raise InvalidPlan(f"{where}: 'command' holds a NUL character")
         timeout = entry.get("timeout")
-        if timeout is not None and (not _is_number(timeout) or not timeout > 0):
+        if timeout is not None and (not finite_number(timeout) or not timeout > 0):
             raise InvalidPlan(f"{where}: 'timeout' must be a positive number")
         retries = entry.get("retries", 0)
         if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 1000:
@@ -59,16 +59,6 @@ def _entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
             if w not in ids:
                 raise InvalidPlan(f"agent '{printable(entry['id'])}': waits_for names unknown agent '{printable(w)}'")
     return sorted(schedule, key=lambda e: (e.get("start", 0), e["id"]))
-
-
-def _is_number(value: Any) -> bool:
-    """A finite JSON number (an integer too large for a float is not)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:
-        return False
 
 
 def _names(entries: list[dict[str, Any]]) -> dict[str, str]:

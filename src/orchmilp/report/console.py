@@ -117,6 +117,11 @@ def print_analysis(facts: dict, console: Console | None = None) -> None:
             "yes" if c["ordered_by_dependencies"] else "no",
         )
     console.print(conflicts if facts["file_conflicts"] else "File conflicts: none")
+    total = facts.get("file_conflicts_total", len(facts["file_conflicts"]))
+    if total > len(facts["file_conflicts"]):
+        console.print(
+            f"  ({total} conflicting pairs in all; the analysis lists the first {len(facts['file_conflicts'])})"
+        )
     res = Table(title="Resources", title_justify="left", show_edge=False)
     for col in ("resource", "capacity", "total demand", "largest single", "never saturated", "filled by one agent"):
         res.add_column(col)

@@ -41,7 +41,7 @@ MATPLOTLIB_IMPORT_SECONDS = 0.7
 EXIT_SECONDS = 0.3
 #: Seconds kept after the what-if re-solves for composing and writing the Markdown and HTML
 #: reports (260 agents with every report overran a 20 s limit by 0.75 s with 0.2 s kept)
-REPORT_WRITE_SECONDS = 1.0
+REPORT_WRITE_SECONDS = 1.5
 PRINT_SECONDS_PER_AGENT = 0.0006
 
 

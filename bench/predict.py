@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import orchmilp  # noqa: E402
 from orchmilp.history import read_history  # noqa: E402
-from orchmilp.prediction import predict_plan  # noqa: E402
+from orchmilp.prediction import predict_policy  # noqa: E402
 from orchmilp.prediction.backtest import backtest, cases_from, summarize_backtest  # noqa: E402
 
 
@@ -79,7 +79,7 @@ def speed(lines: list[str]) -> None:
     problem = orchmilp.load({"agents": agents})
     waits_for = [tuple(problem.preds(j)) for j in range(n)]
     t0 = time.perf_counter()
-    prediction = predict_plan(problem, waits_for, 0.0, history, samples=10_000)
+    prediction = predict_policy(problem, waits_for, 0.0, history, samples=10_000)
     mc_s = time.perf_counter() - t0
     lines.append(f"read a 100,000-line history: {read_s:.2f} s ({len(history)} attempts)")
     lines.append(

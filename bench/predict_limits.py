@@ -103,7 +103,7 @@ def main() -> str:
             if held is None:
                 continue
             r = held.result
-            p50 = predict_plan(r.problem, r.waits_for, r.makespan, held.train, samples=4000, prior=False).p50
+            p50 = predict_plan(r, held.train, samples=4000, shrink=False).p50
             row = (held.actual, r.makespan, p50, replay_p50(held, rng), own_shuffled(held, rng))
             rows.append(row)
             lines.append(f"{case.run:43s} {r.problem.n:5d} " + " ".join(f"{v:8.0f}" for v in row))

@@ -16,8 +16,9 @@ import pytest
 from helpers import ROOT, assert_valid_plan, default_sigint, read_json
 
 import orchmilp
-from orchmilp.analysis.bottlenecks import WhatIfBudget, capacity_what_if
+from orchmilp.analysis.bottlenecks import capacity_what_if
 from orchmilp.cli import main
+from orchmilp.deadline import Deadline
 from orchmilp.errors import HorizonInfeasible, InvalidOptions, SolverError
 from orchmilp.exact.branch_and_bound import BranchAndBound
 from orchmilp.exact.probe import UNKNOWN
@@ -133,7 +134,7 @@ def test_the_time_limit_holds_with_every_chart_and_report(tmp_path):
 
 def test_what_ifs_past_their_deadline_are_skipped_not_run():
     result = orchmilp.solve(GPU)
-    content = report_content(result, workflow=GPU, what_if_deadline=time.perf_counter())
+    content = report_content(result, workflow=GPU, deadline=Deadline(1e-9))
     assert content["capacity_what_if"] == [{"resource": "gpu", "skipped": "no time left within the time limit"}]
 
 
@@ -141,8 +142,7 @@ def test_every_what_if_plan_is_checked(monkeypatch):
     """Checked against the workflow of the what-if: against the original one, the plan
     that uses the second GPU is (rightly) rejected."""
     result = orchmilp.solve(GPU)
-    budget = WhatIfBudget(time.perf_counter() + 20)
-    assert capacity_what_if(result, budget, GPU)[0]["makespan"] == 10
+    assert capacity_what_if(result, iter([20.0]), GPU)[0]["makespan"] == 10
     import orchmilp.analysis.bottlenecks as bottlenecks
 
     real = bottlenecks._resolve
@@ -151,8 +151,8 @@ def test_every_what_if_plan_is_checked(monkeypatch):
         "_resolve",
         lambda problem, seconds, workflow, allow_together=(): real(problem, seconds, GPU, allow_together),
     )
-    with pytest.raises(SolverError, match="what-if plan fails its check"):
-        capacity_what_if(result, budget, GPU)
+    with pytest.raises(SolverError, match="plan fails its check"):
+        capacity_what_if(result, iter([20.0]), GPU)
 
 
 def test_the_self_check_reads_the_workflow_as_written(monkeypatch):
@@ -161,15 +161,15 @@ def test_the_self_check_reads_the_workflow_as_written(monkeypatch):
     workflow = {
         "agents": [{"id": "w", "duration": 5, "writes": ["src/"]}, {"id": "r", "duration": 5, "reads": ["src/a.py"]}]
     }
-    import orchmilp.api as api
+    import orchmilp.engine as engine
 
-    real = api.validate
+    real = engine.validate
 
     def forgets_writes(instance):
         agents = tuple(dataclasses.replace(a, writes=()) for a in instance.agents)
         return real(dataclasses.replace(instance, agents=agents))
 
-    monkeypatch.setattr(api, "validate", forgets_writes)
+    monkeypatch.setattr(engine, "validate", forgets_writes)
     with pytest.raises(SolverError, match="overlap"):
         orchmilp.solve(workflow)
 

@@ -100,7 +100,7 @@ def test_within_run_noise_is_drawn_from_the_residuals_not_a_long_tailed_law():
     assert len(model.residuals) == runs * per_run
     assert model.residuals.max() == pytest.approx(0.5, abs=0.1)  # + the run mean's own error
     workflow = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(per_run)]})
-    prediction = orchmilp.prediction.predict_plan(workflow, [()] * per_run, 20.0, history, samples=4000)
+    prediction = orchmilp.prediction.predict_policy(workflow, [()] * per_run, 20.0, history, samples=4000)
     truth = np.exp(3 + rng.normal(0, 0.05, 4000) + rng.uniform(-0.5, 0.5, (4000, per_run)).max(axis=1))
     assert abs(np.log(prediction.p50 / np.median(truth))) < 0.06, (prediction.p50, np.median(truth))
     assert fit_kinds(history, baseline=True)["k"].residuals.size == 0  # the baseline stays log-normal
@@ -118,7 +118,7 @@ def test_a_new_run_draws_its_noise_from_past_runs_of_its_size():
         parts.append(dataclasses.replace(h, run=(f"r{r}",) * len(h)))
     history = History.concat(parts)
     workflow = orchmilp.load({"agents": [{"id": f"a{i}", "kind": "k", "duration": 20} for i in range(5)]})
-    prediction = orchmilp.prediction.predict_plan(workflow, [()] * 5, 20.0, history, samples=4000, prior=False)
+    prediction = orchmilp.prediction.predict_policy(workflow, [()] * 5, 20.0, history, samples=4000, shrink=False)
     intercept = fit_kinds(history)["k"].intercept
     assert abs(np.log(prediction.p50) - intercept) < 0.1, (np.log(prediction.p50), intercept)
     assert np.log(prediction.p90) - intercept < 0.15, (np.log(prediction.p90), intercept)

@@ -155,7 +155,7 @@ def test_with_history_split_and_scale_divide_the_run_time_the_history_predicts(t
         scenario("scale", "build=0.5").apply(BASE),
         scenario("split", "build=2").apply(BASE),
     ]
-    rows = compare(variants, time_limit=5, history=history, samples=2000)
+    rows = compare(variants, seconds=[5.0] * len(variants), history=history, samples=2000)
     for variant, row in zip(variants, rows):
         # independently: the edited workflow with the history's median times the multiplier
         expected = json.loads(json.dumps(variant.workflow))

@@ -18,6 +18,7 @@ from .errors import (
 
 __all__ = [
     "solve",
+    "plan",
     "predict",
     "read_history",
     "load",
@@ -43,7 +44,7 @@ def __getattr__(name: str):
         from .history import read_history
 
         return read_history
-    if name in ("solve", "predict", "load", "load_as_written"):
+    if name in ("solve", "plan", "predict", "load", "load_as_written"):
         from . import api
 
         return getattr(api, name)

@@ -120,9 +120,9 @@ def run_one(
     path: str, method: str, time_limit: float, schedules: int, seed: int, threads: int, reference: Reference | None
 ) -> BenchRow:
     """Solve one instance with one method, check the plan, compare with the reference."""
-    from .api import load, solve
     from .bounds.critical_path import critical_path_bound
     from .check import check_plan
+    from .engine import load, solve
     from .io.workflow import problem_to_workflow
 
     problem = load(path)

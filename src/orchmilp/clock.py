@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 import threading
 import time
 
 from numba import njit, objmode
+
+from .signals import held
 
 __all__ = ["NO_DEADLINE", "now", "deadline_in", "kernel_section", "is_interrupt"]
 
 NO_DEADLINE = math.inf
 #: set while a stop signal waits for a kernel to return ([0]: read by :func:`now` at run time)
 _STOPPING = [False]
-_HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _inside = threading.local()
 
 
@@ -50,29 +50,22 @@ def deadline_in(seconds: float) -> float:
 @contextlib.contextmanager
 def kernel_section():
     """Run a numba kernel with stop signals held: see the module docstring."""
-    if threading.current_thread() is not threading.main_thread() or getattr(_inside, "active", False):
+    if getattr(_inside, "active", False):
         yield
         return
-    came: list[int] = []
-
-    def hold(signum, frame):
-        came.append(signum)
-        _STOPPING[0] = True
-
-    before = {sig: signal.getsignal(sig) for sig in _HELD}
-    swapped = {sig: h for sig, h in before.items() if callable(h)}  # SIG_DFL and SIG_IGN act outside Python
-    for sig in swapped:
-        signal.signal(sig, hold)
     _inside.active = True
     try:
-        yield
+        with held(python_handlers_only=True, on_signal=_stopping) as state:
+            yield
     finally:
         _inside.active = False
-        for sig, handler in swapped.items():
-            signal.signal(sig, handler)
         _STOPPING[0] = False
-        if came:
-            swapped[came[0]](came[0], None)
+    if state.came:
+        state.handlers[state.came[0]](state.came[0], None)
+
+
+def _stopping(signum: int) -> None:
+    _STOPPING[0] = True
 
 
 def is_interrupt(err: BaseException) -> bool:

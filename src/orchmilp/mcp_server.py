@@ -39,6 +39,8 @@ MAX_TIME_LIMIT = 120.0
 KILL_AFTER = 1.0
 #: seconds a run's agents get between SIGTERM and SIGKILL when a call is stopped
 RUN_GRACE = 2.0
+#: seconds of a call's time limit kept for sending its answer
+ANSWER_SECONDS = 0.5
 
 
 class Refused(Exception):
@@ -86,17 +88,29 @@ def _plan(root: Path, plan: Any) -> dict | None:
     raise Refused("plan: give the plan as a JSON object or as a path relative to the server's root")
 
 
-def _do_solve(root, a, limit):
-    from .api import solve
+def _do_solve(root, a, deadline):
+    from .services import PlanRequest, Reports, plan
 
-    return solve(_workflow(root, a["workflow"]), time_limit=limit).to_dict()
+    objective = a.get("objective") or "makespan"
+    if objective not in ("makespan", "p90"):
+        raise Refused(f"objective: {objective!r} is not 'makespan' or 'p90'")
+    request = PlanRequest(
+        _workflow(root, a["workflow"]),
+        history=_histories(root, a.get("history")),
+        objective=objective,
+        reports=Reports(text=True) if a.get("report") else None,
+    )
+    outcome = plan(request, deadline)
+    out = outcome.plan
+    if outcome.reports is not None:
+        out = {**out, "report": outcome.reports.markdown}
+    return out
 
 
-def _do_analyze(root, a, limit):
-    from .analysis.structure import analyze
-    from .api import load
+def _do_analyze(root, a, deadline):
+    from .services import analyze
 
-    return analyze(load(_workflow(root, a["workflow"])))
+    return analyze(_workflow(root, a["workflow"]))
 
 
 def _histories(root, paths):
@@ -116,27 +130,24 @@ def _histories(root, paths):
     return found
 
 
-def _do_predict(root, a, limit):
-    from .api import predict
+def _do_predict(root, a, deadline):
+    from .services import PredictRequest, predict
 
-    return predict(
+    request = PredictRequest(
         _workflow(root, a["workflow"]),
         plan=_plan(root, a.get("plan")),
         history=_histories(root, a.get("history")),
         samples=int(a.get("samples") or 10_000),
         level=float(a.get("level") or 0.95),
-        time_limit=limit,
-    ).to_dict()
+    )
+    return predict(request, deadline).to_dict()
 
 
-def _do_whatif(root, a, limit):
-    from .analysis.scenarios import SCENARIO_FLAGS, Variant, compare, scenario
-    from .api import load_as_written
-    from .history import read_history
+def _do_whatif(root, a, deadline):
+    from .analysis.scenarios import SCENARIO_FLAGS
+    from .services import WhatIfRequest, whatif
 
-    source = _workflow(root, a["workflow"])
-    base = load_as_written(source)[1]
-    edits = []
+    scenarios = []
     for item in a.get("scenarios") or []:
         if (
             not isinstance(item, dict)
@@ -147,63 +158,46 @@ def _do_whatif(root, a, limit):
         value = item["value"]
         if item["flag"] == "add":
             value = str(_inside(root, value, "scenarios.add"))
-        made = scenario(item["flag"], value)
-        edits.append(made.apply(base, f"--{item['flag']} {item['value']}"))
-    paths = _histories(root, a.get("history"))
-    history = read_history(paths) if paths else None
-    each = max(0.5, (limit - 0.5) / (len(edits) + 1))
-    rows = compare([Variant("base", base), *edits], time_limit=each, history=history, samples=2000)
-    return {"scenarios": rows}
-
-
-def _do_check(root, a, limit):
-    from .api import load_with_history
-    from .check import check_plan
-
-    paths = _histories(root, a.get("history"))
-    # a plan made with the history's medians is checked with them
-    workflow = load_with_history(_workflow(root, a["workflow"]), paths)[1]
-    plan = _plan(root, a.get("plan"))
-    if plan is None:
-        raise Refused("plan: required")
-    violations = check_plan(workflow, plan, samples=20)
-    out = {"valid": not violations, "violations": violations}
-    if violations and "prediction" in plan and not paths:
-        out["note"] = "this plan has a prediction: if it was made with a history, check it with the same history"
+        scenarios.append((item["flag"], value))
+    request = WhatIfRequest(
+        _workflow(root, a["workflow"]),
+        scenarios,
+        sweep=a.get("sweep"),
+        history=_histories(root, a.get("history")),
+        seconds_each=float("inf"),
+        samples=2000,
+    )
+    outcome = whatif(request, deadline)
+    out: dict[str, Any] = {"scenarios": outcome.rows}
+    if outcome.sweep_key is not None:
+        out.update(sweep=outcome.sweep_rows, knee=outcome.knee)
     return out
 
 
-def _do_run(root, a, limit):
-    from .run import RunOptions, execute
+def _do_check(root, a, deadline):
+    from .services import CheckRequest, check
+
+    plan = _plan(root, a.get("plan"))
+    if plan is None:
+        raise Refused("plan: required")
+    request = CheckRequest(_workflow(root, a["workflow"]), plan, _histories(root, a.get("history")), samples=20)
+    return check(request).to_dict()
+
+
+def _do_run(root, a, deadline):
+    from .run import RunOptions
+    from .services import RunRequest, run, run_summary
 
     source = _workflow(root, a["workflow"])
     if not isinstance(source, Path):
         raise Refused("workflow: run needs a workflow file under the root (its commands run in its folder)")
-    report = execute(
+    request = RunRequest(
         source,
         history_path=root / "runs" / "history.jsonl",
         workdir=source.parent,
-        time_limit=min(10.0, limit / 3),
         options=RunOptions(on_failure=a.get("on_failure") or "stop", grace=RUN_GRACE),
     )
-    p = report.problem
-    return {
-        "run": report.run_id,
-        "planned_makespan": report.planned_makespan,
-        "actual_makespan": round(report.actual_makespan, 3),
-        "agents": [
-            {
-                "id": p.ids[j],
-                "status": o.status if o.status != "waiting" else "not started",
-                "attempts": o.attempts,
-                "exit_code": o.exit_code,
-                "seconds": None if o.start is None or o.finish is None else round(o.finish - o.start, 3),
-            }
-            for j, o in enumerate(report.outcomes)
-        ],
-        "history": str(report.history_path.relative_to(root)),
-        "logs": str(report.log_dir.relative_to(root)),
-    }
+    return run_summary(run(request, deadline), root)
 
 
 _WORK = {
@@ -255,10 +249,6 @@ def _alive(pid: int, fd: int | None) -> bool:
     return True
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 #: a result longer than this (characters of JSON) is summarised unless ``detail`` is "full"
 SUMMARY_CHARS = 50_000
 #: items kept of each long list (or object) of a summarised result
@@ -304,23 +294,28 @@ def _shaped(result: Any, detail: str | None) -> Any:
     return result
 
 
-def _child(conn, tool: str, root: str, arguments: dict, limit: float, server: int) -> None:
+def _child(conn, tool: str, root: str, arguments: dict, limit: float, started: float, server: int) -> None:
     """Runs in the call's own process (and process group). SIGTERM (the time limit, or the
     server gone) stops the work as Ctrl-C does: a run cancels its agents and records them."""
+    from .signals import raise_interrupt
+
     os.setpgrp()
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGHUP, _interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    signal.signal(signal.SIGHUP, raise_interrupt)
     _watch_server(server)
     import warnings
 
+    from .deadline import Deadline
     from .errors import OrchmilpError
 
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = _WORK[tool](Path(root), arguments, limit)
+            deadline = Deadline(limit, started=started)
+            deadline.reserve("answer", ANSWER_SECONDS, most_share=0.5)
+            result = _WORK[tool](Path(root), arguments, deadline)
         result = _shaped(result, arguments.get("detail"))
-        notes = [str(w.message) for w in caught]
+        notes = list(dict.fromkeys(str(w.message) for w in caught))
         if notes and isinstance(result, dict):
             result = {**result, "warnings": notes}
         conn.send(("ok", result))
@@ -348,7 +343,7 @@ class _Calls:
         self.root = root
         self.max_time_limit = max_time_limit
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(["orchmilp.api", "orchmilp.mcp_server"])
+        self.context.set_forkserver_preload(["orchmilp.services", "orchmilp.mcp_server"])
         self.lock = threading.Lock()
         self.under_way: set = set()
 
@@ -372,17 +367,17 @@ class _Calls:
 
     def call(self, tool: str, arguments: dict) -> Any:
         limit = self.limit(arguments.get("time_limit"))
-        started = time.monotonic()
+        started = time.perf_counter()
         here, there = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=_child, args=(there, tool, str(self.root), arguments, limit - 0.3, os.getpid())
+            target=_child, args=(there, tool, str(self.root), arguments, limit, started, os.getpid())
         )
         process.start()
         with self.lock:
             self.under_way.add(process)
         there.close()
         try:
-            if here.poll(limit + KILL_AFTER - (time.monotonic() - started)):
+            if here.poll(limit + KILL_AFTER - (time.perf_counter() - started)):
                 try:
                     kind, value = here.recv()
                 except EOFError:
@@ -475,6 +470,10 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
 
     WorkflowArg = Annotated[dict[str, Any] | str, Field(description=WORKFLOW_HELP)]
     DetailArg = Annotated[str | None, Field(description=DETAIL_HELP, pattern="^(summary|full)$")]
+    HistoryArg = Annotated[
+        list[str] | None,
+        Field(description="history files or folders under the root (JSONL run history or WfCommons traces)"),
+    ]
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
     limit_field = Field(
         default=None,
@@ -489,13 +488,39 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "files. Returns the plan object: status ('optimal' when makespan equals the proven lower_bound, else "
             "'feasible'), makespan, lower_bound, gap, schedule (per agent: start, finish, waits_for: start the agent "
             "as soon as every agent listed has finished), groups (agents starting together), critical_path, "
-            "orderings (added to settle resource or file conflicts)."
+            "orderings (added to settle resource or file conflicts). With a history: planned with its median run "
+            "times, and 'prediction' (p50, p90, interval)."
         ),
     )
     async def solve(
-        workflow: WorkflowArg, time_limit: float | None = limit_field, detail: DetailArg = None
+        workflow: WorkflowArg,
+        history: HistoryArg = None,
+        objective: Annotated[
+            str,
+            Field(
+                pattern="^(makespan|p90)$",
+                description="'makespan' (default): the shortest plan; 'p90': among the plans within 5% of it, the "
+                "one with the best predicted 90th percentile (from the history, else duration_range)",
+            ),
+        ] = "makespan",
+        report: Annotated[
+            bool,
+            Field(description="also return the Markdown optimisation report (with its what-ifs) as 'report'"),
+        ] = False,
+        time_limit: float | None = limit_field,
+        detail: DetailArg = None,
     ) -> dict[str, Any]:
-        return await call("solve", {"workflow": workflow, "time_limit": time_limit, "detail": detail})
+        return await call(
+            "solve",
+            {
+                "workflow": workflow,
+                "history": history,
+                "objective": objective,
+                "report": report,
+                "time_limit": time_limit,
+                "detail": detail,
+            },
+        )
 
     @server.tool(
         annotations=read_only,
@@ -553,13 +578,20 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             "(p50, p90). Scenarios: {'flag': 'set', 'value': 'resources.cores=16'} (or 'AGENT.FIELD=V'), "
             "{'flag': 'add', 'value': 'extra.json'}, {'flag': 'remove', 'value': 'ID'}, "
             "{'flag': 'split', 'value': 'ID=3'} (work over 3 agents), {'flag': 'scale', 'value': 'ID=0.5'}. "
-            "Answers 'will adding agents or capacity make it faster or slower?'. Returns {'scenarios': [base, ...]}."
+            "Answers 'will adding agents or capacity make it faster or slower?'. Returns {'scenarios': [base, ...]}, "
+            "and with a sweep {'sweep': [one row per capacity], 'knee': the capacity beyond which more does not help}."
         ),
     )
     async def whatif(
         workflow: WorkflowArg,
-        scenarios: Annotated[list[dict[str, str]], Field(description="[{'flag': ..., 'value': ...}, ...]")],
-        history: Annotated[list[str] | None, Field(description="history files or folders under the root")] = None,
+        scenarios: Annotated[
+            list[dict[str, str]] | None, Field(description="[{'flag': ..., 'value': ...}, ...]")
+        ] = None,
+        sweep: Annotated[
+            str | None,
+            Field(description="'resources.NAME=LO..HI' (or =1,2,4): makespan against capacity, and the knee"),
+        ] = None,
+        history: HistoryArg = None,
         time_limit: float | None = limit_field,
         detail: DetailArg = None,
     ) -> dict[str, Any]:
@@ -568,6 +600,7 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
             {
                 "workflow": workflow,
                 "scenarios": scenarios,
+                "sweep": sweep,
                 "history": history,
                 "time_limit": time_limit,
                 "detail": detail,

@@ -2,15 +2,15 @@
 
 What-ifs re-solve a changed workflow (one more unit of a saturated
 resource, or one file conflict lifted) and say how much the optimal
-makespan moves. The re-solves of one report share a :class:`WhatIfBudget`
-(inside the caller's time limit), report whether their answer is proven,
+makespan moves. The re-solves of one report take turns with the seconds given
+(:meth:`orchmilp.deadline.Deadline.split` of the caller's time limit), report whether their answer is proven,
 and every plan they return passes the independent checker.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,6 @@ __all__ = [
     "capacity_what_if",
     "conflict_what_if",
     "costly_conflicts",
-    "WhatIfBudget",
     "lift_conflict",
     "with_capacity",
     "capacity_unit",
@@ -171,43 +170,19 @@ def lift_conflict(problem: Problem, a: int, b: int) -> Problem:
     return dataclasses.replace(problem, conflicts=conflicts, locks=tuple(locks))
 
 
-class WhatIfBudget:
-    """The seconds the ``runs`` what-if re-solves of one report share: each gets an equal part
-    of what is left before ``deadline`` (a ``perf_counter`` time), ``most`` seconds at most."""
-
-    def __init__(self, deadline: float, most: float = 10.0, runs: int = 1):
-        self.deadline, self.most, self.runs_left = deadline, most, runs
-
-    #: share of its part a re-solve is given: the rest absorbs a search that ends late
-    #: (a 300-agent report at --time-limit 20 overran by up to 2.5 s in a busy test run)
-    USED = 0.8
-
-    def seconds(self) -> float:
-        """The seconds of the next re-solve."""
-        left = self.deadline - time.perf_counter()
-        share = self.USED * left / max(self.runs_left, 1)
-        self.runs_left -= 1
-        return max(0.0, min(self.most, share))
-
-
 _NO_TIME = "no time left within the time limit"
 
 
 def _resolve(problem: Problem, seconds: float, workflow: dict[str, Any], allow_together=()) -> Result | None:
     """Re-solve a changed problem (None when no time is left); its plan must pass the
     independent checker against ``workflow`` (the changed workflow as written)."""
-    from ..check import check_plan
-    from ..errors import SolverError
+    from ..engine import self_check
     from ..options import SolveOptions
     from ..search import run_search
 
     if seconds < 0.2:
         return None
-    other = run_search(problem, SolveOptions(time_limit=seconds))
-    problems = check_plan(workflow, other.to_dict(), samples=0, allow_together=allow_together)
-    if problems:
-        raise SolverError("internal error, a what-if plan fails its check: " + problems[0])
-    return other
+    return self_check(run_search(problem, SolveOptions(time_limit=seconds)), workflow, allow_together=allow_together)
 
 
 def capacity_unit(problem: Problem, r: int) -> float:
@@ -221,7 +196,7 @@ def capacity_unit(problem: Problem, r: int) -> float:
     return float(positive.min()) if len(positive) else 1.0
 
 
-def capacity_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, Any]) -> list[dict[str, Any]]:
+def capacity_what_if(result: Result, turns: Iterator[float], workflow: dict[str, Any]) -> list[dict[str, Any]]:
     """For every saturated resource: the makespan with one more unit (:func:`capacity_unit`);
     ``workflow`` is the workflow as written, for checking each plan."""
     p = result.problem
@@ -234,7 +209,7 @@ def capacity_what_if(result: Result, budget: WhatIfBudget, workflow: dict[str, A
             **workflow,
             "resources": {**workflow.get("resources", {}), p.resource_names[r]: plain_number(p.capacities[r] + delta)},
         }
-        other = _resolve(with_capacity(p, r, delta), budget.seconds(), changed)
+        other = _resolve(with_capacity(p, r, delta), next(turns, 0.0), changed)
         if other is None:
             out.append({"resource": row["resource"], "skipped": _NO_TIME})
             continue
@@ -268,14 +243,14 @@ def costly_conflicts(result: Result, limit: int = 5) -> list:
 
 
 def conflict_what_if(
-    result: Result, budget: WhatIfBudget, workflow: dict[str, Any], limit: int = 5
+    result: Result, turns: Iterator[float], workflow: dict[str, Any], limit: int = 5
 ) -> list[dict[str, Any]]:
     """For the :func:`costly_conflicts`: the makespan if that single conflict were lifted."""
     p = result.problem
     out = []
     for c in costly_conflicts(result, limit):
         other = _resolve(
-            lift_conflict(p, c.a, c.b), budget.seconds(), workflow, allow_together=((p.ids[c.a], p.ids[c.b]),)
+            lift_conflict(p, c.a, c.b), next(turns, 0.0), workflow, allow_together=((p.ids[c.a], p.ids[c.b]),)
         )
         if other is None:
             out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": _NO_TIME})

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -233,16 +233,11 @@ def sweep_values(text: str) -> tuple[str, list[float]]:
 
 def evaluate(variant: Variant, *, time_limit: float, history=None, samples: int = 4000) -> dict[str, Any]:
     """Solve and predict one variant: the row of ``orchmilp whatif --json``."""
-    from ..api import load_with_history, solve
-    from ..prediction import predict_plan
+    from ..engine import read_inputs, solve
 
-    workflow, work = variant.workflow, variant.work
-    # the prior is the user's own figures, not the medians planned with
-    written, target = load_with_history(workflow, history, work) if history is not None else (True, workflow)
-    result = solve(target, time_limit=time_limit)
-    prediction = predict_plan(
-        result.problem, result.waits_for, result.makespan, history, samples=samples, prior=written, work=work
-    )
+    inputs = read_inputs(variant.workflow, history, variant.work)
+    result = solve(inputs.planned, time_limit=time_limit)
+    prediction = inputs.predict(result, samples=samples)
     return {
         "scenario": variant.label,
         "status": result.status.value,
@@ -265,17 +260,17 @@ def _monte_carlo_error(makespans, q: float) -> float:
 def compare(
     variants: list[Variant],
     *,
-    time_limit: float,
+    seconds: Iterable[float],
     history=None,
     samples: int = 4000,
     on_start: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each variant solved and predicted, ``time_limit`` each: the rows of ``whatif``."""
+    """Each variant solved (for the next of ``seconds``) and predicted: the rows of ``whatif``."""
     rows = []
-    for variant in variants:
+    for variant, limit in zip(variants, seconds):
         if on_start:
             on_start(variant.label)
-        rows.append(evaluate(variant, time_limit=time_limit, history=history, samples=samples))
+        rows.append(evaluate(variant, time_limit=max(limit, 0.1), history=history, samples=samples))
     return rows
 
 
@@ -294,9 +289,9 @@ def knee(points: list[tuple[float, float]], floor: float = 0.0, tolerance: float
 
 
 def read_workflow_dict(path: str | Path) -> dict[str, Any]:
-    from ..api import load_as_written
+    from ..engine import load_as_written
 
-    return load_as_written(path)[1]
+    return load_as_written(path).workflow
 
 
 __all__ += ["read_workflow_dict"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,7 +20,18 @@ from ..result import plain_number
 from .model import AgentForecast, KindModel, fit_kinds, forecast
 from .simulate import central, simulate
 
-__all__ = ["warn_history_fit", "Prediction", "predict_plan", "forecasts_for", "history_medians", "waits_for_of_plan"]
+if TYPE_CHECKING:
+    from ..result import Result
+
+__all__ = [
+    "warn_history_fit",
+    "Prediction",
+    "predict_plan",
+    "predict_policy",
+    "forecasts_for",
+    "history_medians",
+    "waits_for_of_plan",
+]
 
 
 def _round(x: float) -> float:
@@ -72,14 +83,16 @@ def forecasts_for(
     problem: Problem,
     history: History | None,
     baseline: bool = False,
-    prior: Problem | bool = True,
+    prior: Problem | None = None,
     work: Mapping[str, float] | None = None,
+    shrink: bool = True,
 ) -> tuple[list[AgentForecast], dict[str, KindModel]]:
     """Each agent's predictive run-time distribution, and the kind models behind them
-    (``prior``: whose figures shrink the location; ``work``: multipliers of the history's
-    prediction per agent id; see :func:`.model.forecast`)."""
+    (``prior``: whose figures shrink the location, default ``problem``'s; ``shrink=False``:
+    none; ``work``: multipliers of the history's prediction per agent id; see
+    :func:`.model.forecast`)."""
     models = fit_kinds(history, baseline=baseline) if history is not None and len(history) else {}
-    return forecast(problem, models, baseline=baseline, prior=prior, work=work), models
+    return forecast(problem, models, baseline=baseline, prior=prior, work=work, shrink=shrink), models
 
 
 def warn_history_fit(problem: Problem, history: History) -> None:
@@ -111,12 +124,12 @@ def warn_history_fit(problem: Problem, history: History) -> None:
 
 
 def history_medians(
-    problem: Problem, history: History, prior: bool = True, work: Mapping[str, float] | None = None
+    problem: Problem, history: History, shrink: bool = True, work: Mapping[str, float] | None = None
 ) -> dict[str, float]:
     """agent id -> predicted median run time, for the agents whose kind has history
-    (``prior=False``: not shrunk towards the workflow's own durations; ``work``: see
+    (``shrink=False``: not shrunk towards the workflow's own durations; ``work``: see
     :func:`.model.forecast`)."""
-    forecasts, _ = forecasts_for(problem, history, prior=prior, work=work)
+    forecasts, _ = forecasts_for(problem, history, shrink=shrink, work=work)
     return {problem.ids[j]: _round(f.median) for j, f in enumerate(forecasts) if f.source == "history"}
 
 
@@ -137,7 +150,12 @@ def waits_for_of_plan(problem: Problem, plan: dict[str, Any]) -> tuple[tuple[int
     return tuple(out)  # type: ignore[arg-type]
 
 
-def predict_plan(
+def predict_plan(result: Result, history: History | None = None, **options: Any) -> Prediction:
+    """:func:`predict_policy` of a solved plan (its problem, ``waits_for`` and makespan)."""
+    return predict_policy(result.problem, result.waits_for, result.makespan, history, **options)
+
+
+def predict_policy(
     problem: Problem,
     waits_for: Sequence[Sequence[int]],
     planned: float,
@@ -147,20 +165,21 @@ def predict_plan(
     level: float = 0.95,
     seed: int = 0,
     baseline: bool = False,
-    prior: Problem | bool = True,
+    prior: Problem | None = None,
     work: Mapping[str, float] | None = None,
+    shrink: bool = True,
 ) -> Prediction:
     """Predict the makespan of a plan's policy (``waits_for``) from ``history``
     (or, without it, from the agents' ``duration_range`` or the assumed spread).
 
     ``prior``: the workflow as the user wrote it when ``problem`` was planned with the
-    history's medians (see :func:`.model.forecast`); ``False`` in a backtest. ``work``: agent
+    history's medians (see :func:`.model.forecast`); ``shrink=False`` in a backtest. ``work``: agent
     id -> multiplier of the history's prediction (a what-if's split or scale)."""
     if not 0 < level < 1:
         raise InvalidOptions(f"level = {level} must be between 0 and 1 (e.g. 0.95)")
     if samples < 100:
         raise InvalidOptions(f"samples = {samples} must be >= 100")
-    forecasts, _ = forecasts_for(problem, history, baseline=baseline, prior=prior, work=work)
+    forecasts, _ = forecasts_for(problem, history, baseline=baseline, prior=prior, work=work, shrink=shrink)
     sim = simulate(waits_for, forecasts, samples, seed)
     lo, hi = central(level)
     p50, p90, a, b = np.quantile(sim.makespan, [0.5, 0.9, lo, hi]) if problem.n else (0.0,) * 4

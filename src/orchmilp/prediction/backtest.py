@@ -88,7 +88,7 @@ class HeldOut:
 def hold_out(history: History, case: Case, *, time_limit: float = 5.0, seed: int = 0) -> HeldOut | None:
     """Leave ``case``'s run out and plan its workflow from the others (None, with a warning,
     when it has a kind that no other run has: it cannot be predicted fairly)."""
-    from ..api import load, solve
+    from ..engine import load, solve
     from ..io.workflow import with_durations
 
     run_history = history.only_run(case.run).ok()
@@ -106,7 +106,7 @@ def hold_out(history: History, case: Case, *, time_limit: float = 5.0, seed: int
         )
         return None
     # the held-out workflow's durations are that run's answers: no prior from them
-    medians = history_medians(problem, train, prior=False)
+    medians = history_medians(problem, train, shrink=False)
     unseen = [a for a in problem.ids if a not in medians]
     if unseen:
         warnings.warn(
@@ -140,15 +140,13 @@ def backtest(
         result, actual = held.result, held.actual
         for method in ("model", "baseline"):
             pred = predict_plan(
-                result.problem,
-                result.waits_for,
-                result.makespan,
+                result,
                 held.train,
                 samples=samples,
                 level=LEVELS[0],
                 seed=seed,
                 baseline=method == "baseline",
-                prior=False,
+                shrink=False,
             )
             intervals = {}
             for level in LEVELS:
@@ -182,7 +180,7 @@ def summarize_backtest(rows: Sequence[BacktestRow]) -> list[dict[str, Any]]:
 def cases_from(files, history: History, *, workflow=None, cores: float | None = None) -> list[Case]:
     """The runs to hold out: each WfCommons trace with its own workflow, or each run of
     JSONL history with the ``workflow`` given (a path or dict)."""
-    from ..api import load_as_written
+    from ..engine import load_as_written
     from ..io.wfcommons import read_trace, trace_to_workflow
 
     traces = [f for f in files if str(f).lower().endswith(".json")]

@@ -462,20 +462,21 @@ def forecast(
     problem: Problem,
     models: dict[str, KindModel],
     baseline: bool = False,
-    prior: Problem | bool = True,
+    prior: Problem | None = None,
     work: Mapping[str, float] | None = None,
+    shrink: bool = True,
 ) -> list[AgentForecast]:
     """Each agent's predictive distribution for a new run, from its kind's model and the user's
     own figures (``duration``, ``duration_range``) as the prior of the location.
 
-    ``prior``: ``True``, the figures of ``problem``; a :class:`Problem`, those of the workflow as
-    the user wrote it (when ``problem`` carries the history's medians as durations, using them
-    as the prior would count the history twice); ``False``, none for the kinds with history
-    (a backtest: the held-out workflow's durations are the answers).
+    ``prior``: whose figures: the workflow as the user wrote it (when ``problem`` carries the
+    history's medians as durations, using them as the prior would count the history twice);
+    None, those of ``problem``. ``shrink=False``: no prior for the kinds with history (a
+    backtest: the held-out workflow's durations are the answers).
 
     ``work``: agent id -> a multiplier of the run time its kind's history predicts (a what-if's
     ``--split`` or ``--scale``, whose edits of the user's own figures are in ``problem`` already)."""
-    figures = problem if prior is True else (prior or None)
+    figures = (prior if prior is not None else problem) if shrink else None
     if figures is not None and figures.ids != problem.ids:
         raise InvalidOptions("forecast: the prior's workflow has other agents than the problem")
     out = []

@@ -243,10 +243,10 @@ def execute(
     there are not run again; the rest is re-planned and runs under the same run id.
     ``cluster``: a Dask scheduler address: agents run on its workers (see :mod:`.cluster`).
     """
-    from ..api import checked_plan, load_as_written, solve
+    from ..engine import checked_plan, load_as_written, solve
     from ..history import read_history
     from ..io.workflow import with_durations
-    from ..prediction import predict_plan
+    from ..prediction import predict_policy
 
     problem, written = load_as_written(workflow)
     seconds = unit_seconds(problem.time_unit)
@@ -285,7 +285,7 @@ def execute(
                 history = read_history(history_path)
             except InvalidHistory:
                 history = None
-        prediction = predict_plan(problem, waits_for, planned_makespan, history, samples=4000)
+        prediction = predict_policy(problem, waits_for, planned_makespan, history, samples=4000)
         done = frozenset(problem.index[a] for a in done_ids if a in problem.index)
         executor = Executor(
             problem=problem,

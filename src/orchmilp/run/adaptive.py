@@ -82,7 +82,7 @@ def replan(
 
     ``current_left``: how long the current plan still needs from now (for the comparison);
     ``current_waits``: the current plan's waits_for (id -> ids), the solve's warm start."""
-    from ..api import solve
+    from ..engine import solve
 
     residual = residual_workflow(written, done, remaining, durations)
     if not residual["agents"]:

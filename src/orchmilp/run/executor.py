@@ -17,9 +17,7 @@ itself) stops the process groups it started.
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from ..errors import RunError
 from ..history import append_attempt
 from ..io.names import file_names
 from ..model.problem import Problem
+from ..signals import held
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 
 __all__ = ["RunOptions", "AgentOutcome", "Executor", "FINAL", "log_names"]
@@ -49,19 +48,10 @@ def signals_held():
     """Hold SIGINT, SIGTERM and SIGHUP until the block ends: one that comes meanwhile is noted
     (the handlers are swapped; a signal mask would not do, as any thread of the process may
     take the signal) and raised as :class:`KeyboardInterrupt` after the block, unless an
-    exception already leaves it. Outside the main thread Python runs no handler: nothing to do."""
-    if threading.current_thread() is not threading.main_thread():
+    exception already leaves it (see :func:`orchmilp.signals.held`)."""
+    with held() as state:
         yield
-        return
-    came: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    before = {sig: signal.signal(sig, lambda signum, frame: came.append(signum)) for sig in held}
-    try:
-        yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
-    if came:
+    if state.came:
         raise KeyboardInterrupt
 
 

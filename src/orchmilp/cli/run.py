@@ -1,0 +1,88 @@
+"""``orchmilp run``: run the plan for real."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import InvalidOptions
+from .common import positive
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the plan for real: live guards, timeouts, retries, history")
+    p.add_argument("workflow", help="workflow JSON, or a plan JSON (then give --workflow)")
+    p.add_argument("--workflow", dest="workflow_for_plan", metavar="WF.json", help="the workflow of a plan given")
+    p.add_argument("--history", metavar="FILE.jsonl", help="append one line per attempt (default runs/history.jsonl)")
+    p.add_argument("--workdir", metavar="DIR", help="where commands run (default: the workflow's folder)")
+    p.add_argument("--time-limit", type=positive, default=10.0, metavar="S", help="for planning (10)")
+    p.add_argument(
+        "--on-failure",
+        choices=["stop", "continue"],
+        default="stop",
+        help="stop: cancel everything at the first failure (default); continue: run what does not "
+        "need the failed agent, skip its dependents",
+    )
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        metavar="RUN",
+        help="rerun what did not end ok in the last run (or RUN), re-planned",
+    )
+    p.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="when durations drift (20%%, at least 1 s), re-plan the agents not yet started",
+    )
+    p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run the agents on a Dask cluster (scheduler address); needs a shared filesystem",
+    )
+    p.add_argument("--grace", type=positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
+    p.add_argument("--backoff", type=positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
+
+
+def _is_plan(path: str) -> bool:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "schedule" in data and "agents" not in data
+
+
+def run(args) -> int:
+    from ..run import RunOptions
+    from ..run.view import RunView, print_run_report
+    from ..services import RunRequest
+    from ..services import run as run_service
+
+    workflow, plan = args.workflow, None
+    if args.workflow_for_plan:
+        workflow, plan = args.workflow_for_plan, args.workflow
+    elif _is_plan(args.workflow):
+        raise InvalidOptions(f"{args.workflow} is a plan: give its workflow too (--workflow WF.json)")
+    view = RunView(quiet=args.quiet)
+    try:
+        report = run_service(
+            RunRequest(
+                workflow,
+                plan,
+                history_path=args.history,
+                workdir=args.workdir,
+                time_limit=args.time_limit,
+                options=RunOptions(
+                    on_failure=args.on_failure, grace=args.grace, backoff=args.backoff, adaptive=args.adaptive
+                ),
+                resume=args.resume,
+                cluster=args.cluster,
+                on_event=view,
+                on_plan=view.plan,
+            )
+        )
+    finally:
+        view.close()
+    print_run_report(report)
+    return 1 if report.failed else 0

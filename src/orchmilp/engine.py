@@ -1,0 +1,246 @@
+"""Read a workflow once, solve it, check the plan: the engine's own entry points.
+
+Everything above the search (the services, the executor, the analyses, the benchmark)
+reaches the engine here: :func:`load` and :func:`load_as_written` read and validate,
+:func:`read_inputs` adds what a history says (the one place where "plan with the history's
+medians, predict with the user's figures as the prior" is decided), :func:`solve` runs the
+search of :mod:`orchmilp.search` and refuses a plan that the independent checker rejects
+(:func:`self_check`, the one place that check is made).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .compile.grid import DEFAULT_MAX_BINARIES
+from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpWarning, SolverError
+from .io.workflow import instance_from_dict, problem_to_workflow, read_json_file, with_durations
+from .model.instance import Instance
+from .model.problem import Problem
+from .model.validate import validate
+from .options import SolveOptions
+from .result import Result
+from .search import Progress, run_search
+
+if TYPE_CHECKING:
+    from .history import History
+    from .prediction import Prediction
+
+__all__ = [
+    "Loaded",
+    "Source",
+    "Inputs",
+    "load",
+    "load_as_written",
+    "read_inputs",
+    "read_history_source",
+    "solve",
+    "solve_options",
+    "self_check",
+    "checked_plan",
+    "compile_model",
+]
+
+
+class Loaded(NamedTuple):
+    """A workflow read and validated once: its problem and the workflow as written (for the
+    checker). Passing it to :func:`solve` skips reading and validating again."""
+
+    problem: Problem
+    workflow: dict[str, Any]
+
+
+Source = str | Path | dict | Instance | Problem | Loaded
+
+
+def load(source: Source) -> Problem:
+    """Read and validate a workflow: a path (JSON, PSPLIB ``.sm``, Patterson ``.rcp``), a dict,
+    an :class:`Instance` or an already validated :class:`Problem`."""
+    return _read(source)[0]
+
+
+def _read(source: Source) -> tuple[Problem, dict[str, Any] | None]:
+    """The validated problem and the workflow as written (None for PSPLIB files and objects)."""
+    if isinstance(source, Loaded):
+        return source.problem, source.workflow
+    if isinstance(source, Problem):
+        return source, None
+    if isinstance(source, Instance):
+        return validate(source), None
+    if isinstance(source, dict):
+        return validate(instance_from_dict(source)), source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.suffix.lower() in (".sm", ".rcp"):
+            from .io.psplib import read_psplib
+
+            return validate(read_psplib(path)), None
+        raw = read_json_file(path)
+        return validate(instance_from_dict(raw, str(path))), raw
+    raise InvalidWorkflow(f"cannot read a workflow from {type(source).__name__}")
+
+
+def load_as_written(source: Source) -> Loaded:
+    """:func:`load`, and the workflow as written, read once (for the independent checker);
+    PSPLIB files and objects, which have no JSON of their own, in the workflow format."""
+    problem, raw = _read(source)
+    return Loaded(problem, raw if raw is not None else problem_to_workflow(problem))
+
+
+def read_history_source(history: Any) -> History | None:
+    """A :class:`~orchmilp.history.History` from paths (or one as is; None stays None)."""
+    from .history import History, read_history
+
+    if history is None or isinstance(history, History):
+        return history
+    if isinstance(history, (str, Path)):
+        history = [history]
+    if not history:
+        return None
+    return read_history(list(history))
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """A workflow read once, with what its history says.
+
+    ``written`` is the workflow as the user wrote it: the prior of the prediction (its figures
+    shrink the history's estimates; planning with the history's medians and shrinking towards
+    them again would count the history twice). ``planned`` is what to plan and check with: the
+    history's predicted medians as the durations of the agents whose kind has history (the same
+    as ``written`` without history). ``work``: agent id -> multiplier of the history's median
+    (a what-if's split or scale)."""
+
+    written: Loaded
+    planned: Loaded
+    history: History | None = None
+    work: Mapping[str, float] | None = None
+
+    @property
+    def problem(self) -> Problem:
+        """The workflow as written."""
+        return self.written.problem
+
+    def predict(self, result: Result, *, samples: int = 10_000, level: float = 0.95, seed: int = 0) -> Prediction:
+        """The prediction of ``result``'s plan (made from :attr:`planned`)."""
+        from .prediction import predict_plan
+
+        return predict_plan(
+            result, self.history, samples=samples, level=level, seed=seed, prior=self.written.problem, work=self.work
+        )
+
+
+def read_inputs(source: Source, history: Any = None, work: Mapping[str, float] | None = None) -> Inputs:
+    """Read ``source`` once and, with a history, the durations to plan with (:class:`Inputs`)."""
+    written = load_as_written(source)
+    history = read_history_source(history)
+    if history is None:
+        return Inputs(written, written, None, work)
+    from .prediction import history_medians, warn_history_fit
+
+    warn_history_fit(written.problem, history)
+    medians = history_medians(written.problem, history, work=work)
+    planned = with_durations({"name": written.problem.name, **written.workflow}, medians)
+    with warnings.catch_warnings():  # the workflow's warnings were given when it was read
+        warnings.simplefilter("ignore", OrchmilpWarning)
+        return Inputs(written, load_as_written(planned), history, work)
+
+
+def solve_options(options: SolveOptions | None = None, **fields: Any) -> SolveOptions:
+    """``options`` with ``fields`` replaced (unknown fields are one-line errors)."""
+    known = {f.name for f in dataclasses.fields(SolveOptions)}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise InvalidOptions(f"unknown solve option {unknown[0]!r} (options: {', '.join(sorted(known))})")
+    if options is None:
+        return SolveOptions(**fields)
+    return dataclasses.replace(options, **fields) if fields else options
+
+
+def solve(
+    source: Source, options: SolveOptions | None = None, *, on_progress: Progress | None = None, **option_fields: Any
+) -> Result:
+    """Find a minimum-makespan plan and prove how good it is (see :func:`orchmilp.solve`).
+
+    The time limit counts from this call: reading the workflow, the search, and building and
+    checking the plan all fit in it. The plan is checked by the independent checker against
+    the workflow as written before it is returned.
+    """
+    started = time.perf_counter()
+    options = solve_options(options, **option_fields)
+    loaded = load_as_written(source)
+    result = dataclasses.replace(run_search(loaded.problem, options, on_progress, started), workflow=loaded.workflow)
+    self_check(result)
+    return result
+
+
+def self_check(
+    result: Result, workflow: dict[str, Any] | None = None, *, allow_together: Sequence[tuple[str, str]] = ()
+) -> Result:
+    """``result``, after the independent checker has accepted its plan against ``workflow``
+    (default: the workflow it was solved from); a rejected plan is a :class:`SolverError`."""
+    from .check import check_plan
+
+    against = workflow if workflow is not None else result.workflow
+    if against is None:
+        against = problem_to_workflow(result.problem)
+    problems = check_plan(against, result.to_dict(), samples=0, allow_together=allow_together)
+    if problems:
+        raise SolverError("internal error, the plan fails its check: " + problems[0])
+    return result
+
+
+def checked_plan(problem: Problem, workflow: dict[str, Any], plan: str | Path | dict):
+    """A plan (file or dict) checked against the workflow as written, and its ``waits_for`` as
+    agent indices. The plan may have been made with other durations (``solve --history``), so
+    it is checked with the durations it scheduled (finish - start)."""
+    from .check import check_plan
+    from .io.plan import read_plan
+    from .prediction import waits_for_of_plan
+
+    plan_dict = read_plan(plan)
+    planned = {}
+    for entry in plan_dict.get("schedule", ()):
+        if isinstance(entry, dict) and all(isinstance(entry.get(k), (int, float)) for k in ("start", "finish")):
+            planned[entry.get("id")] = entry["finish"] - entry["start"]
+    problems = check_plan(with_durations(workflow, planned), plan_dict, samples=20)
+    if problems:
+        raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")
+    return plan_dict, waits_for_of_plan(problem, plan_dict)
+
+
+def compile_model(
+    source: str | Path | dict | Instance | Problem,
+    *,
+    resolution: float | None = None,
+    max_binaries: int = DEFAULT_MAX_BINARIES,
+):
+    """The time-indexed MILP of a workflow, with names, for export: horizon at the
+    heuristic's makespan (so the model contains that plan and its optimum is the
+    grid optimum), windows narrowed by propagation. Returns (model, description)."""
+    import numpy as np
+
+    from .bounds.propagation import Propagator
+    from .compile.grid import choose_grid
+    from .compile.time_indexed import TimeIndexed
+    from .heuristics.portfolio import rule_portfolio
+
+    problem = load(source)
+    heur = rule_portfolio(problem, samples=8)
+    grid = choose_grid(problem, heur.makespan, resolution, max_binaries)
+    ub = int(np.max(np.round(heur.start / grid.step) + grid.up)) if grid.exact else None
+    if ub is None:
+        ub = int(np.max(rule_portfolio(problem, grid.up.astype(float), samples=8).start + grid.up))
+    windows = Propagator(problem, grid.up)(ub)
+    model = TimeIndexed(problem, grid.up, ub, windows=windows if windows.feasible else None).build(names=True)
+    kind = "exact" if grid.exact else "durations rounded up"
+    info = (
+        f"{problem.name}: {model.num_cols} binaries, {model.num_rows} rows, {model.num_nonzeros} nonzeros; "
+        f"grid step {grid.step:g} {problem.time_unit} ({kind}), horizon {ub} steps"
+    )
+    return model, info

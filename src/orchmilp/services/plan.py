@@ -1,0 +1,104 @@
+"""The plan service: read once, plan (with the history's medians, for the makespan or the p90),
+predict, and write the reports asked for, within one deadline."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..deadline import Deadline
+from ..engine import Inputs, Source, read_inputs, self_check, solve
+from ..options import SolveOptions
+from ..prediction import Prediction
+from ..result import Result
+from ..search import Progress
+from .report import ReportOutcome, Reports, report, report_reservations
+
+__all__ = ["PlanRequest", "PlanOutcome", "plan", "SOLVE_SHARE_WITH_WHAT_IFS"]
+
+#: Share of the time left that the solve gets when reports with what-if re-solves are asked for.
+SOLVE_SHARE_WITH_WHAT_IFS = 0.7
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan and how.
+
+    ``time_limit`` covers the whole request (reading, solving, predicting, reports), unless a
+    :class:`Deadline` is given to :func:`plan`. ``history``: paths or a History; the plan is then
+    made with its median run times and predicted. ``objective`` ``"p90"``: among the optimal and
+    near-optimal plans (within 5%), the one with the best predicted 90th percentile.
+    ``solve``: the search's options (its ``time_limit`` is set from the deadline).
+    ``answer_seconds``: seconds the caller keeps, for a workflow of that many agents, to
+    show the answer after the plan (printing, writing, exiting)."""
+
+    workflow: Source
+    time_limit: float = 30.0
+    solve: SolveOptions = field(default_factory=SolveOptions)
+    history: Any = None
+    objective: Literal["makespan", "p90"] = "makespan"
+    samples: int = 10_000
+    level: float = 0.95
+    reports: Reports | None = None
+    on_progress: Progress | None = None
+    answer_seconds: Callable[[int], float] | None = None
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """The plan (``result``, with its prediction), its JSON object, and the reports written."""
+
+    result: Result
+    plan: dict[str, Any]
+    prediction: Prediction | None = None
+    objective_note: str | None = None
+    reports: ReportOutcome | None = None
+
+
+def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
+    """Plan ``request.workflow``; see :class:`PlanRequest`."""
+    deadline = deadline or Deadline(request.time_limit)
+    inputs = read_inputs(request.workflow, request.history)
+    if request.answer_seconds is not None:
+        deadline.reserve("answer", request.answer_seconds(inputs.problem.n))
+    reports = request.reports
+    if reports is not None:
+        report_reservations(reports, inputs.problem.n, deadline)
+    share = SOLVE_SHARE_WITH_WHAT_IFS if reports is not None and reports.what_ifs else 1.0
+    options = dataclasses.replace(request.solve, time_limit=deadline.share(share, least=0.1))
+    result = solve(inputs.planned, options, on_progress=request.on_progress)
+    note = None
+    if request.objective == "p90":
+        result, note = _robust(result, inputs)
+    plan_object = result.to_dict()
+    if note:
+        plan_object["objective"] = {"name": "p90", "note": note}
+    prediction = None
+    if inputs.history is not None:
+        prediction = inputs.predict(result, samples=request.samples, level=request.level)
+        plan_object["prediction"] = prediction.to_dict()
+        result = dataclasses.replace(result, prediction=prediction)
+    written = report(result, reports, deadline) if reports is not None else None
+    return PlanOutcome(result, plan_object, prediction, note, written)
+
+
+def _robust(result: Result, inputs: Inputs) -> tuple[Result, str]:
+    """The plan with the best predicted p90 among the near-optimal ones, and what was chosen."""
+    from ..prediction import forecasts_for
+    from ..prediction.robust import robust_plan, robust_result
+
+    forecasts = forecasts_for(result.problem, inputs.history, prior=inputs.problem)[0]
+    choice = robust_plan(result, forecasts)
+    robust = self_check(robust_result(result, choice), result.workflow)
+    compared = (
+        f"{choice.candidates} plans compared"
+        if choice.candidates > 1
+        else "no other plan found within 5% of the optimum's makespan"
+    )
+    note = (
+        f"objective p90: chosen plan p90 {choice.p90:.6g}, the optimum's p90 {choice.optimum_p90:.6g} "
+        f"({compared}); its makespan {choice.makespan:.6g} against the optimum's {result.makespan:.6g}"
+    )
+    return robust, note

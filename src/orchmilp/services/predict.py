@@ -1,0 +1,44 @@
+"""The predict service: how long a plan really takes, from history or the user's ranges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..deadline import Deadline
+from ..engine import Source, checked_plan, load_as_written, read_history_source, read_inputs, solve
+from ..prediction import Prediction, predict_plan, predict_policy
+from ..result import Result
+
+__all__ = ["PredictRequest", "predict"]
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    """``plan``: a plan file, object or :class:`Result` (default: solve the workflow first, with
+    the history's medians, within ``time_limit``)."""
+
+    workflow: Source
+    plan: str | Path | dict | Result | None = None
+    history: Any = None
+    samples: int = 10_000
+    level: float = 0.95
+    seed: int = 0
+    time_limit: float = 10.0
+
+
+def predict(request: PredictRequest, deadline: Deadline | None = None) -> Prediction:
+    """The makespan distribution of the plan's policy; see :class:`PredictRequest`."""
+    deadline = deadline or Deadline(request.time_limit)
+    draws = {"samples": request.samples, "level": request.level, "seed": request.seed}
+    if request.plan is None:
+        inputs = read_inputs(request.workflow, request.history)
+        result = solve(inputs.planned, time_limit=deadline.share(1.0, least=0.1))
+        return inputs.predict(result, **draws)
+    history = read_history_source(request.history)
+    if isinstance(request.plan, Result):
+        return predict_plan(request.plan, history, **draws)
+    problem, workflow = load_as_written(request.workflow)
+    plan_object, waits_for = checked_plan(problem, workflow, request.plan)
+    return predict_policy(problem, waits_for, float(plan_object.get("makespan", 0.0)), history, **draws)

@@ -147,9 +147,31 @@ def test_analyze_predict_whatif_check(root):
         assert ok and verdict == {"valid": True, "violations": []}
         ok, verdict, _ = client.call("check", workflow="sra.json", plan=planned)  # the durations as written
         assert ok and not verdict["valid"] and "check it with the same history" in verdict["note"]
+        # the command line's history, p90 objective and report, through the same service
+        robust = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "orchmilp", "solve", "sra.json", "--history", "history", "--objective", "p90"]
+                + ["--json", "-q", "--time-limit", "20"],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=root,
+            ).stdout
+        )
+        ok, served, _ = client.call(
+            "solve", workflow="sra.json", history=["history"], objective="p90", report=True, time_limit=20
+        )
+        assert ok and served["objective"]["name"] == "p90" == robust["objective"]["name"]
+        assert served["makespan"] == robust["makespan"] and served["prediction"]["p50"] == robust["prediction"]["p50"]
+        assert served["report"].startswith("# Parallel Orchestration Optimization Report")
+        ok, verdict, _ = client.call("check", workflow="sra.json", plan=served, history=["history"])
+        assert ok and verdict == {"valid": True, "violations": []}
         ok, rows, _ = client.call("whatif", workflow=example, scenarios=[{"flag": "scale", "value": "ui-enhancer=0.5"}])
         assert ok and [r["scenario"] for r in rows["scenarios"]] == ["base", "--scale ui-enhancer=0.5"]
         assert rows["scenarios"][1]["makespan"] <= rows["scenarios"][0]["makespan"]
+        two = {"resources": {"slots": 1}, "agents": [{"id": i, "duration": 4, "uses": {"slots": 1}} for i in "ab"]}
+        ok, rows, _ = client.call("whatif", workflow=two, sweep="resources.slots=1..3", time_limit=10)
+        assert ok and [r["makespan"] for r in rows["sweep"]] == [8, 4, 4] and rows["knee"] == 2
         ok, verdict, _ = client.call("check", workflow=example, plan=plan)
         assert ok and verdict == {"valid": True, "violations": []}
         broken = json.loads(json.dumps(plan))

@@ -37,12 +37,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .state import SearchState
 
 __all__ = [
+    "Outlook",
     "Step",
     "PLAN",
     "seconds_for",
@@ -68,18 +65,27 @@ BESIDE_SLICE_SECONDS = 2.0
 BESIDE_PATTERN = ("sat", "branch and bound", "sat", "genetic algorithm")
 
 
-def milp_share(state: SearchState) -> float:
+@dataclass(frozen=True)
+class Outlook:
+    """What the shares of the later steps depend on, when a step starts."""
+
+    rounded_grid: bool = False  # the MILP's grid rounds the durations up
+    branch_and_bound_resumes: bool = False  # the branch and bound has run, and still applies
+    beside_milp: bool = False  # two threads: other searches run beside the MILP
+    exact_searchable: bool = False  # the exact searches apply (see SearchState.exact_searchable)
+
+
+def milp_share(outlook: Outlook) -> float:
     """All the time left, or half of it when more will follow: the branch and bound resumes
     after the MILP (exact grid, one thread), or a second MILP bounds a rounded grid."""
-    if state.grid is not None and not state.grid.exact:
+    if outlook.rounded_grid:
         return 0.5
-    resumes = state.branch_and_bound is not None and not state.branch_and_bound_gave_up and state.exact_searchable
-    return 0.5 if resumes and not state.beside_milp else 1.0
+    return 0.5 if outlook.branch_and_bound_resumes and not outlook.beside_milp else 1.0
 
 
-def ga_share(state: SearchState) -> float:
+def ga_share(outlook: Outlook) -> float:
     """Half the time left when the tree search follows, all of it otherwise."""
-    return 0.5 if state.exact_searchable else 1.0
+    return 0.5 if outlook.exact_searchable else 1.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class Step:
     """One line of the plan: a phase (by name, see :mod:`.phases`) and its time."""
 
     phase: str
-    share: float | Callable[[SearchState], float]
+    share: float | Callable[[Outlook], float]
     most: float = math.inf
     first: bool = True  # False: the second round, after the MILP (runs only with the MILP)
 
@@ -111,10 +117,10 @@ PLAN: tuple[Step, ...] = (
 )
 
 
-def seconds_for(step: Step, state: SearchState) -> float:
-    """The seconds ``step`` may use now."""
-    share = step.share(state) if callable(step.share) else step.share
-    return max(0.0, min(step.most, share * state.remaining()))
+def seconds_for(step: Step, outlook: Outlook, remaining: float) -> float:
+    """The seconds ``step`` may use of the ``remaining`` ones."""
+    share = step.share(outlook) if callable(step.share) else step.share
+    return max(0.0, min(step.most, share * remaining))
 
 
 def default_schedules(n: int) -> int:

@@ -1,18 +1,22 @@
-"""The phases of a solve. Each is ``phase(state, seconds, ...)``: it improves the
-incumbent or the bound of :class:`~.state.SearchState` within ``seconds``,
-stops as soon as they meet, and calls no other phase (the order and the
-seconds are :mod:`.budget`'s, the running is :func:`orchmilp.search.run_search`'s).
+"""The phases of a solve. Each is an object with ``run(state, seconds)``: it improves the
+incumbent or the bound of :class:`~.state.SearchState` within ``seconds``, stops as soon as
+they meet, and calls no other phase (the order and the seconds are :mod:`.budget`'s, the
+running is :func:`orchmilp.search.run_search`'s). What a phase keeps between its rounds (the
+SAT prover and what it learnt, the branch and bound's memory, how far the feasible-subset LP
+got) is its own; :meth:`Phase.close` frees it.
 
 The MILP is split in three so that the caller can work beside HiGHS:
 :func:`start_milp` builds the model and starts the back-end, the caller
-polls the run, :func:`finish_milp` takes the outcome.
+polls the run, :meth:`Milp.finish` takes the outcome.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,24 +38,45 @@ from ..options import SolveOptions
 from ..solvers import backend as solver_backend
 from ..solvers.base import Backend, MipRun, SolverStatus, integral_bound
 from ..statistics import Statistics
-from .budget import MAX_PROPAGATION_STEPS, default_schedules
+from .budget import BESIDE_PATTERN, BESIDE_SLICE_SECONDS, MAX_PROPAGATION_STEPS, default_schedules
 from .state import SearchState
 
+if TYPE_CHECKING:
+    from ..exact.sat import SatProver
+
 __all__ = [
-    "simple_bounds",
-    "priority_rules",
-    "genetic_algorithm",
-    "propagation",
-    "antichain_lp",
-    "branch_and_bound",
-    "tree_search",
-    "grid_for_milp",
+    "Phase",
+    "SimpleBounds",
+    "PriorityRules",
+    "GeneticAlgorithm",
+    "Propagation",
+    "AntichainLp",
+    "SatRefutation",
+    "BranchAndBoundSearch",
+    "TreeSearch",
+    "Milp",
+    "MilpBound",
     "MilpJob",
     "start_milp",
-    "finish_milp",
-    "milp_bound",
     "improve_or_prove",
+    "feasible_schedule",
 ]
+
+
+class Phase:
+    """One method of the search, with what it keeps between its rounds."""
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free what the phase holds (a solver's memory)."""
+
+
+class SimpleBounds(Phase):
+    def run(self, state: SearchState, seconds: float) -> None:
+        """Critical path, energy with heads and tails, one-machine (Jackson) bounds, cliques."""
+        simple_bounds(state, seconds)
 
 
 def simple_bounds(state: SearchState, seconds: float) -> None:
@@ -66,57 +91,83 @@ def simple_bounds(state: SearchState, seconds: float) -> None:
     state.report("bounds")
 
 
-def priority_rules(state: SearchState, seconds: float, seed: int = 0) -> None:
-    """The rule portfolio with forward-backward improvement: the first plan."""
-    quick = rule_portfolio(state.problem, samples=8, stop_at=state.lower_bound, seed=seed, time_limit=seconds)
-    state.offer_schedule(quick.start)
-    state.statistics.rules_makespan = quick.makespan
-    state.seconds_per_schedule = quick.seconds / max(quick.schedules, 1)
-    state.report("priority rules")
-
-
-def genetic_algorithm(
-    state: SearchState, seconds: float, schedules: int | None = None, seed: int = 0, population: int | None = None
-) -> None:
+@dataclass
+class GeneticAlgorithm(Phase):
     """The genetic algorithm from the incumbent, for ``schedules`` schedules (default:
-    :func:`.budget.default_schedules`) or ``seconds``, whichever ends first."""
-    problem = state.problem
-    schedules = default_schedules(problem.n) if schedules is None else schedules
-    if state.proven or schedules <= 0 or seconds < 3 * state.seconds_per_schedule:
-        return  # not even one individual (three schedules) fits: it would overrun
-    population = int(np.clip(schedules // 60, 40, 150)) if population is None else population
-    found = ga.genetic_algorithm(
-        problem,
-        problem.durations,
-        schedules=schedules,
-        time_limit=max(0.05, seconds),
-        seed=seed,
-        stop_at=state.lower_bound,
-        initial=[state.best_start],
-        population=population,
-    )
-    state.offer_schedule(found.start)
-    stats = state.statistics
-    stats.ga_schedules += found.schedules
-    stats.ga_makespan = found.makespan if stats.ga_makespan is None else min(stats.ga_makespan, found.makespan)
-    state.report("genetic algorithm")
+    :func:`.budget.default_schedules`; later rounds: none but the clock) or ``seconds``,
+    whichever ends first. ``seconds_per_schedule``: what one schedule costs (measured by the
+    rule portfolio), so that a round too short for one generation is skipped."""
+
+    seed: int = 0
+    schedules: int | None = None
+    seconds_per_schedule: float = 0.0
+    rounds: int = 0  # rounds of the plan run so far (the first has a schedule budget)
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        first = self.rounds == 0
+        self.rounds += 1
+        schedules = self.schedules if first else 10**9
+        self.search(state, seconds, schedules=schedules, seed=self.seed + (0 if first else 1))
+
+    def search(
+        self, state: SearchState, seconds: float, *, schedules: int | None, seed: int, population: int | None = None
+    ) -> None:
+        """One run of the genetic algorithm (``schedules`` None: :func:`.budget.default_schedules`)."""
+        problem = state.problem
+        schedules = default_schedules(problem.n) if schedules is None else schedules
+        if state.proven or schedules <= 0 or seconds < 3 * self.seconds_per_schedule:
+            return  # not even one individual (three schedules) fits: it would overrun
+        population = int(np.clip(schedules // 60, 40, 150)) if population is None else population
+        found = ga.genetic_algorithm(
+            problem,
+            problem.durations,
+            schedules=schedules,
+            time_limit=max(0.05, seconds),
+            seed=seed,
+            stop_at=state.lower_bound,
+            initial=[state.best_start],
+            population=population,
+        )
+        state.offer_schedule(found.start)
+        stats = state.statistics
+        stats.ga_schedules += found.schedules
+        stats.ga_makespan = found.makespan if stats.ga_makespan is None else min(stats.ga_makespan, found.makespan)
+        state.report("genetic algorithm")
 
 
-def propagation(state: SearchState, seconds: float) -> None:
-    """Destructive lower bound on the exact grid: refute makespans below the incumbent."""
-    if state.step is None or state.proven or seconds <= 0:
-        return
-    ub = int(round(state.best_makespan / state.step))
-    if ub > MAX_PROPAGATION_STEPS:
-        return
-    t = time.perf_counter()
-    lower = int(round(state.lower_bound / state.step))
-    bound, windows = destructive_bound(state.problem, state.steps, lower, ub - 1, deadline=t + seconds)
-    state.statistics.propagation_seconds += round(time.perf_counter() - t, 3)
-    state.offer_bound(min(bound, ub) * state.step, "propagation")
-    if windows is not None:
-        state.slack = (windows.lf - windows.es - state.steps) * state.step
-    state.report("propagation")
+@dataclass
+class PriorityRules(Phase):
+    """The rule portfolio with forward-backward improvement: the first plan. It tells the
+    genetic algorithm what one schedule costs."""
+
+    genetic_algorithm: GeneticAlgorithm
+    seed: int = 0
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        quick = rule_portfolio(state.problem, samples=8, stop_at=state.lower_bound, seed=self.seed, time_limit=seconds)
+        state.offer_schedule(quick.start)
+        state.statistics.rules_makespan = quick.makespan
+        self.genetic_algorithm.seconds_per_schedule = quick.seconds / max(quick.schedules, 1)
+        state.report("priority rules")
+
+
+class Propagation(Phase):
+    def run(self, state: SearchState, seconds: float) -> None:
+        """Destructive lower bound on the exact grid: refute makespans below the incumbent."""
+        if state.step is None or state.proven or seconds <= 0:
+            return
+        step = state.step
+        ub = int(round(state.best_makespan / step))
+        if ub > MAX_PROPAGATION_STEPS:
+            return
+        t = time.perf_counter()
+        lower = int(round(state.lower_bound / step))
+        bound, windows = destructive_bound(state.problem, state.steps, lower, ub - 1, deadline=t + seconds)
+        state.statistics.propagation_seconds += round(time.perf_counter() - t, 3)
+        state.offer_bound(min(bound, ub) * step, "propagation")
+        if windows is not None:
+            state.slack = (windows.lf - windows.es - state.steps) * step
+        state.report("propagation")
 
 
 #: Largest workflow for the feasible-subset LP (its pricing problems grow with the agents
@@ -128,26 +179,32 @@ MAX_ANTICHAIN_AGENTS = 150
 MAX_MILP_AGENTS = 5000
 
 
-def antichain_lp(state: SearchState, seconds: float) -> None:
+@dataclass
+class AntichainLp(Phase):
     """Destructive bound by the feasible-subset LP (:mod:`orchmilp.bounds.antichain`) between
     the bound and the incumbent: stronger than propagation where capacities bind tightly.
-    A round the clock cut short is resumed by the next (below the makespans it found feasible)."""
-    if not state.exact_searchable or state.problem.n > MAX_ANTICHAIN_AGENTS or seconds <= 0:
-        return
-    step = state.step
-    lower = int(round(state.lower_bound / step))
-    upper = int(round(state.best_makespan / step)) - 1
-    if state.antichain_settled is not None:
-        upper = min(upper, state.antichain_settled - 1)
-    if lower > upper:
-        return
-    t = time.perf_counter()
-    bound, state.antichain_settled = antichain_bound(
-        state.problem, state.steps, state.propagator, lower, upper, deadline=t + seconds
-    )
-    state.statistics.antichain_seconds = round(state.statistics.antichain_seconds + time.perf_counter() - t, 3)
-    state.offer_bound(bound * step, "antichain lp")
-    state.report("antichain lp")
+    A round the clock cut short is resumed by the next, below ``settled`` (the smallest
+    makespan it found feasible)."""
+
+    settled: int | None = None
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        if not state.exact_searchable or state.problem.n > MAX_ANTICHAIN_AGENTS or seconds <= 0:
+            return
+        step = state.exact
+        lower = int(round(state.lower_bound / step))
+        upper = int(round(state.best_makespan / step)) - 1
+        if self.settled is not None:
+            upper = min(upper, self.settled - 1)
+        if lower > upper:
+            return
+        t = time.perf_counter()
+        bound, self.settled = antichain_bound(
+            state.problem, state.steps, state.propagator, lower, upper, deadline=t + seconds
+        )
+        state.statistics.antichain_seconds = round(state.statistics.antichain_seconds + time.perf_counter() - t, 3)
+        state.offer_bound(bound * step, "antichain lp")
+        state.report("antichain lp")
 
 
 #: Largest encoding the SAT refutation builds: summed window widths (start-time variables)
@@ -158,60 +215,78 @@ MAX_SAT_WINDOWS = 250_000
 HEAVY_SAT_CLAUSES_PER_AGENT = 5_000
 
 
-def sat_refutation(state: SearchState, seconds: float) -> None:
+@dataclass
+class SatRefutation(Phase):
     """Clause learning below the incumbent (:mod:`orchmilp.exact.sat`): each answer is a
-    better schedule or a proof that none exists. The prover (and what it learnt) is kept in
-    the state for the next round; :func:`close_sat` frees it."""
-    from ..exact import sat
+    better schedule or a proof that none exists. The prover (and what it learnt) is kept for
+    the next round; ``gave_up``: not available, not wanted (``enabled`` False), or the
+    encoding would be too large."""
 
-    if state.sat_gave_up or not state.exact_searchable or seconds <= 0:
-        return
-    t0 = time.perf_counter()
-    deadline = t0 + seconds
-    step, p = state.step, state.steps
-    if state.sat is None:
-        if not state.use_sat or not sat.available() or not sat.small_weights(state.problem):
-            state.sat_gave_up = True
+    enabled: bool = True
+    prover: SatProver | None = None
+    gave_up: bool = False
+
+    def applies(self, state: SearchState) -> bool:
+        return not self.gave_up and state.exact_searchable
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        if not self.applies(state) or seconds <= 0:
             return
+        t0 = time.perf_counter()
+        deadline = t0 + seconds
+        step = state.exact
+        if self.prover is None:
+            self.prover = self._build(state, seconds)
+            if self.prover is None:
+                return
+            if self.prover.clauses > HEAVY_SAT_CLAUSES_PER_AGENT * max(state.problem.n, 1):
+                # large capacities and demands (token rates) make the capacity clauses many and weak;
+                # the MILP is the better prover there: a short first try, the rest after it
+                deadline = min(deadline, t0 + 0.3 * seconds)
+        while not state.proven and time.perf_counter() < deadline:
+            horizon = int(round(state.best_makespan / step)) - 1
+            result = self.prover.probe(horizon, deadline - time.perf_counter())
+            if result.status == FEASIBLE and feasible_schedule(state.problem, result.start * step):
+                state.offer_schedule(result.start * step)
+            elif result.status == INFEASIBLE:
+                state.offer_bound((horizon + 1) * step, "sat (clause learning)")
+            else:
+                break
+        state.statistics.sat_seconds = round(state.statistics.sat_seconds + time.perf_counter() - t0, 3)
+        state.report("sat")
+
+    def _build(self, state: SearchState, seconds: float) -> SatProver | None:
+        """The prover for the windows below the incumbent (None, and ``gave_up``, when it does
+        not apply; None when propagation refutes the incumbent's horizon at once)."""
+        from ..exact import sat
+
+        t0 = time.perf_counter()
+        if not self.enabled or not sat.available() or not sat.small_weights(state.problem):
+            self.gave_up = True
+            return None
+        step, p = state.exact, state.steps
         top = int(round(state.best_makespan / step)) - 1
         windows = state.propagator(top)
         if not windows.feasible:
             state.offer_bound((top + 1) * step, "propagation")
-            return
+            return None
         if int(np.sum(windows.lf - p - windows.es)) > MAX_SAT_WINDOWS:
-            state.sat_gave_up = True
-            return
+            self.gave_up = True
+            return None
         prop = state.propagator
         pairs = np.stack([prop.pair_a, prop.pair_b], axis=1)
         try:
-            state.sat = sat.SatProver(
+            return sat.SatProver(
                 state.problem, p, windows.es, windows.lf, top, pairs=pairs, deadline=t0 + 0.5 * seconds
             )
         except sat.BuildTimeout:
-            state.sat_gave_up = True
-            return
-        if state.sat.clauses > HEAVY_SAT_CLAUSES_PER_AGENT * max(state.problem.n, 1):
-            # large capacities and demands (token rates) make the capacity clauses many and weak;
-            # the MILP is the better prover there: a short first try, the rest after it
-            deadline = min(deadline, t0 + 0.3 * seconds)
-    prover = state.sat
-    while not state.proven and time.perf_counter() < deadline:
-        horizon = int(round(state.best_makespan / step)) - 1
-        result = prover.probe(horizon, deadline - time.perf_counter())
-        if result.status == FEASIBLE and feasible_schedule(state.problem, result.start * step):
-            state.offer_schedule(result.start * step)
-        elif result.status == INFEASIBLE:
-            state.offer_bound((horizon + 1) * step, "sat (clause learning)")
-        else:
-            break
-    state.statistics.sat_seconds = round(state.statistics.sat_seconds + time.perf_counter() - t0, 3)
-    state.report("sat")
+            self.gave_up = True
+            return None
 
-
-def close_sat(state: SearchState) -> None:
-    if state.sat is not None:
-        state.sat.close()
-        state.sat = None
+    def close(self) -> None:
+        if self.prover is not None:
+            self.prover.close()
+            self.prover = None
 
 
 def feasible_schedule(problem, start: np.ndarray) -> bool:
@@ -250,16 +325,35 @@ class _NodeBudget:
         self.probing += time.perf_counter() - since
 
 
-def branch_and_bound(state: SearchState, seconds: float) -> None:
+@dataclass
+class BranchAndBoundSearch(Phase):
     """Branch and bound over delaying alternatives below the incumbent (see
-    :mod:`orchmilp.exact.branch_and_bound`): each probe finds a better schedule,
-    proves that none exists, or runs out of nodes; its memory of failed nodes is
-    kept in ``state`` so that a later call resumes where this one stopped."""
-    if not state.exact_searchable or state.branch_and_bound_gave_up or seconds <= 0:
-        return
-    if state.branch_and_bound is None:
-        state.branch_and_bound = BranchAndBound(state.problem, state.steps)
-    search, prop, step = state.branch_and_bound, state.propagator, state.step
+    :mod:`orchmilp.exact.branch_and_bound`): each probe finds a better schedule, proves that
+    none exists, or runs out of nodes; its memory of failed nodes (``search``) is kept so that
+    a later round resumes where this one stopped. ``gave_up``: too many agents at once."""
+
+    search: BranchAndBound | None = None
+    gave_up: bool = False
+
+    def applies(self, state: SearchState) -> bool:
+        return not self.gave_up and state.exact_searchable
+
+    def resumes(self, state: SearchState) -> bool:
+        """It has run and a later round would continue it."""
+        return self.search is not None and self.applies(state)
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        if not self.applies(state) or seconds <= 0:
+            return
+        if self.search is None:
+            self.search = BranchAndBound(state.problem, state.steps)
+        self.gave_up = _branch_and_bound(state, self.search, seconds)
+
+
+def _branch_and_bound(state: SearchState, search: BranchAndBound, seconds: float) -> bool:
+    """Probes below the incumbent for ``seconds``; True when the method does not apply."""
+    prop, step = state.propagator, state.exact
+    gave_up = False
     budget = _NodeBudget(seconds)
     limit, windows = 1000, None
     while not state.proven:
@@ -280,7 +374,7 @@ def branch_and_bound(state: SearchState, seconds: float) -> None:
         elif out.status == INFEASIBLE:
             state.offer_bound((horizon + 1) * step, "branch and bound")
         elif out.nodes < wanted:  # too many agents at once for this search
-            state.branch_and_bound_gave_up = True
+            gave_up = True
             break
         else:
             limit *= 4
@@ -288,6 +382,13 @@ def branch_and_bound(state: SearchState, seconds: float) -> None:
     stats.branch_and_bound_nodes += budget.nodes
     stats.branch_and_bound_seconds = round(stats.branch_and_bound_seconds + time.perf_counter() - budget.t0, 3)
     state.report("branch and bound")
+    return gave_up
+
+
+class TreeSearch(Phase):
+    def run(self, state: SearchState, seconds: float) -> None:
+        """Set-times search below the incumbent (see :func:`tree_search`)."""
+        tree_search(state, seconds)
 
 
 def tree_search(state: SearchState, seconds: float) -> None:
@@ -297,7 +398,7 @@ def tree_search(state: SearchState, seconds: float) -> None:
     if not state.exact_searchable or seconds <= 0:
         return
     budget = _NodeBudget(seconds)
-    prop, step = state.propagator, state.step
+    prop, step = state.propagator, state.exact
 
     def run(horizon: int, node_limit: int):
         t = time.perf_counter()
@@ -371,7 +472,7 @@ class MilpJob:
             statistics.milp_status = str(out.status)
             statistics.milp_nodes += out.nodes
         proven = max(self.lower, integral_bound(out.bound)) if math.isfinite(out.bound) else self.lower
-        if out.x is not None:
+        if out.x is not None and self.model is not None:
             start, makespan = self.model.decode(out.x)
             return start, min(proven, makespan)
         if out.status is SolverStatus.INFEASIBLE:
@@ -449,41 +550,129 @@ def grid_schedule(state: SearchState, grid: Grid, seconds: float) -> np.ndarray:
     return np.round(found.start).astype(np.int64)
 
 
-def finish_milp(state: SearchState, job: MilpJob) -> None:
-    """Take the MILP's schedule and bound into the state."""
-    grid = state.grid
-    found, bound = job.outcome(state.statistics)
-    if job.how:
-        state.statistics.milp_status = job.how
-    state.milp_grid_bound = bound
-    if found is not None:
-        state.offer_schedule(found * grid.step, grid.up * grid.step)
-    if grid.exact:
-        state.offer_bound(bound * grid.step, "milp")
-    state.report("milp")
+@dataclass
+class Milp(Phase):
+    """The time-indexed MILP below the incumbent on a grid chosen for it. With two threads
+    or more (``beside``), slices of other searches run beside HiGHS on the other core, in the
+    pattern of :data:`.budget.BESIDE_PATTERN`. ``grid_bound``: its proven bound on its grid
+    (steps), which tells :class:`MilpBound` whether a rounded-down run could help."""
+
+    options: SolveOptions
+    solver: Backend
+    sat: SatRefutation
+    branch_and_bound: BranchAndBoundSearch
+    genetic_algorithm: GeneticAlgorithm
+    grid_bound: int | None = None
+    slices: int = 0
+
+    @property
+    def beside(self) -> bool:
+        return self.options.threads >= 2
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        """Choose the grid, start the MILP, work beside it while it runs, take its outcome."""
+        if state.proven or state.remaining() <= 0 or state.problem.n > MAX_MILP_AGENTS:
+            return
+        options = self.options
+        share = seconds / state.remaining()  # of the time left, which the grid schedule uses some of
+        grid = grid_for_milp(state, options)
+        start = grid_schedule(state, grid, 0.1 * state.remaining())
+        ub = int(np.max(start + grid.up)) if state.problem.n else 0
+        seconds = max(0.0, share * state.remaining())
+        job = start_milp(
+            state.problem,
+            grid.up,
+            ub,
+            grid.to_steps(state.lower_bound),
+            seconds,
+            self.solver,
+            threads=options.threads - 1 if self.beside else options.threads,
+            seed=options.seed,
+            options=options.highs_options,
+            statistics=state.statistics,
+        )
+        if job.run is not None:
+            try:
+                self._while_it_runs(state, job.run, grid, time.perf_counter() + seconds)
+            except BaseException:  # an error or Ctrl-C in the work beside it: leave no solver running
+                job.run.stop()
+                raise
+        self.finish(state, grid, job)
+
+    def _while_it_runs(self, state: SearchState, run: MipRun, grid: Grid, until: float) -> None:
+        """Poll the MILP; report its progress; on two threads, run slices of other searches."""
+        pattern = itertools.cycle(BESIDE_PATTERN)
+        beside = self.beside
+        seen: tuple[float | None, float | None] = (None, None)
+        while not run.poll(0.0 if beside else 0.25):
+            objective, bound = run.best()
+            if (objective, bound) != seen:
+                seen = (objective, bound)
+                state.report(
+                    "milp",
+                    makespan=min(state.best_makespan, objective * grid.step) if objective is not None else None,
+                    bound=max(state.lower_bound, bound * grid.step) if grid.exact and bound is not None else None,
+                )
+            if state.proven:
+                run.stop()
+                return
+            left = min(BESIDE_SLICE_SECONDS, until - time.perf_counter())
+            if not beside or left <= 0.05:
+                beside = False
+                continue
+            t = time.perf_counter()
+            name = next(pattern)
+            if name == "sat" and self.sat.applies(state):
+                self.sat.run(state, left)
+            elif name == "branch and bound" and self.branch_and_bound.resumes(state):
+                self.branch_and_bound.run(state, left)
+            else:
+                self.slices += 1
+                seed = self.options.seed + 100 + self.slices
+                self.genetic_algorithm.search(state, left, schedules=10**9, seed=seed, population=60)
+            spent = state.statistics.beside_milp_seconds + time.perf_counter() - t
+            state.statistics.beside_milp_seconds = round(spent, 3)
+
+    def finish(self, state: SearchState, grid: Grid, job: MilpJob) -> None:
+        """Take the MILP's schedule and bound into the state."""
+        found, bound = job.outcome(state.statistics)
+        if job.how:
+            state.statistics.milp_status = job.how
+        self.grid_bound = bound
+        if found is not None:
+            state.offer_schedule(found * grid.step, grid.up * grid.step)
+        if grid.exact:
+            state.offer_bound(bound * grid.step, "milp")
+        state.report("milp")
 
 
-def milp_bound(state: SearchState, seconds: float, options: SolveOptions, solver: Backend) -> None:
+@dataclass
+class MilpBound(Phase):
     """On a rounded grid: the MILP with durations rounded down, whose optimum times the step
     bounds the real optimum from below."""
-    grid = state.grid
-    if grid is None or grid.exact or state.proven or seconds <= 0:
-        return
-    if state.milp_grid_bound is not None and state.milp_grid_bound * grid.step <= state.lower_bound:
-        # durations rounded down only weaken the relaxation: that run would not raise the bound either
-        state.statistics.milp_status += "; rounded-down bound skipped: the rounded-up model did not pass the bound"
-        return
-    horizon = int(math.floor(state.best_makespan / grid.step + 1e-9))
-    _, down = start_milp(
-        state.problem,
-        grid.down,
-        horizon + 1,
-        0,
-        seconds,
-        solver,
-        threads=options.threads,
-        seed=options.seed,
-        options=options.highs_options,
-    ).outcome()
-    state.offer_bound(down * grid.step, "milp (rounded-down grid)")
-    state.report("milp bound")
+
+    milp: Milp
+
+    def run(self, state: SearchState, seconds: float) -> None:
+        grid = state.grid
+        if grid is None or grid.exact or state.proven or seconds <= 0:
+            return
+        if self.milp.grid_bound is not None and self.milp.grid_bound * grid.step <= state.lower_bound:
+            # durations rounded down only weaken the relaxation: that run would not raise the bound either
+            state.statistics.milp_status += "; rounded-down bound skipped: the rounded-up model did not pass the bound"
+            return
+        options = self.milp.options
+        horizon = int(math.floor(state.best_makespan / grid.step + 1e-9))
+        _, down = start_milp(
+            state.problem,
+            grid.down,
+            horizon + 1,
+            0,
+            seconds,
+            self.milp.solver,
+            threads=options.threads,
+            seed=options.seed,
+            options=options.highs_options,
+        ).outcome()
+        state.offer_bound(down * grid.step, "milp (rounded-down grid)")
+        state.report("milp bound")

@@ -1,7 +1,10 @@
-"""The state of one solve: clock, incumbents, proven bound, statistics.
+"""The state of one solve that every phase shares: clock, incumbents, proven bound, the
+MILP's grid and the windows' slack, statistics.
 
 Phases (:mod:`.phases`) read and improve it; only :meth:`SearchState.offer_schedule`
-and :meth:`SearchState.offer_bound` change the incumbent and the bound.
+and :meth:`SearchState.offer_bound` change the incumbent and the bound. What a phase keeps
+between its rounds (a prover and what it learnt, a memory of failed nodes) is the phase
+object's own.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import numpy as np
 from ..bounds.propagation import Propagator
 from ..compile.grid import Grid, exact_step
 from ..errors import SolverError
-from ..exact.branch_and_bound import BranchAndBound
 from ..model.problem import Problem
 from ..plan.build import Plan, build_plan
 from ..result import Result, Status
@@ -63,17 +65,15 @@ class SearchState:
         self.incumbents: list[Incumbent] = []  # each better than the one before
         self.trajectory: list[tuple[float, float, float]] = []
         self.statistics = Statistics(agents=problem.n)
-        self.grid: Grid | None = None
+        self.grid: Grid | None = None  # the MILP's time grid, once chosen (the result's resolution)
         self.slack: np.ndarray | None = None  # window widths after propagation (time units)
-        self.branch_and_bound: BranchAndBound | None = None  # with its memory, kept between calls
-        self.branch_and_bound_gave_up = False  # more than 64 agents at once: the method does not apply
-        self.sat = None  # the SAT prover (orchmilp.exact.sat), kept between rounds with what it learnt
-        self.sat_gave_up = False  # not available, or the encoding would be too large
-        self.use_sat = True  # SolveOptions.use_sat
-        self.antichain_settled: int | None = None  # the feasible-subset LP's smallest makespan not refuted
-        self.beside_milp = False  # two threads: other searches run beside the MILP
-        self.milp_grid_bound: int | None = None  # the MILP's proven bound on its grid (steps)
-        self.seconds_per_schedule = 0.0  # measured by the rule portfolio: what one schedule costs
+
+    @property
+    def exact(self) -> float:
+        """The exact time step (where :attr:`exact_searchable` holds, there is one)."""
+        if self.step is None:
+            raise SolverError("internal error: no exact time step")
+        return self.step
 
     @cached_property
     def steps(self) -> np.ndarray:

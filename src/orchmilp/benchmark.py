@@ -131,6 +131,7 @@ def run_one(
     t0 = time.perf_counter()
     used = 0
     plan = None
+    makespan: float | None
     if method == "milp":
         result = solve(problem, time_limit=time_limit, seed=seed, threads=threads)
         plan = result.to_dict()
@@ -244,21 +245,21 @@ def summarize(rows: list[BenchRow]) -> list[dict]:
     critical-path bound, average gap, time."""
     out = []
     for method in dict.fromkeys(r.method for r in rows):
-        rs = [r for r in rows if r.method == method and r.makespan is not None]
-        with_ref = [r for r in rs if r.reference]
-        devs = [100 * (r.makespan - r.reference) / r.reference for r in with_ref]
-        cps = [100 * (r.makespan - r.critical_path) / r.critical_path for r in rs if r.critical_path > 0]
+        rs = [(r, r.makespan) for r in rows if r.method == method and r.makespan is not None]
+        with_ref = [(r, m, r.reference) for r, m in rs if r.reference]
+        devs = [100 * (m - ref) / ref for _, m, ref in with_ref]
+        cps = [100 * (m - r.critical_path) / r.critical_path for r, m in rs if r.critical_path > 0]
         secs = [r.seconds for r in rows if r.method == method]
         out.append(
             {
                 "method": method,
                 "instances": len([r for r in rows if r.method == method]),
-                "optimal": sum(r.status == "optimal" for r in rs),
-                "= ref opt": sum(1 for r in with_ref if r.reference_optimal and abs(r.makespan - r.reference) < 1e-6),
+                "optimal": sum(r.status == "optimal" for r, _ in rs),
+                "= ref opt": sum(1 for r, m, ref in with_ref if r.reference_optimal and abs(m - ref) < 1e-6),
                 "dev ref %": statistics.mean(devs) if devs else math.nan,
                 "max dev %": max(devs) if devs else math.nan,
                 "dev CP %": statistics.mean(cps) if cps else math.nan,
-                "gap %": 100 * statistics.mean(r.gap for r in rs) if rs else math.nan,
+                "gap %": 100 * statistics.mean(r.gap for r, _ in rs) if rs else math.nan,
                 "median s": statistics.median(secs) if secs else math.nan,
                 "max s": max(secs) if secs else math.nan,
                 "bugs": sum(1 for r in rows if r.method == method and r.problems),

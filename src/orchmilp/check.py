@@ -406,8 +406,8 @@ def check_run(workflow: dict[str, Any], lines: list[dict[str, Any]]) -> list[str
     durs: dict[str, float] = {}
     ok_key: dict[str, str] = {}
     for k, line in enumerate(lines):
-        aid = line.get("agent")
-        if aid not in agents:
+        aid = str(line.get("agent"))
+        if line.get("agent") not in agents:
             problems.append(f"line {k + 1}: unknown agent {aid!r}")
             continue
         if line["status"] == "skipped":

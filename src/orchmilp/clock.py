@@ -68,7 +68,7 @@ def _stopping(signum: int) -> None:
     _STOPPING[0] = True
 
 
-def is_interrupt(err: BaseException) -> bool:
+def is_interrupt(err: BaseException | None) -> bool:
     """A ``KeyboardInterrupt``, or the ``SystemError`` numba's dispatcher makes of one that a
     signal handler raised while it converted arguments or results (the interrupt is its cause)."""
     seen = 0

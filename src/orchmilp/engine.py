@@ -189,7 +189,7 @@ def self_check(
     against = workflow if workflow is not None else result.workflow
     if against is None:
         against = problem_to_workflow(result.problem)
-    problems = check_plan(against, result.to_dict(), samples=0, allow_together=allow_together)
+    problems = check_plan(against, result.to_dict(), samples=0, allow_together=tuple(allow_together))
     if problems:
         raise SolverError("internal error, the plan fails its check: " + problems[0])
     return result
@@ -204,10 +204,10 @@ def checked_plan(problem: Problem, workflow: dict[str, Any], plan: str | Path | 
     from .prediction import waits_for_of_plan
 
     plan_dict = read_plan(plan)
-    planned = {}
+    planned: dict[str, float] = {}
     for entry in plan_dict.get("schedule", ()):
         if isinstance(entry, dict) and all(isinstance(entry.get(k), (int, float)) for k in ("start", "finish")):
-            planned[entry.get("id")] = entry["finish"] - entry["start"]
+            planned[str(entry.get("id"))] = entry["finish"] - entry["start"]
     problems = check_plan(with_durations(workflow, planned), plan_dict, samples=20)
     if problems:
         raise InvalidPlan(f"the plan does not fit the workflow: {problems[0]}")

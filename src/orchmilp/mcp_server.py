@@ -29,7 +29,7 @@ from typing import Annotated, Any
 try:  # comes with the MCP SDK (pip install 'orchmilp[mcp]')
     from pydantic import Field
 except ImportError:  # pragma: no cover
-    Field = None
+    Field = None  # type: ignore[assignment]
 
 __all__ = ["build_server", "serve", "DEFAULT_TIME_LIMIT", "MAX_TIME_LIMIT"]
 
@@ -430,6 +430,11 @@ DETAIL_HELP = (
 
 def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT):
     """The MCP server with its tools (needs ``pip install 'orchmilp[mcp]'``)."""
+    return _build(root, allow_run, max_time_limit)[0]
+
+
+def _build(root: str | Path, allow_run: bool, max_time_limit: float):
+    """The server and the calls it makes (so that :func:`serve` can stop those under way)."""
     try:
         from mcp.server.mcpserver import MCPServer
         from mcp.server.mcpserver.exceptions import ToolError
@@ -658,15 +663,14 @@ def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit
                 "run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit, "detail": detail}
             )
 
-    server.orchmilp_calls = calls  # serve() stops the calls under way when the client goes
-    return server
+    return server, calls
 
 
 def serve(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT) -> None:
     """Serve over stdio until the client disconnects; then stop the calls still under way
     (a run cancels its agents)."""
-    server = build_server(root, allow_run, max_time_limit)
+    server, calls = _build(root, allow_run, max_time_limit)
     try:
         server.run("stdio")
     finally:
-        server.orchmilp_calls.stop_all()
+        calls.stop_all()  # the client went away: stop the calls still under way

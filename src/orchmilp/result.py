@@ -69,7 +69,7 @@ class Result:
         ids, commands = self.problem.ids, self.problem.commands
         entries = []
         for j in range(self.problem.n):
-            entry = {
+            entry: dict[str, Any] = {
                 "id": ids[j],
                 "start": plain_number(self.start[j]),
                 "finish": plain_number(self.finish[j]),

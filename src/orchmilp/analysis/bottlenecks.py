@@ -255,13 +255,12 @@ def conflict_what_if(
         if other is None:
             out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": _NO_TIME})
             continue
-        out.append(
-            {
-                "agents": [p.ids[c.a], p.ids[c.b]],
-                "paths": sorted({c.path_a or "./", c.path_b or "./"}),
-                "makespan": plain_number(other.makespan),
-                "saving": plain_number(max(0.0, result.makespan - other.makespan)),
-                "proven": other.status.value == "optimal" and result.status.value == "optimal",
-            }
-        )
+        row: dict[str, Any] = {
+            "agents": [p.ids[c.a], p.ids[c.b]],
+            "paths": sorted({c.path_a or "./", c.path_b or "./"}),
+            "makespan": plain_number(other.makespan),
+            "saving": plain_number(max(0.0, result.makespan - other.makespan)),
+            "proven": other.status.value == "optimal" and result.status.value == "optimal",
+        }
+        out.append(row)
     return out

@@ -71,7 +71,7 @@ def analyze(problem: Problem) -> dict[str, Any]:
     """
     ids, d = problem.ids, problem.durations
     graph = dependency_graph(problem)
-    levels = [sorted(level, key=problem.index.get) for level in nx.topological_generations(graph)]
+    levels = [sorted(level, key=problem.index.__getitem__) for level in nx.topological_generations(graph)]
     h, q = heads(problem), tails(problem)
     cp = float(np.max(h + d)) if problem.n else 0.0
     latest = cp - q - d

@@ -19,7 +19,7 @@ STARTED = time.perf_counter()
 class Parser(argparse.ArgumentParser):
     """Usage errors as one line on stderr and exit status 2 (argparse prints the usage too)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

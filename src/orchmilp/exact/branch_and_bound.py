@@ -509,6 +509,13 @@ class _Memory:
 
     Starts small and grows fourfold when full, up to ``max_entries``."""
 
+    t: np.ndarray  # (entries,) the node's time
+    words: np.ndarray  # (entries * nw,) its started set
+    ip_ptr: np.ndarray  # (entries + 1,) where its running (agent, finish) pairs start in ip
+    ip: np.ndarray
+    next: np.ndarray  # the hash chains
+    head: np.ndarray
+
     def __init__(self, n: int, entries: int, max_entries: int):
         self.nw = (n + 63) // 64
         self.max_entries = max_entries
@@ -516,23 +523,19 @@ class _Memory:
         self._allocate(entries)
 
     def _allocate(self, entries: int) -> None:
-        old = getattr(self, "t", None)
         used, pairs = int(self.counts[0]), int(self.counts[1])
-        grown = {
-            "t": np.zeros(entries, np.int64),
-            "words": np.zeros(entries * self.nw, np.uint64),
-            "ip_ptr": np.zeros(entries + 1, np.int64),
-            "ip": np.zeros(2 * 4 * entries, np.int32),
-            "next": np.full(entries, -1, np.int64),
-            "head": np.full(1 << max(10, entries.bit_length()), -1, np.int64),
-        }
-        if old is not None:
-            grown["t"][:used] = self.t[:used]
-            grown["words"][: used * self.nw] = self.words[: used * self.nw]
-            grown["ip_ptr"][: used + 1] = self.ip_ptr[: used + 1]
-            grown["ip"][: 2 * pairs] = self.ip[: 2 * pairs]
-        for key, value in grown.items():
-            setattr(self, key, value)
+        t = np.zeros(entries, np.int64)
+        words = np.zeros(entries * self.nw, np.uint64)
+        ip_ptr = np.zeros(entries + 1, np.int64)
+        ip = np.zeros(2 * 4 * entries, np.int32)
+        if hasattr(self, "t"):  # growing: keep what is remembered
+            t[:used] = self.t[:used]
+            words[: used * self.nw] = self.words[: used * self.nw]
+            ip_ptr[: used + 1] = self.ip_ptr[: used + 1]
+            ip[: 2 * pairs] = self.ip[: 2 * pairs]
+        self.t, self.words, self.ip_ptr, self.ip = t, words, ip_ptr, ip
+        self.next = np.full(entries, -1, np.int64)
+        self.head = np.full(1 << max(10, entries.bit_length()), -1, np.int64)
         _rehash(self.words, self.nw, used, self.head, self.next)
 
     @property

@@ -62,7 +62,7 @@ def rule_portfolio(
     rng = np.random.default_rng(seed)
     priorities = {name: rule(problem, d) for name, rule in RULES.items()}
     latest_start = float(np.sum(d)) - tails(problem, d) - d  # for the worst-case-slack rule
-    jobs = [(f"{name}/serial", prio) for name, prio in priorities.items()]
+    jobs: list[tuple[str, np.ndarray | None]] = [(f"{name}/serial", prio) for name, prio in priorities.items()]
     jobs += [(f"{name}/parallel", prio) for name, prio in priorities.items()]
     jobs.append(("wcs/parallel", None))
     base = priorities["lft"]
@@ -96,4 +96,5 @@ def rule_portfolio(
             best = HeuristicResult(start, ms, count, 0.0, name)
         if (stop_at is not None and best.makespan <= stop_at + 1e-9) or time.perf_counter() > deadline:
             break
+    assert best is not None  # the rules always run
     return HeuristicResult(best.start, best.makespan, count, time.perf_counter() - t0, best.rule)

@@ -74,7 +74,8 @@ def validate(instance: Instance) -> Problem:
     durations = np.zeros(n)
     usage = np.zeros((n, len(names)))
     edges: set[tuple[int, int]] = set()
-    reads, writes = [], []
+    reads: list[tuple[str, ...]] = []
+    writes: list[tuple[str, ...]] = []
     for j, agent in enumerate(instance.agents):
         who = f"agent '{agent.id}'"
         durations[j] = _check_number(agent.duration, f"{who}: duration")

@@ -85,7 +85,7 @@ def partial_order(
             available = [e for e in pool if e[1] > _EPS and e[2] <= start[j] + _EPS]
             available.sort(
                 key=lambda e: (
-                    0 if e[0] >= 0 and (ancestors[j] >> e[0]) & 1 else (1 if e[0] < 0 else 2),
+                    0 if e[0] >= 0 and (ancestors[j] >> int(e[0])) & 1 else (1 if e[0] < 0 else 2),
                     -e[1],
                 )
             )
@@ -95,8 +95,8 @@ def partial_order(
                 take = min(need, entry[1])
                 entry[1] -= take
                 need -= take
-                if entry[0] >= 0 and not (ancestors[j] >> entry[0]) & 1:
-                    add(entry[0], j, f"resource {problem.resource_names[r]}")
+                if entry[0] >= 0 and not (ancestors[j] >> int(entry[0])) & 1:
+                    add(int(entry[0]), j, f"resource {problem.resource_names[r]}")
             if need > 1e-6:
                 raise ValueError(f"schedule exceeds the capacity of {problem.resource_names[r]!r}")
             pool[:] = [e for e in pool if e[1] > _EPS]

@@ -220,7 +220,7 @@ def _cv_error(y: np.ndarray, x: np.ndarray | None, estimator, inverse: np.ndarra
     each fold's slope and intercept are learned from the other runs only."""
     R = len(counts)
     folds = min(R, 10)
-    errors = []
+    errors: list[float] = []
     for fold in range(folds):
         test = (inverse % folds) == fold
         train_runs, train_inverse = np.unique(inverse[~test], return_inverse=True)
@@ -257,8 +257,11 @@ def _choose_feature(
     if not kept:
         return None, 0.0, 0.0, 0.0
     if len(counts) < 3:
-        t, name, _, b, var = max((k for k in kept if k[2] is _slope), default=(0, None, None, 0.0, 0.0))
-        return (name, b, var, float(candidates[name].mean())) if name else (None, 0.0, 0.0, 0.0)
+        slopes = [k for k in kept if k[2] is _slope]
+        if not slopes:
+            return None, 0.0, 0.0, 0.0
+        t, name, _, b, var = max(slopes)
+        return name, b, var, float(candidates[name].mean())
     best, best_error = None, _cv_error(y, None, None, inverse, counts)
     for candidate in kept:
         error = _cv_error(y, candidates[candidate[1]], candidate[2], inverse, counts)
@@ -334,7 +337,7 @@ def _fit_one(
         sigma_df=max(sigma_df, 0),
         tau=tau,
         tau_df=R - 1,
-        quantiles=tuple(float(v) for v in np.quantile(t, [0.1, 0.5, 0.9])),
+        quantiles=_three(np.quantile(t, [0.1, 0.5, 0.9])),
         width_slope=width_slope,
         width_center=width_center,
         width_slope_var=width_slope_var,
@@ -393,8 +396,8 @@ def _fit_kinds(history: History, baseline: bool) -> dict[str, KindModel]:
     agents_per_run: dict[tuple[str, str], set[str]] = defaultdict(set)
     for run, kind, agent in zip(history.run, history.kind, history.agent):
         agents_per_run[(run, kind)].add(agent)
-    for kind, rows in rows_of.items():
-        rows = np.asarray(rows)
+    for kind, row_list in rows_of.items():
+        rows = np.asarray(row_list)
         candidates = _common_features(ok, rows)
         width = np.asarray([len(agents_per_run[(ok.run[i], kind)]) for i in rows], float)
         models[kind] = _fit_one(kind, np.log(durations[rows]), candidates, run_array[rows], baseline, width)
@@ -578,3 +581,8 @@ def _run_weights(widths: np.ndarray, width: float) -> np.ndarray:
     if w.sum() <= 1e-12:  # far outside every size seen: the nearest runs
         w = (np.abs(widths - width) <= np.abs(widths - width).min() + 1e-9).astype(float)
     return w / w.sum()
+
+
+def _three(values: np.ndarray) -> tuple[float, float, float]:
+    a, b, c = (float(v) for v in values)
+    return a, b, c

@@ -69,9 +69,9 @@ def sample_durations(forecasts: Sequence[AgentForecast], samples: int, rng: np.r
         begin, size = offsets[run], offsets[run + 1] - offsets[run]
         pick = begin[:, None] + (rng.random((samples, len(cols))) * size[:, None]).astype(np.int64)
         log_d[:, cols] += first.residuals[pick]
-    for df, cols in by_df.items():  # one draw per degrees of freedom, not per agent
-        cols = np.asarray(cols)
-        log_d[:, cols] += own_scale[cols] * _standard(df, (samples, len(cols)), rng)
+    for df, col_list in by_df.items():  # one draw per degrees of freedom, not per agent
+        columns = np.asarray(col_list)
+        log_d[:, columns] += own_scale[columns] * _standard(df, (samples, len(columns)), rng)
     durations = np.exp(log_d, out=log_d)
     zero = [j for j, f in enumerate(forecasts) if f.zero]
     durations[:, zero] = 0.0
@@ -97,7 +97,7 @@ def makespans(waits_for: Sequence[Sequence[int]], durations: np.ndarray) -> np.n
 def _run(waits_for, durations: np.ndarray, order: list[int], critical: bool):
     samples, n = durations.shape
     finish = np.zeros((samples, n))
-    parent = np.full((samples, n), -1, dtype=np.int32) if critical else None
+    parent = np.full((samples, n), -1, dtype=np.int32)  # filled only when critical
     for j in order:
         preds = waits_for[j]
         if len(preds) == 0:

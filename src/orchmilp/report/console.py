@@ -158,7 +158,7 @@ def print_prediction(prediction, console: Console | None = None, top: int = 15) 
         f"mean {_g(prediction.mean)}  {100 * prediction.level:g}% interval [{_g(lo)}, {_g(hi)}]   "
         f"(planned {_g(prediction.planned)}, {prediction.samples} samples)"
     )
-    sources = {}
+    sources: dict[str, int] = {}
     for a in prediction.agents:
         sources[a["source"]] = sources.get(a["source"], 0) + 1
     console.print("  run times from: " + ", ".join(f"{k} {v} agents" for k, v in sources.items()))

@@ -217,8 +217,10 @@ def _replanner(written: dict, problem):
         new = replan(written, done, remaining, current_left, ex.options.replan_seconds, current_waits=current)
         if new is None:
             return False
+        policy = list(ex.waits_for)
         for aid, waits in new.items():
-            ex.waits_for[problem.index[aid]] = tuple(problem.index[w] for w in waits)
+            policy[problem.index[aid]] = tuple(problem.index[w] for w in waits)
+        ex.waits_for = policy
         return True
 
     return hook

@@ -54,7 +54,7 @@ def run_on_worker(command: str, cwd: str, log_path: str, timeout: float | None, 
                 if reason is not None:
                     term_at = now
                     signal_group(popen.pid, signal.SIGTERM)
-            elif not killed and now >= term_at + kill_delay(grace):
+            elif not killed and term_at is not None and now >= term_at + kill_delay(grace):
                 killed = True
                 signal_group(popen.pid, signal.SIGKILL)
             time.sleep(0.02)

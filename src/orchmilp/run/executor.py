@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ class Executor:
     """Runs the agents of ``problem`` with the plan's ``waits_for``; see the module docstring."""
 
     problem: Problem
-    waits_for: tuple[tuple[int, ...], ...]
+    waits_for: Sequence[Sequence[int]]  # a list of tuples once running: a re-plan replaces entries
     planned_start: np.ndarray
     commands: tuple[str | None, ...]
     workdir: Path
@@ -95,7 +95,7 @@ class Executor:
     workflow_file: tuple[str | None, str] = (None, "")  # path and content hash, for --resume
     seconds_per_unit: float = 1.0  # the workflow's time unit in seconds (timeouts, drift)
     options: RunOptions = field(default_factory=RunOptions)
-    on_event: Callable[[str, int, AgentOutcome], None] | None = None
+    on_event: Callable[[str, int, AgentOutcome | None], None] | None = None
     done: frozenset[int] = frozenset()  # agents already ok in an earlier part of this run (resume)
     replanner: Callable[[Executor], bool] | None = None  # --adaptive: new waits_for for what has not started
     launcher: Callable[..., Any] = launch  # local processes, or run.cluster.DaskLauncher
@@ -118,7 +118,7 @@ class Executor:
         self.host = socket.gethostname()
         self.stopping: str | None = None  # why no more agents start: failure, interrupted
         self.peak_in_use = np.zeros(len(self.capacity))
-        self.waits_for = [tuple(w) for w in self.waits_for]
+        self.waits_for: list[tuple[int, ...]] = [tuple(w) for w in self.waits_for]
         self.replans = 0  # re-plans adopted
         self.drift_seen: set[int] = set()  # agents whose drift already triggered a re-plan
         self.log_names = log_names(p.ids)
@@ -177,7 +177,7 @@ class Executor:
             if self.problem.ids[i] != guarded_by and self.outcomes[i].status != "ok":
                 self._skip(j, now_wall, f"needs '{self.problem.ids[i]}' ({self.outcomes[i].status})")
                 return
-        if condition is not None:
+        if condition is not None and guarded_by is not None:
             other = self.outcomes[self.problem.index[guarded_by]]
             if "status" in condition and other.status != condition["status"]:
                 self._skip(j, now_wall, f"run_if: '{guarded_by}' is {other.status}, not {condition['status']}")
@@ -210,7 +210,8 @@ class Executor:
         out = self.outcomes[j]
         out.attempts += 1
         command = self.commands[j]
-        timeout = p.timeouts[j] * self.seconds_per_unit if p.timeouts and p.timeouts[j] is not None else None
+        limit = p.timeouts[j] if p.timeouts else None
+        timeout = limit * self.seconds_per_unit if limit is not None else None
         proc = self.launcher(
             j,
             out.attempts,

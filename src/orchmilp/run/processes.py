@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from ..errors import RunError
 
@@ -57,7 +58,7 @@ class AgentProcess:
     agent: int
     attempt: int
     popen: subprocess.Popen
-    log: object  # the open log file
+    log: IO[bytes]  # the open log file
     started_wall: float
     started: float  # time.monotonic()
     deadline: float | None  # timeout: monotonic time to send SIGTERM

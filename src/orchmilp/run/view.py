@@ -11,6 +11,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
+from ..model.problem import Problem
 from ..prediction.simulate import makespans
 
 __all__ = ["RunView", "print_run_report"]
@@ -27,13 +28,13 @@ class RunView:
         self.started: dict[int, float] = {}
         self.actual: dict[int, float] = {}
         self.counts = {"done": 0, "failed": 0, "skipped": 0, "cancelled": 0}
-        self.problem = None
+        self._problem: Problem | None = None
         self.live: Live | None = None
         self.replans = 0
 
     # on_plan
     def plan(self, problem, waits_for, planned_start, planned_makespan) -> None:
-        self.problem, self.waits_for = problem, waits_for
+        self._problem, self.waits_for = problem, waits_for
         self.planned_start, self.planned_makespan = planned_start, planned_makespan
         self.t0 = time.monotonic()
         if not self.quiet and self.live_wanted:
@@ -44,6 +45,13 @@ class RunView:
 
     def _line(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:8.1f} s] {text}", file=sys.stderr, flush=True)
+
+    @property
+    def problem(self) -> Problem:
+        """The workflow being run (the plan comes before any event)."""
+        if self._problem is None:
+            raise RuntimeError("RunView: an event before the plan")
+        return self._problem
 
     # on_event
     def __call__(self, what: str, j: int, outcome) -> None:

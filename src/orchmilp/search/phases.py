@@ -27,7 +27,7 @@ from ..bounds.resource import clique_bound, disjunctive_bound, energy_bound
 from ..clock import deadline_in
 from ..compile.grid import Grid, choose_grid
 from ..compile.time_indexed import TimeIndexed
-from ..errors import HorizonInfeasible
+from ..errors import HorizonInfeasible, SolverError
 from ..exact.branch_and_bound import BranchAndBound
 from ..exact.probe import FEASIBLE, INFEASIBLE
 from ..exact.set_times import probe
@@ -246,8 +246,8 @@ class SatRefutation(Phase):
         while not state.proven and time.perf_counter() < deadline:
             horizon = int(round(state.best_makespan / step)) - 1
             result = self.prover.probe(horizon, deadline - time.perf_counter())
-            if result.status == FEASIBLE and feasible_schedule(state.problem, result.start * step):
-                state.offer_schedule(result.start * step)
+            if result.status == FEASIBLE and feasible_schedule(state.problem, found(result) * step):
+                state.offer_schedule(found(result) * step)
             elif result.status == INFEASIBLE:
                 state.offer_bound((horizon + 1) * step, "sat (clause learning)")
             else:
@@ -287,6 +287,13 @@ class SatRefutation(Phase):
         if self.prover is not None:
             self.prover.close()
             self.prover = None
+
+
+def found(result) -> np.ndarray:
+    """The start times (grid steps) of a probe that answered ``FEASIBLE``."""
+    if result.start is None:
+        raise SolverError("internal error: a feasible probe without a schedule")
+    return np.asarray(result.start)
 
 
 def feasible_schedule(problem, start: np.ndarray) -> bool:
@@ -370,7 +377,7 @@ def _branch_and_bound(state: SearchState, search: BranchAndBound, seconds: float
         out = search.probe(horizon, windows.lf, node_limit=wanted, deadline=budget.deadline)
         budget.count(out.nodes, t)
         if out.status == FEASIBLE:
-            state.offer_schedule(out.start * step)
+            state.offer_schedule(found(out) * step)
         elif out.status == INFEASIBLE:
             state.offer_bound((horizon + 1) * step, "branch and bound")
         elif out.nodes < wanted:  # too many agents at once for this search
@@ -405,7 +412,7 @@ def tree_search(state: SearchState, seconds: float) -> None:
         result = probe(prop, horizon, node_limit=node_limit, deadline=budget.deadline)
         budget.count(result.nodes, t)
         if result.status == FEASIBLE:
-            state.offer_schedule(result.start * step)
+            state.offer_schedule(found(result) * step)
         elif result.status == INFEASIBLE:
             state.offer_bound((horizon + 1) * step, "tree search")
         return result

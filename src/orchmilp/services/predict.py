@@ -31,14 +31,15 @@ class PredictRequest:
 def predict(request: PredictRequest, deadline: Deadline | None = None) -> Prediction:
     """The makespan distribution of the plan's policy; see :class:`PredictRequest`."""
     deadline = deadline or Deadline(request.time_limit)
-    draws = {"samples": request.samples, "level": request.level, "seed": request.seed}
+    samples, level, seed = request.samples, request.level, request.seed
     if request.plan is None:
         inputs = read_inputs(request.workflow, request.history)
         result = solve(inputs.planned, time_limit=deadline.share(1.0, least=0.1))
-        return inputs.predict(result, **draws)
+        return inputs.predict(result, samples=samples, level=level, seed=seed)
     history = read_history_source(request.history)
     if isinstance(request.plan, Result):
-        return predict_plan(request.plan, history, **draws)
+        return predict_plan(request.plan, history, samples=samples, level=level, seed=seed)
     problem, workflow = load_as_written(request.workflow)
     plan_object, waits_for = checked_plan(problem, workflow, request.plan)
-    return predict_policy(problem, waits_for, float(plan_object.get("makespan", 0.0)), history, **draws)
+    planned = float(plan_object.get("makespan", 0.0))
+    return predict_policy(problem, waits_for, planned, history, samples=samples, level=level, seed=seed)

@@ -113,9 +113,8 @@ def report(result: Result, reports: Reports, deadline: Deadline | None = None) -
             result = dataclasses.replace(result, prediction=predict_plan(result, samples=4000))
         figures = html_figures(result) if reports.html else None  # the charts before the what-ifs
         content = report_content(result, deadline=deadline, what_if_seconds=reports.what_if_seconds)
-        if reports.markdown or reports.text:
-            text = markdown_report(content) + "\n"
-        if reports.markdown:
+        text = markdown_report(content) + "\n" if reports.markdown or reports.text else None
+        if reports.markdown and text is not None:
             write_text_atomic(reports.markdown, text)
             written.append(str(reports.markdown))
         if reports.html:

@@ -62,13 +62,16 @@ def whatif(request: WhatIfRequest, deadline: Deadline | None = None) -> WhatIfOu
     variants = [Variant("base", base), *edited]
     history = read_history_source(request.history)
     turns = deadline.split(len(variants) + len(steps), most=request.seconds_each)
-    each = {"seconds": turns, "history": history, "samples": request.samples, "on_start": request.on_start}
-    rows = compare(variants, **each)
+
+    def each(batch: list[Variant]) -> list[dict[str, Any]]:
+        return compare(batch, seconds=turns, history=history, samples=request.samples, on_start=request.on_start)
+
+    rows = each(variants)
     if sweep is None:
         return WhatIfOutcome(rows, [])
     from ..bounds.critical_path import critical_path_bound
 
-    sweep_rows = compare(steps, **each)
+    sweep_rows = each(steps)
     chain = critical_path_bound(load(read_inputs(base, history).planned))
     point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)], floor=chain)
     if request.plot:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import InvalidOptions, InvalidWorkflow, OrchmilpError
+from .statuses import SolveStatus
 
 __all__ = ["Reference", "BenchRow", "collect_instances", "read_reference", "run_one", "summarize", "METHODS"]
 
@@ -42,7 +43,7 @@ class Reference:
 class BenchRow:
     instance: str
     method: str
-    status: str
+    status: SolveStatus
     makespan: float | None
     lower_bound: float
     gap: float
@@ -135,12 +136,12 @@ def run_one(
     if method == "milp":
         result = solve(problem, time_limit=time_limit, seed=seed, threads=threads)
         plan = result.to_dict()
-        status, makespan, lb = result.status.value, result.makespan, result.lower_bound
+        status, makespan, lb = result.status, result.makespan, result.lower_bound
         used = result.statistics.ga_schedules
     elif method == "heuristic":
         from .heuristics.ga import genetic_algorithm
         from .plan.build import build_plan
-        from .result import Result, Status
+        from .result import Result
         from .search.phases import simple_bounds
         from .search.state import SearchState
 
@@ -151,19 +152,19 @@ def run_one(
         built = build_plan(problem, ga.start)
         makespan = built.makespan(problem.durations)
         lb = min(bounds.lower_bound, makespan)
-        status = "optimal" if makespan <= lb + 1e-9 else "feasible"
+        status = SolveStatus.OPTIMAL if makespan <= lb + 1e-9 else SolveStatus.FEASIBLE
         plan = Result(
             problem,
-            Status(status),
+            status,
             makespan,
-            makespan if status == "optimal" else lb,
+            makespan if status == SolveStatus.OPTIMAL else lb,
             built.start,
             built.waits_for,
             built.critical_path,
             time.perf_counter() - t0,
         ).to_dict()
     elif method == "cpsat":
-        from .peers import solve_cpsat
+        from .cpsat_peer import solve_cpsat
 
         peer = solve_cpsat(problem, time_limit=time_limit, workers=threads, seed=seed)
         status, makespan, lb = peer.status, peer.makespan, peer.lower_bound
@@ -254,7 +255,7 @@ def summarize(rows: list[BenchRow]) -> list[dict]:
             {
                 "method": method,
                 "instances": len([r for r in rows if r.method == method]),
-                "optimal": sum(r.status == "optimal" for r, _ in rs),
+                "optimal": sum(r.status == SolveStatus.OPTIMAL for r, _ in rs),
                 "= ref opt": sum(1 for r, m, ref in with_ref if r.reference_optimal and abs(m - ref) < 1e-6),
                 "dev ref %": statistics.mean(devs) if devs else math.nan,
                 "max dev %": max(devs) if devs else math.nan,

@@ -22,10 +22,11 @@ import numpy as np
 
 from .errors import InvalidHistory, OrchmilpWarning, RunError
 from .io.names import printable
+from .statuses import FINAL, AgentStatus
 
 __all__ = ["History", "STATUSES", "read_history", "history_files", "append_attempt"]
 
-STATUSES = ("ok", "failed", "timeout", "cancelled", "skipped")
+STATUSES = tuple(str(s) for s in FINAL)  # the values of a line's "status"
 _REQUIRED = ("agent", "start", "finish", "status")
 
 
@@ -82,7 +83,7 @@ class History:
 
     def ok(self) -> History:
         """The attempts that finished ``ok``: the run times a model learns from."""
-        return self.select(np.asarray([s == "ok" for s in self.status], bool))
+        return self.select(np.asarray([s == AgentStatus.OK for s in self.status], bool))
 
     def without_run(self, run: str) -> History:
         return self.select(np.asarray([r != run for r in self.run], bool))
@@ -188,7 +189,7 @@ def _read_trace(path: Path) -> History:
         workflow=(trace.name,) * n,
         agent=tuple(t.id for t in trace.tasks),
         kind=tuple(t.kind for t in trace.tasks),
-        status=("ok",) * n,
+        status=(str(AgentStatus.OK),) * n,
         start=np.zeros(n),
         finish=np.asarray([t.runtime for t in trace.tasks], float),
         features=tuple(

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any
 
 import numpy as np
 
+from .io.numbers import plain_number
 from .model.problem import Problem
 from .plan.build import groups as _groups
-from .statistics import Statistics
+from .solve_statistics import Statistics
+from .statuses import SolveStatus
 
-__all__ = ["Status", "Result", "plain_number"]
-
-
-class Status(str, Enum):
-    """``optimal``: the makespan equals a proven lower bound; ``feasible``: a valid
-    plan whose optimality was not proven within the limits."""
-
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"
-
-    def __str__(self) -> str:
-        return self.value
+__all__ = ["Status", "Result"]
 
 
-def plain_number(x: float) -> int | float:
-    """``45.0 -> 45``, ``12.50000000001 -> 12.5``: numbers as users wrote them."""
-    r = round(float(x), 9)
-    return int(r) if r == int(r) else r
+#: the solve status (``orchmilp.Status``)
+Status = SolveStatus
 
 
 @dataclass(frozen=True, eq=False)

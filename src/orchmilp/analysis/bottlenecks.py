@@ -15,9 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from ..io.numbers import plain_number
 from ..model.paths import locks_from_pairs
 from ..model.problem import Problem
-from ..result import Result, plain_number
+from ..result import Result
+from ..statuses import SolveStatus
 
 __all__ = [
     "resource_profile",
@@ -220,7 +222,7 @@ def capacity_what_if(result: Result, turns: Iterator[float], workflow: dict[str,
                 "new_capacity": plain_number(p.capacities[r] + delta),
                 "makespan": plain_number(other.makespan),
                 "saving": plain_number(max(0.0, result.makespan - other.makespan)),
-                "proven": other.status.value == "optimal" and result.status.value == "optimal",
+                "proven": other.status == SolveStatus.OPTIMAL and result.status == SolveStatus.OPTIMAL,
             }
         )
     return out
@@ -260,7 +262,7 @@ def conflict_what_if(
             "paths": sorted({c.path_a or "./", c.path_b or "./"}),
             "makespan": plain_number(other.makespan),
             "saving": plain_number(max(0.0, result.makespan - other.makespan)),
-            "proven": other.status.value == "optimal" and result.status.value == "optimal",
+            "proven": other.status == SolveStatus.OPTIMAL and result.status == SolveStatus.OPTIMAL,
         }
         out.append(row)
     return out

@@ -17,10 +17,10 @@ import numpy as np
 
 from ..bounds.critical_path import heads, tails
 from ..bounds.resource import clique_bound, energy_bound
+from ..io.numbers import plain_number
 from ..model.paths import display_path
 from ..model.problem import Problem
 from ..plan.partial_order import reduce_arcs
-from ..result import plain_number
 
 __all__ = ["analyze", "dependency_graph", "CLIQUE_SECONDS", "MAX_CONFLICT_PAIRS"]
 

@@ -168,7 +168,7 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
     """True when the antichain LP proves that no schedule has makespan at most ``windows.horizon``
     (``windows`` must come from propagation at that horizon); False when the LP has a solution;
     None when the ``deadline`` (a ``perf_counter`` time) or a pricing limit came first."""
-    from ..compile.export import new_highs
+    from ..solvers.highs_api import new_highs
 
     if not windows.feasible:
         return True

@@ -15,8 +15,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..compile.export import write_model
     from ..engine import compile_model
+    from ..solvers.highs_api import write_model
 
     if not args.lp and not args.mps:
         raise InvalidOptions("compile: give --lp FILE and/or --mps FILE")

@@ -24,8 +24,8 @@ from typing import Any
 import jsonschema
 
 from ..errors import InvalidHistory
-from ..result import plain_number
 from .files import read_json
+from .numbers import plain_number
 
 __all__ = ["TraceTask", "Trace", "read_trace", "is_trace", "trace_to_workflow"]
 

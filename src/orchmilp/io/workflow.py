@@ -20,8 +20,9 @@ import jsonschema
 
 from ..errors import InvalidWorkflow, OrchmilpWarning
 from ..model.instance import Agent, Instance
-from ..result import plain_number
+from ..statuses import FINAL
 from .files import loads_json, read_json
+from .numbers import plain_number
 
 __all__ = [
     "workflow_schema",
@@ -140,7 +141,7 @@ def _amounts(value: Any) -> bool:
     return isinstance(value, dict) and all(_num(v) for v in value.values())
 
 
-_RUN_IF_STATUSES = frozenset(("ok", "failed", "timeout", "skipped", "cancelled"))
+_RUN_IF_STATUSES = frozenset(FINAL)
 
 
 def _surely_valid(data: dict) -> bool:

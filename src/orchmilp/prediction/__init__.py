@@ -15,8 +15,8 @@ import numpy as np
 
 from ..errors import InvalidOptions, InvalidPlan
 from ..history import History
+from ..io.numbers import plain_number
 from ..model.problem import Problem
-from ..result import plain_number
 from .model import AgentForecast, KindModel, fit_kinds, forecast
 from .simulate import central, simulate
 

@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..result import Result, plain_number
+from ..io.numbers import plain_number
+from ..result import Result
+from ..statuses import SolveStatus
 
 __all__ = ["print_result", "print_prediction", "print_history", "print_backtest"]
 
@@ -34,7 +36,7 @@ def print_result(result: Result, console: Console | None = None) -> None:
     at :data:`MAX_ROWS` rows; workflow strings escaped, never read as markup)."""
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     unit = escape(result.problem.time_unit)
-    colour = "green" if result.status.value == "optimal" else "yellow"
+    colour = "green" if result.status == SolveStatus.OPTIMAL else "yellow"
     console.print(f"[bold]{escape(result.problem.name)}[/bold]: [{colour}]{result.status.value}[/{colour}] plan")
     grid = ""
     if result.resolution is not None:

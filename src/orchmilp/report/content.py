@@ -17,9 +17,10 @@ from ..analysis.bottlenecks import (
 )
 from ..analysis.structure import analyze
 from ..deadline import Deadline
+from ..io.numbers import plain_number
 from ..io.workflow import problem_to_workflow
 from ..prediction import predict_plan
-from ..result import Result, plain_number
+from ..result import Result
 from .diagrams import mermaid
 
 __all__ = ["report_content", "WHAT_IF_USED"]

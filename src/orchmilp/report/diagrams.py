@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
+from ..io.numbers import plain_number
 from ..model.problem import Problem
-from ..result import Result, plain_number
+from ..result import Result
 
 __all__ = ["mermaid", "dot"]
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, RunError
 from ..io.names import printable
-from .executor import FINAL, AgentOutcome, Executor, RunOptions, log_names
+from ..statuses import FAILED, FINAL, AgentStatus
+from .executor import AgentOutcome, Executor, RunOptions, log_names
 
 __all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_names", "FINAL"]
 
@@ -54,7 +55,7 @@ class RunReport:
 
     @property
     def failed(self) -> list[str]:
-        return [self.problem.ids[j] for j, o in enumerate(self.outcomes) if o.status in ("failed", "timeout")]
+        return [self.problem.ids[j] for j, o in enumerate(self.outcomes) if o.status in FAILED]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -139,7 +140,7 @@ def last_run(
         if not ours:
             raise InvalidHistory(f"{history_path}: no earlier run of this workflow to resume")
         run = ours[-1]
-    done = {a for r, a, s in zip(history.run, history.agent, history.status) if r == run and s == "ok"}
+    done = {a for r, a, s in zip(history.run, history.agent, history.status) if r == run and s == AgentStatus.OK}
     return run, done
 
 

@@ -31,11 +31,10 @@ from ..history import append_attempt
 from ..io.names import file_names
 from ..model.problem import Problem
 from ..signals import held
+from ..statuses import FAILED, FINAL, AgentStatus
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 
-__all__ = ["RunOptions", "AgentOutcome", "Executor", "FINAL", "log_names"]
-
-FINAL = ("ok", "failed", "timeout", "cancelled", "skipped")
+__all__ = ["RunOptions", "AgentOutcome", "Executor", "log_names"]
 
 
 def log_names(ids) -> dict[str, str]:
@@ -69,7 +68,7 @@ class RunOptions:
 class AgentOutcome:
     """What happened to one agent (its last attempt)."""
 
-    status: str = "waiting"  # waiting, ready, running, or one of FINAL
+    status: AgentStatus = AgentStatus.WAITING
     attempts: int = 0
     start: float | None = None  # wall clock, first attempt
     finish: float | None = None
@@ -104,7 +103,7 @@ class Executor:
         p = self.problem
         self.outcomes = [AgentOutcome() for _ in range(p.n)]
         for j in self.done:
-            self.outcomes[j].status = "ok"
+            self.outcomes[j].status = AgentStatus.OK
         self.running: dict[int, AgentProcess] = {}
         self.capacity = np.asarray(p.capacities, float)
         self.usage = np.asarray(p.usage, float)
@@ -167,14 +166,14 @@ class Executor:
     def _decide(self, j: int, now_wall: float) -> None:
         """A waiting agent whose predecessors have all ended: skip it or make it ready."""
         out = self.outcomes[j]
-        if out.status != "waiting":
+        if out.status != AgentStatus.WAITING:
             return
         if not all(self._ended(i) for i in self.waits_for[j]) or not all(self._ended(i) for i in self.needs[j]):
             return
         condition = self.problem.run_if[j] if self.problem.run_if else None
         guarded_by = condition.get("agent") if condition else None
         for i in sorted(self.needs[j]):
-            if self.problem.ids[i] != guarded_by and self.outcomes[i].status != "ok":
+            if self.problem.ids[i] != guarded_by and self.outcomes[i].status != AgentStatus.OK:
                 self._skip(j, now_wall, f"needs '{self.problem.ids[i]}' ({self.outcomes[i].status})")
                 return
         if condition is not None and guarded_by is not None:
@@ -185,12 +184,12 @@ class Executor:
             if "exit_code" in condition and other.exit_code != condition["exit_code"]:
                 self._skip(j, now_wall, f"run_if: '{guarded_by}' exit code {other.exit_code}")
                 return
-        out.status = "ready"
+        out.status = AgentStatus.READY
 
     def _skip(self, j: int, now_wall: float, why: str) -> None:
         out = self.outcomes[j]
-        out.status, out.note, out.start, out.finish = "skipped", why, now_wall, now_wall
-        self._record(j, out.attempts, now_wall, now_wall, "skipped", None)
+        out.status, out.note, out.start, out.finish = AgentStatus.SKIPPED, why, now_wall, now_wall
+        self._record(j, out.attempts, now_wall, now_wall, AgentStatus.SKIPPED, None)
         self._event("skipped", j)
 
     def _fits(self, j: int) -> bool:
@@ -225,7 +224,7 @@ class Executor:
         waiter.add(proc)
         self.in_use += self.usage[j]
         np.maximum(self.peak_in_use, self.in_use, out=self.peak_in_use)
-        out.status = "running"
+        out.status = AgentStatus.RUNNING
         if out.start is None:
             out.start = proc.started_wall
         self._event("start", j)
@@ -242,30 +241,34 @@ class Executor:
         out.exit_code = code
         out.finish = finish
         if proc.reason == "cancelled":
-            status = "cancelled"
+            status = AgentStatus.CANCELLED
         elif proc.reason == "timeout":
-            status = "timeout"
+            status = AgentStatus.TIMEOUT
         else:
-            status = "ok" if code == 0 else "failed"
+            status = AgentStatus.OK if code == 0 else AgentStatus.FAILED
         self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None))
         retries = p.retries[j] if p.retries else 0
-        if status in ("failed", "timeout") and proc.attempt <= retries and not self.stopping:
+        if status in FAILED and proc.attempt <= retries and not self.stopping:
             memory_killed = code in MEMORY_KILL_CODES and proc.term_sent is None  # killed, not by us
             delay = min(self.options.max_backoff, self.options.backoff * 2 ** (proc.attempt - 1))
-            out.status, out.not_before, out.alone = "ready", time.monotonic() + delay, memory_killed
+            out.status, out.not_before, out.alone = AgentStatus.READY, time.monotonic() + delay, memory_killed
             out.note = f"attempt {proc.attempt} {status}" + (" (killed: retried alone)" if memory_killed else "")
             self._event("retry", j)
             return
         out.status = status
         out.alone = False
-        if status == "ok" and self.replanner is not None and j not in self.drift_seen:
+        if status == AgentStatus.OK and self.replanner is not None and j not in self.drift_seen:
             from .adaptive import drifted
 
             if drifted(float(p.durations[j]) * self.seconds_per_unit, finish - proc.started_wall):
                 self.drift_seen.add(j)
                 self._replan()
-        if status in ("failed", "timeout"):
-            out.note = f"exit code {code}" if status == "failed" else f"timed out after {p.timeouts[j]:g} {p.time_unit}"
+        if status in FAILED:
+            out.note = (
+                f"exit code {code}"
+                if status == AgentStatus.FAILED
+                else f"timed out after {p.timeouts[j]:g} {p.time_unit}"
+            )
             if self.options.on_failure == "stop" and not self._expected_failure(j):
                 self.stopping = self.stopping or "failure"
         self._event(status, j)
@@ -343,13 +346,13 @@ class Executor:
             while changed:  # skipping one agent may decide others
                 changed = False
                 for j in self.order:
-                    if self.outcomes[j].status == "waiting":
+                    if self.outcomes[j].status == AgentStatus.WAITING:
                         self._decide(j, now_wall)
-                        changed |= self.outcomes[j].status != "waiting"
+                        changed |= self.outcomes[j].status != AgentStatus.WAITING
             wake = None
             for j in self.order:
                 out = self.outcomes[j]
-                if out.status != "ready":
+                if out.status != AgentStatus.READY:
                     continue
                 if out.not_before > now:
                     wake = out.not_before if wake is None else min(wake, out.not_before)

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..model.problem import Problem
 from ..prediction.simulate import makespans
+from ..statuses import AgentStatus
 
 __all__ = ["RunView", "print_run_report"]
 
@@ -64,7 +65,7 @@ class RunView:
         name = self.problem.ids[j]
         if what == "start":
             self.started[j] = now
-        elif what in ("ok", "failed", "timeout", "cancelled"):
+        elif what in (AgentStatus.OK, AgentStatus.FAILED, AgentStatus.TIMEOUT, AgentStatus.CANCELLED):
             self.actual[j] = now - self.started.pop(j, now)
             key = {"ok": "done", "timeout": "failed"}.get(what, what)
             self.counts[key] += 1

@@ -35,9 +35,9 @@ from ..heuristics import ga
 from ..heuristics.portfolio import rule_portfolio
 from ..model.problem import Problem
 from ..options import SolveOptions
+from ..solve_statistics import Statistics
 from ..solvers import backend as solver_backend
 from ..solvers.base import Backend, MipRun, SolverStatus, integral_bound
-from ..statistics import Statistics
 from .budget import BESIDE_PATTERN, BESIDE_SLICE_SECONDS, MAX_PROPAGATION_STEPS, default_schedules
 from .state import SearchState
 

@@ -23,7 +23,7 @@ from ..errors import SolverError
 from ..model.problem import Problem
 from ..plan.build import Plan, build_plan
 from ..result import Result, Status
-from ..statistics import Statistics
+from ..solve_statistics import Statistics
 from .budget import MAX_PROPAGATION_STEPS, MAX_TREE_AGENTS
 
 __all__ = ["Incumbent", "SearchState", "Progress"]

@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from ..compile.export import write_model
 from ..compile.model import LinearModel
 from ..errors import SolverError
 from .base import GRACE, FinishedRun, MipOutcome, MipRun, SolverStatus, empty_outcome
+from .highs_api import write_model
 
 __all__ = ["CBC", "cbc_path"]
 

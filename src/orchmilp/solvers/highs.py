@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from ..compile.export import new_highs, pass_model
 from ..compile.model import LinearModel
 from ..errors import SolverError
 from .base import GRACE, FinishedRun, MipOutcome, MipRun, SolverStatus, empty_outcome
+from .highs_api import new_highs, pass_model
 
 __all__ = ["HiGHS", "solve_mip", "DEFAULT_OPTIONS", "ISOLATE_ABOVE_COLUMNS"]
 

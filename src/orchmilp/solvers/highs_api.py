@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..compile.model import LinearModel
 from ..errors import SolverError
-from .model import LinearModel
 
 __all__ = ["new_highs", "pass_model", "write_model"]
 

@@ -16,6 +16,7 @@ import numpy as np
 from .compile.grid import exact_step
 from .errors import SolverError
 from .model.problem import Problem
+from .statuses import SolveStatus
 
 __all__ = ["PeerResult", "solve_cpsat"]
 
@@ -24,7 +25,7 @@ __all__ = ["PeerResult", "solve_cpsat"]
 class PeerResult:
     makespan: float | None
     lower_bound: float
-    status: str  # "optimal", "feasible" or "unknown"
+    status: SolveStatus
     seconds: float
     start: np.ndarray | None
 
@@ -71,5 +72,7 @@ def solve_cpsat(problem: Problem, time_limit: float = 30.0, workers: int = 1, se
         value = solver.ObjectiveValue() * step
         bound = solver.BestObjectiveBound() * step
         starts = np.asarray([solver.Value(s) for s in start], float) * step
-        return PeerResult(value, bound, "optimal" if status == cp_model.OPTIMAL else "feasible", seconds, starts)
-    return PeerResult(None, solver.BestObjectiveBound() * step, "unknown", seconds, None)
+        return PeerResult(
+            value, bound, SolveStatus.OPTIMAL if status == cp_model.OPTIMAL else SolveStatus.FEASIBLE, seconds, starts
+        )
+    return PeerResult(None, solver.BestObjectiveBound() * step, SolveStatus.UNKNOWN, seconds, None)

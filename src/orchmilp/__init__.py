@@ -34,7 +34,7 @@ __all__ = [
     "InvalidHistory",
     "OrchmilpWarning",
 ]
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 
 def __getattr__(name: str):

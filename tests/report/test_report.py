@@ -100,7 +100,7 @@ def test_report_states_the_interval_the_data_give_risk_roadmap_and_validation(tm
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     sra = root / "instances" / "wfcommons" / "srasearch"
     workflow = tmp_path / "sra.json"
     subprocess.run(

@@ -20,7 +20,7 @@ from orchmilp.history import History
 from orchmilp.prediction.model import fit_kinds, forecast
 from orchmilp.prediction.simulate import makespans, sample_durations, simulate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "instances" / "examples"
 SRA = ROOT / "instances" / "wfcommons" / "srasearch"
 

@@ -14,7 +14,7 @@ from orchmilp.analysis.scenarios import knee, scenario, sweep_values
 from orchmilp.check import check_plan
 from orchmilp.errors import InvalidOptions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 BASE = {
     "name": "whatif",

@@ -17,7 +17,7 @@ from orchmilp.errors import InvalidHistory, OrchmilpWarning
 from orchmilp.history import append_attempt, read_history
 from orchmilp.io.wfcommons import read_trace, trace_to_workflow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRA = ROOT / "instances" / "wfcommons" / "srasearch"
 SRA_1 = SRA / "srasearch-chameleon-10a-001.json"
 

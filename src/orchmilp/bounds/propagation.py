@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..model.arrays import Disjunctions, Resources
 from ..model.problem import Problem
 
 __all__ = ["Windows", "propagate", "destructive_bound", "disjunctive_pairs"]
@@ -256,24 +257,11 @@ def _edge_finding(es, lf, p, clique_ptr, clique_idx):
 
 
 @njit(cache=True)
-def _propagate(
-    es,
-    lf,
-    p,
-    topo,
-    pred_ptr,
-    pred_idx,
-    succ_ptr,
-    succ_idx,
-    pair_a,
-    pair_b,
-    usage,
-    capacity,
-    horizon,
-    clique_ptr,
-    clique_idx,
-):
+def _propagate(es, lf, p, graph, resources, disjunctions, horizon):
     """Shrink the windows in place until nothing changes; False when they become infeasible."""
+    topo, pred_ptr, pred_idx, succ_ptr, succ_idx = graph
+    usage, capacity = resources
+    pair_a, pair_b, clique_ptr, clique_idx = disjunctions
     n = p.shape[0]
     for _ in range(1000):
         changed = _precedence(es, lf, p, topo, pred_ptr, pred_idx, succ_ptr, succ_idx)
@@ -298,43 +286,11 @@ def _propagate(
 
 
 @njit(cache=True)
-def _propagate_all(
-    es,
-    lf,
-    p,
-    topo,
-    pred_ptr,
-    pred_idx,
-    succ_ptr,
-    succ_idx,
-    pair_a,
-    pair_b,
-    usage,
-    capacity,
-    horizon,
-    clique_ptr,
-    clique_idx,
-    energetic,
-):
+def _propagate_all(es, lf, p, graph, resources, disjunctions, horizon, energetic):
     """:func:`_propagate`, alternated with energetic adjustments until neither changes anything."""
+    usage, capacity = resources
     for _ in range(100):
-        if not _propagate(
-            es,
-            lf,
-            p,
-            topo,
-            pred_ptr,
-            pred_idx,
-            succ_ptr,
-            succ_idx,
-            pair_a,
-            pair_b,
-            usage,
-            capacity,
-            horizon,
-            clique_ptr,
-            clique_idx,
-        ):
+        if not _propagate(es, lf, p, graph, resources, disjunctions, horizon):
             return False
         if not energetic:
             return True
@@ -347,43 +303,11 @@ def _propagate_all(
 
 
 @njit(cache=True)
-def _fixpoint(
-    horizon,
-    p,
-    topo,
-    pred_ptr,
-    pred_idx,
-    succ_ptr,
-    succ_idx,
-    pair_a,
-    pair_b,
-    usage,
-    capacity,
-    energetic,
-    clique_ptr,
-    clique_idx,
-):
+def _fixpoint(horizon, p, graph, resources, disjunctions, energetic):
     n = p.shape[0]
     es = np.zeros(n, np.int64)
     lf = np.full(n, horizon, np.int64)
-    ok = _propagate_all(
-        es,
-        lf,
-        p,
-        topo,
-        pred_ptr,
-        pred_idx,
-        succ_ptr,
-        succ_idx,
-        pair_a,
-        pair_b,
-        usage,
-        capacity,
-        horizon,
-        clique_ptr,
-        clique_idx,
-        energetic,
-    )
+    ok = _propagate_all(es, lf, p, graph, resources, disjunctions, horizon, energetic)
     return ok, es, lf
 
 
@@ -422,25 +346,12 @@ class Propagator:
         members = [m for m in members if len(m) >= 2]
         self.clique_ptr = np.cumsum([0] + [len(m) for m in members]).astype(np.int64)
         self.clique_idx = np.asarray([j for m in members for j in m], dtype=np.int64)
+        self.resources = Resources(self.usage, np.asarray(self.capacity, np.float64))
+        self.disjunctions = Disjunctions(self.pair_a, self.pair_b, self.clique_ptr, self.clique_idx)
 
     def __call__(self, horizon: int) -> Windows:
-        prob = self.problem
-        ok, es, lf = _fixpoint(
-            int(horizon),
-            self.p,
-            prob.topological_order,
-            prob.pred_ptr,
-            prob.pred_idx,
-            prob.succ_ptr,
-            prob.succ_idx,
-            self.pair_a,
-            self.pair_b,
-            self.usage,
-            self.capacity,
-            self.energetic,
-            self.clique_ptr,
-            self.clique_idx,
-        )
+        graph = self.problem.graph
+        ok, es, lf = _fixpoint(int(horizon), self.p, graph, self.resources, self.disjunctions, self.energetic)
         return Windows(int(horizon), bool(ok), es, lf)
 
 

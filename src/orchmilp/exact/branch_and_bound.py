@@ -32,11 +32,14 @@ on the clock: the kernel looks at it every few hundred steps.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
 from ..bounds.critical_path import tails
 from ..clock import NO_DEADLINE, kernel_section, now
+from ..model.arrays import Resources
 from ..model.problem import Problem
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
@@ -262,29 +265,11 @@ def _next_time(start, t, p, started_zero):
 
 
 @njit(cache=True)
-def _search(
-    horizon,
-    p,
-    topo,
-    pred_ptr,
-    pred_idx,
-    usage,
-    capacity,
-    lf,
-    by_lf,
-    tail,
-    twin,
-    node_limit,
-    memo_head,
-    memo_next,
-    memo_t,
-    memo_words,
-    memo_ip_ptr,
-    memo_ip,
-    counts,
-    alt_limit,
-    deadline,
-):
+def _search(horizon, p, graph, resources, windows, memory, node_limit, alt_limit, deadline):
+    topo, pred_ptr, pred_idx = graph.topo, graph.pred_ptr, graph.pred_idx
+    usage, capacity = resources
+    lf, by_lf, tail, twin = windows
+    memo_head, memo_next, memo_t, memo_words, memo_ip_ptr, memo_ip, counts = memory
     n = p.shape[0]
     nw = (n + 63) // 64
     mask = np.uint64(memo_head.shape[0] - 1)
@@ -504,6 +489,27 @@ def _rehash(memo_words, nw, count, memo_head, memo_next):
         memo_head[slot] = e
 
 
+class ProbeWindows(NamedTuple):
+    """A probe's latest finishes, the agents by latest finish, tails and twins (int64 arrays)."""
+
+    lf: np.ndarray
+    by_lf: np.ndarray
+    tail: np.ndarray
+    twin: np.ndarray
+
+
+class MemoryTables(NamedTuple):
+    """The cutset memory's arrays (see :class:`_Memory`) and its counters."""
+
+    head: np.ndarray
+    next: np.ndarray
+    t: np.ndarray
+    words: np.ndarray
+    ip_ptr: np.ndarray
+    ip: np.ndarray
+    counts: np.ndarray
+
+
 class _Memory:
     """The failed nodes: started set (bit words), time, and (agent, finish) of those still running.
 
@@ -538,6 +544,10 @@ class _Memory:
         self.head = np.full(1 << max(10, entries.bit_length()), -1, np.int64)
         _rehash(self.words, self.nw, used, self.head, self.next)
 
+    def tables(self) -> MemoryTables:
+        """The arrays, as the search kernel takes them."""
+        return MemoryTables(self.head, self.next, self.t, self.words, self.ip_ptr, self.ip, self.counts)
+
     @property
     def entries(self) -> int:
         return int(self.counts[0])
@@ -566,6 +576,7 @@ class BranchAndBound:
         keep = _can_bind(problem, usage, cum.capacity)
         self.usage = np.ascontiguousarray(usage[:, keep])
         self.capacity = np.ascontiguousarray(cum.capacity[keep], dtype=np.float64)
+        self.resources = Resources(self.usage, self.capacity)
         self.tail = self.p + tails(problem, self.p)  # longest chain from each agent's start to the end
         self.twin = _twins(problem, self.p, self.usage)
         if memory_entries is None:  # at most about MEMORY_BYTES, whatever the number of agents
@@ -588,23 +599,11 @@ class BranchAndBound:
             status, start, nodes, full = _search(
                 int(horizon),
                 self.p,
-                prob.topological_order,
-                prob.pred_ptr,
-                prob.pred_idx,
-                self.usage,
-                self.capacity,
-                lf,
-                np.argsort(lf, kind="stable"),
-                self.tail,
-                self.twin,
+                prob.graph,
+                self.resources,
+                ProbeWindows(lf, np.argsort(lf, kind="stable"), self.tail, self.twin),
+                mem.tables(),
                 int(node_limit),
-                mem.head,
-                mem.next,
-                mem.t,
-                mem.words,
-                mem.ip_ptr,
-                mem.ip,
-                mem.counts,
                 1 << 20,
                 float(deadline),
             )

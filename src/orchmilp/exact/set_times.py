@@ -35,26 +35,7 @@ _FREE, _FIXED, _POSTPONED = 0, 1, 2
 
 
 @njit(cache=True)
-def _settimes(
-    horizon,
-    p,
-    topo,
-    pred_ptr,
-    pred_idx,
-    succ_ptr,
-    succ_idx,
-    pair_a,
-    pair_b,
-    usage,
-    capacity,
-    clique_ptr,
-    clique_idx,
-    es0,
-    lf0,
-    node_limit,
-    energetic,
-    deadline,
-):
+def _settimes(horizon, p, graph, resources, disjunctions, es0, lf0, node_limit, energetic, deadline):
     n = p.shape[0]
     max_depth = 4 * n + 16
     es = np.empty((max_depth, n), np.int64)
@@ -71,24 +52,7 @@ def _settimes(
     nodes = 0
     ticks = 0
     start = np.zeros(n, np.int64)
-    if not _propagate_all(
-        es[0],
-        lf[0],
-        p,
-        topo,
-        pred_ptr,
-        pred_idx,
-        succ_ptr,
-        succ_idx,
-        pair_a,
-        pair_b,
-        usage,
-        capacity,
-        horizon,
-        clique_ptr,
-        clique_idx,
-        energetic,
-    ):
+    if not _propagate_all(es[0], lf[0], p, graph, resources, disjunctions, horizon, energetic):
         return INFEASIBLE, start, nodes
     depth = 0
     branch[0] = 0
@@ -154,24 +118,7 @@ def _settimes(
             pes[child, j] = es[child, j]
         branch[depth] += 1
         nodes += 1
-        if _propagate_all(
-            es[child],
-            lf[child],
-            p,
-            topo,
-            pred_ptr,
-            pred_idx,
-            succ_ptr,
-            succ_idx,
-            pair_a,
-            pair_b,
-            usage,
-            capacity,
-            horizon,
-            clique_ptr,
-            clique_idx,
-            energetic,
-        ):
+        if _propagate_all(es[child], lf[child], p, graph, resources, disjunctions, horizon, energetic):
             depth = child
             choice[depth] = -1
     return INFEASIBLE, start, nodes
@@ -191,17 +138,9 @@ def probe(
         status, start, nodes = _settimes(
             int(horizon),
             prop.p,
-            prob.topological_order,
-            prob.pred_ptr,
-            prob.pred_idx,
-            prob.succ_ptr,
-            prob.succ_idx,
-            prop.pair_a,
-            prop.pair_b,
-            prop.usage,
-            prop.capacity,
-            prop.clique_ptr,
-            prop.clique_idx,
+            prob.graph,
+            prop.resources,
+            prop.disjunctions,
             es0,
             lf0,
             int(node_limit),

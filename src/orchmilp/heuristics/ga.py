@@ -16,11 +16,13 @@ literature's benchmark protocol (Kolisch and Hartmann 2006).
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..clock import NO_DEADLINE, kernel_section, now
+from ..model.arrays import Resources
 from ..model.problem import Problem
 from .portfolio import HeuristicResult
 from .rules import RULES
@@ -107,29 +109,23 @@ def _mutate(child, rate, before):
                 child[q + 1] = a
 
 
+class Population(NamedTuple):
+    """The genetic algorithm's state, changed in place: activity lists (int64, one row per
+    individual), their makespans, and the best schedule seen."""
+
+    pop: np.ndarray
+    fitness: np.ndarray
+    best_start: np.ndarray
+
+
 @njit(cache=True)
-def _generations(
-    pop,
-    fitness,
-    best_start,
-    generations,
-    d,
-    pred_ptr,
-    pred_idx,
-    succ_ptr,
-    succ_idx,
-    usage,
-    capacity,
-    rank,
-    before,
-    mutation,
-    seed,
-    stop_at,
-    deadline,
-):
-    """Run ``generations`` generations in place; returns (schedules generated, best makespan).
-    At ``deadline`` it stops, inside a generation too (that generation's children are then dropped,
-    but the best schedule among them is kept in ``best_start``)."""
+def _generations(population, generations, d, graph, resources, rank, before, mutation, seed, stop_at, deadline):
+    """Run ``generations`` generations on ``population`` in place; returns (schedules generated,
+    best makespan). At ``deadline`` it stops, inside a generation too (that generation's
+    children are then dropped, but the best schedule among them is kept in ``best_start``)."""
+    pop, fitness, best_start = population
+    _, pred_ptr, pred_idx, succ_ptr, succ_idx = graph
+    usage, capacity = resources
     np.random.seed(seed)
     size, n = pop.shape
     schedules = 0
@@ -282,14 +278,11 @@ def genetic_algorithm(
         t_batch = time.perf_counter()
         with kernel_section():  # a stop signal waits until the kernel returns
             spent, found = _generations(
-                pop,
-                fitness,
-                best_start,
+                Population(pop, fitness, best_start),
                 gens,
                 d,
-                *args,
-                usage,
-                cum.capacity,
+                problem.graph,
+                Resources(usage, np.asarray(cum.capacity, np.float64)),
                 rank,
                 before,
                 mutation,

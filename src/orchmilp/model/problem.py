@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import Graph
 from .paths import Conflict, FileLock, display_path
 
 __all__ = ["Problem", "Cumulative"]
@@ -103,6 +104,11 @@ class Problem:
 
     def succs(self, j: int) -> np.ndarray:
         return self.succ_idx[self.succ_ptr[j] : self.succ_ptr[j + 1]]
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The dependencies as the numba kernels take them."""
+        return Graph(self.topological_order, self.pred_ptr, self.pred_idx, self.succ_ptr, self.succ_idx)
 
     @cached_property
     def topological_order(self) -> np.ndarray:

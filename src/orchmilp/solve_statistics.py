@@ -18,7 +18,7 @@ class Statistics:
     ga_schedules: int = 0
     ga_makespan: float | None = None
     propagation_seconds: float = 0.0
-    antichain_seconds: float = 0.0
+    feasible_subset_seconds: float = 0.0
     branch_and_bound_nodes: int = 0
     branch_and_bound_seconds: float = 0.0
     tree_search_nodes: int = 0

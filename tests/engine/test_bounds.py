@@ -16,8 +16,8 @@ from reference import reference_optimum
 from strategies import workflows
 
 import orchmilp
-from orchmilp.bounds.antichain import _best_subset, antichain_bound, refutes
 from orchmilp.bounds.critical_path import critical_path_bound
+from orchmilp.bounds.feasible_subsets import _best_subset, feasible_subset_bound, refutes
 from orchmilp.bounds.propagation import Propagator, destructive_bound
 from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bound
 from orchmilp.exact.branch_and_bound import BranchAndBound
@@ -214,19 +214,19 @@ def test_sat_refutation_never_refutes_a_known_makespan(folder):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workflows(contended=True))
-def test_antichain_lp_never_refutes_the_optimum(workflow):
+def test_feasible_subset_lp_never_refutes_the_optimum(workflow):
     problem = orchmilp.load(workflow)
     optimum = int(reference_optimum(workflow))
     p = problem.durations.astype(np.int64)
     prop = Propagator(problem, p)
     assert refutes(problem, p, prop(optimum)) is not True
-    bound, settled = antichain_bound(problem, p, prop, 0, optimum)
+    bound, settled = feasible_subset_bound(problem, p, prop, 0, optimum)
     assert bound == settled <= optimum  # no deadline: the search finishes
 
 
 @given(st.integers(1, 14), st.integers(1, 3), st.integers(0, 10**6))
 @settings(max_examples=60, deadline=None)
-def test_antichain_pricing_finds_the_heaviest_subset_that_fits(m, resources, seed):
+def test_feasible_subset_pricing_finds_the_heaviest_subset_that_fits(m, resources, seed):
     """The pricing branch and bound against every subset: its answer fits and none weighs more."""
     rng = np.random.default_rng(seed)
     weight = rng.random(m) * (rng.random(m) < 0.8)
@@ -252,19 +252,22 @@ def test_antichain_pricing_finds_the_heaviest_subset_that_fits(m, resources, see
     "folder",
     ["j30", "patterson", pytest.param("j60", marks=pytest.mark.slow), pytest.param("j90", marks=pytest.mark.slow)],
 )
-def test_antichain_lp_never_refutes_a_known_makespan(folder):
+def test_feasible_subset_lp_never_refutes_a_known_makespan(folder):
     for path, problem, ub in known_makespans(folder):
         p = problem.durations.astype(np.int64)
         assert refutes(problem, p, Propagator(problem, p)(int(ub)), deadline=time.perf_counter() + 10) is not True, path
 
 
-def test_antichain_lp_raises_the_bound_where_propagation_stops():
+def test_feasible_subset_lp_raises_the_bound_where_propagation_stops():
     """j6045_1 (optimum 96): propagation refutes up to 84, the LP up to 88 (measured)."""
     problem = orchmilp.load(PSPLIB / "j60" / "j6045_1.sm")
     p = problem.durations.astype(np.int64)
     prop = Propagator(problem, p)
     destructive, _ = destructive_bound(problem, p, 0, 97)
-    lp, settled = antichain_bound(problem, p, prop, destructive, 97)
+    lp, settled = feasible_subset_bound(problem, p, prop, destructive, 97)
     assert destructive == 85
     assert 89 <= lp == settled <= int(KNOWN["j6045_1"]["ub"]) == 96
-    assert antichain_bound(problem, p, prop, destructive, 97, deadline=0.0) == (85, 98)  # no time: nothing settled
+    assert feasible_subset_bound(problem, p, prop, destructive, 97, deadline=0.0) == (
+        85,
+        98,
+    )  # no time: nothing settled

@@ -69,7 +69,7 @@ class Phases:
             "sat": self.sat,
             "branch and bound": self.branch_and_bound,
             "tree search": phases.TreeSearch(),
-            "antichain lp": phases.AntichainLp(),
+            "feasible-subset lp": phases.FeasibleSubsetLp(),
         }
         if options.use_milp:
             self.milp: phases.Milp | None = phases.Milp(

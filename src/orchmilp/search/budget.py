@@ -17,14 +17,14 @@ propagation            10%                          destructive bound on the exa
 sat                    35%                          clause learning below the incumbent (python-sat)
 branch and bound       25%                 5 s      where it cannot prove quickly the MILP often can
 tree search            10%
-antichain lp           20%                          feasible-subset LP bound, bisected (150 agents)
+feasible-subset lp     20%                          feasible-subset LP bound, bisected (150 agents)
 milp                   100% / 50%                   50% when the branch and bound resumes after it
                                                     (one thread, exact grid) or on a rounded grid;
                                                     with 2 threads clause learning (2 of 4 slices),
                                                     the branch and bound and the genetic search
                                                     (1 each) run beside HiGHS in slices of 2 s
 milp bound             60%                          rounded-down grid, for the bound
-antichain lp           40%                          resumed where the clock cut it short
+feasible-subset lp     40%                          resumed where the clock cut it short
 sat                    60%                          resumed with what it learnt
 branch and bound       60%                          resumed with its memory
 genetic algorithm      50% / 100%                   100% when the tree search does not apply
@@ -106,10 +106,10 @@ PLAN: tuple[Step, ...] = (
     Step("sat", 0.35),
     Step("branch and bound", 0.25, most=5.0),
     Step("tree search", 0.10),
-    Step("antichain lp", 0.20),
+    Step("feasible-subset lp", 0.20),
     Step("milp", milp_share, first=False),
     Step("milp bound", 0.60, first=False),
-    Step("antichain lp", 0.40, first=False),
+    Step("feasible-subset lp", 0.40, first=False),
     Step("sat", 0.60, first=False),
     Step("branch and bound", 0.60, first=False),
     Step("genetic algorithm", ga_share, first=False),

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..bounds.antichain import antichain_bound
 from ..bounds.critical_path import critical_path_bound
+from ..bounds.feasible_subsets import feasible_subset_bound
 from ..bounds.propagation import Propagator, destructive_bound
 from ..bounds.resource import clique_bound, disjunctive_bound, energy_bound
 from ..clock import deadline_in
@@ -50,7 +50,7 @@ __all__ = [
     "PriorityRules",
     "GeneticAlgorithm",
     "Propagation",
-    "AntichainLp",
+    "FeasibleSubsetLp",
     "SatRefutation",
     "BranchAndBoundSearch",
     "TreeSearch",
@@ -180,8 +180,8 @@ MAX_MILP_AGENTS = 5000
 
 
 @dataclass
-class AntichainLp(Phase):
-    """Destructive bound by the feasible-subset LP (:mod:`orchmilp.bounds.antichain`) between
+class FeasibleSubsetLp(Phase):
+    """Destructive bound by the feasible-subset LP (:mod:`orchmilp.bounds.feasible_subsets`) between
     the bound and the incumbent: stronger than propagation where capacities bind tightly.
     A round the clock cut short is resumed by the next, below ``settled`` (the smallest
     makespan it found feasible)."""
@@ -199,12 +199,14 @@ class AntichainLp(Phase):
         if lower > upper:
             return
         t = time.perf_counter()
-        bound, self.settled = antichain_bound(
+        bound, self.settled = feasible_subset_bound(
             state.problem, state.steps, state.propagator, lower, upper, deadline=t + seconds
         )
-        state.statistics.antichain_seconds = round(state.statistics.antichain_seconds + time.perf_counter() - t, 3)
-        state.offer_bound(bound * step, "antichain lp")
-        state.report("antichain lp")
+        state.statistics.feasible_subset_seconds = round(
+            state.statistics.feasible_subset_seconds + time.perf_counter() - t, 3
+        )
+        state.offer_bound(bound * step, "feasible-subset lp")
+        state.report("feasible-subset lp")
 
 
 #: Largest encoding the SAT refutation builds: summed window widths (start-time variables)

@@ -1,4 +1,4 @@
-"""The feasible-subset (antichain) LP with time windows, solved by column generation: a
+"""The feasible-subset LP with time windows, solved by column generation: a
 destructive lower bound (Brucker and Knust 2000, after Mingozzi et al. 1998).
 
 For a trial makespan ``T`` propagation gives every agent a window
@@ -34,7 +34,7 @@ from numba import njit
 from ..model.problem import Problem
 from .propagation import Windows
 
-__all__ = ["refutes", "antichain_bound"]
+__all__ = ["refutes", "feasible_subset_bound"]
 
 #: Positive overflow below this is read as zero (the data are whole grid steps).
 _TOLERANCE = 1e-6
@@ -165,7 +165,7 @@ class _Subsets:
 
 
 def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float = math.inf) -> bool | None:
-    """True when the antichain LP proves that no schedule has makespan at most ``windows.horizon``
+    """True when the feasible-subset LP proves that no schedule has makespan at most ``windows.horizon``
     (``windows`` must come from propagation at that horizon); False when the LP has a solution;
     None when the ``deadline`` (a ``perf_counter`` time) or a pricing limit came first."""
     from ..solvers.highs_api import new_highs
@@ -243,7 +243,7 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
     return None
 
 
-def antichain_bound(
+def feasible_subset_bound(
     problem: Problem, p: np.ndarray, propagator, lower: int, upper: int, deadline: float = math.inf
 ) -> tuple[int, int]:
     """``(bound, settled)``: every makespan below ``bound`` is refuted (by propagation or the LP),

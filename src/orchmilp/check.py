@@ -269,7 +269,51 @@ def check_plan(
             break
 
     problems += _check_critical_path(plan.get("critical_path", []), starts, durs, waits, makespan)
+    if "waves" in plan or plan.get("dispatch") == "waves":
+        problems += _check_waves(plan.get("waves"), starts, durs, waits, makespan)
     return problems
+
+
+def _check_waves(waves: Any, starts: dict, durs: dict, waits: dict, makespan: float) -> list[str]:
+    """A wave plan (format-extensions.md): every agent in one wave; a wave's agents start
+    together, when the wave before has ended; its length is its longest agent's; each agent
+    waits for the whole wave before (so that following ``waits_for`` keeps the waves)."""
+    if not isinstance(waves, list) or not all(
+        isinstance(w, dict)
+        and isinstance(w.get("agents"), list)
+        and all(isinstance(a, str) for a in w["agents"])
+        and finite_number(w.get("start"))
+        and finite_number(w.get("length"))
+        for w in waves
+    ):
+        return ["'waves' must be a list of {'agents': [ids], 'start': number, 'length': number}"]
+    out = []
+    placed = [a for w in waves for a in w["agents"]]
+    for a in sorted(set(starts) - set(placed)):
+        out.append(f"'{a}' is in no wave")
+    for a in sorted({a for a in placed if placed.count(a) > 1}):
+        out.append(f"'{a}' is in more than one wave")
+    for a in sorted(set(placed) - set(starts)):
+        out.append(f"wave names unknown agent {a!r}")
+    if out:
+        return out
+    expected, previous = 0.0, []  # type: tuple[float, list[str]]
+    for k, w in enumerate(waves):
+        if not _close(float(w["start"]), expected):
+            out.append(f"wave {k + 1} starts at {w['start']:g}, but the wave before ends at {expected:g}")
+        longest = max((durs[a] for a in w["agents"]), default=0.0)
+        if not _close(float(w["length"]), longest):
+            out.append(f"wave {k + 1}: length {w['length']:g} but its longest agent takes {longest:g}")
+        for a in w["agents"]:
+            if not _close(starts[a], float(w["start"])):
+                out.append(f"'{a}' starts at {starts[a]:g}, not with its wave {k + 1} at {w['start']:g}")
+            missing = [b for b in previous if b not in waits[a]]
+            if missing:
+                out.append(f"'{a}' (wave {k + 1}) does not wait for '{missing[0]}' of the wave before")
+        expected, previous = float(w["start"]) + longest, w["agents"]
+    if waves and not _close(expected, makespan):
+        out.append(f"the waves end at {expected:g}, the makespan is {makespan:g}")
+    return out
 
 
 def finite_number(value: Any) -> bool:

@@ -174,7 +174,13 @@ def solve(
     started = time.perf_counter()
     options = solve_options(options, **option_fields)
     loaded = load_as_written(source)
-    result = dataclasses.replace(run_search(loaded.problem, options, on_progress, started), workflow=loaded.workflow)
+    if options.dispatch == "waves":
+        from .search.waves import solve_waves
+
+        found = solve_waves(loaded.problem, options, started)
+    else:
+        found = run_search(loaded.problem, options, on_progress, started)
+    result = dataclasses.replace(found, workflow=loaded.workflow)
     self_check(result)
     return result
 

@@ -94,8 +94,11 @@ def _do_solve(root, a, deadline):
     objective = a.get("objective") or "makespan"
     if objective not in ("makespan", "p90"):
         raise Refused(f"objective: {objective!r} is not 'makespan' or 'p90'")
+    from .options import SolveOptions
+
     request = PlanRequest(
         _workflow(root, a["workflow"]),
+        solve=SolveOptions(dispatch="waves" if a.get("waves") else "events"),
         history=_histories(root, a.get("history")),
         objective=objective,
         reports=Reports(text=True) if a.get("report") else None,
@@ -512,6 +515,14 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
             bool,
             Field(description="also return the Markdown optimisation report (with its what-ifs) as 'report'"),
         ] = False,
+        waves: Annotated[
+            bool,
+            Field(
+                description="plan in waves for launching subagents in batches: launch every agent of 'waves'[0] in "
+                "one message, wait for all of them, then the next wave; 'dispatch_cost' compares it with the "
+                "event-driven plan"
+            ),
+        ] = False,
         time_limit: float | None = limit_field,
         detail: DetailArg = None,
     ) -> dict[str, Any]:
@@ -519,6 +530,7 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
             "solve",
             {
                 "workflow": workflow,
+                "waves": waves,
                 "history": history,
                 "objective": objective,
                 "report": report,

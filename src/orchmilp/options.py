@@ -43,6 +43,10 @@ class SolveOptions:
     initial_start
         A warm start: start times in agent order (e.g. the plan being re-planned); the
         first incumbent when it is feasible, ignored otherwise.
+    dispatch
+        ``"events"``: each agent starts when what it waits for has ended (the shortest plan);
+        ``"waves"``: agents in batches that start together, each batch when the one before
+        has ended (how a coding agent launches subagents), the sum of wave lengths minimised.
     """
 
     time_limit: float = 30.0
@@ -56,6 +60,7 @@ class SolveOptions:
     highs_options: dict[str, Any] | None = field(default=None, hash=False)
     use_sat: bool = True
     initial_start: tuple[float, ...] | None = field(default=None, hash=False)
+    dispatch: str = "events"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit, (int, float)) and math.isfinite(self.time_limit) and self.time_limit > 0):
@@ -68,6 +73,8 @@ class SolveOptions:
             raise InvalidOptions(f"max_binaries must be >= 1, not {self.max_binaries!r}")
         if self.ga_schedules is not None and self.ga_schedules < 0:
             raise InvalidOptions(f"ga_schedules must be >= 0, not {self.ga_schedules!r}")
+        if self.dispatch not in ("events", "waves"):
+            raise InvalidOptions(f"dispatch must be 'events' or 'waves', not {self.dispatch!r}")
         from .solvers import BACKENDS
 
         if self.backend not in BACKENDS:

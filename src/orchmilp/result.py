@@ -42,6 +42,8 @@ class Result:
     workflow: dict[str, Any] | None = field(default=None, repr=False)
     #: the predicted makespan distribution, when history or ranges were used (orchmilp.prediction)
     prediction: Any = field(default=None, repr=False)
+    #: a wave plan (``SolveOptions(dispatch="waves")``): agent indices per wave, in order
+    waves: tuple[tuple[int, ...], ...] | None = field(default=None, repr=False)
 
     @property
     def gap(self) -> float:
@@ -102,7 +104,19 @@ class Result:
                 for i, j, why in self.orderings
             ],
             **({"prediction": self.prediction.to_dict()} if self.prediction is not None else {}),
+            **({"dispatch": "waves", "waves": self.wave_list} if self.waves is not None else {}),
         }
+
+    @property
+    def wave_list(self) -> list[dict[str, Any]]:
+        """Each wave: its agents, its start and its length (the longest agent in it)."""
+        ids, d = self.problem.ids, self.problem.durations
+        out = []
+        for wave in self.waves or ():
+            length = max((float(d[j]) for j in wave), default=0.0)
+            start = float(self.start[wave[0]]) if wave else 0.0
+            out.append({"agents": [ids[j] for j in wave], "start": plain_number(start), "length": plain_number(length)})
+        return out
 
     def summary(self) -> str:
         """One line: status, makespan, bound, gap, time."""

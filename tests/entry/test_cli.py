@@ -22,6 +22,20 @@ def test_solve_prints_a_readable_plan(capsys):
     assert "spec-guardian" in out and "waits for" in out
 
 
+def test_solve_waves_prints_the_waves_and_their_cost_and_check_accepts_them(tmp_path, capsys):
+    refactor = ROOT / "instances" / "examples" / "refactor.json"
+    plan_file = tmp_path / "waves.json"
+    assert main(["solve", str(refactor), "--waves", "-q", "--time-limit", "15", "-o", str(plan_file)]) == 0
+    out = capsys.readouterr().out
+    assert "Waves (" in out and "the event-driven plan" in out
+    plan = json.loads(plan_file.read_text())
+    assert plan["dispatch"] == "waves" and plan["status"] == "optimal"
+    assert plan["makespan"] == sum(w["length"] for w in plan["waves"]) >= plan["dispatch_cost"]["events"]
+    assert main(["check", str(refactor), str(plan_file)]) == 0
+    assert main(["solve", str(refactor), "--waves", "--objective", "p90", "-q"]) == 2
+    assert "not with waves" in capsys.readouterr().err
+
+
 def test_solve_json_prints_only_the_plan(capsys):
     assert main(["solve", str(CODE_REVIEW), "--json"]) == 0
     captured = capsys.readouterr()

@@ -169,6 +169,9 @@ def test_analyze_predict_whatif_check(root):
         ok, rows, _ = client.call("whatif", workflow=example, scenarios=[{"flag": "scale", "value": "ui-enhancer=0.5"}])
         assert ok and [r["scenario"] for r in rows["scenarios"]] == ["base", "--scale ui-enhancer=0.5"]
         assert rows["scenarios"][1]["makespan"] <= rows["scenarios"][0]["makespan"]
+        ok, waved, _ = client.call("solve", workflow=example, waves=True, time_limit=20)
+        assert ok and waved["dispatch"] == "waves" and waved["dispatch_cost"]["waves"] == waved["makespan"]
+        assert check_plan(json.loads((root / example).read_text()), waved) == []
         two = {"resources": {"slots": 1}, "agents": [{"id": i, "duration": 4, "uses": {"slots": 1}} for i in "ab"]}
         ok, rows, _ = client.call("whatif", workflow=two, sweep="resources.slots=1..3", time_limit=10)
         assert ok and [r["makespan"] for r in rows["sweep"]] == [8, 4, 4] and rows["knee"] == 2

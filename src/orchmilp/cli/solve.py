@@ -64,6 +64,12 @@ def register(sub) -> None:
         "90th percentile (from --history, else duration_range or the assumed spread)",
     )
     p.add_argument(
+        "--waves",
+        action="store_true",
+        help="a plan in waves: each wave's agents start together when the wave before has ended "
+        "(how a coding agent launches subagents); shown beside the event-driven plan",
+    )
+    p.add_argument(
         "--backend",
         default="highs",
         choices=["highs", "cbc"],
@@ -110,6 +116,7 @@ def run(args) -> int:
             use_milp=not args.no_milp,
             use_sat=not args.no_sat,
             backend=args.backend,
+            dispatch="waves" if args.waves else "events",
         ),
         history=args.history,
         objective=args.objective,
@@ -135,4 +142,6 @@ def run(args) -> int:
         print(outcome.prediction.summary(outcome.result.problem.time_unit))
     if outcome.objective_note:
         print(outcome.objective_note)
+    if outcome.dispatch_note:
+        print(outcome.dispatch_note)
     return 0

@@ -46,7 +46,8 @@ def print_result(result: Result, console: Console | None = None) -> None:
         f"lower bound {plain_number(result.lower_bound)} {unit} ({result.bound_source})   "
         f"gap {100 * result.gap:.2f}%   solved in {result.solve_seconds:.2f} s{grid}"
     )
-    groups = Table(title="Parallel groups", title_justify="left", show_edge=False)
+    title = f"Waves ({len(result.waves)}), each after the last" if result.waves else "Parallel groups"
+    groups = Table(title=title, title_justify="left", show_edge=False)
     groups.add_column("start", justify="right")
     groups.add_column("agents")
     for g in _capped(list(result.groups), "groups", console):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from ..deadline import Deadline
 from ..engine import Inputs, Source, read_inputs, self_check, solve
+from ..errors import InvalidOptions
 from ..options import SolveOptions
 from ..prediction import Prediction
 from ..result import Result
@@ -20,6 +21,8 @@ __all__ = ["PlanRequest", "PlanOutcome", "plan", "SOLVE_SHARE_WITH_WHAT_IFS"]
 
 #: Share of the time left that the solve gets when reports with what-if re-solves are asked for.
 SOLVE_SHARE_WITH_WHAT_IFS = 0.7
+#: Share of the solve's time a wave plan's event-driven comparison gets
+EVENT_SHARE_WITH_WAVES = 0.25
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class PlanOutcome:
     prediction: Prediction | None = None
     objective_note: str | None = None
     reports: ReportOutcome | None = None
+    #: a wave plan beside the event-driven plan and the workflow's stages (``dispatch_cost``)
+    dispatch_note: str | None = None
 
 
 def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
@@ -67,6 +72,13 @@ def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
     if reports is not None:
         report_reservations(reports, inputs.problem.n, deadline)
     share = SOLVE_SHARE_WITH_WHAT_IFS if reports is not None and reports.what_ifs else 1.0
+    waves = request.solve.dispatch == "waves"
+    if waves and request.objective == "p90":
+        raise InvalidOptions("the p90 objective chooses among event-driven plans: not with waves")
+    events = None
+    if waves:  # the event-driven plan first, to say what the waves cost
+        seconds = deadline.share(share * EVENT_SHARE_WITH_WAVES, least=0.1)
+        events = solve(inputs.planned, dataclasses.replace(request.solve, dispatch="events", time_limit=seconds))
     options = dataclasses.replace(request.solve, time_limit=deadline.share(share, least=0.1))
     result = solve(inputs.planned, options, on_progress=request.on_progress)
     note = None
@@ -75,13 +87,38 @@ def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
     plan_object = result.to_dict()
     if note:
         plan_object["objective"] = {"name": "p90", "note": note}
+    dispatch_note = None
+    if events is not None:
+        plan_object["dispatch_cost"], dispatch_note = _dispatch_cost(result, events)
     prediction = None
     if inputs.history is not None:
         prediction = inputs.predict(result, samples=request.samples, level=request.level)
         plan_object["prediction"] = prediction.to_dict()
         result = dataclasses.replace(result, prediction=prediction)
     written = report(result, reports, deadline) if reports is not None else None
-    return PlanOutcome(result, plan_object, prediction, note, written)
+    return PlanOutcome(result, plan_object, prediction, note, written, dispatch_note)
+
+
+def _dispatch_cost(waves: Result, events: Result) -> tuple[dict[str, Any], str]:
+    """The wave plan beside the event-driven plan and the workflow's own stages."""
+    from ..analysis.baseline import baseline
+    from ..io.numbers import plain_number
+
+    cost: dict[str, Any] = {
+        "waves": plain_number(waves.makespan),
+        "events": plain_number(events.makespan),
+        "events_status": events.status.value,
+    }
+    unit = waves.problem.time_unit
+    text = (
+        f"waves: {plain_number(waves.makespan)} {unit} in {len(waves.waves or ())} waves; the event-driven plan: "
+        f"{plain_number(events.makespan)} {unit} ({events.status.value})"
+    )
+    if waves.problem.stages is not None:
+        stages = baseline(waves.problem)[0]
+        cost["stages"] = plain_number(stages)
+        text += f"; the workflow's stages: {plain_number(stages)} {unit}"
+    return cost, text
 
 
 def _robust(result: Result, inputs: Inputs) -> tuple[Result, str]:

@@ -1,0 +1,378 @@
+"""Wave plans: the agents in batches. All agents of a wave start together; the next wave starts
+when the last of them has ended. This is how a coding agent launches subagents (several
+in one message, then it waits for all of them).
+
+A wave plan is feasible when every dependency goes from an earlier wave to a later one and
+the agents of each wave fit every cumulative limit when all run at once (the resources and
+the file locks: two agents that conflict on a file are never in one wave). Its length is the
+sum of the wave lengths, each the longest agent in it.
+
+The search: lower bounds (the event-driven ones hold for waves too; and a batching bound per
+limit, below), a greedy assignment in topological order from several priority orders,
+improved by moving single agents between waves, then a MILP over agent-to-wave assignment
+that either finds a shorter wave plan or proves that none exists (models/waves.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..bounds.critical_path import critical_path_bound, tails
+from ..bounds.resource import clique_bound, energy_bound
+from ..compile.grid import exact_step
+from ..compile.model import LinearModel
+from ..heuristics.sgs import priority_list
+from ..model.problem import Problem
+from ..options import SolveOptions
+from ..result import Result
+from ..solvers import backend as solver_backend
+from ..solvers.base import SolverStatus, integral_bound
+from ..statuses import SolveStatus
+
+__all__ = ["WavePlan", "solve_waves", "batching_bound", "greedy_waves", "MAX_MILP_WAVE_AGENTS"]
+
+#: Largest workflow whose wave MILP is built (2 n x waves binaries; measured in bench/waves.py)
+MAX_MILP_WAVE_AGENTS = 120
+#: The greedy assignment from new priority orders stops after this share of the time limit, or
+#: after this many orders without a better plan; the MILP gets the rest
+HEURISTIC_SHARE = 0.2
+STALL_ORDERS = 30
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class WavePlan:
+    """Agent indices per wave, in order."""
+
+    waves: tuple[tuple[int, ...], ...]
+
+    def lengths(self, d: np.ndarray) -> list[float]:
+        return [float(max((d[j] for j in w), default=0.0)) for w in self.waves]
+
+    def total(self, d: np.ndarray) -> float:
+        return float(sum(self.lengths(d)))
+
+
+def wave_of(plan: WavePlan, n: int) -> np.ndarray:
+    out = np.full(n, -1, np.int64)
+    for k, wave in enumerate(plan.waves):
+        out[list(wave)] = k
+    return out
+
+
+def feasible(problem: Problem, plan: WavePlan) -> bool:
+    """Every agent once, dependencies forward, every wave within every cumulative limit."""
+    where = wave_of(plan, problem.n)
+    if np.any(where < 0) or sum(len(w) for w in plan.waves) != problem.n:
+        return False
+    e = problem.edges
+    if len(e) and np.any(where[e[:, 0]] >= where[e[:, 1]]):
+        return False
+    cum = problem.cumulative
+    return all(np.all(cum.usage[list(w)].sum(axis=0) <= cum.capacity + _EPS) for w in plan.waves)
+
+
+def batching_bound(problem: Problem) -> float:
+    """For each cumulative limit, at most ``m`` of the agents that use it fit in one wave (the
+    ``m`` smallest uses fill it); so the agents using it, longest first, need a new wave at
+    least every ``m``: the sum of wave lengths is at least ``d(1) + d(m+1) + d(2m+1) + ...``.
+
+    >>> from orchmilp.api import load
+    >>> batching_bound(load({"resources": {"slot": 2}, "agents": [
+    ...     {"id": k, "duration": d, "uses": {"slot": 1}} for k, d in (("a", 5), ("b", 4), ("c", 3))]}))
+    8.0
+    """
+    cum, d = problem.cumulative, problem.durations
+    best = 0.0
+    for r in range(cum.usage.shape[1]):
+        users = np.flatnonzero(cum.usage[:, r] > _EPS)
+        if len(users) < 2:
+            continue
+        uses = np.sort(cum.usage[users, r])
+        m = int(np.searchsorted(np.cumsum(uses), cum.capacity[r] + _EPS, side="right"))
+        if m >= len(users):
+            continue
+        longest = np.sort(d[users])[::-1]
+        best = max(best, float(longest[:: max(m, 1)].sum()))
+    return best
+
+
+def greedy_waves(problem: Problem, order: np.ndarray) -> WavePlan:
+    """Each agent of ``order`` (a topological order) into the wave where it adds least to the
+    total: an existing wave after all its dependencies' waves where it fits, or a new one there."""
+    n, d = problem.n, problem.durations
+    usage, capacity = problem.cumulative.usage, problem.cumulative.capacity + _EPS
+    waves: list[list[int]] = []
+    load: list[np.ndarray] = []
+    length: list[float] = []
+    where = np.full(n, -1, np.int64)
+    for j in order:
+        first = int(max((where[i] for i in problem.preds(j)), default=-1)) + 1
+        best_cost, best_k = d[j], -1
+        for k in range(first, len(waves)):
+            if np.all(load[k] + usage[j] <= capacity):
+                cost = max(0.0, d[j] - length[k])
+                if cost < best_cost - _EPS or (best_k < 0 and cost <= best_cost + _EPS):
+                    best_cost, best_k = cost, k
+                    if cost <= _EPS:
+                        break
+        if best_k < 0:  # a new wave right after its dependencies
+            waves.insert(first, [])
+            load.insert(first, np.zeros_like(capacity))
+            length.insert(first, 0.0)
+            where[where >= first] += 1
+            best_k = first
+        waves[best_k].append(int(j))
+        load[best_k] = load[best_k] + usage[j]
+        length[best_k] = max(length[best_k], float(d[j]))
+        where[j] = best_k
+    return WavePlan(tuple(tuple(w) for w in waves if w))
+
+
+def improve(problem: Problem, plan: WavePlan) -> WavePlan:
+    """Move single agents to another wave (between their dependencies' and dependants' waves,
+    where they fit) while that shortens the total; drop emptied waves."""
+    d, n = problem.durations, problem.n
+    usage, capacity = problem.cumulative.usage, problem.cumulative.capacity + _EPS
+    waves = [list(w) for w in plan.waves]
+    changed = True
+    while changed:
+        changed = False
+        where = np.full(n, -1, np.int64)
+        for k, w in enumerate(waves):
+            where[w] = k
+        loads = [usage[w].sum(axis=0) for w in waves]
+        for j in sorted(range(n), key=lambda a: -d[a]):
+            k0 = int(where[j])
+            lo = int(max((where[i] for i in problem.preds(j)), default=-1)) + 1
+            hi = int(min((where[s] for s in problem.succs(j)), default=len(waves))) - 1
+            rest = [a for a in waves[k0] if a != j]
+            saved = max(d[a] for a in waves[k0]) - max((d[a] for a in rest), default=0.0)  # its wave shrinks by
+            for k in range(lo, hi + 1):
+                if k == k0 or not np.all(loads[k] + usage[j] <= capacity):
+                    continue
+                added = max(0.0, d[j] - max((d[a] for a in waves[k]), default=0.0))
+                if added < saved - _EPS:
+                    waves[k0].remove(j)
+                    waves[k].append(j)
+                    loads[k0] = loads[k0] - usage[j]
+                    loads[k] = loads[k] + usage[j]
+                    where[j] = k
+                    changed = True
+                    break
+        if any(not w for w in waves):
+            waves = [w for w in waves if w]
+            changed = True
+    return WavePlan(tuple(tuple(w) for w in waves))
+
+
+def _orders(problem: Problem, rng: np.random.Generator, count: int):
+    """Topological orders from several priorities: longest first, longest tail first, then noisy."""
+    d = problem.durations
+    tail = tails(problem) + d
+    g = problem.graph
+    yield priority_list(d.astype(float), g.pred_ptr, g.pred_idx, g.succ_ptr, g.succ_idx)
+    yield priority_list(tail.astype(float), g.pred_ptr, g.pred_idx, g.succ_ptr, g.succ_idx)
+    scale = float(tail.max()) if problem.n else 1.0
+    for _ in range(count):
+        noisy = tail + rng.uniform(0, 0.5 * scale, problem.n)
+        yield priority_list(noisy, g.pred_ptr, g.pred_idx, g.succ_ptr, g.succ_idx)
+
+
+def _levels(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Agents before each agent on its longest chain, and after it: the earliest wave it can
+    be in, and how many waves must follow it."""
+    n = problem.n
+    before = np.zeros(n, np.int64)
+    after = np.zeros(n, np.int64)
+    order = problem.topological_order
+    for j in order:
+        for s in problem.succs(j):
+            before[s] = max(before[s], before[j] + 1)
+    for j in order[::-1]:
+        for s in problem.succs(j):
+            after[j] = max(after[j], after[s] + 1)
+    return before, after
+
+
+def wave_milp(problem: Problem, below: float, waves: int, lower: float = 0.0) -> LinearModel:
+    """Agent-to-wave assignment with at most ``waves`` waves and total length in ``[lower,
+    below]``: ``x[j, k]`` (agent j in wave k) and ``r[j, k]`` (j is the longest agent of wave
+    k, ties by index); min sum of ``d[j] r[j, k]``. Each agent of a wave has a representative
+    at least as long, a wave's limits hold only when it has a representative, and an agent's
+    variables outside the waves its chains allow are fixed at 0 (models/waves.md)."""
+    n, K, d = problem.n, waves, problem.durations
+    cum = problem.cumulative
+    nx = n * K
+    rows: list[int] = []
+    cidx: list[int] = []
+    vals: list[float] = []
+    lo: list[float] = []
+    hi: list[float] = []
+
+    def row(entries, lower_value, upper_value):
+        r = len(lo)
+        for c, v in entries:
+            rows.append(r)
+            cidx.append(c)
+            vals.append(v)
+        lo.append(lower_value)
+        hi.append(upper_value)
+
+    def x(j, k):
+        return j * K + k
+
+    def rep(j, k):
+        return nx + j * K + k
+
+    longer_first = sorted(range(n), key=lambda j: (-d[j], j))
+    for j in range(n):  # each agent in one wave
+        row([(x(j, k), 1.0) for k in range(K)], 1.0, 1.0)
+    for k in range(K):
+        row([(rep(j, k), 1.0) for j in range(n)], -math.inf, 1.0)  # one representative per wave
+        for pos, j in enumerate(longer_first):  # a representative at least as long as each member
+            row([(x(j, k), 1.0)] + [(rep(i, k), -1.0) for i in longer_first[: pos + 1]], -math.inf, 0.0)
+            row([(rep(j, k), 1.0), (x(j, k), -1.0)], -math.inf, 0.0)
+    for i, j in problem.edges:  # dependencies go forward
+        row([(x(j, k), float(k)) for k in range(K)] + [(x(i, k), -float(k)) for k in range(K)], 1.0, math.inf)
+    for r in range(cum.usage.shape[1]):
+        users = np.flatnonzero(cum.usage[:, r] > _EPS)
+        if cum.usage[users, r].sum() <= cum.capacity[r] + _EPS:
+            continue  # never binds
+        cap = float(cum.capacity[r])
+        for k in range(K):
+            entries = [(x(int(j), k), float(cum.usage[j, r])) for j in users]
+            row(entries + [(rep(j, k), -cap) for j in range(n)], -math.inf, 0.0)
+    for k in range(K - 1):  # symmetry: the used waves come first
+        row([(rep(j, k), 1.0) for j in range(n)] + [(rep(j, k + 1), -1.0) for j in range(n)], 0.0, math.inf)
+    row([(rep(j, k), float(d[j])) for j in range(n) for k in range(K)], lower, below)
+    matrix = sp.csc_matrix((vals, (rows, cidx)), shape=(len(lo), 2 * nx))
+    upper_x = np.ones((n, K))
+    before, after = _levels(problem)
+    for j in range(n):
+        upper_x[j, : before[j]] = 0
+        if after[j]:
+            upper_x[j, K - after[j] :] = 0
+    return LinearModel(
+        cost=np.concatenate([np.zeros(nx), np.repeat(d.astype(float), K)]),
+        offset=0.0,
+        matrix=matrix,
+        row_lower=np.asarray(lo, float),
+        row_upper=np.asarray(hi, float),
+        col_lower=np.zeros(2 * nx),
+        col_upper=np.concatenate([upper_x.ravel(), upper_x.ravel()]),
+        integral=np.ones(2 * nx, bool),
+    )
+
+
+def _decode(x: np.ndarray, n: int, K: int) -> WavePlan:
+    assign = x[: n * K].reshape(n, K).argmax(axis=1)
+    return WavePlan(tuple(tuple(int(j) for j in np.flatnonzero(assign == k)) for k in range(K) if np.any(assign == k)))
+
+
+def solve_waves(problem: Problem, options: SolveOptions, started: float | None = None) -> Result:
+    """The shortest wave plan found within ``options.time_limit`` (counted from ``started``),
+    with a proven lower bound on the shortest wave plan."""
+    t0 = time.perf_counter() if started is None else started
+    deadline = t0 + options.time_limit
+    d = problem.durations
+    bounds = {
+        "critical path": critical_path_bound(problem),
+        "resource energy": energy_bound(problem),
+        "incompatible cliques": clique_bound(problem),
+        "wave batching": batching_bound(problem),
+    }
+    source = max(bounds, key=lambda k: bounds[k])
+    lower = bounds[source]
+    rng = np.random.default_rng(options.seed)
+    best: WavePlan | None = None
+    milp = problem.n <= MAX_MILP_WAVE_AGENTS and options.use_milp
+    # without the MILP the greedy orders get all the time (a reserve kept for the plan)
+    share, stall = (HEURISTIC_SHARE, STALL_ORDERS) if milp else (0.9, 10**9)
+    heuristic_until = t0 + share * options.time_limit
+    last_better = 0
+    for k, order in enumerate(_orders(problem, rng, 10**9)):
+        plan = improve(problem, greedy_waves(problem, order))
+        if best is None or plan.total(d) < best.total(d) - _EPS:
+            best, last_better = plan, k
+        if best.total(d) <= lower + _EPS or k - last_better >= stall:
+            break
+        if k >= 2 and time.perf_counter() > heuristic_until:
+            break
+    assert best is not None
+    upper = best.total(d)
+    step = exact_step(d)
+    if upper > lower + _EPS and milp:
+        seconds = deadline - time.perf_counter() - min(0.5, 0.05 * options.time_limit)
+        found, proven = _milp(problem, lower, upper, step, seconds, options)
+        if found is not None and found.total(d) < upper - _EPS:
+            best, upper = found, found.total(d)
+        if proven > lower + _EPS:
+            lower, source = min(proven, upper), "wave milp"
+    if step is not None:
+        lower = math.ceil(lower / step - 1e-9) * step
+    lower = min(lower, upper)
+    return _result(problem, best, lower, source, time.perf_counter() - t0)
+
+
+def _milp(problem, lower: float, upper: float, step, seconds: float, options: SolveOptions):
+    """A wave plan shorter than ``upper`` (or None), and a bound on the shortest wave plan."""
+    d = problem.durations
+    below = upper - (step if step else 1e-6 * max(upper, 1.0))
+    # each wave is at least as long as a distinct agent (its longest): a plan of m waves is at
+    # least as long as the m shortest agents together, so a shorter plan has at most this many
+    waves = int(np.searchsorted(np.cumsum(np.sort(d)), below + _EPS, side="right"))
+    if seconds <= 0.2 or waves < 1:
+        return None, 0.0
+    if waves < int(_levels(problem)[0].max(initial=0)) + 1:
+        return None, upper  # a shorter plan would need fewer waves than the longest chain has agents
+    model = wave_milp(problem, below, waves, lower)
+    out = (
+        solver_backend(options.backend)
+        .start(model, time_limit=seconds, threads=options.threads, seed=options.seed)
+        .result()
+    )
+    if out.status is SolverStatus.INFEASIBLE:
+        return None, upper  # no wave plan below the incumbent: it is optimal
+    bound = out.bound if math.isfinite(out.bound) else 0.0
+    if step:
+        bound = integral_bound(bound / step) * step
+    found = _decode(out.x, problem.n, waves) if out.x is not None else None
+    if found is not None and not feasible(problem, found):
+        found = None
+    return found, min(bound, upper)
+
+
+def _result(problem: Problem, plan: WavePlan, lower: float, source: str, seconds: float) -> Result:
+    """The wave plan as a plan: each agent starts with its wave and waits for the whole wave before."""
+    d = problem.durations
+    start = np.zeros(problem.n)
+    waits: list[tuple[int, ...]] = [()] * problem.n
+    t, previous = 0.0, ()  # type: tuple[float, tuple[int, ...]]
+    lengths = plan.lengths(d)
+    for wave, length in zip(plan.waves, lengths):
+        for j in wave:
+            start[j] = t
+            waits[j] = tuple(sorted(previous))
+        t += length
+        previous = wave
+    makespan = t
+    longest = [max(w, key=lambda j: d[j]) for w in plan.waves]
+    status = SolveStatus.OPTIMAL if makespan <= lower + _EPS * max(1.0, makespan) else SolveStatus.FEASIBLE
+    return Result(
+        problem=problem,
+        status=status,
+        makespan=makespan,
+        lower_bound=makespan if status is SolveStatus.OPTIMAL else lower,
+        start=start,
+        waits_for=tuple(waits),
+        critical_path_index=tuple(longest),
+        solve_seconds=seconds,
+        bound_source=source,
+        waves=plan.waves,
+    )

@@ -1,0 +1,140 @@
+"""Wave plans (search/waves.py): against brute force, on the examples, against the stages,
+and the checker's view of them."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+from helpers import ROOT, assert_valid_plan, read_json
+from hypothesis import HealthCheck, given, settings
+from strategies import workflows
+
+import orchmilp
+from orchmilp.check import check_plan
+from orchmilp.errors import InvalidOptions
+from orchmilp.services import PlanRequest, plan
+
+EXAMPLES = ROOT / "instances" / "examples"
+
+
+def _ordered_partitions(items):
+    """Every sequence of non-empty disjoint sets covering ``items`` (ordered set partitions)."""
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for part in _ordered_partitions(rest):
+        for k in range(len(part)):  # into an existing wave
+            yield part[:k] + [part[k] + [first]] + part[k + 1 :]
+        for k in range(len(part) + 1):  # as a wave of its own, anywhere
+            yield part[:k] + [[first]] + part[k:]
+
+
+def _brute_force(workflow) -> float:
+    """The shortest wave plan by enumeration, from the workflow as written (no orchmilp code)."""
+    agents = workflow["agents"]
+    ids = [a["id"] for a in agents]
+    by_id = {a["id"]: a for a in agents}
+    caps = workflow.get("resources", {})
+
+    def conflict(a, b):
+        def hit(p, q):
+            return p == q or (p.endswith("/") and q.startswith(p)) or (q.endswith("/") and p.startswith(q))
+
+        wa, wb = by_id[a].get("writes", []), by_id[b].get("writes", [])
+        ra, rb = by_id[a].get("reads", []), by_id[b].get("reads", [])
+        return any(hit(p, q) for p in wa for q in wb + rb) or any(hit(p, q) for p in wb for q in ra)
+
+    best = float("inf")
+    for waves in _ordered_partitions(ids):
+        where = {a: k for k, w in enumerate(waves) for a in w}
+        if any(where[d] >= where[a["id"]] for a in agents for d in a.get("depends_on", [])):
+            continue
+        if any(sum(by_id[a].get("uses", {}).get(r, 0) for a in w) > c for w in waves for r, c in caps.items()):
+            continue
+        if any(conflict(a, b) for w in waves for a, b in itertools.combinations(w, 2)):
+            continue
+        best = min(best, sum(max(by_id[a]["duration"] for a in w) for w in waves))
+    return best
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_waves_match_brute_force(workflow):
+    result = orchmilp.solve(workflow, time_limit=10, dispatch="waves")
+    assert_valid_plan(workflow, result.to_dict())
+    optimum = _brute_force(workflow)
+    assert result.lower_bound <= optimum + 1e-9 <= result.makespan + 1e-9
+    assert result.status.value == "optimal" and result.makespan == pytest.approx(optimum)
+
+
+@pytest.mark.parametrize("name", ["code-review", "refactor", "validate-test-deploy"])
+def test_the_examples_get_proven_wave_plans_no_shorter_than_the_event_driven_optimum(name):
+    workflow = read_json(EXAMPLES / f"{name}.json")
+    waves = orchmilp.solve(workflow, time_limit=20, dispatch="waves")
+    events = orchmilp.solve(workflow, time_limit=20)
+    assert_valid_plan(workflow, waves.to_dict())
+    assert waves.status.value == "optimal"
+    assert waves.makespan >= events.lower_bound - 1e-9  # a wave plan is an event-driven plan too
+
+
+def test_a_wave_plan_is_never_slower_than_stages_that_are_waves_and_says_what_it_costs():
+    workflow = {
+        "resources": {"slots": 2},
+        "stages": [["lint", "unit"], ["build", "docs"], ["deploy"]],
+        "agents": [
+            {"id": "lint", "duration": 5, "uses": {"slots": 1}},
+            {"id": "unit", "duration": 30, "uses": {"slots": 1}},
+            {"id": "build", "duration": 25, "depends_on": ["lint"], "uses": {"slots": 1}},
+            {"id": "docs", "duration": 4, "uses": {"slots": 1}},
+            {"id": "deploy", "duration": 3, "depends_on": ["build", "unit"]},
+        ],
+    }
+    out = plan(PlanRequest(workflow, time_limit=10, solve=orchmilp.SolveOptions(dispatch="waves")))
+    cost = out.plan["dispatch_cost"]
+    assert cost["stages"] == 30 + 25 + 3 and cost["waves"] <= cost["stages"]
+    assert cost["events"] <= cost["waves"]
+    assert out.plan["dispatch"] == "waves" and "waves" in out.dispatch_note
+    assert_valid_plan(workflow, out.plan)
+    with pytest.raises(InvalidOptions, match="not with waves"):
+        plan(PlanRequest(workflow, objective="p90", solve=orchmilp.SolveOptions(dispatch="waves")))
+
+
+def test_the_checker_rejects_broken_waves():
+    workflow = read_json(EXAMPLES / "refactor.json")
+    good = orchmilp.solve(workflow, time_limit=10, dispatch="waves").to_dict()
+    assert check_plan(workflow, good) == []
+    short = copy.deepcopy(good)
+    short["waves"][1]["length"] = 1
+    assert any("length 1" in p for p in check_plan(workflow, short))
+    moved = copy.deepcopy(good)
+    moved["waves"][1]["agents"].append(moved["waves"][2]["agents"].pop())
+    assert any("not with its wave" in p for p in check_plan(workflow, moved))
+    twice = copy.deepcopy(good)
+    twice["waves"][0]["agents"].append(twice["waves"][1]["agents"][0])
+    assert any("more than one wave" in p for p in check_plan(workflow, twice))
+    assert check_plan(workflow, {**good, "waves": "no"}) and check_plan(workflow, {**good, "waves": [{"agents": 1}]})
+
+
+def test_the_prediction_of_a_wave_plan_simulates_waves():
+    """Each agent waits for the whole wave before: the Monte Carlo replays waves as waves."""
+    workflow = read_json(EXAMPLES / "refactor.json")
+    waves = orchmilp.solve(workflow, time_limit=10, dispatch="waves")
+    prediction = orchmilp.predict(workflow, plan=waves, samples=2000)
+    assert prediction.p50 >= 0.8 * waves.makespan
+    for k in range(1, len(waves.waves)):
+        before = set(waves.waves[k - 1])
+        assert all(before <= set(waves.waits_for[j]) for j in waves.waves[k])
+    assert np.all(np.diff(sorted({float(waves.start[j]) for w in waves.waves for j in w})) > 0)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6, contended=True, integral=False))
+def test_waves_match_brute_force_on_tight_resources_and_fractional_durations(workflow):
+    result = orchmilp.solve(workflow, time_limit=10, dispatch="waves")
+    assert_valid_plan(workflow, result.to_dict())
+    optimum = _brute_force(workflow)
+    assert result.lower_bound <= optimum + 1e-6 and result.makespan == pytest.approx(optimum)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -288,10 +289,10 @@ def _check_waves(waves: Any, starts: dict, durs: dict, waits: dict, makespan: fl
     ):
         return ["'waves' must be a list of {'agents': [ids], 'start': number, 'length': number}"]
     out = []
-    placed = [a for w in waves for a in w["agents"]]
+    placed = Counter(a for w in waves for a in w["agents"])
     for a in sorted(set(starts) - set(placed)):
         out.append(f"'{a}' is in no wave")
-    for a in sorted({a for a in placed if placed.count(a) > 1}):
+    for a in sorted(a for a, times in placed.items() if times > 1):
         out.append(f"'{a}' is in more than one wave")
     for a in sorted(set(placed) - set(starts)):
         out.append(f"wave names unknown agent {a!r}")
@@ -307,7 +308,8 @@ def _check_waves(waves: Any, starts: dict, durs: dict, waits: dict, makespan: fl
         for a in w["agents"]:
             if not _close(starts[a], float(w["start"])):
                 out.append(f"'{a}' starts at {starts[a]:g}, not with its wave {k + 1} at {w['start']:g}")
-            missing = [b for b in previous if b not in waits[a]]
+            waited = set(waits[a])
+            missing = [b for b in previous if b not in waited]
             if missing:
                 out.append(f"'{a}' (wave {k + 1}) does not wait for '{missing[0]}' of the wave before")
         expected, previous = float(w["start"]) + longest, w["agents"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from helpers import ROOT, assert_valid_plan, example_params, read_json
@@ -209,3 +210,12 @@ def test_solve_warns_once_and_keeps_the_files_name(tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stderr.count("unknown field 'priority'") == 1, done.stderr
         assert done.stdout.startswith("nightly: optimal plan"), done.stdout
+
+
+def test_a_second_command_in_one_process_counts_its_time_limit_from_its_own_call():
+    from orchmilp.cli.common import command_started
+
+    command_started()  # the process's first command (if no test ran one before) counts its imports
+    time.sleep(0.05)
+    called = time.perf_counter()
+    assert command_started() >= called  # not from the import, minutes ago in a test session

@@ -34,7 +34,7 @@ from . import (
     solve,
     whatif,
 )
-from .common import Parser
+from .common import Parser, command_started
 
 __all__ = ["main", "COMMANDS"]
 
@@ -114,7 +114,9 @@ def _quiet_stdout() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    started = command_started()
     args = parser().parse_args(argv)
+    args.started = started
     try:
         with _sigterm_as_interrupt(), _warnings_as_lines():
             return COMMANDS[args.command].run(args)

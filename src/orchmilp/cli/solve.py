@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import STARTED, chart_path, count, level, output, positive, print_json, progress_printer
+from .common import chart_path, count, level, output, positive, print_json, progress_printer
 
 #: Seconds kept for writing the files and the interpreter's exit, and per agent for printing
 #: the plan's table (1,000 agents: 0.57 s, measured).
@@ -131,7 +131,7 @@ def run(args) -> int:
             "orchmilp: compiling the search kernels (first run only, about 10 s; counted in the time limit)",
             file=sys.stderr,
         )
-    outcome = plan(request, Deadline(args.time_limit, started=STARTED))
+    outcome = plan(request, Deadline(args.time_limit, started=args.started))
     if args.output:
         write_json_atomic(args.output, outcome.plan)
     if args.json:

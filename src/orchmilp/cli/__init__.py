@@ -31,6 +31,7 @@ from . import (
     mcp,
     predict,
     run,
+    session,
     solve,
     whatif,
 )
@@ -51,6 +52,7 @@ COMMANDS = {
     "backtest": backtest,
     "whatif": whatif,
     "run": run,
+    "session": session,
     "mcp": mcp,
     "check": check,
 }

@@ -165,8 +165,9 @@ def _surely_valid(data: dict) -> bool:
         for key in ("uses", "features"):
             if key in a and not _amounts(a[key]):
                 return False
-        if "command" in a and not isinstance(a["command"], str):
-            return False
+        for key in ("command", "prompt", "subagent"):
+            if key in a and not isinstance(a[key], str):
+                return False
         if "kind" in a and not (isinstance(a["kind"], str) and a["kind"]):
             return False
         if "duration_range" in a:

@@ -203,7 +203,52 @@ def _do_run(root, a, deadline):
     return run_summary(run(request, deadline), root)
 
 
+def _do_session_start(root, a, deadline):
+    from .services.session import SessionStart, session_start
+
+    source = _workflow(root, a["workflow"])
+    if not isinstance(source, Path):
+        raise Refused("workflow: a session needs a workflow file under the root")
+    if a.get("on_failure", "stop") not in ("stop", "continue"):
+        raise Refused("on_failure: 'stop' or 'continue'")
+    request = SessionStart(
+        source,
+        state=root / "runs",
+        waves=bool(a.get("waves")),
+        history=_histories(root, a.get("history")),
+        on_failure=a.get("on_failure") or "stop",
+    )
+    return session_start(request, deadline)
+
+
+def _do_session_done(root, a, deadline):
+    from .services.session import session_done
+
+    agents = a.get("agents")
+    if isinstance(agents, str):
+        agents = [agents]
+    return session_done(
+        root / "runs", a["session"], agents or [], status=a.get("status") or "ok", exit_code=a.get("exit_code")
+    )
+
+
+def _do_session_status(root, a, deadline):
+    from .services.session import session_status
+
+    return session_status(root / "runs", a["session"])
+
+
+def _do_session_cancel(root, a, deadline):
+    from .services.session import session_cancel
+
+    return session_cancel(root / "runs", a["session"])
+
+
 _WORK = {
+    "session_start": _do_session_start,
+    "session_done": _do_session_done,
+    "session_status": _do_session_status,
+    "session_cancel": _do_session_cancel,
     "solve": _do_solve,
     "analyze": _do_analyze,
     "predict": _do_predict,
@@ -646,6 +691,78 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
             "check",
             {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit, "detail": detail},
         )
+
+    SessionArg = Annotated[str, Field(description="the session id that session_start returned")]
+    session_loop = (
+        " The loop: session_start; launch every agent in 'launch' at once (one message, one subagent each, "
+        "with its prompt or command); whenever subagents end, call session_done with them; launch what it "
+        "returns in 'launch'; repeat until 'remaining' is 0. 'running' is what should be running now, 'eta' the "
+        "planned seconds left."
+    )
+    writes = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+
+    @server.tool(
+        annotations=writes,
+        description="Start a coordinator session on a workflow file: orchmilp plans it (optimal, or in waves) "
+        "and says which agents to launch now; the session is kept under runs/ at the root and every ended agent "
+        "is recorded in runs/history.jsonl, which later predictions learn from." + session_loop,
+    )
+    async def session_start(
+        workflow: Annotated[str, Field(description="path of the workflow file under the root")],
+        waves: Annotated[
+            bool, Field(description="launch in waves: all of a wave together, the next when all have ended")
+        ] = False,
+        history: HistoryArg = None,
+        on_failure: Annotated[
+            str,
+            Field(
+                pattern="^(stop|continue)$",
+                description="stop: launch nothing more after a failure; continue: skip only what needs it",
+            ),
+        ] = "stop",
+        time_limit: float | None = limit_field,
+    ) -> dict[str, Any]:
+        return await call(
+            "session_start",
+            {
+                "workflow": workflow,
+                "waves": waves,
+                "history": history,
+                "on_failure": on_failure,
+                "time_limit": time_limit,
+            },
+        )
+
+    @server.tool(
+        annotations=writes,
+        description="Report agents of a session that ended (all with the same status) and get what to launch "
+        "now in 'launch'. A failed agent with retries left comes back in 'launch'." + session_loop,
+    )
+    async def session_done(
+        session: SessionArg,
+        agents: Annotated[list[str], Field(description="ids of the agents that ended")],
+        status: Annotated[str, Field(pattern="^(ok|failed|timeout)$", description="how they ended")] = "ok",
+        exit_code: Annotated[int | None, Field(description="their exit code, if they have one")] = None,
+    ) -> dict[str, Any]:
+        return await call(
+            "session_done", {"session": session, "agents": agents, "status": status, "exit_code": exit_code}
+        )
+
+    @server.tool(
+        annotations=read_only,
+        description="A session as it stands: running agents, counts per status, what is left and the ETA, "
+        "failures. Launches nothing.",
+    )
+    async def session_status(session: SessionArg) -> dict[str, Any]:
+        return await call("session_status", {"session": session})
+
+    @server.tool(
+        annotations=writes,
+        description="Cancel a session: nothing more is launched; 'stop' lists the running agents to stop now "
+        "(recorded as cancelled).",
+    )
+    async def session_cancel(session: SessionArg) -> dict[str, Any]:
+        return await call("session_cancel", {"session": session})
 
     if allow_run:
 

@@ -87,8 +87,9 @@ def test_tools_and_schemas_and_solve_on_every_example(root):
     client = Client(root)
     try:
         tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
-        assert set(tools) == {"solve", "analyze", "predict", "whatif", "check"}  # no run without --allow-run
-        for tool in tools.values():
+        sessions = {"session_start", "session_done", "session_status", "session_cancel"}
+        assert set(tools) == {"solve", "analyze", "predict", "whatif", "check"} | sessions  # no run without --allow-run
+        for tool in (tools[name] for name in ("solve", "analyze", "predict", "whatif", "check")):
             assert tool["inputSchema"]["type"] == "object" and "workflow" in tool["inputSchema"]["properties"]
             assert len(tool["description"]) > 100
         for path in EXAMPLES:
@@ -366,3 +367,54 @@ def test_a_history_folder_may_not_link_outside_the_root(root, tmp_path):
         assert not ok and "outside the server's root" in message
     finally:
         client.close()
+
+
+def test_the_session_loop_through_the_official_sdk_client(root):
+    """A coding agent's loop over MCP, with the SDK's own client: start, launch, report, until done;
+    the session survives a restart of the server; the history it leaves keeps every rule."""
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from orchmilp.check import check_run
+
+    server = StdioServerParameters(command=sys.executable, args=["-m", "orchmilp.cli", "mcp", "--root", str(root)])
+    workflow = json.loads((root / "examples" / "refactor.json").read_text())
+    durations = {a["id"]: float(a["duration"]) for a in workflow["agents"]}
+
+    async def call(client, tool, **arguments):
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content
+        return result.structured_content
+
+    async def first_half():
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            tools = {t.name: t for t in (await session.list_tools()).tools}
+            assert "session_done" in tools and "launch" in tools["session_start"].description
+            return await call(session, "session_start", workflow="examples/refactor.json", waves=True)
+
+    async def second_half(view):
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            sid = view["session"]
+            status = await call(session, "session_status", session=sid)
+            assert status["running"] == [e["id"] for e in view["launch"]]
+            calls = 0
+            while view["remaining"]:
+                wave = list(view["running"])  # waves: every running agent ends before the next wave
+                view = await call(session, "session_done", session=sid, agents=wave)
+                calls += 1
+            refused = await session.call_tool("session_done", {"session": sid, "agents": ["plan-refactor"]})
+            assert refused.is_error and "not running" in refused.content[0].text
+            return view, calls
+
+    view = anyio.run(first_half)
+    assert view["dispatch"] == "waves" and view["launch"]
+    end, calls = anyio.run(second_half, view)
+    assert end["done"] and end["counts"] == {"ok": len(durations)}
+    lines = [json.loads(x) for x in (root / "runs" / "history.jsonl").read_text().splitlines()]
+    assert len(lines) == len(durations) and check_run(workflow, lines) == []
+    saved = json.loads((root / "runs" / view["session"] / "session.json").read_text())
+    waves = {tuple(sorted(w)) for w in saved["waits_for"].values() if w}
+    assert calls == len(waves) + 1  # one session_done per wave (the first waits for nothing)

@@ -1,4 +1,4 @@
-"""``orchmilp export``: a plan as a bash script, a Makefile or a JSON run list."""
+"""``orchmilp export``: a plan as a bash script, a Makefile, a JSON run list or instructions for a coding agent."""
 
 from __future__ import annotations
 
@@ -9,9 +9,19 @@ from .common import output
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="turn a plan into a bash script, a Makefile or a JSON run list")
+    p = sub.add_parser(
+        "export", help="turn a plan into a bash script, a Makefile, a JSON run list or Markdown for a coding agent"
+    )
     p.add_argument("plan", help="plan JSON written by `orchmilp solve -o`")
-    p.add_argument("--format", default="bash", choices=["bash", "make", "json"])
+    p.add_argument(
+        "--format",
+        default="bash",
+        choices=["bash", "make", "json", "claude"],
+        help="claude: Markdown for an orchestrating coding agent, one section per wave of subagents",
+    )
+    p.add_argument(
+        "--workflow", metavar="WF", help="claude: the workflow, for each agent's prompt, subagent type, files and uses"
+    )
     p.add_argument("-o", "--output", type=output, metavar="FILE", help="write here (default: stdout)")
 
 
@@ -20,7 +30,20 @@ def run(args) -> int:
     from ..io.files import write_text_atomic
     from ..io.plan import read_plan
 
-    text = EXPORTERS[args.format](read_plan(args.plan))
+    plan = read_plan(args.plan)
+    if args.format == "claude":
+        from ..engine import load_as_written
+        from ..io.claude import to_claude
+
+        if args.workflow:
+            loaded = load_as_written(args.workflow)
+            ids = loaded.problem.ids
+            pairs = [(ids[c.a], ids[c.b]) for c in loaded.problem.conflicts]
+            text = to_claude(plan, loaded.workflow, pairs)
+        else:
+            text = to_claude(plan)
+    else:
+        text = EXPORTERS[args.format](plan)
     if args.output:
         write_text_atomic(args.output, text)
         if args.format == "bash":

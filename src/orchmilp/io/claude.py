@@ -14,6 +14,7 @@ backticks it holds, so a prompt cannot end its block and write instructions of i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InvalidPlan
@@ -66,7 +67,7 @@ def _waves(plan: dict[str, Any], entries: list[dict[str, Any]]) -> list[list[str
 
 
 def to_claude(
-    plan: dict[str, Any], workflow: dict[str, Any] | None = None, conflicts: list[tuple[str, str]] = ()
+    plan: dict[str, Any], workflow: dict[str, Any] | None = None, conflicts: Sequence[tuple[str, str]] = ()
 ) -> str:
     """The Markdown; ``workflow`` adds each agent's prompt, subagent type, files and uses, and
     ``conflicts`` (pairs of agent ids that touch one file, one writing) the file locks."""
@@ -120,7 +121,7 @@ def to_claude(
 MAX_LOCKS = 40
 
 
-def _limits(workflow: dict[str, Any] | None, conflicts: list[tuple[str, str]]) -> list[str]:
+def _limits(workflow: dict[str, Any] | None, conflicts: Sequence[tuple[str, str]]) -> list[str]:
     """The capacities and file locks the waves respect."""
     if not workflow:
         return []

@@ -244,7 +244,36 @@ def _do_session_cancel(root, a, deadline):
     return session_cancel(root / "runs", a["session"])
 
 
+def _do_run_start(root, a, deadline):
+    from .run import background
+
+    source = _workflow(root, a["workflow"])
+    if not isinstance(source, Path):
+        raise Refused("workflow: run_start needs a workflow file under the root (its commands run in its folder)")
+    if a.get("on_failure", "stop") not in ("stop", "continue"):
+        raise Refused("on_failure: 'stop' or 'continue'")
+    from .engine import load
+
+    load(source)  # bad input is an error now, not a run that fails later
+    return background.start(root, source, on_failure=a.get("on_failure") or "stop", grace=RUN_GRACE)
+
+
+def _do_run_status(root, a, deadline):
+    from .run import background
+
+    return background.status(root, a["run"])
+
+
+def _do_run_cancel(root, a, deadline):
+    from .run import background
+
+    return background.cancel(root, a["run"], wait=max(min(deadline.remaining() - 0.5, 10.0), 0.5))
+
+
 _WORK = {
+    "run_start": _do_run_start,
+    "run_status": _do_run_status,
+    "run_cancel": _do_run_cancel,
     "session_start": _do_session_start,
     "session_done": _do_session_done,
     "session_status": _do_session_status,
@@ -791,6 +820,46 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
             return await call(
                 "run", {"workflow": workflow, "on_failure": on_failure, "time_limit": time_limit, "detail": detail}
             )
+
+    if allow_run:
+        RunArg = Annotated[str, Field(description="the run id that run_start returned")]
+
+        @server.tool(
+            annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False, open_world_hint=True),
+            description=(
+                "Start running a workflow file's commands in the background with the optimal plan and return its "
+                "run id at once (for workflows of any length; 'run' blocks and is for short ones). Poll run_status; "
+                "stop it with run_cancel. The run goes on if this client or server goes away (its own coordinator "
+                "stops its agents when it ends); history lines go to runs/history.jsonl."
+            ),
+        )
+        async def run_start(
+            workflow: Annotated[str, Field(description="path of the workflow file under the root")],
+            on_failure: Annotated[
+                str,
+                Field(
+                    pattern="^(stop|continue)$",
+                    description="stop: cancel the run at the first failure; continue: skip only what needs the failed agent",
+                ),
+            ] = "stop",
+        ) -> dict[str, Any]:
+            return await call("run_start", {"workflow": workflow, "on_failure": on_failure})
+
+        @server.tool(
+            annotations=read_only,
+            description="A background run's state (planning, running, ok, failed, cancelled, lost), each agent's "
+            "status with its start and finish (seconds since the run started), counts, ETA and what failed.",
+        )
+        async def run_status(run: RunArg) -> dict[str, Any]:
+            return await call("run_status", {"run": run})
+
+        @server.tool(
+            annotations=ToolAnnotations(destructive_hint=True, read_only_hint=False, open_world_hint=False),
+            description="Cancel a background run: its running agents are stopped (SIGTERM, SIGKILL after a grace) "
+            "and recorded as cancelled; returns the final status.",
+        )
+        async def run_cancel(run: RunArg) -> dict[str, Any]:
+            return await call("run_cancel", {"run": run})
 
     return server, calls
 

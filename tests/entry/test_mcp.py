@@ -418,3 +418,69 @@ def test_the_session_loop_through_the_official_sdk_client(root):
     saved = json.loads((root / "runs" / view["session"] / "session.json").read_text())
     waves = {tuple(sorted(w)) for w in saved["waits_for"].values() if w}
     assert calls == len(waves) + 1  # one session_done per wave (the first waits for nothing)
+
+
+def test_background_runs_through_the_official_sdk_client(root):
+    """run_start answers at once; the run goes on after the client has gone; run_status follows
+    it to the end; run_cancel stops a long run's agents (real processes)."""
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    from orchmilp.check import check_run
+
+    marker = f"orchmilp-mcp-{uuid.uuid4().hex}"
+    _slow_run(root, marker)
+    (root / "job").mkdir()
+    nap = f"{sys.executable} -c 'import time; time.sleep(0.5)'"
+    quick = {
+        "resources": {"slots": 2},
+        "agents": [
+            {"id": x, "duration": 0.5, "command": nap, "uses": {"slots": 1}, "writes": [f"{x}.txt"]} for x in "abc"
+        ]
+        + [{"id": "d", "duration": 0.5, "command": nap, "depends_on": ["a"], "writes": ["a.txt"]}],
+    }
+    (root / "job" / "wf.json").write_text(json.dumps(quick))
+    server = StdioServerParameters(
+        command=sys.executable, args=["-m", "orchmilp.cli", "mcp", "--root", str(root), "--allow-run"]
+    )
+
+    async def call(client, tool, **arguments):
+        result = await client.call_tool(tool, arguments)
+        assert not result.is_error, result.content
+        return result.structured_content
+
+    async def start_both():
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            t0 = time.monotonic()
+            quick_run = await call(client, "run_start", workflow="job/wf.json")
+            slow_run = await call(client, "run_start", workflow="slow/wf.json")
+            assert time.monotonic() - t0 < 15
+            bad = await client.call_tool("run_status", {"run": "../../etc"})
+            assert bad.is_error
+            return quick_run["run"], slow_run["run"]
+
+    async def follow(quick_id, slow_id):
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            for _ in range(600):
+                status = await call(client, "run_status", run=quick_id)
+                if status["state"] not in ("planning", "running"):
+                    break
+                await anyio.sleep(0.1)
+            assert status["state"] == "ok" and status["counts"] == {"ok": 4}
+            assert _wait(lambda: bool(sleepers_alive(marker)), 30), "the slow agent never started"
+            running = await call(client, "run_status", run=slow_id)
+            assert running["state"] == "running" and running["agents"]["slow"]["status"] == "running"
+            cancelled = await call(client, "run_cancel", run=slow_id)
+            assert cancelled["state"] == "cancelled" and cancelled["agents"]["slow"]["status"] == "cancelled"
+            return status
+
+    quick_id, slow_id = anyio.run(start_both)  # the client and its server are gone now
+    anyio.run(follow, quick_id, slow_id)
+    assert _wait(lambda: not sleepers_alive(marker), 10), "a cancelled run's agent outlived it"
+    assert not (root / "slow" / "later-ran").exists()
+    lines = [json.loads(x) for x in (root / "runs" / "history.jsonl").read_text().splitlines()]
+    assert check_run(quick, [x for x in lines if x["run"] == quick_id]) == []
+    assert [(x["agent"], x["status"]) for x in lines if x["run"] == slow_id] == [("slow", "cancelled")]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidOptions
 from .common import positive
@@ -43,6 +45,10 @@ def register(sub) -> None:
     p.add_argument("--grace", type=positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
     p.add_argument("--backoff", type=positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
+    p.add_argument("--run-id", metavar="ID", help="the run's id (default: the UTC time and a random tag)")
+    p.add_argument(
+        "--status", metavar="FILE.json", help="keep the run's live status in this file (rewritten at every event)"
+    )
 
 
 def _is_plan(path: str) -> bool:
@@ -65,6 +71,25 @@ def run(args) -> int:
     elif _is_plan(args.workflow):
         raise InvalidOptions(f"{args.workflow} is a plan: give its workflow too (--workflow WF.json)")
     view = RunView(quiet=args.quiet)
+    status = None
+    on_event: Callable[..., Any] = view
+    on_plan: Callable[..., Any] = view.plan
+    if args.status:
+        from ..run.status import StatusFile
+
+        status = StatusFile(args.status, args.run_id or "")
+
+        def both_events(what, j, outcome):
+            view(what, j, outcome)
+            status(what, j, outcome)
+
+        def both_plans(*plan):
+            view.plan(*plan)
+            status.plan(*plan)
+
+        on_event, on_plan = both_events, both_plans
+
+    ended = "failed"
     try:
         report = run_service(
             RunRequest(
@@ -78,11 +103,18 @@ def run(args) -> int:
                 ),
                 resume=args.resume,
                 cluster=args.cluster,
-                on_event=view,
-                on_plan=view.plan,
+                on_event=on_event,
+                on_plan=on_plan,
+                run_id=args.run_id,
             )
         )
+        ended = "failed" if report.failed else "ok"
+    except KeyboardInterrupt:
+        ended = "cancelled"
+        raise
     finally:
         view.close()
+        if status is not None:
+            status.ended(ended)
     print_run_report(report)
     return 1 if report.failed else 0

@@ -239,12 +239,14 @@ def execute(
     on_event=None,
     on_plan=None,
     cluster: str | None = None,
+    run_id: str | None = None,
 ) -> RunReport:
     """Plan (unless ``plan`` is given) and run the workflow's commands; see :mod:`orchmilp.run`.
 
     ``resume``: ``True`` for the last run in the history, or a run id: agents that ended ``ok``
     there are not run again; the rest is re-planned and runs under the same run id.
     ``cluster``: a Dask scheduler address: agents run on its workers (see :mod:`.cluster`).
+    ``run_id``: the new run's id (default: made here; the MCP server names background runs).
     """
     from ..engine import checked_plan, load_as_written, solve
     from ..history import read_history
@@ -261,7 +263,9 @@ def execute(
     history_path = Path(history_path) if history_path is not None else workdir / "runs" / "history.jsonl"
     commands = _commands(problem)
     done_ids: set[str] = set()
-    run_id = new_run_id()
+    if run_id is not None and not valid_run_id(run_id):
+        raise InvalidOptions(f"--run-id {printable(run_id)}: not a run id (letters, digits, '_.:-'; no '..')")
+    run_id = run_id or new_run_id()
     if resume:
         folder = workdir / "runs" / str(resume)
         if resume is not True and valid_run_id(str(resume)) and folder.is_dir():  # refuse a live run at once

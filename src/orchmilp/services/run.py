@@ -29,6 +29,7 @@ class RunRequest:
     cluster: str | None = None
     on_event: Callable[..., Any] | None = None
     on_plan: Callable[..., Any] | None = None
+    run_id: str | None = None
 
 
 def run(request: RunRequest, deadline: Deadline | None = None) -> RunReport:
@@ -48,6 +49,7 @@ def run(request: RunRequest, deadline: Deadline | None = None) -> RunReport:
         cluster=request.cluster,
         on_event=request.on_event,
         on_plan=request.on_plan,
+        run_id=request.run_id,
     )
 
 

@@ -140,8 +140,8 @@ def run_one(
         used = result.statistics.ga_schedules
     elif method == "heuristic":
         from .heuristics.ga import genetic_algorithm
-        from .plan.build import build_plan
         from .result import Result
+        from .schedule.build import build_plan
         from .search.phases import simple_bounds
         from .search.state import SearchState
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .io.numbers import plain_number
 from .model.problem import Problem
-from .plan.build import groups as _groups
+from .schedule.build import groups as _groups
 from .solve_statistics import Statistics
 from .statuses import SolveStatus
 
@@ -44,6 +44,8 @@ class Result:
     prediction: Any = field(default=None, repr=False)
     #: a wave plan (``SolveOptions(dispatch="waves")``): agent indices per wave, in order
     waves: tuple[tuple[int, ...], ...] | None = field(default=None, repr=False)
+    #: beside a wave plan: the event-driven plan and the workflow's stages (services.plan sets it)
+    dispatch_cost: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def gap(self) -> float:
@@ -105,6 +107,7 @@ class Result:
             ],
             **({"prediction": self.prediction.to_dict()} if self.prediction is not None else {}),
             **({"dispatch": "waves", "waves": self.wave_list} if self.waves is not None else {}),
+            **({"dispatch_cost": self.dispatch_cost} if self.dispatch_cost is not None else {}),
         }
 
     @property

@@ -23,8 +23,8 @@ from orchmilp.bounds.resource import clique_bound, disjunctive_bound, energy_bou
 from orchmilp.exact.branch_and_bound import BranchAndBound
 from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
 from orchmilp.exact.set_times import probe
-from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
+from orchmilp.schedule.build import build_plan
 
 PSPLIB = ROOT / "instances" / "psplib"
 KNOWN = {r["instance"]: r for r in csv.DictReader(open(PSPLIB / "best_known.csv"))}

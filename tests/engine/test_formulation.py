@@ -11,8 +11,8 @@ from strategies import workflows
 
 import orchmilp
 from orchmilp.compile.time_indexed import TimeIndexed
-from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
+from orchmilp.schedule.build import build_plan
 from orchmilp.solvers.base import integral_bound
 from orchmilp.solvers.highs import solve_mip
 

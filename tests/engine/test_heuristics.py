@@ -14,8 +14,8 @@ from orchmilp.bounds.critical_path import tails
 from orchmilp.heuristics.ga import genetic_algorithm
 from orchmilp.heuristics.rules import RULES
 from orchmilp.heuristics.sgs import parallel_sgs, priority_list, serial_sgs
-from orchmilp.plan.build import build_plan
 from orchmilp.result import Result, Status
+from orchmilp.schedule.build import build_plan
 
 
 def check_schedule(workflow, problem, start, optimum):

@@ -6,8 +6,8 @@ import numpy as np
 from helpers import assert_valid_plan
 
 import orchmilp
-from orchmilp.plan.build import build_plan, groups
-from orchmilp.plan.partial_order import earliest_starts, partial_order
+from orchmilp.schedule.build import build_plan, groups
+from orchmilp.schedule.partial_order import earliest_starts, partial_order
 
 
 def test_resource_flow_orders_only_what_must_be_ordered():

@@ -12,6 +12,7 @@ from orchmilp.cli import main
 from orchmilp.report.content import report_content
 from orchmilp.report.diagrams import dot, mermaid
 from orchmilp.report.markdown import markdown_report
+from orchmilp.services import Reports
 
 CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
 
@@ -266,3 +267,24 @@ def test_conflicts_settled_by_dependencies_ask_nothing_of_the_runner():
     page = html_report(content, result)
     assert "<h3>File conflicts and the order chosen</h3>" in page
     assert "1 more conflicting pair is already ordered by its dependencies." in page
+
+
+def test_a_wave_plan_report_shows_the_waves_their_cost_and_the_stages_gain(tmp_path):
+    """Stages a, b, c as barriers take 4 + 6 + 2; waves {a, b} then {c} take 8 (c needs a);
+    the event-driven plan 6."""
+    workflow = {
+        "agents": [
+            {"id": "a", "duration": 4},
+            {"id": "b", "duration": 6},
+            {"id": "c", "duration": 2, "depends_on": ["a"]},
+        ],
+        "stages": [["a"], ["b"], ["c"]],
+    }
+    outcome = orchmilp.plan(
+        workflow, dispatch="waves", reports=Reports(markdown=tmp_path / "r.md", html=tmp_path / "r.html")
+    )
+    assert outcome.plan["dispatch_cost"] == {"waves": 8, "events": 6, "events_status": "optimal", "stages": 12}
+    md = (tmp_path / "r.md").read_text()
+    assert "| 1 | 0 s | 6 s | a, b |" in md and "| 2 | 6 s | 2 s | c |" in md
+    assert "launching in waves costs 33.3%" in md and "the waves are 33.3% shorter" in md
+    assert "launching in waves costs 33.3%" in (tmp_path / "r.html").read_text()

@@ -20,7 +20,7 @@ from ..bounds.resource import clique_bound, energy_bound
 from ..io.numbers import plain_number
 from ..model.paths import display_path
 from ..model.problem import Problem
-from ..plan.partial_order import reduce_arcs
+from ..schedule.partial_order import reduce_arcs
 
 __all__ = ["analyze", "dependency_graph", "CLIQUE_SECONDS", "MAX_CONFLICT_PAIRS"]
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..heuristics.rules import lft
 from ..heuristics.sgs import priority_list, serial_sgs
-from ..plan.build import build_plan
+from ..schedule.build import build_plan
 from .model import AgentForecast
 from .simulate import makespans, sample_durations
 

@@ -68,6 +68,8 @@ def report_content(
         },
         "structure": analyze(p),
         "groups": result.groups,
+        "waves": result.wave_list if result.waves is not None else None,
+        "dispatch_cost": result.dispatch_cost,
         "schedule": [
             {**entry, "slack": plain_number(slack[j]), "critical": j in set(result.critical_path_index)}
             for j, entry in enumerate(result.schedule)

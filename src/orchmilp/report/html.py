@@ -8,7 +8,7 @@ from typing import Any
 
 from .diagrams import dot
 from .gantt import gantt_svg, histogram_svg
-from .markdown import confidence, settled_by_dependencies
+from .markdown import confidence, settled_by_dependencies, wave_cost
 
 __all__ = ["html_report"]
 
@@ -21,6 +21,25 @@ th { background: #f4f6f8; } .critical { color: #c0392b; font-weight: 600; }
 .kpi { display: inline-block; margin: .3em 1.2em .3em 0; padding: .5em .9em; background: #f4f6f8; border-radius: 6px; }
 .kpi b { display: block; font-size: 1.4em; } pre { background: #f7f7f7; padding: .8em; overflow-x: auto; }
 """
+
+
+def _plan_tables(c: dict[str, Any]) -> list[str]:
+    """The wave plan with what it costs, or the event-driven plan's groups."""
+    u = c["unit"]
+    if c["waves"] is not None:
+        rows = [
+            [k, f"{w['start']} {u}", f"{w['length']} {u}", ", ".join(sorted(w["agents"]))]
+            for k, w in enumerate(c["waves"], 1)
+        ]
+        return [
+            "<h3>Optimised plan: waves (launch a wave's agents together, the next when all have ended)</h3>",
+            _table(["wave", "start", "length", "agents"], rows),
+            f"<p>{html.escape(wave_cost(c))}</p>",
+        ]
+    return [
+        "<h3>Optimised plan: parallel groups</h3>",
+        _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]]),
+    ]
 
 
 def _table(header: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
@@ -101,8 +120,7 @@ def html_report(c: dict[str, Any], result, figures: dict[str, str] | None = None
                 for p in st["parallelism"]
             ],
         ),
-        "<h3>Optimised plan: parallel groups</h3>",
-        _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]]),
+        *_plan_tables(c),
         "<h3>Schedule</h3>",
         _table(
             ["agent", "start", "finish", "slack", "waits for"],

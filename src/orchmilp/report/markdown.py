@@ -75,8 +75,20 @@ def markdown_report(c: dict[str, Any]) -> str:
             for r in st["redundant_dependencies"]
         ]
         lines.append("")
-    lines += ["```mermaid", c["mermaid"], "```", "", "### Optimized plan: parallel groups"]
-    lines += _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]])
+    lines += ["```mermaid", c["mermaid"], "```", ""]
+    if c["waves"] is not None:
+        lines += ["### Optimized plan: waves (launch a wave's agents together, the next when all have ended)"]
+        lines += _table(
+            ["wave", "start", "length", "agents"],
+            [
+                [k, f"{w['start']} {u}", f"{w['length']} {u}", ", ".join(sorted(w["agents"]))]
+                for k, w in enumerate(c["waves"], 1)
+            ],
+        )
+        lines += [wave_cost(c), ""]
+    else:
+        lines += ["### Optimized plan: parallel groups"]
+        lines += _table(["start", "agents"], [[f"{g['start']} {u}", ", ".join(g["agents"])] for g in c["groups"]])
     lines += ["### Schedule (each agent starts when everything it waits for has finished)"]
     lines += _table(
         ["agent", "start", "finish", "slack", "waits for"],
@@ -159,6 +171,23 @@ def markdown_report(c: dict[str, Any]) -> str:
         "- Rollback Plan: keep the current stages; the plan is only an order of starts, nothing to undo",
     ]
     return "\n".join(lines)
+
+
+def wave_cost(c: dict[str, Any]) -> str:
+    """What the waves cost against the event-driven plan, and what they gain on the workflow's stages."""
+    cost, u = c["dispatch_cost"], c["unit"]
+    if not cost:
+        return f"The waves take {c['summary']['makespan']} {u}."
+    waves, events = cost["waves"], cost["events"]
+    extra = 100 * (waves - events) / events if events else 0.0
+    text = (
+        f"The waves take {waves} {u}; the event-driven plan ({cost['events_status']}) {events} {u}: "
+        f"launching in waves costs {extra:.1f}% (drive `orchmilp session` for the event-driven plan)."
+    )
+    if "stages" in cost:
+        gain = 100 * (cost["stages"] - waves) / cost["stages"] if cost["stages"] else 0.0
+        text += f" The workflow's own stages take {cost['stages']} {u}: the waves are {gain:.1f}% shorter."
+    return text
 
 
 def confidence(pr: dict[str, Any], u: str) -> str:

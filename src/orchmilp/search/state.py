@@ -21,8 +21,8 @@ from ..bounds.propagation import Propagator
 from ..compile.grid import Grid, exact_step
 from ..errors import SolverError
 from ..model.problem import Problem
-from ..plan.build import Plan, build_plan
 from ..result import Result, Status
+from ..schedule.build import Plan, build_plan
 from ..solve_statistics import Statistics
 from .budget import MAX_PROPAGATION_STEPS, MAX_TREE_AGENTS
 

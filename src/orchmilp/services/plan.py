@@ -84,12 +84,13 @@ def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
     note = None
     if request.objective == "p90":
         result, note = _robust(result, inputs)
+    dispatch_note = None
+    if events is not None:
+        cost, dispatch_note = _dispatch_cost(result, events)
+        result = dataclasses.replace(result, dispatch_cost=cost)
     plan_object = result.to_dict()
     if note:
         plan_object["objective"] = {"name": "p90", "note": note}
-    dispatch_note = None
-    if events is not None:
-        plan_object["dispatch_cost"], dispatch_note = _dispatch_cost(result, events)
     prediction = None
     if inputs.history is not None:
         prediction = inputs.predict(result, samples=request.samples, level=request.level)

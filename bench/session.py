@@ -47,12 +47,13 @@ def drive(view, state, durations):
         calls += 1
 
 
-def one(workflow: dict, waves: bool, seed: int, spread: float, folder: Path) -> dict:
-    path = folder / f"wf-{seed}-{waves}.json"
+def one(workflow: dict, waves: bool, seed: int, spread: float, tmp: Path) -> dict:
+    folder = Path(tempfile.mkdtemp(dir=tmp))
+    path = folder / "wf.json"
     path.write_text(json.dumps(workflow))
     rng = np.random.default_rng(seed)
     actual = {a["id"]: float(a["duration"]) * float(rng.lognormal(0.0, spread)) for a in workflow["agents"]}
-    state = folder / f"state-{seed}-{waves}"
+    state = folder / "state"
     t0 = time.perf_counter()
     view = session_start(SessionStart(path, state=state, waves=waves, time_limit=10, at=0))
     first = json.loads((state / view["session"] / "session.json").read_text())["waits_for"]
@@ -111,7 +112,9 @@ def main() -> None:
     out.append(summary)
     print(summary)
     results = ROOT / "bench" / "results" / "session.txt"
-    results.write_text(f"# python bench/session.py --seeds {args.seeds} --spread {args.spread}\n" + "\n".join(out) + "\n")
+    results.write_text(
+        f"# python bench/session.py --seeds {args.seeds} --spread {args.spread}\n" + "\n".join(out) + "\n"
+    )
 
 
 if __name__ == "__main__":

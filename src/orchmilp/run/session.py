@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidOptions, RunError
+from ..errors import InvalidOptions, RunError, SolverError
 from ..history import append_attempt
 from ..io.files import read_json, write_json_atomic
 from ..io.names import printable
@@ -249,14 +249,18 @@ class Session:
 
         done = {a for a in self.agents if self.ended(a)}
         left, remaining = self._left(now)
-        new = replan(
-            self.state["planned"],
-            done,
-            remaining,
-            left / self.state["seconds_per_unit"],
-            REPLAN_SECONDS,
-            current_waits=self.state["waits_for"],
-        )
+        try:
+            new = replan(
+                self.state["planned"],
+                done,
+                remaining,
+                left / self.state["seconds_per_unit"],
+                REPLAN_SECONDS,
+                current_waits=self.state["waits_for"],
+            )
+        except SolverError as err:  # a re-plan is an improvement only: the current plan stays valid
+            self.state["replan_errors"] = [*self.state.get("replan_errors", []), str(err)][-5:]
+            return
         if new is not None:
             self.state["waits_for"].update(new)
             self.state["replans"] += 1

@@ -88,6 +88,13 @@ def _plan(root: Path, plan: Any) -> dict | None:
     raise Refused("plan: give the plan as a JSON object or as a path relative to the server's root")
 
 
+def _on_failure(a: dict) -> str:
+    value = a.get("on_failure") or "stop"
+    if value not in ("stop", "continue"):
+        raise Refused("on_failure: 'stop' or 'continue'")
+    return value
+
+
 def _do_solve(root, a, deadline):
     from .services import PlanRequest, Reports, plan
 
@@ -198,7 +205,7 @@ def _do_run(root, a, deadline):
         source,
         history_path=root / "runs" / "history.jsonl",
         workdir=source.parent,
-        options=RunOptions(on_failure=a.get("on_failure") or "stop", grace=RUN_GRACE),
+        options=RunOptions(on_failure=_on_failure(a), grace=RUN_GRACE),
     )
     return run_summary(run(request, deadline), root)
 
@@ -209,14 +216,12 @@ def _do_session_start(root, a, deadline):
     source = _workflow(root, a["workflow"])
     if not isinstance(source, Path):
         raise Refused("workflow: a session needs a workflow file under the root")
-    if a.get("on_failure", "stop") not in ("stop", "continue"):
-        raise Refused("on_failure: 'stop' or 'continue'")
     request = SessionStart(
         source,
         state=root / "runs",
         waves=bool(a.get("waves")),
         history=_histories(root, a.get("history")),
-        on_failure=a.get("on_failure") or "stop",
+        on_failure=_on_failure(a),
     )
     return session_start(request, deadline)
 
@@ -250,12 +255,10 @@ def _do_run_start(root, a, deadline):
     source = _workflow(root, a["workflow"])
     if not isinstance(source, Path):
         raise Refused("workflow: run_start needs a workflow file under the root (its commands run in its folder)")
-    if a.get("on_failure", "stop") not in ("stop", "continue"):
-        raise Refused("on_failure: 'stop' or 'continue'")
     from .engine import load
 
     load(source)  # bad input is an error now, not a run that fails later
-    return background.start(root, source, on_failure=a.get("on_failure") or "stop", grace=RUN_GRACE)
+    return background.start(root, source, on_failure=_on_failure(a), grace=RUN_GRACE)
 
 
 def _do_run_status(root, a, deadline):
@@ -556,6 +559,13 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
         list[str] | None,
         Field(description="history files or folders under the root (JSONL run history or WfCommons traces)"),
     ]
+    RunFailureArg = Annotated[
+        str,
+        Field(
+            pattern="^(stop|continue)$",
+            description="stop: cancel the run at the first failure; continue: skip only what needs the failed agent",
+        ),
+    ]
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
     limit_field = Field(
         default=None,
@@ -807,13 +817,7 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
         )
         async def run(
             workflow: Annotated[str, Field(description="path of the workflow file under the root")],
-            on_failure: Annotated[
-                str,
-                Field(
-                    pattern="^(stop|continue)$",
-                    description="stop: cancel the run at the first failure; continue: skip only what needs the failed agent",
-                ),
-            ] = "stop",
+            on_failure: RunFailureArg = "stop",
             time_limit: float | None = limit_field,
             detail: DetailArg = None,
         ) -> dict[str, Any]:
@@ -835,13 +839,7 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
         )
         async def run_start(
             workflow: Annotated[str, Field(description="path of the workflow file under the root")],
-            on_failure: Annotated[
-                str,
-                Field(
-                    pattern="^(stop|continue)$",
-                    description="stop: cancel the run at the first failure; continue: skip only what needs the failed agent",
-                ),
-            ] = "stop",
+            on_failure: RunFailureArg = "stop",
         ) -> dict[str, Any]:
             return await call("run_start", {"workflow": workflow, "on_failure": on_failure})
 

@@ -271,3 +271,16 @@ def test_feasible_subset_lp_raises_the_bound_where_propagation_stops():
         85,
         98,
     )  # no time: nothing settled
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=9))
+def test_disjunctive_pairs_are_the_incompatible_pairs_without_the_matrix(workflow):
+    """The sparse pairs (file locks plus users too large together) equal the n x n matrix's."""
+    from orchmilp.bounds.propagation import disjunctive_pairs
+
+    problem = orchmilp.load(workflow)
+    steps = np.maximum(np.round(problem.durations).astype(np.int64), 0)
+    active = steps > 0
+    expected = np.argwhere(np.triu(problem.incompatible_pairs & active[:, None] & active[None, :], 1))
+    assert disjunctive_pairs(problem, steps).tolist() == expected.tolist()

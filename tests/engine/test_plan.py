@@ -86,3 +86,32 @@ def test_zero_duration_milestones():
     result = orchmilp.solve(workflow)
     assert result.makespan == 4 and result.status.value == "optimal"
     assert_valid_plan(workflow, result.to_dict(), samples=50)
+
+
+def test_waits_for_orders_every_conflicting_pair_through_the_locks():
+    """Many readers and writers of one folder, serial: each of the ~1,000 conflicting pairs is ordered
+    through waits_for (transitively), with few arcs: linear in the agents, not in the pairs."""
+    rng = np.random.default_rng(3)
+    n = 120
+    agents = []
+    for i in range(n):
+        agent = {"id": f"a{i}", "duration": int(rng.integers(1, 5)), "reads": [f"src/f{rng.integers(4)}.py"]}
+        if rng.random() < 0.2:
+            agent["writes"] = ["src/" if rng.random() < 0.3 else f"src/f{rng.integers(4)}.py"]
+        agents.append(agent)
+    workflow = {"agents": agents}
+    problem = orchmilp.load(workflow)
+    order = rng.permutation(n)
+    start = np.zeros(n)
+    start[order] = np.concatenate([[0], np.cumsum(problem.durations[order])[:-1]])  # one after another
+    waits = partial_order(problem, start, problem.durations)
+    ancestors = [set() for _ in range(n)]
+    for j in sorted(range(n), key=lambda j: start[j]):
+        for i in waits[j]:
+            ancestors[j] |= ancestors[i] | {i}
+    pairs = problem.conflict_pairs.tolist()
+    assert len(pairs) > 900
+    for a, b in pairs:
+        first, then = (a, b) if start[a] < start[b] else (b, a)
+        assert first in ancestors[then]
+    assert sum(map(len, waits)) <= 2 * n

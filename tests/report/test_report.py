@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-from helpers import ROOT
+from helpers import ROOT, assert_valid_plan
 
 import orchmilp
 from orchmilp.cli import main
@@ -288,3 +288,22 @@ def test_a_wave_plan_report_shows_the_waves_their_cost_and_the_stages_gain(tmp_p
     assert "| 1 | 0 s | 6 s | a, b |" in md and "| 2 | 6 s | 2 s | c |" in md
     assert "launching in waves costs 33.3%" in md and "the waves are 33.3% shorter" in md
     assert "launching in waves costs 33.3%" in (tmp_path / "r.html").read_text()
+
+
+def test_a_large_gantt_draws_collections_without_a_label_per_agent():
+    from matplotlib.collections import LineCollection
+
+    from orchmilp.report.gantt import LABELLED_AGENTS, gantt_figure
+
+    n = LABELLED_AGENTS + 50
+    workflow = {
+        "resources": {"slots": 4},
+        "agents": [{"id": f"t{i}", "duration": 1 + i % 7, "uses": {"slots": 1}} for i in range(n)],
+    }
+    result = orchmilp.solve(workflow, time_limit=10)
+    assert_valid_plan(workflow, result.to_dict())
+    ax = gantt_figure(result).axes[0]
+    bars = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert bars and len(bars[0].get_segments()) == n
+    assert len(ax.patches) == 0 and len(ax.get_yticklabels()) < 50
+    assert ax.get_ylabel() == f"{n} agents, by start"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..io.numbers import plain_number
-from ..model.paths import locks_from_pairs
+from ..model.paths import FileLock
 from ..model.problem import Problem
 from ..result import Result
 from ..statuses import SolveStatus
@@ -103,6 +103,10 @@ def parallel_branches(result: Result) -> list[dict[str, Any]]:
     slack = plan_slack(result)
     seen: set[int] = set()
     branches = []
+    waiting: list[list[int]] = [[] for _ in range(p.n)]  # who waits for each agent
+    for k in range(p.n):
+        for w in result.waits_for[k]:
+            waiting[w].append(k)
     for j in np.argsort(result.start, kind="stable"):
         j = int(j)
         if j in critical or j in seen:
@@ -113,11 +117,8 @@ def parallel_branches(result: Result) -> list[dict[str, Any]]:
             end = chain[-1]
             nxt = [
                 k
-                for k in range(p.n)
-                if end in result.waits_for[k]
-                and k not in critical
-                and k not in seen
-                and finish[end] >= max(finish[w] for w in result.waits_for[k])
+                for k in waiting[end]
+                if k not in critical and k not in seen and finish[end] >= max(finish[w] for w in result.waits_for[k])
             ]
             if not nxt:
                 break
@@ -135,19 +136,37 @@ def parallel_branches(result: Result) -> list[dict[str, Any]]:
     return branches
 
 
-def conflict_resolution(result: Result) -> dict[str, list[dict[str, Any]]]:
-    """The order the plan chose for every file conflict, and the orderings each saturated resource forced."""
+def _ordered_pairs(result: Result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every file conflict as (first, then) in the plan's order, and whether dependencies order them."""
+    pairs = result.problem.conflict_pairs
+    if not len(pairs):
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(0, bool)
+    swap = result.start[pairs[:, 0]] > result.start[pairs[:, 1]]
+    first = np.where(swap, pairs[:, 1], pairs[:, 0])
+    then = np.where(swap, pairs[:, 0], pairs[:, 1])
+    before = result.problem.precedence_matrix
+    return first, then, before[first, then] | before[then, first]
+
+
+def conflict_resolution(result: Result) -> dict[str, Any]:
+    """The order the plan chose for the file conflicts (the first ``MAX_CONFLICT_PAIRS``;
+    ``files_total`` counts them all), and the orderings each saturated resource forced."""
+    from .structure import MAX_CONFLICT_PAIRS
+
     p = result.problem
     ids, finish = p.ids, result.finish
+    first, then, by_dependencies = _ordered_pairs(result)
     files = []
-    for c in p.conflicts:
-        a, b = (c.a, c.b) if result.start[c.a] <= result.start[c.b] else (c.b, c.a)
+    for k in range(min(len(first), MAX_CONFLICT_PAIRS)):
+        a, b = int(first[k]), int(then[k])
+        c = p.conflict(*p.conflict_pairs[k].tolist())
         files.append(
             {
                 "first": ids[a],
                 "then": ids[b],
                 "paths": sorted({c.path_a or "./", c.path_b or "./"}),
-                "settled_by": "dependencies" if p.ordered(a, b) else "plan",
+                "settled_by": "dependencies" if by_dependencies[k] else "plan",
                 "idle_between": plain_number(max(0.0, result.start[b] - finish[a])),
             }
         )
@@ -155,7 +174,11 @@ def conflict_resolution(result: Result) -> dict[str, list[dict[str, Any]]]:
     for i, j, why in result.orderings:
         if why.startswith("resource "):
             resources.setdefault(why[len("resource ") :], []).append({"first": ids[i], "then": ids[j]})
-    return {"files": files, "resources": [{"resource": k, "orderings": v} for k, v in resources.items()]}
+    return {
+        "files": files,
+        "files_total": len(first),
+        "resources": [{"resource": k, "orderings": v} for k, v in resources.items()],
+    }
 
 
 def with_capacity(problem: Problem, r: int, delta: float) -> Problem:
@@ -166,10 +189,23 @@ def with_capacity(problem: Problem, r: int, delta: float) -> Problem:
 
 
 def lift_conflict(problem: Problem, a: int, b: int) -> Problem:
-    """The same workflow where agents ``a`` and ``b`` may run together (all other conflicts stay)."""
-    conflicts = tuple(c for c in problem.conflicts if {c.a, c.b} != {a, b})
-    locks = locks_from_pairs([(c.a, c.b) for c in conflicts])
-    return dataclasses.replace(problem, conflicts=conflicts, locks=tuple(locks))
+    """The same workflow where agents ``a`` and ``b`` may run together (all other conflicts stay):
+    a lock holding both becomes two, one without ``a`` and one without ``b`` (every other
+    pair of it lacks one of the two), so the locks stay linear in the agents."""
+    locks = []
+    for lock in problem.locks:
+        members = set(lock.writers) | set(lock.others)
+        if a not in members or b not in members or (a in lock.others and b in lock.others):
+            locks.append(lock)
+            continue
+        for gone in (a, b):
+            part = FileLock(
+                lock.path, tuple(w for w in lock.writers if w != gone), tuple(o for o in lock.others if o != gone)
+            )
+            if part.writers and len(part.writers) + len(part.others) >= 2:
+                locks.append(part)
+    lifted = problem.lifted | {(min(a, b), max(a, b))}
+    return dataclasses.replace(problem, lifted=lifted, locks=tuple(locks))
 
 
 _NO_TIME = "no time left within the time limit"
@@ -233,15 +269,14 @@ def costly_conflicts(result: Result, limit: int = 5) -> list:
     those whose order may cost time."""
     p = result.problem
     critical = set(result.critical_path_index)
-    finish = result.finish
+    first, then, by_dependencies = _ordered_pairs(result)
+    back_to_back = ~by_dependencies & (np.abs(result.finish[first] - result.start[then]) <= 1e-9)
     candidates = []
-    for c in p.conflicts:
-        a, b = (c.a, c.b) if result.start[c.a] <= result.start[c.b] else (c.b, c.a)
-        if p.ordered(a, b):  # dependencies order them anyway
-            continue
-        if abs(finish[a] - result.start[b]) <= 1e-9:  # b starts the moment a ends: the order may cost time
-            candidates.append((-(a in critical) - (b in critical), result.start[b], c))
-    return [c for _, _, c in sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]]
+    for k in np.flatnonzero(back_to_back).tolist():  # b starts the moment a ends: the order may cost time
+        a, b = int(first[k]), int(then[k])
+        candidates.append((-(a in critical) - (b in critical), result.start[b], k))
+    chosen = sorted(candidates, key=lambda x: (x[0], x[1]))[:limit]
+    return [p.conflict(*p.conflict_pairs[k].tolist()) for _, _, k in chosen]
 
 
 def conflict_what_if(

@@ -96,8 +96,8 @@ def analyze(problem: Problem) -> dict[str, Any]:
     resource_lb = max(energy, cliques)
     binding = "dependencies" if cp >= resource_lb - 1e-9 else "capacity"
 
-    listed = problem.conflicts[:MAX_CONFLICT_PAIRS]
-    pairs = np.asarray([(c.a, c.b) for c in listed], dtype=np.int64).reshape(-1, 2)
+    pairs = problem.conflict_pairs[:MAX_CONFLICT_PAIRS]
+    listed = [problem.conflict(a, b) for a, b in pairs.tolist()]
     before = problem.precedence_matrix
     ordered = (before[pairs[:, 0], pairs[:, 1]] | before[pairs[:, 1], pairs[:, 0]]).tolist() if len(pairs) else []
     conflicts = [
@@ -177,7 +177,7 @@ def analyze(problem: Problem) -> dict[str, Any]:
             "sequential": plain_number(float(d.sum())),
         },
         "file_conflicts": conflicts,
-        "file_conflicts_total": len(problem.conflicts),
+        "file_conflicts_total": len(problem.conflict_pairs),
         "resources": resources,
         "parallelism": parallelism,
     }

@@ -313,10 +313,29 @@ def _fixpoint(horizon, p, graph, resources, disjunctions, energetic):
 
 def disjunctive_pairs(problem: Problem, p: np.ndarray) -> np.ndarray:
     """Pairs ``(a, b)``, ``a < b``, of agents (both with positive grid duration) that can never run
-    at the same time (:attr:`Problem.incompatible_pairs`)."""
+    at the same time (:attr:`Problem.incompatible_pairs`), sorted. Built from the file conflicts
+    and, per capacity, the users too large to run together, without an n x n matrix (at 20,000
+    agents the matrix took 3.7 s and 400 MB)."""
+    n = max(problem.n, 1)
     active = np.asarray(p) > 0
-    pairs = np.argwhere(np.triu(problem.incompatible_pairs & active[:, None] & active[None, :], 1))
-    return np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    codes = [problem.conflict_pairs[:, 0] * n + problem.conflict_pairs[:, 1]]
+    cum = problem.cumulative
+    for k in np.flatnonzero(~cum.is_file):
+        u = cum.usage[:, k] * active
+        users = np.flatnonzero(u > 0)
+        users = users[np.argsort(u[users], kind="stable")]
+        need = u[users]
+        cap = cum.capacity[k] + 1e-9
+        first = np.searchsorted(need, cap - need, side="right")  # partners of users[i]: users[first[i]:]
+        for i in np.flatnonzero(first < len(users)).tolist():
+            partners = users[max(first[i], i + 1) :]
+            a = np.minimum(users[i], partners)
+            b = np.maximum(users[i], partners)
+            codes.append(a * n + b)
+    code = np.unique(np.concatenate(codes).astype(np.int64))
+    a, b = code // n, code % n
+    keep = (a != b) & active[a] & active[b]
+    return np.ascontiguousarray(np.column_stack([a[keep], b[keep]]), dtype=np.int64).reshape(-1, 2)
 
 
 @dataclass(frozen=True)

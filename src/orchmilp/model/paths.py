@@ -12,7 +12,16 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-__all__ = ["normalize_path", "overlaps", "Conflict", "FileLock", "file_conflicts", "display_path", "locks_from_pairs"]
+__all__ = [
+    "normalize_path",
+    "overlaps",
+    "Conflict",
+    "FileLock",
+    "file_conflicts",
+    "file_locks",
+    "display_path",
+    "locks_from_pairs",
+]
 
 
 def normalize_path(raw: str) -> str:
@@ -101,15 +110,8 @@ def _overlapping_keys(path: str, sorted_keys: list[str], key_set: set[str]) -> l
     return found
 
 
-def file_conflicts(
-    reads: list[tuple[str, ...]], writes: list[tuple[str, ...]]
-) -> tuple[list[Conflict], list[FileLock]]:
-    """Conflicting pairs and the exact file locks for agents' normalised read and write paths.
-
-    >>> pairs, locks = file_conflicts([("src/",), ("src/",), ()], [(), (), ("src/a.py",)])
-    >>> [(c.a, c.b) for c in pairs], [(l.path, l.writers, l.others) for l in locks]
-    ([(0, 2), (1, 2)], [('src/a.py', (2,), (0, 1))])
-    """
+def _touched(reads: list[tuple[str, ...]], writes: list[tuple[str, ...]]):
+    """Writers and touchers (readers or writers) of each path, and the paths sorted."""
     writers: dict[str, set[int]] = {}
     touchers: dict[str, set[int]] = {}
     for agent, paths in enumerate(writes):
@@ -120,14 +122,39 @@ def file_conflicts(
         for p in paths:
             touchers.setdefault(p, set()).add(agent)
     sorted_keys = sorted(touchers)
-    key_set = set(sorted_keys)
+    return writers, touchers, sorted_keys, set(sorted_keys)
 
-    pairs: dict[tuple[int, int], Conflict] = {}
+
+def file_locks(reads: list[tuple[str, ...]], writes: list[tuple[str, ...]]) -> list[FileLock]:
+    """The exact file locks for agents' normalised read and write paths: linear in the
+    agents per path, where the conflicting pairs they encode grow with its square.
+
+    >>> [(l.path, l.writers, l.others) for l in file_locks([("src/",), ("src/",), ()], [(), (), ("src/a.py",)])]
+    [('src/a.py', (2,), (0, 1))]
+    """
+    writers, touchers, sorted_keys, key_set = _touched(reads, writes)
     locks: dict[tuple[tuple[int, ...], tuple[int, ...]], FileLock] = {}
     for p in sorted(writers):
-        group = set()
+        group: set[int] = set()
         for q in _overlapping_keys(p, sorted_keys, key_set):
             group |= touchers[q]
+        lock_writers = tuple(sorted(writers[p]))
+        others = tuple(sorted(group - writers[p]))
+        if len(lock_writers) + len(others) >= 2 and (lock_writers, others) not in locks:
+            locks[(lock_writers, others)] = FileLock(p, lock_writers, others)
+    return list(locks.values())
+
+
+def file_conflicts(reads: list[tuple[str, ...]], writes: list[tuple[str, ...]]) -> list[Conflict]:
+    """Every conflicting pair of agents, with the two paths that make it (sorted by agents).
+
+    >>> [(c.a, c.b, c.path_a, c.path_b) for c in file_conflicts([("src/",), ("src/",), ()], [(), (), ("src/a.py",)])]
+    [(0, 2, 'src/', 'src/a.py'), (1, 2, 'src/', 'src/a.py')]
+    """
+    writers, touchers, sorted_keys, key_set = _touched(reads, writes)
+    pairs: dict[tuple[int, int], Conflict] = {}
+    for p in sorted(writers):
+        for q in _overlapping_keys(p, sorted_keys, key_set):
             for w in writers[p]:
                 for other in touchers[q]:
                     if other == w:
@@ -136,11 +163,7 @@ def file_conflicts(
                     if key not in pairs:
                         path_a, path_b = (p, q) if w < other else (q, p)
                         pairs[key] = Conflict(key[0], key[1], path_a, path_b)
-        lock_writers = tuple(sorted(writers[p]))
-        others = tuple(sorted(group - writers[p]))
-        if len(lock_writers) + len(others) >= 2 and (lock_writers, others) not in locks:
-            locks[(lock_writers, others)] = FileLock(p, lock_writers, others)
-    return [pairs[k] for k in sorted(pairs)], list(locks.values())
+    return [pairs[k] for k in sorted(pairs)]
 
 
 def locks_from_pairs(pairs: list[tuple[int, int]]) -> list[FileLock]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .arrays import Graph
-from .paths import Conflict, FileLock, display_path
+from .paths import Conflict, FileLock, display_path, file_conflicts, overlaps
 
 __all__ = ["Problem", "Cumulative"]
 
@@ -56,7 +56,6 @@ class Problem:
     usage: np.ndarray  # (n, R) float64
     reads: tuple[tuple[str, ...], ...]
     writes: tuple[tuple[str, ...], ...]
-    conflicts: tuple[Conflict, ...]
     locks: tuple[FileLock, ...]
     commands: tuple[str | None, ...]
     stages: tuple[tuple[int, ...], ...] | None = None
@@ -67,10 +66,20 @@ class Problem:
     timeouts: tuple[float | None, ...] = ()
     retries: tuple[int, ...] = ()
     run_if: tuple[Mapping[str, Any] | None, ...] = ()
+    #: conflicting pairs a what-if lifted (the locks are rebuilt without them)
+    lifted: frozenset[tuple[int, int]] = frozenset()
 
     @property
     def n(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def conflicts(self) -> tuple[Conflict, ...]:
+        """Every pair of agents that conflict on a file, with the paths (sorted by agents).
+        Computed when first asked: on crowded files they grow with the square of the agents,
+        where :attr:`locks` grow linearly and are what planning uses."""
+        pairs = file_conflicts(list(self.reads), list(self.writes))
+        return tuple(c for c in pairs if (c.a, c.b) not in self.lifted)
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -191,8 +200,11 @@ class Problem:
         a capacity both together exceed (dependencies aside); agents of zero duration excluded."""
         n = self.n
         clash = np.zeros((n, n), bool)
-        for c in self.conflicts:
-            clash[c.a, c.b] = clash[c.b, c.a] = True
+        for lock in self.locks:  # a lock's writers clash with all its members
+            writers = np.asarray(lock.writers, np.int64)
+            members = np.concatenate([writers, np.asarray(lock.others, np.int64)])
+            clash[np.ix_(writers, members)] = True
+            clash[np.ix_(members, writers)] = True
         cum = self.cumulative
         for k in range(cum.usage.shape[1]):
             u = cum.usage[:, k]
@@ -227,5 +239,28 @@ class Problem:
 
     @cached_property
     def conflict_pairs(self) -> np.ndarray:
-        """(c, 2) array of conflicting agent index pairs."""
-        return np.asarray([(c.a, c.b) for c in self.conflicts], dtype=np.int64).reshape(-1, 2)
+        """(c, 2) array of conflicting agent index pairs ``a < b``, sorted: the pairs of
+        :attr:`conflicts`, computed from the locks without building them (0.3 s for 1.6
+        million pairs where the list of :class:`Conflict` takes 7 s)."""
+        n = max(self.n, 1)
+        codes = [np.zeros(0, np.int64)]
+        for lock in self.locks:  # a lock's writers clash with all its members
+            writers = np.asarray(lock.writers, np.int64)
+            members = np.concatenate([writers, np.asarray(lock.others, np.int64)])
+            a, b = np.minimum.outer(writers, members).ravel(), np.maximum.outer(writers, members).ravel()
+            keep = a < b
+            codes.append(a[keep] * n + b[keep])
+        code = np.unique(np.concatenate(codes))
+        return np.column_stack([code // n, code % n]).astype(np.int64).reshape(-1, 2)
+
+    def conflict(self, a: int, b: int) -> Conflict:
+        """The conflict of agents ``a < b`` with the two paths that make it (they must conflict)."""
+        for w in self.writes[a]:
+            for q in self.reads[b] + self.writes[b]:
+                if overlaps(w, q):
+                    return Conflict(a, b, w, q)
+        for w in self.writes[b]:
+            for q in self.reads[a] + self.writes[a]:
+                if overlaps(w, q):
+                    return Conflict(a, b, q, w)
+        raise ValueError(f"agents {self.ids[a]!r} and {self.ids[b]!r} do not conflict")

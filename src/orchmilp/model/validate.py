@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import InvalidWorkflow
 from .instance import Instance
-from .paths import file_conflicts, normalize_path
+from .paths import file_locks, normalize_path
 from .problem import Problem
 
 __all__ = ["validate"]
@@ -123,7 +123,7 @@ def validate(instance: Instance) -> Problem:
                     f"'{instance.agents[i].id}' (stages[{stage_of[i]}])"
                 )
 
-    conflicts, locks = file_conflicts(reads, writes)
+    locks = file_locks(reads, writes)
     return Problem(
         name=instance.name,
         time_unit=instance.time_unit,
@@ -135,7 +135,6 @@ def validate(instance: Instance) -> Problem:
         usage=usage,
         reads=tuple(reads),
         writes=tuple(writes),
-        conflicts=tuple(conflicts),
         locks=tuple(locks),
         commands=tuple(a.command for a in instance.agents),
         stages=stages,

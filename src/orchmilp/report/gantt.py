@@ -13,9 +13,21 @@ from ..errors import InvalidOptions
 from ..io.files import write_bytes_atomic
 from ..result import Result
 
-__all__ = ["gantt_figure", "save_gantt", "gantt_svg", "gantt_format", "histogram_svg", "save_sweep", "FORMATS"]
+__all__ = [
+    "gantt_figure",
+    "save_gantt",
+    "gantt_svg",
+    "gantt_html",
+    "gantt_format",
+    "histogram_svg",
+    "save_sweep",
+    "FORMATS",
+]
 
 _BAR = "#4a78b5"
+#: Above this many agents the chart has no row labels and draws bars, whiskers and added
+#: orderings as line collections (a patch, arrow and label per agent cost 8 ms each)
+LABELLED_AGENTS = 200
 _CRITICAL = "#c0392b"
 
 
@@ -35,13 +47,25 @@ def gantt_figure(result: Result):
     ax = fig.add_subplot(grid[0])
     critical = set(result.critical_path_index)
     row_of = {j: row for row, j in enumerate(order)}
-    for row, j in enumerate(order):
-        colour = _CRITICAL if j in critical else _BAR
-        ax.barh(row, max(p.durations[j], 1e-9), left=result.start[j], color=colour, edgecolor="white", height=0.75)
+    labelled = p.n <= LABELLED_AGENTS
+    if labelled:
+        for row, j in enumerate(order):
+            colour = _CRITICAL if j in critical else _BAR
+            ax.barh(row, max(p.durations[j], 1e-9), left=result.start[j], color=colour, edgecolor="white", height=0.75)
+    else:  # one collection of thin bars: a patch and a label per agent take minutes at 20,000 agents
+        from matplotlib.collections import LineCollection
+
+        segments = [((result.start[j], row), (result.finish[j], row)) for row, j in enumerate(order)]
+        colours = [_CRITICAL if j in critical else _BAR for j in order]
+        ax.add_collection(LineCollection(segments, colors=colours, linewidths=max(0.2, 400 / p.n)))
+        ax.set_ylim(-1, p.n)
     ax.set_xlim(0, max(result.makespan, 1e-9) * 1.01)
-    _spread_and_orderings(ax, result, row_of)  # widens the axis to the last p90
-    ax.set_yticks(range(len(order)))
-    ax.set_yticklabels([p.ids[j] for j in order], fontsize=8 if p.n < 40 else 6)
+    _spread_and_orderings(ax, result, row_of, labelled)  # widens the axis to the last p90
+    if labelled:
+        ax.set_yticks(range(len(order)))
+        ax.set_yticklabels([p.ids[j] for j in order], fontsize=8 if p.n < 40 else 6)
+    else:
+        ax.set_ylabel(f"{p.n} agents, by start")
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     status = "proven optimal" if result.status.value == "optimal" else f"gap {100 * result.gap:.1f}%"
@@ -70,9 +94,11 @@ def gantt_figure(result: Result):
     return fig
 
 
-def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
+def _spread_and_orderings(ax, result: Result, row_of: dict[int, int], labelled: bool = True) -> None:
     """p10-p90 whiskers of each agent's predicted run time (from its planned start), arrows for
-    the orderings the optimiser added (not dependencies), and a legend."""
+    the orderings the optimiser added (not dependencies), and a legend. Unlabelled (large)
+    charts get plain segments instead of whisker ends and arrows."""
+    from matplotlib.collections import LineCollection
     from matplotlib.patches import Patch
 
     handles = [Patch(color=_CRITICAL, label="critical path"), Patch(color=_BAR, label="other agents")]
@@ -82,20 +108,27 @@ def _spread_and_orderings(ax, result: Result, row_of: dict[int, int]) -> None:
         by_id = {a["id"]: a for a in prediction.agents}
         right = max([result.makespan] + [result.start[j] + by_id[result.problem.ids[j]]["p90"] for j in row_of])
         ax.set_xlim(0, max(right, 1e-9) * 1.01)
+        whiskers = []
         for j, row in row_of.items():
             a = by_id.get(result.problem.ids[j])
             if a is not None:
                 s = result.start[j]
-                ax.plot([s + a["p10"], s + a["p90"]], [row, row], color="black", linewidth=1)
-                ax.plot([s + a["p10"]] * 2 + [s + a["p90"]] * 2, [row - 0.2, row + 0.2, row - 0.2, row + 0.2], "|k")
+                whiskers.append(((s + a["p10"], row), (s + a["p90"], row)))
+                if labelled:
+                    ax.plot([s + a["p10"]] * 2 + [s + a["p90"]] * 2, [row - 0.2, row + 0.2, row - 0.2, row + 0.2], "|k")
+        ax.add_collection(LineCollection(whiskers, colors="black", linewidths=1 if labelled else 0.3))
         handles.append(ax.plot([], [], color="black", label="p10-p90 of the run time")[0])
-    for i, j, _why in result.orderings:
-        ax.annotate(
-            "",
-            xy=(result.start[j], row_of[j]),
-            xytext=(result.finish[i], row_of[i]),
-            arrowprops={"arrowstyle": "->", "color": "#7f8c8d", "linestyle": "--", "linewidth": 0.8},
-        )
+    if labelled:
+        for i, j, _why in result.orderings:
+            ax.annotate(
+                "",
+                xy=(result.start[j], row_of[j]),
+                xytext=(result.finish[i], row_of[i]),
+                arrowprops={"arrowstyle": "->", "color": "#7f8c8d", "linestyle": "--", "linewidth": 0.8},
+            )
+    elif result.orderings:
+        links = [((result.finish[i], row_of[i]), (result.start[j], row_of[j])) for i, j, _ in result.orderings]
+        ax.add_collection(LineCollection(links, colors="#7f8c8d", linewidths=0.2))
     if result.orderings:
         handles.append(ax.plot([], [], color="#7f8c8d", linestyle="--", label="ordering added (resource/file)")[0])
     # above the bars, not over them
@@ -196,5 +229,16 @@ def save_gantt(result: Result, path: str | Path) -> None:
 
 
 def gantt_svg(result: Result) -> str:
-    """The chart as SVG text (for the HTML report)."""
+    """The chart as SVG text."""
     return _render(result, "svg").decode("utf-8")
+
+
+def gantt_html(result: Result) -> str:
+    """The chart for the HTML report: SVG, or above :data:`LABELLED_AGENTS` agents an embedded
+    PNG (at 20,000 agents the SVG is 7 MB and takes 5 s, the PNG 160 KB and 1.7 s)."""
+    if result.problem.n <= LABELLED_AGENTS:
+        return gantt_svg(result)
+    import base64
+
+    data = base64.b64encode(_render(result, "png")).decode("ascii")
+    return f"<img alt='Gantt chart' style='max-width:100%' src='data:image/png;base64,{data}'>"

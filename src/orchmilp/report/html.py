@@ -7,8 +7,8 @@ import html
 from typing import Any
 
 from .diagrams import dot
-from .gantt import gantt_svg, histogram_svg
-from .markdown import confidence, settled_by_dependencies, wave_cost
+from .gantt import gantt_html, histogram_svg
+from .markdown import confidence, conflicts_not_listed, settled_by_dependencies, wave_cost
 
 __all__ = ["html_report"]
 
@@ -72,11 +72,11 @@ def _roadmap_and_validation(c: dict[str, Any]) -> str:
 
 
 def html_figures(result) -> dict[str, str]:
-    """The page's two charts as SVG, for a ``result`` with its prediction: the Gantt chart and
+    """The page's two charts (SVG; a large Gantt chart as PNG), for a ``result`` with its prediction: the Gantt chart and
     the histogram of the predicted makespan (the command draws them before the what-ifs, so
     that drawing them takes nothing from its time limit)."""
     return {
-        "gantt": gantt_svg(result),
+        "gantt": gantt_html(result),
         "histogram": histogram_svg(result.prediction, result.problem.time_unit),
     }
 
@@ -137,6 +137,7 @@ def html_report(c: dict[str, Any], result, figures: dict[str, str] | None = None
                 if f["settled_by"] == "plan"
             ],
         ),
+        f"<p>{html.escape(conflicts_not_listed(c))}</p>" if conflicts_not_listed(c) else "",
         f"<p>{html.escape(settled_by_dependencies(c))}</p>" if settled_by_dependencies(c) else "",
         "<h3>Saturated resources and the orderings they forced</h3>",
         _table(

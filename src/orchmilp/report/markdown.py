@@ -25,6 +25,14 @@ def settled_by_dependencies(c: dict[str, Any]) -> str:
     return f"{n} more conflicting pairs are already ordered by their dependencies."
 
 
+def conflicts_not_listed(c: dict[str, Any]) -> str:
+    """How many conflicting pairs the report leaves out (empty when it lists them all)."""
+    listed, total = len(c["resolution"]["files"]), c["resolution"].get("files_total", 0)
+    if total <= listed:
+        return ""
+    return f"Only the first {listed} of {total} conflicting pairs are listed (by agent order)."
+
+
 def markdown_report(c: dict[str, Any]) -> str:
     """Render :func:`orchmilp.report.content.report_content` as Markdown."""
     u = c["unit"]
@@ -110,6 +118,8 @@ def markdown_report(c: dict[str, Any]) -> str:
         ["first", "then", "paths", f"idle between ({u})"],
         [[f["first"], f["then"], ", ".join(f["paths"]), f["idle_between"]] for f in files],
     )
+    if conflicts_not_listed(c):
+        lines += [conflicts_not_listed(c), ""]
     if settled_by_dependencies(c):
         lines += [settled_by_dependencies(c), ""]
     lines.append("### Saturated resources and the orderings they forced")

@@ -8,7 +8,10 @@ Besides its dependencies, an agent waits for
   (2003). With flow conservation, agents that run together in *any*
   schedule respecting these arcs form an antichain of the flow network and
   so never hold more than the capacity;
-* every conflicting agent (shared file) that the schedule ran before it.
+* every conflicting agent (shared file) that the schedule ran before it: per file
+  lock, a writer waits for the lock's last writer before it and the agents that
+  came after that writer, any other agent for the last writer only (linear in
+  the lock's members; the other pairs follow by transitivity).
 
 Flow is taken first from agents that already precede it (no new arc), then
 from the free pool, then from the donors with most units left. Arcs implied
@@ -53,18 +56,18 @@ def partial_order(
     # donors per resource: [agent or -1 for the free pool, units left, finish]
     pools = {r: [[-1, float(problem.capacities[r]), -np.inf]] for r in resources}
 
-    conflict_partners: list[list[int]] = [[] for _ in range(n)]
-    conflict_path: dict[tuple[int, int], str] = {}
-    for c in problem.conflicts:
-        if problem.durations[c.a] > 0 and problem.durations[c.b] > 0:
-            conflict_partners[c.a].append(c.b)
-            conflict_partners[c.b].append(c.a)
-            conflict_path[(c.a, c.b)] = conflict_path[(c.b, c.a)] = (
-                display_path(c.path_a)
-                if c.path_a == c.path_b
-                else f"{display_path(c.path_a)} ~ {display_path(c.path_b)}"
-            )
-    done = np.zeros(n, bool)
+    # per file lock: its last writer so far and the other agents that came after that writer
+    active = problem.durations > 0
+    lock_roles: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
+    for k, lock in enumerate(problem.locks):
+        for i in lock.writers:
+            if active[i]:
+                lock_roles[i].append((k, True))
+        for i in lock.others:
+            if active[i]:
+                lock_roles[i].append((k, False))
+    last_writer = [-1] * len(problem.locks)
+    since_writer: list[list[int]] = [[] for _ in problem.locks]
 
     def add(i: int, j: int, why: str) -> None:
         arcs[j].add(i)
@@ -101,13 +104,21 @@ def partial_order(
                 raise ValueError(f"schedule exceeds the capacity of {problem.resource_names[r]!r}")
             pool[:] = [e for e in pool if e[1] > _EPS]
             pool.append([j, float(usage[j, r]), float(finish[j])])
-        for i in conflict_partners[j]:
-            if done[i]:
+        for k, writes in lock_roles[j]:
+            # a writer comes after everyone of the lock before it; the others only after the
+            # last writer (arcs to the previous writer's followers imply the rest)
+            for i in [last_writer[k], *since_writer[k]] if writes else [last_writer[k]]:
+                if i < 0:
+                    continue
                 if finish[i] > start[j] + _EPS:
                     raise ValueError(f"schedule overlaps conflicting agents {problem.ids[i]!r} and {problem.ids[j]!r}")
                 if not (ancestors[j] >> i) & 1:
-                    add(i, j, f"file {conflict_path[(i, j)]}")
-        done[j] = True
+                    add(i, j, f"file {display_path(problem.locks[k].path)}")
+            if writes:
+                last_writer[k] = j
+                since_writer[k] = []
+            else:
+                since_writer[k].append(j)
 
     return [sorted(kept, key=lambda i: (start[i], i)) for kept in reduce_arcs(arcs, ancestors)]
 

@@ -219,3 +219,27 @@ def test_add_remove_and_split_keep_the_users_stages_valid(tmp_path):
     added = scenario("add", str(extra)).edit(staged)
     assert "docs" in added["stages"][1]  # beside its dependency 'lint'
     assert scenario("split", "build=2").edit(staged)["stages"][1] == ["build#1", "build#2", "lint"]
+
+
+def test_a_what_if_problem_keeps_the_dependency_structure_and_only_that():
+    from orchmilp.analysis.bottlenecks import lift_conflict, with_capacity
+
+    problem = orchmilp.load(
+        {
+            "resources": {"cpu": 1},
+            "agents": [
+                {"id": "a", "duration": 2, "writes": ["f"], "uses": {"cpu": 1}},
+                {"id": "b", "duration": 3, "reads": ["f"], "uses": {"cpu": 1}},
+                {"id": "c", "duration": 1, "depends_on": ["a"], "writes": ["f"]},
+            ],
+        }
+    )
+    closure = problem.precedence_matrix
+    wider = with_capacity(problem, 0, 1.0)
+    assert wider.precedence_matrix is closure and wider.capacities.tolist() == [2.0]
+    lifted = lift_conflict(problem, 0, 1)
+    assert lifted.precedence_matrix is closure
+    assert [(x.a, x.b) for x in lifted.conflicts] == [(0, 2), (1, 2)]
+    assert [(x.a, x.b) for x in problem.conflicts] == [(0, 1), (0, 2), (1, 2)]
+    with pytest.raises(ValueError, match="dataclasses.replace"):
+        problem.changed(edges=problem.edges[:0])

@@ -8,6 +8,7 @@ Agents are numbered ``0 .. n-1`` in input order.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,6 +73,29 @@ class Problem:
     @property
     def n(self) -> int:
         return len(self.ids)
+
+    #: what depends only on the agents and their dependencies, kept by :meth:`changed`
+    _GRAPH_CACHES = (
+        "index",
+        "pred_ptr",
+        "pred_idx",
+        "succ_ptr",
+        "succ_idx",
+        "graph",
+        "topological_order",
+        "precedence_matrix",
+    )
+
+    def changed(self, **fields: Any) -> Problem:
+        """A copy with ``fields`` replaced (capacities, locks, lifted: a what-if), keeping the
+        computed dependency structure (the transitive closure alone takes 3 s at 20,000 agents)."""
+        if {"ids", "edges", "durations"} & fields.keys():
+            raise ValueError("changed() keeps the dependency caches: use dataclasses.replace for new agents or edges")
+        other = dataclasses.replace(self, **fields)
+        for name in self._GRAPH_CACHES:
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
 
     @cached_property
     def conflicts(self) -> tuple[Conflict, ...]:

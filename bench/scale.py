@@ -8,10 +8,12 @@ instances/scale/time-limit-100.json reproduces a workflow that once never ended,
 time-limit-300.json is three copies of it (a node of its tree search takes 0.1 s).
 
     python bench/scale.py [--sizes 10 100 1000 2000 5000] [--time-limit 20] [--out bench/results/scale.csv]
-    python bench/scale.py --crowded --sizes 1000 5000 10000 20000 --time-limit 30 --out bench/results/scale-crowded.csv
+    python bench/scale.py --crowded --sizes 1000 5000 10000 20000 --time-limit 10 30 --out bench/results/scale-crowded.csv
+    python bench/scale.py --traces 3 --time-limit 10 30 --out bench/results/scale-traces.csv
 
 ``--crowded``: the red team's large case (8 slots, 40 shared files, bench/workflows.py
-``crowded_workflow``), and ``orchmilp analyze`` timed beside each solve.
+``crowded_workflow``), and beside each solve ``orchmilp analyze`` and ``orchmilp solve`` with
+``-o --report --html --gantt`` (same limit), timed.
 """
 
 from __future__ import annotations
@@ -76,22 +78,76 @@ def analyze(path: Path) -> dict:
     return {"analyze_s": round(time.perf_counter() - t, 2), "analyze_mib": round(usage.ru_maxrss / 1024)}
 
 
+def largest_traces(count: int) -> list[Path]:
+    """The ``count`` largest traces (by tasks) under instances/wfcommons."""
+    if not count:
+        return []
+    traces = [p for p in (ROOT / "instances" / "wfcommons").rglob("*.json")]
+    tasks = {p: len(json.loads(p.read_text())["workflow"].get("tasks", [])) for p in traces}
+    return sorted(traces, key=lambda p: -tasks[p])[:count]
+
+
+def with_reports(path: Path, limit: float) -> dict:
+    """``orchmilp solve`` with the plan, Markdown and HTML reports and the Gantt chart."""
+    out = path.parent / path.stem
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "orchmilp.cli",
+            "solve",
+            str(path),
+            "--time-limit",
+            str(limit),
+            "-q",
+            "-o",
+            f"{out}.plan.json",
+            "--report",
+            f"{out}.md",
+            "--html",
+            f"{out}.html",
+            "--gantt",
+            f"{out}.png",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    return {
+        "reports_s": round(wall, 2),
+        "reports_over_s": round(wall - limit, 2),
+        "reports_mib": round(usage.ru_maxrss / 1024),
+        "reports_exit": status >> 8,
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 2000, 5000])
     parser.add_argument("--time-limit", type=float, nargs="+", default=[20.0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.csv"))
     parser.add_argument("--crowded", action="store_true", help="8 slots, 40 shared files; analyze timed too")
+    parser.add_argument(
+        "--traces", type=int, default=0, help="the N largest WfCommons traces at 16 cores instead, with the reports too"
+    )
     args = parser.parse_args(argv)
     make = crowded_workflow if args.crowded else random_workflow
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         files = []
-        for n in args.sizes:
+        for trace in largest_traces(args.traces):
+            path = Path(tmp) / f"{trace.stem}-16cores.json"
+            subprocess.run(
+                [sys.executable, "-m", "orchmilp.cli", "convert", str(trace), "--cores", "16", "-o", str(path)],
+                check=True,
+            )
+            files.append(path)
+        for n in args.sizes if not args.traces else []:
             path = Path(tmp) / f"{'crowded' if args.crowded else 'random'}-{n}.json"
             path.write_text(json.dumps(make(n, seed=1)))
             files.append(path)
-        if not args.crowded:
+        if not args.crowded and not args.traces:
             files.append(ROOT / "instances" / "scale" / "time-limit-100.json")
             files.append(ROOT / "instances" / "scale" / "time-limit-300.json")  # three copies of it
         for limit in args.time_limit:
@@ -99,10 +155,13 @@ def main(argv=None) -> int:
                 rows.append(run(path, limit))
                 if args.crowded:
                     rows[-1].update(analyze(path))
+                if args.crowded or args.traces:
+                    rows[-1].update(with_reports(path, limit))
                 print(rows[-1], file=sys.stderr, flush=True)
     table = Table(title="time limit held? (fresh process each, 2 cores)")
     cols = ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib")
     cols += ("analyze_s", "analyze_mib") if args.crowded else ()
+    cols += ("reports_s", "reports_mib") if args.crowded or args.traces else ()
     for col in cols:
         table.add_column(col, justify="right")
     for r in rows:

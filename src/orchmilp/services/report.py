@@ -25,6 +25,9 @@ MATPLOTLIB_IMPORT_SECONDS = 0.7
 #: Seconds kept after the what-if re-solves for composing and writing the Markdown and HTML
 #: reports (260 agents with every report overran a 20 s limit by 0.75 s with 0.2 s kept)
 REPORT_WRITE_SECONDS = 1.5
+#: and per agent: the analysis, prediction and tables of the reports (20,000 agents: 10-13 s
+#: for a 5 MB Markdown and an 11 MB HTML report)
+REPORT_WRITE_SECONDS_PER_AGENT = 5e-4
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def drawing_seconds(agents: int, charts: int) -> float:
 
     if not charts:
         return 0.0
-    labelled = min(agents, LABELLED_AGENTS)
+    labelled = agents if agents <= LABELLED_AGENTS else 0
     per_chart = CHART_SECONDS + CHART_SECONDS_PER_AGENT * labelled + COLLECTION_SECONDS_PER_AGENT * agents
     return MATPLOTLIB_IMPORT_SECONDS + charts * per_chart
 
@@ -75,16 +78,17 @@ def report_reservations(reports: Reports, agents: int, deadline: Deadline) -> No
     """Keep the seconds the reports need out of what the solve may use: drawing the charts (at
     most half the time left; a warning when that is not enough) and writing the reports."""
     drawing = drawing_seconds(agents, reports.charts)
+    writing = REPORT_WRITE_SECONDS + REPORT_WRITE_SECONDS_PER_AGENT * agents if reports.what_ifs else 0.0
     kept = deadline.reserve("charts", drawing, most_share=0.5)
-    if drawing > kept:
+    if writing:
+        kept += deadline.reserve("report writing", writing, most_share=0.5)
+    if drawing + writing > kept + 1.0:
         warnings.warn(
-            f"drawing {agents} agents takes about {drawing:.0f} s; the charts may end after the time limit "
-            f"({deadline.seconds:g} s)",
+            f"the reports of {agents} agents take about {drawing + writing:.0f} s to draw and write; they may "
+            f"end after the time limit ({deadline.seconds:g} s)",
             OrchmilpWarning,
             stacklevel=3,
         )
-    if reports.what_ifs:
-        deadline.reserve("report writing", REPORT_WRITE_SECONDS)
 
 
 def report(result: Result, reports: Reports, deadline: Deadline | None = None) -> ReportOutcome:

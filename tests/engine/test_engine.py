@@ -149,7 +149,7 @@ def test_every_what_if_plan_is_checked(monkeypatch):
     monkeypatch.setattr(
         bottlenecks,
         "_resolve",
-        lambda problem, seconds, workflow, allow_together=(): real(problem, seconds, GPU, allow_together),
+        lambda problem, seconds, workflow, allow_together=(), **kw: real(problem, seconds, GPU, allow_together, **kw),
     )
     with pytest.raises(SolverError, match="plan fails its check"):
         capacity_what_if(result, iter([20.0]), GPU)

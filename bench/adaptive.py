@@ -35,10 +35,7 @@ def simulate(written, problem, waits_for, planned, actual, adaptive: bool, time_
     ids = problem.ids
     waits = [set(w) for w in waits_for]
     usage, cap = problem.usage, problem.capacities
-    clash = [set() for _ in range(n)]
-    for c in problem.conflicts:
-        clash[c.a].add(c.b)
-        clash[c.b].add(c.a)
+    clash = problem.conflict_partners
     state = ["pending"] * n
     start = np.zeros(n)
     in_use = np.zeros(len(cap))

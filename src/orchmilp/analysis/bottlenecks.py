@@ -246,6 +246,7 @@ def capacity_what_if(result: Result, turns: Iterator[float], workflow: dict[str,
     """For every saturated resource: the makespan with one more unit (:func:`capacity_unit`);
     ``workflow`` is the workflow as written, for checking each plan."""
     p = result.problem
+    least = 2 * first_plan_seconds(result)
     out = []
     for r, row in enumerate(utilisation(result)):
         if not row["saturated"]:
@@ -255,7 +256,7 @@ def capacity_what_if(result: Result, turns: Iterator[float], workflow: dict[str,
             **workflow,
             "resources": {**workflow.get("resources", {}), p.resource_names[r]: plain_number(p.capacities[r] + delta)},
         }
-        other = _resolve(with_capacity(p, r, delta), next(turns, 0.0), changed, least=2 * first_plan_seconds(result))
+        other = _resolve(with_capacity(p, r, delta), next(turns, 0.0), changed, least=least)
         if other is None:
             out.append({"resource": row["resource"], "skipped": _NO_TIME})
             continue
@@ -292,6 +293,7 @@ def conflict_what_if(
 ) -> list[dict[str, Any]]:
     """For the :func:`costly_conflicts`: the makespan if that single conflict were lifted."""
     p = result.problem
+    least = 2 * first_plan_seconds(result)
     out = []
     for c in costly_conflicts(result, limit):
         other = _resolve(
@@ -299,7 +301,7 @@ def conflict_what_if(
             next(turns, 0.0),
             workflow,
             allow_together=((p.ids[c.a], p.ids[c.b]),),
-            least=2 * first_plan_seconds(result),
+            least=least,
         )
         if other is None:
             out.append({"agents": [p.ids[c.a], p.ids[c.b]], "skipped": _NO_TIME})

@@ -38,7 +38,7 @@ def run(args) -> int:
         if args.workflow:
             loaded = load_as_written(args.workflow)
             ids = loaded.problem.ids
-            pairs = [(ids[c.a], ids[c.b]) for c in loaded.problem.conflicts]
+            pairs = [(ids[a], ids[b]) for a, b in loaded.problem.conflict_pairs.tolist()]
             text = to_claude(plan, loaded.workflow, pairs)
         else:
             text = to_claude(plan)

@@ -20,7 +20,6 @@ __all__ = [
     "file_conflicts",
     "file_locks",
     "display_path",
-    "locks_from_pairs",
 ]
 
 
@@ -164,31 +163,3 @@ def file_conflicts(reads: list[tuple[str, ...]], writes: list[tuple[str, ...]]) 
                         path_a, path_b = (p, q) if w < other else (q, p)
                         pairs[key] = Conflict(key[0], key[1], path_a, path_b)
     return [pairs[k] for k in sorted(pairs)]
-
-
-def locks_from_pairs(pairs: list[tuple[int, int]]) -> list[FileLock]:
-    """Exact locks for an arbitrary set of conflicting pairs: a greedy edge clique cover,
-    each clique one lock of capacity 1 (used when a single conflict is lifted in a what-if).
-
-    >>> [l.writers for l in locks_from_pairs([(0, 1), (1, 2), (0, 2), (2, 3)])]
-    [(0, 1, 2), (2, 3)]
-    """
-    adjacent: dict[int, set[int]] = {}
-    for a, b in pairs:
-        adjacent.setdefault(a, set()).add(b)
-        adjacent.setdefault(b, set()).add(a)
-    covered: set[tuple[int, int]] = set()
-    locks = []
-    for a, b in sorted((min(p), max(p)) for p in pairs):
-        if (a, b) in covered:
-            continue
-        clique = [a, b]
-        for v in sorted(adjacent[a] & adjacent[b]):
-            if all(v in adjacent[u] for u in clique):
-                clique.append(v)
-        members = tuple(sorted(clique))
-        for i, u in enumerate(members):
-            for v in members[i + 1 :]:
-                covered.add((u, v))
-        locks.append(FileLock("(conflicts)", members, ()))
-    return locks

@@ -224,11 +224,8 @@ class Problem:
         a capacity both together exceed (dependencies aside); agents of zero duration excluded."""
         n = self.n
         clash = np.zeros((n, n), bool)
-        for lock in self.locks:  # a lock's writers clash with all its members
-            writers = np.asarray(lock.writers, np.int64)
-            members = np.concatenate([writers, np.asarray(lock.others, np.int64)])
-            clash[np.ix_(writers, members)] = True
-            clash[np.ix_(members, writers)] = True
+        pairs = self.conflict_pairs
+        clash[pairs[:, 0], pairs[:, 1]] = clash[pairs[:, 1], pairs[:, 0]] = True
         cum = self.cumulative
         for k in range(cum.usage.shape[1]):
             u = cum.usage[:, k]
@@ -276,6 +273,16 @@ class Problem:
             codes.append(a[keep] * n + b[keep])
         code = np.unique(np.concatenate(codes))
         return np.column_stack([code // n, code % n]).astype(np.int64).reshape(-1, 2)
+
+    @cached_property
+    def conflict_partners(self) -> tuple[frozenset[int], ...]:
+        """For each agent, the agents it conflicts with on a file (what the executor and the
+        session keep apart at run time)."""
+        partners: list[set[int]] = [set() for _ in range(self.n)]
+        for a, b in self.conflict_pairs.tolist():
+            partners[a].add(b)
+            partners[b].add(a)
+        return tuple(frozenset(s) for s in partners)
 
     def conflict(self, a: int, b: int) -> Conflict:
         """The conflict of agents ``a < b`` with the two paths that make it (they must conflict)."""

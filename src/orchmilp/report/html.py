@@ -72,8 +72,8 @@ def _roadmap_and_validation(c: dict[str, Any]) -> str:
 
 
 def html_figures(result) -> dict[str, str]:
-    """The page's two charts (SVG; a large Gantt chart as PNG), for a ``result`` with its prediction: the Gantt chart and
-    the histogram of the predicted makespan (the command draws them before the what-ifs, so
+    """The page's two charts (SVG; a large Gantt chart as PNG), for a ``result`` with its
+    prediction: the Gantt chart and the histogram of the predicted makespan (the command draws them before the what-ifs, so
     that drawing them takes nothing from its time limit)."""
     return {
         "gantt": gantt_html(result),

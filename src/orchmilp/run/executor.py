@@ -108,10 +108,7 @@ class Executor:
         self.capacity = np.asarray(p.capacities, float)
         self.usage = np.asarray(p.usage, float)
         self.in_use = np.zeros(len(self.capacity))
-        self.clash: list[set[int]] = [set() for _ in range(p.n)]
-        for c in p.conflicts:
-            self.clash[c.a].add(c.b)
-            self.clash[c.b].add(c.a)
+        self.clash = p.conflict_partners
         self.needs = [set(p.preds(j).tolist()) for j in range(p.n)]
         self.order = sorted(range(p.n), key=lambda j: (self.planned_start[j], j))
         self.host = socket.gethostname()

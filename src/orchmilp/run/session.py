@@ -101,10 +101,7 @@ class Session:
         self.agents: dict[str, dict[str, Any]] = state["agents"]
         ids = self.problem.ids
         self.needs = {ids[j]: [ids[i] for i in self.problem.preds(j).tolist()] for j in range(self.problem.n)}
-        self.clash: dict[str, set[str]] = {a: set() for a in ids}
-        for c in self.problem.conflicts:
-            self.clash[ids[c.a]].add(ids[c.b])
-            self.clash[ids[c.b]].add(ids[c.a])
+        self.clash = {ids[j]: {ids[i] for i in partners} for j, partners in enumerate(self.problem.conflict_partners)}
         self.usage = {ids[j]: np.asarray(self.problem.usage[j], float) for j in range(self.problem.n)}
         self.capacity = np.asarray(self.problem.capacities, float)
         self.launched: list[str] = []

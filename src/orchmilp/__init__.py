@@ -20,6 +20,8 @@ __all__ = [
     "solve",
     "plan",
     "predict",
+    "session",
+    "open_session",
     "read_history",
     "load",
     "load_as_written",
@@ -44,7 +46,7 @@ def __getattr__(name: str):
         from .history import read_history
 
         return read_history
-    if name in ("solve", "plan", "predict", "load", "load_as_written"):
+    if name in ("solve", "plan", "predict", "session", "open_session", "load", "load_as_written"):
         from . import api
 
         return getattr(api, name)

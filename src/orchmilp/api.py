@@ -1,5 +1,5 @@
 """The library's entry points: ``load`` a workflow, ``solve`` it, ``plan`` it with history,
-objective and reports, ``predict`` how long it really takes.
+objective and reports, ``predict`` how long it really takes, drive a coordinator ``session``.
 
 ``solve`` is the engine's own (:mod:`orchmilp.engine`): validated problem -> the search of
 :mod:`orchmilp.search` -> plan -> independent check of the plan against the workflow as
@@ -10,6 +10,7 @@ written -> result. The others turn their keywords into a request of
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ __all__ = [
     "plan",
     "predict",
     "with_history_durations",
+    "session",
+    "open_session",
+    "Coordinator",
     "compile_model",
     "SolveOptions",
     "Loaded",
@@ -91,3 +95,57 @@ def load_with_history(
     :func:`with_history_durations` of it (what to plan with)."""
     inputs = read_inputs(source, history, work)
     return inputs.problem, inputs.planned.workflow
+
+
+@dataclass
+class Coordinator:
+    """A coordinator session as ``orchmilp session`` keeps it (on disk, under ``state``): launch
+    the agents of ``view["launch"]``, report each that ends with :meth:`done`, launch what that
+    answers, until ``view["remaining"]`` is 0. Each call returns the new view and keeps it in
+    :attr:`view`. Any process may take the session over with :func:`open_session`."""
+
+    state: Path
+    id: str
+    view: dict[str, Any] = field(repr=False)
+
+    def done(self, *agents: str, status: str = "ok", exit_code: int | None = None, at: float | None = None):
+        """``agents`` ended (``status``: ok, failed or timeout; ``at``: seconds since the session
+        started, default the clock's): what to launch now."""
+        from .services.session import session_done
+
+        self.view = session_done(self.state, self.id, list(agents), status=status, exit_code=exit_code, at=at)
+        return self.view
+
+    def status(self, at: float | None = None) -> dict[str, Any]:
+        """The session as it stands; changes nothing."""
+        from .services.session import session_status
+
+        self.view = session_status(self.state, self.id, at)
+        return self.view
+
+    def cancel(self, at: float | None = None) -> dict[str, Any]:
+        """Launch nothing more; ``view["stop"]`` lists the agents still running, to stop now."""
+        from .services.session import session_cancel
+
+        self.view = session_cancel(self.state, self.id, at)
+        return self.view
+
+
+def session(workflow: str | Path, **request: Any) -> Coordinator:
+    """Plan the workflow file and open a coordinator session on the plan, as ``orchmilp session
+    start`` does. Keywords are the fields of :class:`~orchmilp.services.session.SessionStart`
+    (``waves=True``, ``history``, ``state``, ``time_limit``, ``on_failure``, ``record``, ``at``)."""
+    from .run.session import default_state
+    from .services.session import SessionStart, session_start
+
+    start = SessionStart(workflow, **request)
+    view = session_start(start)
+    state = Path(start.state) if start.state is not None else default_state(Path(workflow))
+    return Coordinator(state, view["session"], view)
+
+
+def open_session(state: str | Path, session_id: str) -> Coordinator:
+    """A session started elsewhere (by the command line, the MCP server or another process)."""
+    from .services.session import session_status
+
+    return Coordinator(Path(state), session_id, session_status(Path(state), session_id))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+import math
+import time
 
 import numpy as np
 import pytest
@@ -14,7 +16,10 @@ from strategies import workflows
 
 import orchmilp
 from orchmilp.check import check_plan
+from orchmilp.engine import load
 from orchmilp.errors import InvalidOptions
+from orchmilp.search.wave_prefix import prefix_search
+from orchmilp.search.waves import WavePlan, feasible
 from orchmilp.services import PlanRequest, plan
 
 EXAMPLES = ROOT / "instances" / "examples"
@@ -138,3 +143,17 @@ def test_waves_match_brute_force_on_tight_resources_and_fractional_durations(wor
     assert_valid_plan(workflow, result.to_dict())
     optimum = _brute_force(workflow)
     assert result.lower_bound <= optimum + 1e-6 and result.makespan == pytest.approx(optimum)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_the_exact_wave_search_finds_the_brute_force_optimum_and_its_early_bound_stays_below(workflow):
+    problem = load(workflow)
+    optimum = _brute_force(workflow)
+    waves, length = prefix_search(problem, math.inf, time.perf_counter() + 30)
+    assert waves is not None and length == pytest.approx(optimum)
+    plan = WavePlan(tuple(map(tuple, waves)))
+    assert feasible(problem, plan) and plan.total(problem.durations) == pytest.approx(optimum)
+    assert prefix_search(problem, optimum, time.perf_counter() + 30) == (None, optimum)  # none shorter
+    _, early = prefix_search(problem, math.inf, time.perf_counter() - 1)  # stopped at once: a bound
+    assert early <= optimum + 1e-9

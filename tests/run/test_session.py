@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
+import orchmilp
 from orchmilp.check import check_run
 from orchmilp.cli import main
 from orchmilp.engine import load
@@ -190,3 +191,34 @@ def test_two_sessions_live_side_by_side_and_survive_the_process(tmp_path):
     session_done(state, one["session"], [a], at=5)
     assert a in session_status(state, two["session"])["running"]
     assert a not in sessions.status(state, one["session"])["running"]
+
+
+def test_the_library_drives_a_wave_session_and_another_handle_takes_it_over(tmp_path):
+    workflow = ROOT / "instances" / "examples" / "refactor.json"
+    written = json.loads(workflow.read_text())
+    durations = {a["id"]: float(a["duration"]) * (1.3 if k % 2 else 0.8) for k, a in enumerate(written["agents"])}
+    state = tmp_path / "runs"
+    coordinator = orchmilp.session(workflow, waves=True, state=state, time_limit=10, at=0)
+    assert coordinator.view["session"] == coordinator.id and coordinator.view["launch"]
+    ending: dict[str, float] = {}
+    now, waves = 0.0, []
+    while True:
+        launch = [entry["id"] for entry in coordinator.view["launch"]]
+        if launch:
+            assert not ending, "a wave is launched only when the one before has ended"
+            waves.append(launch)
+        ending.update({a: now + durations[a] for a in launch})
+        if coordinator.view["remaining"] == 0:
+            break
+        now = min(ending.values())
+        ended = [a for a, t in ending.items() if t == now]
+        for a in ended:
+            del ending[a]
+        if len(waves) == 2 and not ending:  # a second handle (another process) takes over
+            coordinator = orchmilp.open_session(state, coordinator.id)
+        coordinator.done(*ended, at=now)
+    assert coordinator.view["done"] and coordinator.view["counts"] == {"ok": len(written["agents"])}
+    assert check_run(written, _lines(state / "history.jsonl")) == []
+    assert sorted(a for w in waves for a in w) == sorted(durations)  # each agent in one wave
+    assert now == pytest.approx(sum(max(durations[a] for a in w) for w in waves))
+    assert coordinator.status(at=now)["running"] == [] and coordinator.view["remaining"] == 0

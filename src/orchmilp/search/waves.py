@@ -9,8 +9,10 @@ sum of the wave lengths, each the longest agent in it.
 
 The search: lower bounds (the event-driven ones hold for waves too; and a batching bound per
 limit, below), a greedy assignment in topological order from several priority orders,
-improved by moving single agents between waves, then a MILP over agent-to-wave assignment
-that either finds a shorter wave plan or proves that none exists (models/waves.md).
+improved by moving single agents between waves, then an exact best-first search over the sets
+of agents done (wave_prefix.py) that finds the shortest wave plan or, when time runs out, a
+proven bound; if it runs out of memory first, a MILP over agent-to-wave assignment gets the
+rest of the time (models/waves.md).
 """
 
 from __future__ import annotations
@@ -33,15 +35,22 @@ from ..result import Result
 from ..solvers import backend as solver_backend
 from ..solvers.base import SolverStatus, integral_bound
 from ..statuses import SolveStatus
+from .wave_prefix import prefix_search, wave_bound
 
-__all__ = ["WavePlan", "solve_waves", "batching_bound", "greedy_waves", "MAX_MILP_WAVE_AGENTS"]
+__all__ = ["WavePlan", "solve_waves", "greedy_waves", "MAX_EXACT_WAVE_AGENTS"]
 
-#: Largest workflow whose wave MILP is built (2 n x waves binaries; measured in bench/waves.py)
-MAX_MILP_WAVE_AGENTS = 120
+#: Largest workflow given the exact search and the wave MILP (beyond, the search's branching and
+#: the MILP's 2 n x waves binaries leave the greedy orders the better use of the time:
+#: bench/waves.py)
+MAX_EXACT_WAVE_AGENTS = 120
 #: The greedy assignment from new priority orders stops after this share of the time limit, or
-#: after this many orders without a better plan; the MILP gets the rest
+#: after this many orders without a better plan; the exact search gets the rest
 HEURISTIC_SHARE = 0.2
 STALL_ORDERS = 30
+#: Share of the time left that the exact search gets; then the MILP, up to
+#: :data:`MAX_MILP_WAVE_AGENTS` (beyond, more greedy orders find shorter plans: bench/waves.py)
+SEARCH_SHARE = 0.5
+MAX_MILP_WAVE_AGENTS = 30
 _EPS = 1e-9
 
 
@@ -75,31 +84,6 @@ def feasible(problem: Problem, plan: WavePlan) -> bool:
         return False
     cum = problem.cumulative
     return all(np.all(cum.usage[list(w)].sum(axis=0) <= cum.capacity + _EPS) for w in plan.waves)
-
-
-def batching_bound(problem: Problem) -> float:
-    """For each cumulative limit, at most ``m`` of the agents that use it fit in one wave (the
-    ``m`` smallest uses fill it); so the agents using it, longest first, need a new wave at
-    least every ``m``: the sum of wave lengths is at least ``d(1) + d(m+1) + d(2m+1) + ...``.
-
-    >>> from orchmilp.api import load
-    >>> batching_bound(load({"resources": {"slot": 2}, "agents": [
-    ...     {"id": k, "duration": d, "uses": {"slot": 1}} for k, d in (("a", 5), ("b", 4), ("c", 3))]}))
-    8.0
-    """
-    cum, d = problem.cumulative, problem.durations
-    best = 0.0
-    for r in range(cum.usage.shape[1]):
-        users = np.flatnonzero(cum.usage[:, r] > _EPS)
-        if len(users) < 2:
-            continue
-        uses = np.sort(cum.usage[users, r])
-        m = int(np.searchsorted(np.cumsum(uses), cum.capacity[r] + _EPS, side="right"))
-        if m >= len(users):
-            continue
-        longest = np.sort(d[users])[::-1]
-        best = max(best, float(longest[:: max(m, 1)].sum()))
-    return best
 
 
 def greedy_waves(problem: Problem, order: np.ndarray) -> WavePlan:
@@ -285,39 +269,61 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
         "critical path": critical_path_bound(problem),
         "resource energy": energy_bound(problem),
         "incompatible cliques": clique_bound(problem),
-        "wave batching": batching_bound(problem),
+        "wave batching": wave_bound(problem),
     }
     source = max(bounds, key=lambda k: bounds[k])
     lower = bounds[source]
-    rng = np.random.default_rng(options.seed)
-    best: WavePlan | None = None
-    milp = problem.n <= MAX_MILP_WAVE_AGENTS and options.use_milp
-    # without the MILP the greedy orders get all the time (a reserve kept for the plan)
-    share, stall = (HEURISTIC_SHARE, STALL_ORDERS) if milp else (0.9, 10**9)
-    heuristic_until = t0 + share * options.time_limit
-    last_better = 0
-    for k, order in enumerate(_orders(problem, rng, 10**9)):
-        plan = improve(problem, greedy_waves(problem, order))
-        if best is None or plan.total(d) < best.total(d) - _EPS:
-            best, last_better = plan, k
-        if best.total(d) <= lower + _EPS or k - last_better >= stall:
-            break
-        if k >= 2 and time.perf_counter() > heuristic_until:
-            break
-    assert best is not None
+    exact = problem.n <= MAX_EXACT_WAVE_AGENTS and options.use_milp
+    reserve = min(0.5, 0.05 * options.time_limit)
+    orders = _orders(problem, np.random.default_rng(options.seed), 10**9)
+    # without the exact searches the greedy orders get all the time (a reserve kept for the plan)
+    if exact:
+        best = _greedy(problem, orders, None, lower, t0 + HEURISTIC_SHARE * options.time_limit, STALL_ORDERS)
+    else:
+        best = _greedy(problem, orders, None, lower, deadline - reserve, None)
     upper = best.total(d)
     step = exact_step(d)
-    if upper > lower + _EPS and milp:
-        seconds = deadline - time.perf_counter() - min(0.5, 0.05 * options.time_limit)
+    if upper > lower + _EPS and exact:  # the exact search over done sets (wave_prefix.py)
+        now = time.perf_counter()
+        found_waves, proven = prefix_search(problem, upper, now + SEARCH_SHARE * (deadline - reserve - now), lower)
+        if found_waves is not None:
+            best = WavePlan(tuple(tuple(w) for w in found_waves))
+            upper = proven = best.total(d)
+        if proven > lower + _EPS:
+            lower, source = min(proven, upper), "wave search"
+    if upper > lower + _EPS and exact and problem.n <= MAX_MILP_WAVE_AGENTS:
+        seconds = deadline - time.perf_counter() - reserve
         found, proven = _milp(problem, lower, upper, step, seconds, options)
         if found is not None and found.total(d) < upper - _EPS:
             best, upper = found, found.total(d)
         if proven > lower + _EPS:
             lower, source = min(proven, upper), "wave milp"
+    elif upper > lower + _EPS and exact:  # more greedy orders: at this size they pay more than the MILP
+        best = _greedy(problem, orders, best, lower, deadline - reserve, None)
+        upper = best.total(d)
     if step is not None:
         lower = math.ceil(lower / step - 1e-9) * step
     lower = min(lower, upper)
     return _result(problem, best, lower, source, time.perf_counter() - t0)
+
+
+def _greedy(problem: Problem, orders, best: WavePlan | None, lower: float, until: float, stall: int | None) -> WavePlan:
+    """The best of ``best`` and the improved greedy plans of the next ``orders``: until ``until``
+    (at least three orders when there is no plan yet), ``stall`` orders without a better plan,
+    or a plan as short as ``lower``."""
+    d = problem.durations
+    since, tried = 0, 0 if best is None else 3
+    for order in orders:
+        plan = improve(problem, greedy_waves(problem, order))
+        since, tried = since + 1, tried + 1
+        if best is None or plan.total(d) < best.total(d) - _EPS:
+            best, since = plan, 0
+        if best.total(d) <= lower + _EPS or (stall is not None and since >= stall):
+            break
+        if tried >= 3 and time.perf_counter() > until:
+            break
+    assert best is not None
+    return best
 
 
 def _milp(problem, lower: float, upper: float, step, seconds: float, options: SolveOptions):

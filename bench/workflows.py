@@ -78,3 +78,52 @@ def crowded_workflow(n: int, seed: int = 0, slots: int = 8, files: int = 40) -> 
             agent["writes"] = [f"shared/f{rng.randrange(files)}.txt"]
         agents.append(agent)
     return {"name": f"crowded-{n}", "resources": {"slots": slots}, "agents": agents}
+
+
+#: (name, duration factor, usd per 1,000 tokens, tokens factor) of three models: fast and
+#: costly, medium, slow and cheap (prices and speeds are illustrative ratios, not quotes)
+MODELS = (("opus", 1.0, 0.045, 1.0), ("sonnet", 1.6, 0.009, 1.1), ("haiku", 2.6, 0.0024, 1.3))
+
+
+def llm_mode_workflow(n: int, seed: int = 0, models: int = 3, budgets: int = 1, tightness: float = 0.35) -> dict:
+    """``n`` LLM agents in a layered graph, each with one mode per model (the first ``models``
+    of :data:`MODELS`): the faster model costs more, each model's tokens-per-minute bucket is
+    its own resource, and ``usd`` (and with ``budgets=2`` also ``tokens``) has a budget
+    ``tightness`` of the way from the cheapest choice to the dearest."""
+    rng = random.Random(seed)
+    layers = max(2, round(math.sqrt(n) / 1.5))
+    layer = sorted(rng.randrange(layers) for _ in range(n))
+    agents, cheapest, dearest = [], {"usd": 0.0, "tokens": 0.0}, {"usd": 0.0, "tokens": 0.0}
+    for j in range(n):
+        earlier = [i for i in range(j) if layer[i] < layer[j]]
+        deps = rng.sample(earlier, min(len(earlier), rng.choice([0, 1, 1, 2]))) if earlier else []
+        base = max(10, round(rng.lognormvariate(math.log(90), 0.5)))
+        tokens = rng.choice([20_000, 40_000, 80_000, 150_000])
+        modes = []
+        for name, slower, price, more in MODELS[:models]:
+            used = round(tokens * more)
+            modes.append(
+                {
+                    "name": name,
+                    "duration": round(base * slower),
+                    "uses": {f"{name}_tpm": rng.choice([20_000, 30_000, 40_000])},
+                    "consumes": {"usd": round(used / 1000 * price, 3), "tokens": used},
+                }
+            )
+        for key in cheapest:
+            cheapest[key] += min(m["consumes"][key] for m in modes)
+            dearest[key] += max(m["consumes"][key] for m in modes)
+        agent = {"id": f"agent-{j:03d}", "uses": {"slots": 1}, "modes": modes}
+        if deps:
+            agent["depends_on"] = [f"agent-{i:03d}" for i in sorted(deps)]
+        if rng.random() < 0.3:
+            agent["writes"] = [f"src/m{rng.randrange(max(2, n // 4))}.py"]
+        agents.append(agent)
+    keys = ["usd", "tokens"][:budgets]
+    return {
+        "name": f"llm-modes-{n}-{seed}",
+        "time_unit": "s",
+        "resources": {"slots": max(3, n // 4), **{f"{name}_tpm": 80_000 for name, *_ in MODELS[:models]}},
+        "budgets": {k: round(cheapest[k] + tightness * (dearest[k] - cheapest[k]), 3) for k in keys},
+        "agents": agents,
+    }

@@ -45,3 +45,36 @@ def workflows(
             agent["writes"] = writes
         agents.append(agent)
     return {"name": "random", "resources": caps, "agents": agents}
+
+
+@st.composite
+def mode_workflows(draw, max_agents: int = 5):
+    """Small workflows with model choice: some agents get 2-3 ``modes`` (each its duration,
+    uses within the capacities and a ``usd`` cost), every agent costs something, and a ``usd``
+    budget lies between the cheapest and the dearest choice (sometimes below the cheapest)."""
+    workflow = draw(workflows(max_agents=max_agents))
+    caps = workflow["resources"]
+    cheapest = dearest = 0
+    for agent in workflow["agents"]:
+        if draw(st.integers(0, 9)) < 6:
+            modes = []
+            for k in range(draw(st.integers(2, 3))):
+                mode = {
+                    "name": f"m{k}",
+                    "duration": draw(st.integers(1, 6)),
+                    "consumes": {"usd": draw(st.integers(0, 5))},
+                }
+                uses = {r: draw(st.integers(0, c)) for r, c in caps.items()}
+                if any(uses.values()):
+                    mode["uses"] = {r: u for r, u in uses.items() if u}
+                modes.append(mode)
+            agent.pop("duration")
+            agent["modes"] = modes
+            costs = [m["consumes"]["usd"] for m in modes]
+        else:
+            agent["consumes"] = {"usd": draw(st.integers(0, 2))}
+            costs = [agent["consumes"]["usd"]]
+        cheapest += min(costs)
+        dearest += max(costs)
+    workflow["budgets"] = {"usd": draw(st.integers(max(cheapest - 1, 0), dearest))}
+    return workflow

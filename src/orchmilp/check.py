@@ -180,6 +180,11 @@ def check_plan(
     problems = _plan_shape(plan)
     if problems:
         return problems
+    chosen, mode_problems = _chosen_modes(workflow, plan)
+    if chosen is None:
+        return mode_problems
+    workflow = chosen
+    problems += mode_problems
     agents = {a["id"]: a for a in workflow.get("agents", [])}
     resources = dict(workflow.get("resources", {}))
     durs = {a: float(agents[a]["duration"]) for a in agents}
@@ -270,9 +275,56 @@ def check_plan(
             break
 
     problems += _check_critical_path(plan.get("critical_path", []), starts, durs, waits, makespan)
+    deadline = workflow.get("deadline")
+    if isinstance(deadline, (int, float)) and makespan > deadline + TOL * max(1.0, deadline):
+        problems.append(f"makespan {makespan:g} is past the deadline {deadline:g}")
     if "waves" in plan or plan.get("dispatch") == "waves":
         problems += _check_waves(plan.get("waves"), starts, durs, waits, makespan)
     return problems
+
+
+def _chosen_modes(workflow: dict[str, Any], plan: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """The workflow with each agent in the mode the plan chose (format-extensions.md: modes,
+    consumes, budgets, deadline), and what breaks the modes or the budgets. None when a mode
+    is missing or unknown (nothing else can be checked)."""
+    agents = workflow.get("agents", [])
+    if not ("budgets" in workflow or "deadline" in workflow or any("modes" in a or "consumes" in a for a in agents)):
+        return workflow, []
+    chosen = {e.get("id"): e.get("mode") for e in plan.get("schedule", []) if isinstance(e, dict)}
+    problems: list[str] = []
+    plain, used = [], Counter()  # type: ignore[var-annotated]
+    for agent in agents:
+        a = dict(agent)
+        for key, value in agent.get("consumes", {}).items():
+            used[key] += value
+        if "modes" in agent:
+            modes = {m["name"]: m for m in agent["modes"]}
+            name = chosen.get(agent["id"])
+            if name not in modes:
+                problems.append(f"'{agent['id']}' has mode {name!r}, not one of its modes {sorted(modes)}")
+                continue
+            mode = modes[name]
+            a.update({k: v for k, v in mode.items() if k not in ("name", "uses", "consumes")})
+            a["uses"] = {**agent.get("uses", {}), **mode.get("uses", {})}
+            for key, value in mode.get("consumes", {}).items():
+                used[key] += value
+        elif chosen.get(agent["id"]) is not None:
+            problems.append(f"'{agent['id']}' has no modes, the plan gives it mode {chosen[agent['id']]!r}")
+        a.pop("modes", None)
+        plain.append(a)
+    if problems:
+        return None, problems
+    for key, cap in workflow.get("budgets", {}).items():
+        if used[key] > cap + TOL * max(1.0, cap):
+            problems.append(f"the plan consumes {used[key]:g} {key}, over the budget of {cap:g}")
+    stated = plan.get("consumes")
+    if not isinstance(stated, dict):
+        problems.append("the plan misses 'consumes' (what its agents consume together)")
+    else:
+        for key in set(used) | set(stated):
+            if not (isinstance(stated.get(key), (int, float)) and _close(float(stated[key]), used[key])):
+                problems.append(f"consumes.{key} {stated.get(key)} != what the agents consume, {used[key]:g}")
+    return {**workflow, "agents": plain}, problems
 
 
 def _check_waves(waves: Any, starts: dict, durs: dict, waits: dict, makespan: float) -> list[str]:

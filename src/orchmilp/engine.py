@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .compile.grid import DEFAULT_MAX_BINARIES
 from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpWarning, SolverError
+from .io.modes import has_model_choice
 from .io.workflow import instance_from_dict, problem_to_workflow, read_json_file, with_durations
 from .model.instance import Instance
 from .model.problem import Problem
@@ -174,7 +175,9 @@ def solve(
     started = time.perf_counter()
     options = solve_options(options, **option_fields)
     loaded = load_as_written(source)
-    if options.dispatch == "waves":
+    if has_model_choice(loaded.workflow):
+        found = _solve_modes(loaded, options, on_progress, started)
+    elif options.dispatch == "waves":
         from .search.waves import solve_waves
 
         found = solve_waves(loaded.problem, options, started)
@@ -183,6 +186,33 @@ def solve(
     result = dataclasses.replace(found, workflow=loaded.workflow)
     self_check(result)
     return result
+
+
+def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | None, started: float) -> Result:
+    """Model choice (:mod:`orchmilp.search.modes`): each choice of modes tried is planned by the
+    single-mode search on the workflow in those modes."""
+    from .io.modes import mode_table
+    from .search.modes import solve_modes
+
+    table = mode_table(loaded.workflow)
+
+    def build(choice: tuple[int, ...]) -> Problem:
+        with warnings.catch_warnings():  # the workflow's warnings were given when it was read
+            warnings.simplefilter("ignore", OrchmilpWarning)
+            return validate(instance_from_dict(table.apply(loaded.workflow, choice)))
+
+    def plan(problem: Problem, seconds: float) -> Result:
+        single = dataclasses.replace(options, time_limit=seconds)
+        if options.dispatch == "waves":
+            from .search.waves import solve_waves
+
+            return solve_waves(problem, single)
+        return run_search(problem, single, on_progress)
+
+    result, choice = solve_modes(table, build, plan, options, started)
+    return dataclasses.replace(
+        result, modes=table.named(choice), consumes=table.consumption(choice), budgets=table.budgets or None
+    )
 
 
 def self_check(

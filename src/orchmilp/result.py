@@ -46,6 +46,11 @@ class Result:
     waves: tuple[tuple[int, ...], ...] | None = field(default=None, repr=False)
     #: beside a wave plan: the event-driven plan and the workflow's stages (services.plan sets it)
     dispatch_cost: dict[str, Any] | None = field(default=None, repr=False)
+    #: model choice (format-extensions.md): agent id -> the chosen mode, for agents with ``modes``
+    modes: dict[str, str] | None = field(default=None, repr=False)
+    #: what the agents consume together in the chosen modes (usd, tokens, ...), and the budgets
+    consumes: dict[str, float] | None = field(default=None, repr=False)
+    budgets: dict[str, float] | None = field(default=None, repr=False)
 
     @property
     def gap(self) -> float:
@@ -73,6 +78,8 @@ class Result:
                 entry["timeout"] = self.problem.timeouts[j]
             if self.problem.retries and self.problem.retries[j]:
                 entry["retries"] = self.problem.retries[j]
+            if self.modes and ids[j] in self.modes:
+                entry["mode"] = self.modes[ids[j]]
             entries.append(entry)
         return entries
 
@@ -108,6 +115,12 @@ class Result:
             **({"prediction": self.prediction.to_dict()} if self.prediction is not None else {}),
             **({"dispatch": "waves", "waves": self.wave_list} if self.waves is not None else {}),
             **({"dispatch_cost": self.dispatch_cost} if self.dispatch_cost is not None else {}),
+            **(
+                {"consumes": {k: plain_number(v) for k, v in self.consumes.items()}}
+                if self.consumes is not None
+                else {}
+            ),
+            **({"budgets": {k: plain_number(v) for k, v in self.budgets.items()}} if self.budgets else {}),
         }
 
     @property

@@ -39,7 +39,7 @@ CASES = [
     (
         "missing duration",
         lambda d: d["agents"][0].pop("duration"),
-        r"^agent 'lint': missing required field 'duration'$",
+        r"^agent 'lint': missing required field 'duration' \(or 'modes'\)$",
     ),
     (
         "unknown dependency",

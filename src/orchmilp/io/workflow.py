@@ -22,6 +22,7 @@ from ..errors import InvalidWorkflow, OrchmilpWarning
 from ..model.instance import Agent, Instance
 from ..statuses import FINAL
 from .files import loads_json, read_json
+from .modes import has_model_choice, mode_table
 from .numbers import plain_number
 
 __all__ = [
@@ -106,6 +107,8 @@ def _schema_message(data: Any, err: jsonschema.ValidationError) -> str:
     if err.validator == "required":
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         return f"{where}: missing required field '{missing}'"
+    if err.validator == "anyOf" and isinstance(err.instance, dict) and "id" in err.instance:
+        return f"{where}: missing required field 'duration' (or 'modes')"
     value = err.instance
     if err.validator == "type":
         expected = err.validator_value
@@ -199,6 +202,12 @@ def instance_from_dict(data: Any, source: str = "<workflow>") -> Instance:
     if errors:
         first = min(errors, key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, p) for p in e.absolute_path])
         raise InvalidWorkflow(_schema_message(data, first))
+    if has_model_choice(data):  # the problem of each agent's first mode; the search chooses
+        _warn_unknown_fields(data, source)
+        table = mode_table(data, source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OrchmilpWarning)
+            return instance_from_dict(table.apply(data, [0] * len(table.ids)), source)
     agents = tuple(
         Agent(
             id=a["id"],

@@ -57,13 +57,24 @@ def print_result(result: Result, console: Console | None = None) -> None:
     table.add_column("agent")
     table.add_column("start", justify="right")
     table.add_column("finish", justify="right")
+    if result.modes:
+        table.add_column("mode")
     table.add_column("waits for")
     critical = set(result.critical_path)
     entries = sorted(result.schedule, key=lambda e: (e["start"], e["id"]))
     for entry in _capped(entries, "agents", console):
         name = f"[bold]{escape(entry['id'])}[/bold]" if entry["id"] in critical else escape(entry["id"])
-        table.add_row(name, f"{entry['start']}", f"{entry['finish']}", _ids(entry["waits_for"]) or "-")
+        mode = [escape(entry.get("mode", "-"))] if result.modes else []
+        table.add_row(name, f"{entry['start']}", f"{entry['finish']}", *mode, _ids(entry["waits_for"]) or "-")
     console.print(table)
+    if result.consumes is not None:
+        budgets = result.budgets or {}
+        spent = ", ".join(
+            f"{plain_number(round(v, 6))} {escape(k)}"
+            + (f" of {plain_number(budgets[k])} ({100 * v / budgets[k]:.0f}%)" if budgets.get(k) else "")
+            for k, v in result.consumes.items()
+        )
+        console.print(f"Consumes: {spent}")
     path = result.critical_path
     shown = " -> ".join(escape(a) for a in path[:MAX_ROWS]) + (
         f" -> ... ({len(path) - MAX_ROWS} more)" if len(path) > MAX_ROWS else ""

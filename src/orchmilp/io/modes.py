@@ -1,0 +1,135 @@
+"""Model choice in a workflow: agents' ``modes``, the workflow's ``budgets`` and ``deadline``
+(docs/format-extensions.md).
+
+An agent may do its work in one of several modes (typically one per model), each with its own
+``duration``, ``uses`` (renewable, while it runs: that model's rate bucket) and ``consumes``
+(non-renewable, for the whole run: ``{"usd": 1.8, "tokens": 120000}``). ``budgets`` cap what
+all agents consume together; ``deadline`` caps the makespan. :class:`ModeTable` reads them
+from the workflow as written and turns a choice of modes into the plain single-mode workflow
+that everything else plans, checks and runs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ..errors import InvalidWorkflow
+from .names import printable
+
+__all__ = ["Mode", "ModeTable", "mode_table", "has_model_choice", "DEFAULT_MODE"]
+
+#: The name of an agent's only mode when it has no ``modes``
+DEFAULT_MODE = "default"
+
+
+class Mode(NamedTuple):
+    """One way to do an agent's work."""
+
+    name: str
+    duration: float
+    uses: dict[str, float]  # the agent's uses, with the mode's over them
+    consumes: dict[str, float]
+    fields: dict[str, Any]  # the mode's other fields (command, duration_range, ...), as written
+
+
+def has_model_choice(workflow: dict[str, Any]) -> bool:
+    """True when the workflow has ``modes``, ``consumes``, ``budgets`` or a ``deadline``."""
+    return isinstance(workflow, dict) and (
+        "budgets" in workflow
+        or "deadline" in workflow
+        or any(isinstance(a, dict) and ("modes" in a or "consumes" in a) for a in workflow.get("agents", ()))
+    )
+
+
+@dataclass(frozen=True)
+class ModeTable:
+    """Each agent's modes (an agent without ``modes`` has one, :data:`DEFAULT_MODE`), the
+    budgets and the deadline. A choice is one mode index per agent, in workflow order."""
+
+    ids: tuple[str, ...]
+    modes: tuple[tuple[Mode, ...], ...]
+    budgets: dict[str, float]
+    deadline: float | None
+
+    @property
+    def choices(self) -> int:
+        """How many mode choices there are (the product of the agents' mode counts)."""
+        return math.prod(len(m) for m in self.modes)
+
+    def named(self, choice: list[int] | tuple[int, ...]) -> dict[str, str]:
+        """Agent id -> the chosen mode's name, for the agents that have ``modes``."""
+        return {
+            a: self.modes[j][choice[j]].name for j, a in enumerate(self.ids) if self.modes[j][0].name != DEFAULT_MODE
+        }
+
+    def consumption(self, choice: list[int] | tuple[int, ...]) -> dict[str, float]:
+        """What all agents consume together in ``choice``, per key (budgets' keys first)."""
+        total = {k: 0.0 for k in self.budgets}
+        for j, m in enumerate(choice):
+            for k, v in self.modes[j][m].consumes.items():
+                total[k] = total.get(k, 0.0) + v
+        return total
+
+    def within_budgets(self, choice: list[int] | tuple[int, ...]) -> bool:
+        used = self.consumption(choice)
+        return all(used[k] <= cap + 1e-9 * max(1.0, cap) for k, cap in self.budgets.items())
+
+    def apply(self, workflow: dict[str, Any], choice: list[int] | tuple[int, ...]) -> dict[str, Any]:
+        """The single-mode workflow of ``choice``: each agent with modes gets its chosen mode's
+        duration, uses and fields, and ``mode`` (its name); budgets and deadline are dropped."""
+        out = {k: v for k, v in workflow.items() if k not in ("budgets", "deadline")}
+        agents = []
+        for j, agent in enumerate(workflow["agents"]):
+            mode = self.modes[j][choice[j]]
+            plain = {k: v for k, v in agent.items() if k not in ("modes", "consumes")}
+            if "modes" in agent:
+                plain.update(mode.fields)
+                plain["duration"] = mode.duration
+                plain["uses"] = dict(mode.uses)
+                plain["mode"] = mode.name
+            agents.append(plain)
+        out["agents"] = agents
+        return out
+
+
+def mode_table(workflow: dict[str, Any], source: str = "<workflow>") -> ModeTable:
+    """The modes, budgets and deadline of a workflow whose shape the schema has checked;
+    what the schema cannot say is a one-line error naming the agent and field."""
+    prefix = "" if source == "<workflow>" else f"{source}: "
+    ids: list[str] = []
+    modes: list[tuple[Mode, ...]] = []
+    for agent in workflow["agents"]:
+        aid = agent["id"]
+        ids.append(aid)
+        where = f"{prefix}agent '{printable(aid)}'"
+        shared = dict(agent.get("consumes", {}))
+        if "modes" not in agent:
+            modes.append((Mode(DEFAULT_MODE, float(agent["duration"]), dict(agent.get("uses", {})), shared, {}),))
+            continue
+        if "duration" in agent or "duration_range" in agent:
+            raise InvalidWorkflow(f"{where}: give 'duration' in each of its modes, not beside 'modes'")
+        if not agent["modes"]:
+            raise InvalidWorkflow(f"{where}: 'modes' is empty")
+        seen: set[str] = set()
+        own = []
+        for k, mode in enumerate(agent["modes"]):
+            name = mode["name"]
+            if name in seen:
+                raise InvalidWorkflow(f"{where}: modes[{k}] repeats the name '{printable(name)}'")
+            seen.add(name)
+            consumes = dict(shared)
+            for key, value in mode.get("consumes", {}).items():
+                consumes[key] = consumes.get(key, 0.0) + float(value)
+            fields = {f: v for f, v in mode.items() if f not in ("name", "duration", "uses", "consumes")}
+            uses = {**agent.get("uses", {}), **mode.get("uses", {})}
+            own.append(Mode(name, float(mode["duration"]), uses, consumes, fields))
+        modes.append(tuple(own))
+    budgets = {k: float(v) for k, v in workflow.get("budgets", {}).items()}
+    deadline = workflow.get("deadline")
+    consumed = {k for agent_modes in modes for m in agent_modes for k in m.consumes}
+    for key in budgets:
+        if key not in consumed:
+            raise InvalidWorkflow(f"{prefix}budgets.{printable(key)}: no agent consumes '{printable(key)}'")
+    return ModeTable(tuple(ids), tuple(modes), budgets, None if deadline is None else float(deadline))

@@ -1,0 +1,344 @@
+"""Model choice: the minimum makespan over every choice of modes that keeps within the budgets
+and the deadline (the multi-mode RCPSP with non-renewable resources; models/modes.md).
+
+1. **Bound and feasibility**: a small MILP over the mode choice (:func:`mode_relaxation`):
+   binaries ``y[j, m]``, start times ``S_j`` and the makespan ``T``, with the dependencies
+   in the chosen durations, every resource's energy ``C_r T >= sum u d y``, the budgets and
+   the deadline. Every plan satisfies it, so its optimum is a lower bound on every plan;
+   "infeasible" proves that no choice of modes keeps within the budgets and the deadline.
+2. **Choices to plan**: the relaxation's own choice, the fastest modes repaired greedily
+   into the budgets, then rounds of local moves from the best plan's choice: an agent of its
+   critical path in a faster mode (paid for by a cheaper mode of an agent off it when a
+   budget binds), then any agent in any other mode, while a round finds a shorter plan.
+3. Each choice is planned by the single-mode search with part of the time; the best plan
+   wins. The single-mode search's own bound holds only for its choice of modes; the bound on
+   every plan is the relaxation's, raised by
+4. **logic-based Benders**: the relaxation again, now below the best plan's makespan and
+   with a no-good cut for every choice already planned whose own proven bound is no shorter;
+   its choice is planned next (the single-mode engine proves that choice's optimum), until the
+   relaxation is infeasible (the best plan is ``optimal``: every other choice is settled or
+   cannot be shorter even relaxed) or time runs out (its bound then holds for every plan).
+
+The single-mode search is the engine's; only the mode choice is searched here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..compile.grid import exact_step
+from ..compile.model import LinearModel
+from ..errors import InvalidWorkflow
+from ..io.modes import ModeTable
+from ..model.problem import Problem
+from ..options import SolveOptions
+from ..result import Result
+from ..solvers import backend as solver_backend
+from ..solvers.base import SolverStatus, integral_bound
+from ..statuses import SolveStatus
+
+__all__ = ["solve_modes", "mode_relaxation", "Relaxation"]
+
+#: Share of the time limit for the relaxation MILP; each choice planned gets at least
+#: MIN_PLAN_SECONDS (the single-mode search's first plan)
+RELAXATION_SHARE = 0.15
+MIN_PLAN_SECONDS = 0.3
+#: Choices one or two switches from the best plan's that each round plans
+MOVES_PER_ROUND = 8
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """The relaxation's lower bound on every plan and its choice of modes (None: no choice fits)."""
+
+    bound: float
+    choice: tuple[int, ...] | None
+    proven: bool  # the MILP was solved to optimality (else ``bound`` is its dual bound)
+
+
+def _columns(table: ModeTable) -> list[tuple[int, int]]:
+    return [(j, m) for j, modes in enumerate(table.modes) for m in range(len(modes))]
+
+
+def mode_relaxation(
+    table: ModeTable,
+    edges: np.ndarray,
+    capacity: dict[str, float],
+    seconds: float,
+    options: SolveOptions,
+    below: float | None = None,
+    excluded: Sequence[tuple[int, ...]] = (),
+) -> Relaxation:
+    """Solve the mode-choice MILP of the module docstring within ``seconds``; with ``below``,
+    only makespans up to it, and none of the ``excluded`` choices (no-good cuts)."""
+    cols = _columns(table)
+    n, ny = len(table.ids), len(cols)
+    s0, t_col = ny, ny + n  # S_j, then T
+    rows: list[int] = []
+    idx: list[int] = []
+    vals: list[float] = []
+    lo: list[float] = []
+    hi: list[float] = []
+
+    def row(entries, lower, upper):
+        r = len(lo)
+        for c, v in entries:
+            rows.append(r)
+            idx.append(c)
+            vals.append(v)
+        lo.append(lower)
+        hi.append(upper)
+
+    by_agent: list[list[int]] = [[] for _ in range(n)]
+    for c, (j, _m) in enumerate(cols):
+        by_agent[j].append(c)
+    duration = np.array([table.modes[j][m].duration for j, m in cols])
+    col_upper = np.ones(ny + n + 1)
+    col_upper[ny:] = np.inf
+    for c, (j, m) in enumerate(cols):  # a mode that can never run
+        uses = table.modes[j][m].uses
+        if any(v > capacity.get(r, math.inf) + _EPS for r, v in uses.items()):
+            col_upper[c] = 0.0
+    for j in range(n):
+        row([(c, 1.0) for c in by_agent[j]], 1.0, 1.0)
+        row([(t_col, 1.0), (s0 + j, -1.0)] + [(c, -duration[c]) for c in by_agent[j]], 0.0, math.inf)
+    for i, j in edges:
+        row([(s0 + int(j), 1.0), (s0 + int(i), -1.0)] + [(c, -duration[c]) for c in by_agent[int(i)]], 0.0, math.inf)
+    for r, cap in capacity.items():
+        energy = [(c, -table.modes[j][m].uses.get(r, 0.0) * duration[c]) for c, (j, m) in enumerate(cols)]
+        energy = [(c, v) for c, v in energy if v < 0]
+        if energy and cap > 0:
+            row([(t_col, float(cap))] + energy, 0.0, math.inf)
+    for key, cap in table.budgets.items():
+        spend = [(c, table.modes[j][m].consumes.get(key, 0.0)) for c, (j, m) in enumerate(cols)]
+        row([(c, v) for c, v in spend if v > 0], -math.inf, cap + 1e-9 * max(1.0, cap))
+    for settled in excluded:
+        row([(by_agent[j][m], 1.0) for j, m in enumerate(settled)], -math.inf, n - 1.0)
+    limits = [v for v in (table.deadline, below) if v is not None]
+    if limits:
+        col_upper[t_col] = min(limits)
+    cost = np.zeros(ny + n + 1)
+    cost[t_col] = 1.0
+    model = LinearModel(
+        cost=cost,
+        offset=0.0,
+        matrix=sp.csc_matrix((vals, (rows, idx)), shape=(len(lo), ny + n + 1)),
+        row_lower=np.asarray(lo, float),
+        row_upper=np.asarray(hi, float),
+        col_lower=np.zeros(ny + n + 1),
+        col_upper=col_upper,
+        integral=np.concatenate([np.ones(ny, bool), np.zeros(n + 1, bool)]),
+    )
+    out = (
+        solver_backend(options.backend)
+        .start(model, time_limit=max(seconds, 0.1), threads=1, seed=options.seed)
+        .result()
+    )
+    if out.status is SolverStatus.INFEASIBLE:
+        return Relaxation(math.inf, None, True)
+    choice = None
+    if out.x is not None:
+        chosen = np.asarray(out.x[:ny]).round()
+        choice = tuple(next(m for c, (jj, m) in enumerate(cols) if jj == j and chosen[c] > 0.5) for j in range(n))
+    bound = max(out.bound if math.isfinite(out.bound) else 0.0, 0.0)
+    step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
+    if step:  # every makespan is a sum of durations: a whole multiple of the step
+        bound = integral_bound(bound / step) * step
+    return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
+
+
+def _fastest_within_budgets(table: ModeTable, capacity: dict[str, float]) -> tuple[int, ...] | None:
+    """Each agent's fastest mode that can run; then, while a budget is overrun, the switch to a
+    cheaper mode that costs least time per unit of overrun saved."""
+    choice = []
+    for modes in table.modes:
+        runnable = [
+            m
+            for m, mode in enumerate(modes)
+            if all(v <= capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items())
+        ]
+        if not runnable:
+            return None
+        choice.append(min(runnable, key=lambda m: (modes[m].duration, m)))
+    while not table.within_budgets(choice):
+        used = table.consumption(choice)
+        over = {k: used[k] - cap for k, cap in table.budgets.items() if used[k] > cap}
+        best, best_key = None, math.inf
+        for j, modes in enumerate(table.modes):
+            here = modes[choice[j]]
+            for m, mode in enumerate(modes):
+                saved = sum((here.consumes.get(k, 0.0) - mode.consumes.get(k, 0.0)) / o for k, o in over.items())
+                if m == choice[j] or saved <= _EPS:
+                    continue
+                if any(v > capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items()):
+                    continue
+                key = max(mode.duration - here.duration, 0.0) / saved
+                if key < best_key:
+                    best, best_key = (j, m), key
+        if best is None:
+            return None
+        choice[best[0]] = best[1]
+    return tuple(choice)
+
+
+def _no_choice_fits(table: ModeTable) -> str:
+    """Why the relaxation is infeasible, in one line."""
+    for key, cap in table.budgets.items():
+        least = sum(min(m.consumes.get(key, 0.0) for m in modes) for modes in table.modes)
+        if least > cap + 1e-9 * max(1.0, cap):
+            return f"budgets.{key} = {cap:g}: the cheapest modes consume {least:g}"
+    if table.deadline is not None:
+        return f"deadline = {table.deadline:g}: no choice of modes within the budgets can end by then"
+    return "no choice of modes keeps within all the budgets together"
+
+
+def solve_modes(
+    table: ModeTable,
+    build: Callable[[tuple[int, ...]], Problem],
+    plan: Callable[[Problem, float], Result],
+    options: SolveOptions,
+    started: float,
+) -> tuple[Result, tuple[int, ...]]:
+    """The best plan over the choices of modes tried within ``options.time_limit`` (counted
+    from ``started``), with the relaxation's bound; ``build`` makes the single-mode problem of
+    a choice and ``plan`` plans it within some seconds."""
+    deadline = started + options.time_limit
+    first = build(tuple(0 for _ in table.ids))
+    capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
+    relaxation = mode_relaxation(table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options)
+    if relaxation.choice is None and relaxation.proven:
+        raise InvalidWorkflow(_no_choice_fits(table))
+    candidates = [c for c in (relaxation.choice, _fastest_within_budgets(table, capacity)) if c is not None]
+    if not candidates:
+        raise InvalidWorkflow("no choice of modes within the budgets was found in the time limit")
+    tried: dict[tuple[int, ...], Result] = {}
+    best: tuple[Result, tuple[int, ...]] | None = None
+
+    def attempt(choice: tuple[int, ...], share: float) -> None:
+        nonlocal best
+        if choice in tried or not table.within_budgets(choice):
+            return
+        seconds = max(MIN_PLAN_SECONDS, share * (deadline - time.perf_counter()))
+        result = plan(build(choice), seconds)
+        tried[choice] = result
+        if table.deadline is not None and result.makespan > table.deadline + _EPS:
+            return
+        if best is None or result.makespan < best[0].makespan - _EPS:
+            best = (result, choice)
+
+    for k, choice in enumerate(candidates):
+        attempt(choice, 0.5 / (len(candidates) - k))
+    while (
+        best is not None
+        and time.perf_counter() < deadline - MIN_PLAN_SECONDS
+        and best[0].makespan > relaxation.bound + _EPS
+    ):
+        moves = [c for c in _moves(table, best[0], best[1], capacity) if c not in tried]
+        if not moves:
+            break
+        before = best[0].makespan
+        for choice in moves[:MOVES_PER_ROUND]:
+            if time.perf_counter() > deadline - MIN_PLAN_SECONDS:
+                break
+            attempt(choice, 0.1)
+        if best[0].makespan >= before - _EPS:
+            break
+    if best is None:
+        raise InvalidWorkflow(
+            _no_choice_fits(table) if table.deadline is None else "no plan ends by the deadline within the time limit"
+        )
+    lower, source = max(relaxation.bound, 0.0), "mode relaxation"
+    step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
+    while best[0].makespan > lower + _EPS and deadline - time.perf_counter() > 2 * MIN_PLAN_SECONDS:
+        # logic-based Benders: the relaxation, below the best plan and without the choices
+        # whose own optimum is no shorter, names the next choice to plan, or proves none is left
+        shortest = best[0].makespan
+        settled = [c for c, r in tried.items() if r.lower_bound >= shortest - _EPS or _past(table, r.lower_bound)]
+        below = shortest - (step if step else 1e-6 * max(1.0, shortest))
+        master = mode_relaxation(
+            table, first.edges, capacity, 0.5 * (deadline - time.perf_counter()), options, below, settled
+        )
+        if master.choice is None and master.proven:
+            lower, source = shortest, "mode benders"
+            break
+        if master.bound > lower + _EPS:
+            lower, source = min(master.bound, shortest), "mode benders"
+        if master.choice is None:
+            break
+        if master.choice in tried:  # planned before without a proof: once more, with more time
+            del tried[master.choice]
+            attempt(master.choice, 1.0)
+            again = tried.get(master.choice)
+            if again is None or again.lower_bound < best[0].makespan - _EPS:
+                break
+        else:
+            attempt(master.choice, 0.5)
+    result, choice = best
+    lower = min(lower, result.makespan)
+    status = (
+        SolveStatus.OPTIMAL if result.makespan <= lower + 1e-9 * max(1.0, result.makespan) else SolveStatus.FEASIBLE
+    )
+    return (
+        dataclasses.replace(
+            result,
+            lower_bound=result.makespan if status is SolveStatus.OPTIMAL else lower,
+            status=status,
+            bound_source=source,
+            solve_seconds=time.perf_counter() - started,
+        ),
+        choice,
+    )
+
+
+def _past(table: ModeTable, bound: float) -> bool:
+    """True when a choice whose plans are at least ``bound`` long cannot meet the deadline."""
+    return table.deadline is not None and bound > table.deadline + _EPS
+
+
+def _moves(table: ModeTable, result: Result, choice: tuple[int, ...], capacity: dict[str, float]):
+    """Choices one or two switches away, most promising first: a critical agent in a faster
+    mode (where that breaks a budget, with an agent off the critical path in a cheaper mode
+    that its slack absorbs, most slack first); then any agent in any other mode (a slower
+    mode can free a rate bucket that another agent waits for)."""
+    critical = set(result.critical_path_index)
+    slack = result.makespan - (result.start + result.problem.durations)
+    off_path = sorted((j for j in range(len(choice)) if j not in critical), key=lambda j: -slack[j])
+
+    def runnable(mode) -> bool:
+        return all(v <= capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items())
+
+    first: list[tuple[int, ...]] = []
+    rest: list[tuple[int, ...]] = []
+    for j in sorted(range(len(choice)), key=lambda j: (j not in critical, -result.problem.durations[j])):
+        here = table.modes[j][choice[j]]
+        for m, mode in enumerate(table.modes[j]):
+            if m == choice[j] or not runnable(mode):
+                continue
+            switched = list(choice)
+            switched[j] = m
+            faster = j in critical and mode.duration < here.duration - _EPS
+            if table.within_budgets(switched):
+                (first if faster else rest).append(tuple(switched))
+            elif faster:
+                for i in off_path:
+                    cheaper = [
+                        k
+                        for k, mode_i in enumerate(table.modes[i])
+                        if k != choice[i]
+                        and runnable(mode_i)
+                        and mode_i.duration - table.modes[i][choice[i]].duration <= slack[i] + _EPS
+                    ]
+                    both = [tuple(switched[:i]) + (k,) + tuple(switched[i + 1 :]) for k in cheaper]
+                    fitting = [c for c in both if table.within_budgets(c)]
+                    if fitting:
+                        first.append(fitting[0])
+                        break
+    return first + rest

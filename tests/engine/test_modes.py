@@ -1,0 +1,197 @@
+"""Model choice (agents' ``modes``, ``budgets``, ``deadline``): against brute force over every
+choice of modes, the checker's view of modes and budgets, and one-line errors."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+
+import pytest
+from helpers import ROOT, assert_valid_plan
+from hypothesis import HealthCheck, given, settings
+from reference import reference_optimum
+from strategies import mode_workflows
+
+import orchmilp
+from orchmilp.check import check_plan
+from orchmilp.cli import main
+from orchmilp.errors import InvalidWorkflow
+
+
+def _in_modes(workflow: dict, choice: tuple[int, ...]) -> tuple[dict, float]:
+    """The single-mode workflow of a choice and what it costs (written here, not orchmilp's)."""
+    agents, usd = [], 0.0
+    for agent, m in zip(workflow["agents"], choice):
+        a = {k: v for k, v in agent.items() if k not in ("modes", "consumes")}
+        usd += agent.get("consumes", {}).get("usd", 0)
+        if "modes" in agent:
+            mode = agent["modes"][m]
+            a["duration"] = mode["duration"]
+            a["uses"] = {**agent.get("uses", {}), **mode.get("uses", {})}
+            usd += mode.get("consumes", {}).get("usd", 0)
+        agents.append(a)
+    return {"resources": workflow.get("resources", {}), "agents": agents}, usd
+
+
+def _brute_force(workflow: dict) -> float | None:
+    """The shortest plan over every choice of modes within the budget (None: none fits)."""
+    best = None
+    counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
+    for choice in itertools.product(*(range(c) for c in counts)):
+        single, usd = _in_modes(workflow, choice)
+        if usd <= workflow["budgets"]["usd"]:
+            optimum = reference_optimum(single)
+            best = optimum if best is None else min(best, optimum)
+    return best
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows())
+def test_model_choice_against_brute_force_over_every_choice_of_modes(workflow):
+    optimum = _brute_force(workflow)
+    if optimum is None:
+        with pytest.raises(InvalidWorkflow, match="budgets.usd"):
+            orchmilp.solve(workflow, time_limit=10)
+        return
+    result = orchmilp.solve(workflow, time_limit=10)
+    plan = result.to_dict()
+    assert_valid_plan(workflow, plan, optimum=optimum)  # modes, budget and consumes checked too
+    assert plan["consumes"]["usd"] <= workflow["budgets"]["usd"]
+    assert result.lower_bound <= optimum <= result.makespan
+    if result.status.value == "optimal":
+        assert result.makespan == optimum
+
+
+FOUR = {
+    "name": "pick-models",
+    "resources": {"slots": 2, "opus_tpm": 100000},
+    "budgets": {"usd": 3},
+    "agents": [
+        {
+            "id": "plan",
+            "uses": {"slots": 1},
+            "modes": [
+                {"name": "opus", "duration": 60, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.2}},
+                {"name": "haiku", "duration": 150, "consumes": {"usd": 0.1}},
+            ],
+        },
+        {
+            "id": "impl-a",
+            "depends_on": ["plan"],
+            "uses": {"slots": 1},
+            "modes": [
+                {"name": "opus", "duration": 200, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.5}},
+                {"name": "haiku", "duration": 400, "consumes": {"usd": 0.2}},
+            ],
+        },
+        {
+            "id": "impl-b",
+            "depends_on": ["plan"],
+            "uses": {"slots": 1},
+            "modes": [
+                {"name": "opus", "duration": 100, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.0}},
+                {"name": "haiku", "duration": 220, "consumes": {"usd": 0.15}},
+            ],
+        },
+        {"id": "test", "depends_on": ["impl-a", "impl-b"], "duration": 30, "consumes": {"usd": 0.05}},
+    ],
+}
+
+
+def test_the_budget_decides_the_models_and_the_plan_says_what_it_spends():
+    result = orchmilp.solve(FOUR, time_limit=10)
+    plan = result.to_dict()
+    assert_valid_plan(FOUR, plan)
+    # two opus agents never run together (their rate bucket), and three opus agents cost 3.75:
+    # opus for the plan and the long implementation, haiku for the short one
+    assert {e["id"]: e.get("mode") for e in plan["schedule"]} == {
+        "plan": "opus",
+        "impl-a": "opus",
+        "impl-b": "haiku",
+        "test": None,
+    }
+    assert result.status.value == "optimal" and result.makespan == 310
+    assert plan["consumes"] == {"usd": pytest.approx(2.9)} and plan["budgets"] == {"usd": 3}
+    # money alone buys nothing here: the opus bucket holds one agent; with a bucket for two it does
+    assert orchmilp.solve({**FOUR, "budgets": {"usd": 10}}, time_limit=10).makespan == 310
+    wider = {**FOUR, "budgets": {"usd": 10}, "resources": {"slots": 2, "opus_tpm": 200000}}
+    assert orchmilp.solve(wider, time_limit=10).makespan == 60 + 200 + 30
+
+
+def test_the_checker_rejects_a_wrong_mode_an_overrun_budget_and_a_missed_deadline():
+    plan = orchmilp.solve(FOUR, time_limit=10).to_dict()
+    assert check_plan(FOUR, plan) == []
+    unknown = copy.deepcopy(plan)
+    unknown["schedule"][0]["mode"] = "gpt"
+    assert any("not one of its modes" in p for p in check_plan(FOUR, unknown))
+    missing = copy.deepcopy(plan)
+    del missing["schedule"][0]["mode"]
+    assert any("not one of its modes" in p for p in check_plan(FOUR, missing))
+    assert any("over the budget" in p for p in check_plan({**FOUR, "budgets": {"usd": 2}}, plan))
+    lied = copy.deepcopy(plan)
+    lied["consumes"]["usd"] = 1.0
+    assert any("consumes.usd" in p for p in check_plan(FOUR, lied))
+    assert any("past the deadline" in p for p in check_plan({**FOUR, "deadline": 300}, plan))
+    # another mode changes the duration the plan must respect
+    slower = copy.deepcopy(plan)
+    slower["schedule"][2]["mode"] = "opus"
+    assert check_plan(FOUR, slower)
+
+
+def test_a_deadline_that_no_choice_meets_and_a_budget_below_the_cheapest_are_one_line_errors():
+    with pytest.raises(InvalidWorkflow, match="budgets.usd = 0.2: the cheapest modes consume 0.5"):
+        orchmilp.solve({**FOUR, "budgets": {"usd": 0.2}}, time_limit=5)
+    with pytest.raises(InvalidWorkflow, match="deadline = 200"):
+        orchmilp.solve({**FOUR, "deadline": 200}, time_limit=5)
+    met = orchmilp.solve({**FOUR, "deadline": 320}, time_limit=5)
+    assert met.makespan <= 320
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda w: w["agents"][0].update(duration=5), "agent 'plan': give 'duration' in each of its modes"),
+        (
+            lambda w: w["agents"][0]["modes"][1].update(name="opus"),
+            "agent 'plan': modes\\[1\\] repeats the name 'opus'",
+        ),
+        (
+            lambda w: w["agents"][0]["modes"][0].pop("duration"),
+            "agent 'plan': modes\\[0\\]: missing required field 'duration'",
+        ),
+        (lambda w: w["agents"][3].pop("duration"), "agent 'test': missing required field 'duration' \\(or 'modes'\\)"),
+        (lambda w: w.update(budgets={"eur": 3}), "budgets.eur: no agent consumes 'eur'"),
+        (lambda w: w["agents"][0]["modes"][0].update(consumes={"usd": -1}), "must be >= 0"),
+    ],
+)
+def test_bad_modes_are_one_line_errors_naming_the_agent_and_field(tmp_path, capsys, change, message):
+    workflow = copy.deepcopy(FOUR)
+    change(workflow)
+    with pytest.raises(InvalidWorkflow, match=message):
+        orchmilp.load(workflow)
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(workflow))
+    assert main(["solve", str(path), "-q"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_command_line_shows_the_modes_and_the_spend_and_check_accepts_the_plan(tmp_path, capsys):
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(FOUR))
+    out = tmp_path / "plan.json"
+    assert main(["solve", str(path), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "mode" in printed and "haiku" in printed and "Consumes: 2.9 usd of 3 (97%)" in printed
+    assert main(["check", str(path), str(out)]) == 0
+    plan = json.loads(out.read_text())
+    plan["consumes"]["usd"] = 9
+    out.write_text(json.dumps(plan))
+    assert main(["check", str(path), str(out)]) != 0
+
+
+def test_plain_workflows_are_unchanged():
+    workflow = json.loads((ROOT / "instances" / "examples" / "refactor.json").read_text())
+    plan = orchmilp.solve(workflow, time_limit=10).to_dict()
+    assert "consumes" not in plan and all("mode" not in e for e in plan["schedule"])

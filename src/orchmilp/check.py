@@ -514,8 +514,15 @@ def check_run(workflow: dict[str, Any], lines: list[dict[str, Any]]) -> list[str
             continue
         key = f"{aid}#{line.get('attempt', k)}#{k}"
         starts[key], durs[key] = line["start"], max(line["finish"] - line["start"], 1e-9)
+        uses = agents[aid].get("uses", {})
+        if "modes" in agents[aid]:  # model choice: the uses of the mode the attempt ran in
+            modes = {m["name"]: m for m in agents[aid]["modes"]}
+            if line.get("mode") not in modes:
+                problems.append(f"line {k + 1}: '{aid}' ran in mode {line.get('mode')!r}, not one of its modes")
+                continue
+            uses = {**uses, **modes[line["mode"]].get("uses", {})}
         ran[key] = {
-            "uses": agents[aid].get("uses", {}),
+            "uses": uses,
             "reads": agents[aid].get("reads", []),
             "writes": agents[aid].get("writes", []),
             "agent": aid,

@@ -349,3 +349,45 @@ def test_warm_start_is_used_when_feasible_and_ignored_otherwise():
         )
         assert ("warm start" in phases) == used
         assert result.makespan == 5 and check_plan(workflow, result.to_dict()) == []
+
+
+def test_each_agent_runs_in_its_chosen_mode_with_orchmilp_mode_set_and_recorded(tmp_path):
+    hostile = "h'; touch pwned; echo '$(touch pwned2)"
+    agents = [
+        {
+            "id": f"impl{i}",
+            "uses": {"slots": 1},
+            "writes": [f"out{i}.txt"],
+            "modes": [
+                {
+                    "name": "fast",
+                    "duration": 0.3,
+                    "uses": {"fast_tpm": 1},
+                    "consumes": {"usd": 2},
+                    "command": f'sleep 0.3; printf %s "$ORCHMILP_MODE" > out{i}.txt',
+                },
+                {
+                    "name": hostile,
+                    "duration": 0.6,
+                    "consumes": {"usd": 0.1},
+                    "command": f'sleep 0.6; printf %s "$ORCHMILP_MODE" > out{i}.txt',
+                },
+            ],
+        }
+        for i in range(3)
+    ]
+    agents[1]["depends_on"], agents[2]["depends_on"] = ["impl0"], ["impl1"]
+    # a chain: each fast agent shortens it, and the budget pays for one
+    workflow = {"name": "modes", "resources": {"slots": 3, "fast_tpm": 1}, "budgets": {"usd": 2.3}, "agents": agents}
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert check_run(workflow, lines) == []  # real timestamps, capacities in each attempt's mode
+    modes = {line["agent"]: line["mode"] for line in lines}
+    assert sorted(modes.values()) == sorted(["fast", hostile, hostile])
+    for i in range(3):
+        assert (tmp_path / f"out{i}.txt").read_text() == modes[f"impl{i}"]  # ORCHMILP_MODE, verbatim
+        took = next(line["finish"] - line["start"] for line in lines if line["agent"] == f"impl{i}")
+        assert took >= (0.3 if modes[f"impl{i}"] == "fast" else 0.6)  # the mode's own command ran
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()

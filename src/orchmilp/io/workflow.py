@@ -318,10 +318,12 @@ def problem_to_workflow(problem) -> dict[str, Any]:
 
 def with_durations(workflow: dict[str, Any], durations: dict[str, float]) -> dict[str, Any]:
     """A copy of a workflow as written with the given agents' ``duration`` replaced (and their
-    ``duration_range`` dropped, which the new figure replaces)."""
+    ``duration_range`` dropped, which the new figure replaces); an agent with ``modes`` gets
+    the figure in every mode."""
     out = copy.deepcopy(workflow)
     for agent in out["agents"]:
         if agent.get("id") in durations:
-            agent["duration"] = durations[agent["id"]]
-            agent.pop("duration_range", None)
+            for target in agent["modes"] if "modes" in agent else [agent]:
+                target["duration"] = durations[agent["id"]]
+                target.pop("duration_range", None)
     return out

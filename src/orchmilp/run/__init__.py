@@ -14,14 +14,18 @@ import json
 import os
 import re
 import secrets
+import shlex
 import time
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, RunError
+from ..errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpWarning, RunError
+from ..io.modes import has_model_choice
 from ..io.names import printable
 from ..statuses import FAILED, FINAL, AgentStatus
 from .executor import AgentOutcome, Executor, RunOptions, log_names
@@ -184,7 +188,9 @@ def unit_seconds(time_unit: str) -> float:
         ) from None
 
 
-def _commands(problem) -> tuple[str, ...]:
+def _commands(problem, modes: Sequence[str | None] = ()) -> tuple[str, ...]:
+    """Each agent's command; an agent in a chosen mode has ``ORCHMILP_MODE`` (the mode's name,
+    shell-quoted) in its environment."""
     out = []
     for j in range(problem.n):
         command = problem.commands[j]
@@ -192,8 +198,32 @@ def _commands(problem) -> tuple[str, ...]:
             if problem.durations[j] > 0:
                 raise InvalidWorkflow(f"agent '{problem.ids[j]}': command is missing (orchmilp run runs commands)")
             command = ":"  # a milestone
+        if modes and modes[j] is not None:
+            command = f"export ORCHMILP_MODE={shlex.quote(str(modes[j]))}\n{command}"
         out.append(command)
     return tuple(out)
+
+
+def _in_chosen_modes(written: dict, chosen: dict[str, str | None]):
+    """The problem of the workflow in the chosen modes (by name), and each agent's mode name
+    (None for agents without ``modes``)."""
+    from ..engine import load
+    from ..io.modes import DEFAULT_MODE, mode_table
+
+    table = mode_table(written)
+    choice, names = [], []
+    for agent_id, modes in zip(table.ids, table.modes):
+        by_name = {m.name: k for k, m in enumerate(modes)}
+        name = chosen.get(agent_id) or DEFAULT_MODE
+        if name not in by_name:
+            raise InvalidPlan(
+                f"agent '{printable(agent_id)}': the plan's mode {printable(str(name))!r} is not one of its modes"
+            )
+        choice.append(by_name[name])
+        names.append(None if name == DEFAULT_MODE else name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OrchmilpWarning)
+        return load(table.apply(written, choice)), tuple(names)
 
 
 def _replanner(written: dict, problem):
@@ -261,7 +291,8 @@ def execute(
     if not workdir.is_dir():
         raise InvalidOptions(f"--workdir {workdir}: no such folder")
     history_path = Path(history_path) if history_path is not None else workdir / "runs" / "history.jsonl"
-    commands = _commands(problem)
+    if not has_model_choice(written):
+        _commands(problem)  # a missing command is an error before anything is planned
     done_ids: set[str] = set()
     if run_id is not None and not valid_run_id(run_id):
         raise InvalidOptions(f"--run-id {printable(run_id)}: not a run id (letters, digits, '_.:-'; no '..')")
@@ -284,6 +315,13 @@ def execute(
             # agents already finished (resume): nothing left of them to plan
             result = solve(with_durations(written, dict.fromkeys(done_ids, 0)), time_limit=time_limit)
             waits_for, planned_start, planned_makespan = result.waits_for, result.start, result.makespan
+        modes: tuple[str | None, ...] = ()
+        if has_model_choice(written):  # run each agent in the mode its plan chose
+            chosen = (
+                dict(result.modes or {}) if plan is None else {e["id"]: e.get("mode") for e in plan_dict["schedule"]}
+            )
+            problem, modes = _in_chosen_modes(written, chosen)
+        commands = _commands(problem, modes)
         if on_plan:
             on_plan(problem, waits_for, planned_start, planned_makespan)
         history = None
@@ -309,6 +347,7 @@ def execute(
             options=options or RunOptions(),
             on_event=on_event,
             done=done,
+            modes=modes,
         )
         for j in done:
             executor.outcomes[j].exit_code = 0

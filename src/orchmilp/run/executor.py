@@ -98,6 +98,7 @@ class Executor:
     done: frozenset[int] = frozenset()  # agents already ok in an earlier part of this run (resume)
     replanner: Callable[[Executor], bool] | None = None  # --adaptive: new waits_for for what has not started
     launcher: Callable[..., Any] = launch  # local processes, or run.cluster.DaskLauncher
+    modes: tuple[str | None, ...] = ()  # each agent's chosen mode (model choice), None without modes
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -148,6 +149,7 @@ class Executor:
                 "host": host or self.host,
                 "workflow_path": self.workflow_file[0],
                 "workflow_hash": self.workflow_file[1] or None,
+                **({"mode": self.modes[j]} if self.modes and self.modes[j] is not None else {}),
             },
         )
 

@@ -131,9 +131,9 @@ class Inputs:
         """The prediction of ``result``'s plan (made from :attr:`planned`)."""
         from .prediction import predict_plan
 
-        return predict_plan(
-            result, self.history, samples=samples, level=level, seed=seed, prior=self.written.problem, work=self.work
-        )
+        # with model choice the user's figures are those of the modes the plan chose
+        prior = result.problem if result.consumes is not None else self.written.problem
+        return predict_plan(result, self.history, samples=samples, level=level, seed=seed, prior=prior, work=self.work)
 
 
 def read_inputs(source: Source, history: Any = None, work: Mapping[str, float] | None = None) -> Inputs:

@@ -9,6 +9,7 @@ __all__ = [
     "OrchmilpWarning",
     "InvalidHistory",
     "InvalidWorkflow",
+    "NoPlanFits",
     "InvalidPlan",
     "InvalidOptions",
     "SolverError",
@@ -24,6 +25,11 @@ class OrchmilpError(Exception):
 class InvalidWorkflow(OrchmilpError, ValueError):
     """Raised when a workflow (JSON, dict, PSPLIB or Patterson file) is malformed
     or violates the workflow format; the message names the agent and the field."""
+
+
+class NoPlanFits(InvalidWorkflow):
+    """Raised when no choice of modes keeps within the workflow's budgets and deadline (proven
+    by the mode relaxation, or none found within the time limit); the message says which."""
 
 
 class InvalidHistory(OrchmilpError, ValueError):

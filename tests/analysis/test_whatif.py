@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import FOUR
 
 import orchmilp
 from orchmilp.analysis.scenarios import knee, scenario, sweep_values
@@ -243,3 +244,33 @@ def test_a_what_if_problem_keeps_the_dependency_structure_and_only_that():
     assert [(x.a, x.b) for x in problem.conflicts] == [(0, 1), (0, 2), (1, 2)]
     with pytest.raises(ValueError, match="dataclasses.replace"):
         problem.changed(edges=problem.edges[:0])
+
+
+def test_budgets_a_deadline_and_a_fixed_mode_as_what_ifs_and_a_budget_sweep(tmp_path):
+    from orchmilp.services.whatif import WhatIfRequest, whatif
+
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(FOUR))
+    out = whatif(
+        WhatIfRequest(
+            path,
+            [("set", "budgets.usd=10"), ("set", "impl-b.mode=opus"), ("set", "deadline=200")],
+            sweep="budgets.usd=0..4",
+            seconds_each=5,
+            samples=500,
+        )
+    )
+    rows = {r["scenario"]: r for r in out.rows}
+    assert rows["base"]["makespan"] == 310
+    assert rows["--set budgets.usd=10"]["makespan"] == 310  # the opus bucket holds one agent
+    # impl-b in opus: three opus agents, one at a time in the bucket; within the 3 usd budget the
+    # plan must take haiku for the planner: 150 + 200 + 100 + 30
+    fixed = rows["--set impl-b.mode=opus"]
+    assert fixed["makespan"] == 480 and fixed["status"] == "optimal"
+    assert rows["--set deadline=200"]["status"] == "infeasible" and "deadline" in rows["--set deadline=200"]["reason"]
+    spans = [r["makespan"] for r in out.sweep_rows]
+    assert spans[0] is None and out.sweep_rows[0]["status"] == "infeasible"  # below the cheapest modes
+    assert all(a >= b for a, b in zip(spans[1:], spans[2:]))  # more money never slows the plan
+    assert spans[-1] == 310 and out.knee == 3
+    with pytest.raises(InvalidOptions, match="has no mode 'gpt'"):
+        scenario("set", "impl-b.mode=gpt").apply(FOUR)

@@ -8,7 +8,7 @@ import itertools
 import json
 
 import pytest
-from helpers import ROOT, assert_valid_plan
+from helpers import FOUR, ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
 from reference import reference_optimum
 from strategies import mode_workflows
@@ -61,42 +61,6 @@ def test_model_choice_against_brute_force_over_every_choice_of_modes(workflow):
     assert result.lower_bound <= optimum <= result.makespan
     if result.status.value == "optimal":
         assert result.makespan == optimum
-
-
-FOUR = {
-    "name": "pick-models",
-    "resources": {"slots": 2, "opus_tpm": 100000},
-    "budgets": {"usd": 3},
-    "agents": [
-        {
-            "id": "plan",
-            "uses": {"slots": 1},
-            "modes": [
-                {"name": "opus", "duration": 60, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.2}},
-                {"name": "haiku", "duration": 150, "consumes": {"usd": 0.1}},
-            ],
-        },
-        {
-            "id": "impl-a",
-            "depends_on": ["plan"],
-            "uses": {"slots": 1},
-            "modes": [
-                {"name": "opus", "duration": 200, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.5}},
-                {"name": "haiku", "duration": 400, "consumes": {"usd": 0.2}},
-            ],
-        },
-        {
-            "id": "impl-b",
-            "depends_on": ["plan"],
-            "uses": {"slots": 1},
-            "modes": [
-                {"name": "opus", "duration": 100, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.0}},
-                {"name": "haiku", "duration": 220, "consumes": {"usd": 0.15}},
-            ],
-        },
-        {"id": "test", "depends_on": ["impl-a", "impl-b"], "duration": 30, "consumes": {"usd": 0.05}},
-    ],
-}
 
 
 def test_the_budget_decides_the_models_and_the_plan_says_what_it_spends():

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from ..errors import InvalidOptions
+from ..errors import InvalidOptions, NoPlanFits
 
 __all__ = ["Scenario", "Variant", "scenario", "SCENARIO_FLAGS", "sweep_values", "evaluate", "compare", "knee"]
 
@@ -80,7 +80,19 @@ def _set(text: str, label: str):
     parts = key.split(".")
 
     def edit(workflow):
-        if parts[0] == "resources" and len(parts) == 2:
+        if parts[0] == "budgets" and len(parts) == 2:
+            workflow.setdefault("budgets", {})[parts[1]] = value
+        elif parts == ["deadline"]:
+            workflow["deadline"] = value
+        elif len(parts) == 2 and parts[1] == "mode":  # model choice: keep the agent in one mode
+            agent = _agent(workflow, parts[0], label)
+            names = [m.get("name") for m in agent.get("modes", [])]
+            if value not in names:
+                raise InvalidOptions(
+                    f"{label}: agent '{parts[0]}' has no mode {value!r} (modes: {', '.join(map(str, names)) or 'none'})"
+                )
+            agent["modes"] = [m for m in agent["modes"] if m.get("name") == value]
+        elif parts[0] == "resources" and len(parts) == 2:
             declared = workflow.get("resources", {})
             if parts[1] not in declared:
                 names = ", ".join(declared) or "none"
@@ -92,7 +104,10 @@ def _set(text: str, label: str):
                 target = target.setdefault(part, {})
             target[parts[-1]] = value
         else:
-            raise InvalidOptions(f"{label}: set resources.NAME=V or AGENT.FIELD=V (e.g. review.duration=30)")
+            raise InvalidOptions(
+                f"{label}: set resources.NAME=V, budgets.KEY=V, deadline=V or AGENT.FIELD=V (e.g. review.duration=30, "
+                "impl.mode=haiku)"
+            )
         return workflow
 
     return edit, {}
@@ -219,10 +234,13 @@ def scenario(flag: str, value: str) -> Scenario:
 
 
 def sweep_values(text: str) -> tuple[str, list[float]]:
-    """``resources.cores=1..16`` (or ``=1,2,4,8``) -> ("resources.cores", [1, ..., 16])."""
+    """``resources.cores=1..16`` (or ``=1,2,4,8``; or a budget, ``budgets.usd=2..20``) ->
+    ("resources.cores", [1, ..., 16])."""
     key, raw = _pair(text, f"--sweep {text}")
-    if not key.startswith("resources.") or key.count(".") != 1:
-        raise InvalidOptions(f"--sweep {text}: sweep a resource, e.g. resources.cores=1..16")
+    if not key.startswith(("resources.", "budgets.")) or key.count(".") != 1:
+        raise InvalidOptions(
+            f"--sweep {text}: sweep a resource or a budget, e.g. resources.cores=1..16, budgets.usd=2..20"
+        )
     if ".." in raw:
         lo, hi = (_number(v, f"--sweep {text}") for v in raw.split("..", 1))
         if hi < lo or hi - lo > 1000 or lo != int(lo) or hi != int(hi):
@@ -236,7 +254,11 @@ def evaluate(variant: Variant, *, time_limit: float, history=None, samples: int 
     from ..engine import read_inputs, solve
 
     inputs = read_inputs(variant.workflow, history, variant.work)
-    result = solve(inputs.planned, time_limit=time_limit)
+    try:
+        result = solve(inputs.planned, time_limit=time_limit)
+    except NoPlanFits as err:  # model choice: no choice of modes keeps within the budgets
+        empty = dict.fromkeys(("makespan", "lower_bound", "p50", "p90", "p50_se", "p90_se"))
+        return {"scenario": variant.label, "status": "infeasible", **empty, "reason": str(err)}
     prediction = inputs.predict(result, samples=samples)
     return {
         "scenario": variant.label,

@@ -254,7 +254,7 @@ def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | Non
     for r in rows:
 
         def delta(key, r=r):
-            if r is base:
+            if r is base or r[key] is None or base[key] is None:
                 return ""
             d = r[key] - base[key]
             noise = 2 * math.hypot(r.get(f"{key}_se", 0.0), base.get(f"{key}_se", 0.0))
@@ -276,16 +276,21 @@ def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | Non
         )
     console.print(table)
     if sweep_rows:
-        top = max(r["makespan"] for r in sweep_rows) or 1
+        top = max((r["makespan"] for r in sweep_rows if r["makespan"] is not None), default=1) or 1
         console.print(f"Sweep of {sweep_key}: makespan (bar) and p90")
         for r in sweep_rows:
+            if r["makespan"] is None:
+                console.print(f"  {r['scenario'].split('=')[1]:>6} no plan: {escape(r.get('reason', ''))}")
+                continue
             bar = "█" * max(1, round(40 * r["makespan"] / top))
             console.print(f"  {r['scenario'].split('=')[1]:>6} {bar} {_g(r['makespan'])}  (p90 {_g(r['p90'])})")
         if knee_value is not None:
-            console.print(f"  more capacity stops helping at {sweep_key} = {knee_value:g}")
+            what = "budget" if sweep_key.startswith("budgets.") else "capacity"
+            console.print(f"  more {what} stops helping at {sweep_key} = {knee_value:g}")
         else:
             end = sweep_rows[-1]["scenario"].split("=")[1]
-            console.print(f"  more capacity still helps at the sweep's end ({sweep_key} = {end}): sweep further")
+            what = "budget" if sweep_key.startswith("budgets.") else "capacity"
+            console.print(f"  more {what} still helps at the sweep's end ({sweep_key} = {end}): sweep further")
 
 
 def _count(n: int, noun: str) -> str:

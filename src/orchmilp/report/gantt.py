@@ -186,8 +186,9 @@ def save_sweep(key: str, values, rows, knee, path: str | Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(values, [r["makespan"] for r in rows], "o-", color=_BAR, label="makespan (plan)")
-    ax.plot(values, [r["p90"] for r in rows], "s--", color=_CRITICAL, label="p90 (predicted)")
+    planned = [(v, r) for v, r in zip(values, rows) if r["makespan"] is not None]  # a budget too small: no plan
+    ax.plot([v for v, _ in planned], [r["makespan"] for _, r in planned], "o-", color=_BAR, label="makespan (plan)")
+    ax.plot([v for v, _ in planned], [r["p90"] for _, r in planned], "s--", color=_CRITICAL, label="p90 (predicted)")
     if knee is not None:
         ax.axvline(knee, color="grey", linestyle=":", label=f"more stops helping: {knee:g}")
     ax.set_xlabel(key)

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from ..compile.grid import exact_step
 from ..compile.model import LinearModel
-from ..errors import InvalidWorkflow
+from ..errors import NoPlanFits
 from ..io.modes import ModeTable
 from ..model.problem import Problem
 from ..options import SolveOptions
@@ -215,10 +215,10 @@ def solve_modes(
     capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
     relaxation = mode_relaxation(table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options)
     if relaxation.choice is None and relaxation.proven:
-        raise InvalidWorkflow(_no_choice_fits(table))
+        raise NoPlanFits(_no_choice_fits(table))
     candidates = [c for c in (relaxation.choice, _fastest_within_budgets(table, capacity)) if c is not None]
     if not candidates:
-        raise InvalidWorkflow("no choice of modes within the budgets was found in the time limit")
+        raise NoPlanFits("no choice of modes within the budgets was found in the time limit")
     tried: dict[tuple[int, ...], Result] = {}
     best: tuple[Result, tuple[int, ...]] | None = None
 
@@ -252,7 +252,7 @@ def solve_modes(
         if best[0].makespan >= before - _EPS:
             break
     if best is None:
-        raise InvalidWorkflow(
+        raise NoPlanFits(
             _no_choice_fits(table) if table.deadline is None else "no plan ends by the deadline within the time limit"
         )
     lower, source = max(relaxation.bound, 0.0), "mode relaxation"

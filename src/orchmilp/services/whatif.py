@@ -72,8 +72,10 @@ def whatif(request: WhatIfRequest, deadline: Deadline | None = None) -> WhatIfOu
     from ..bounds.critical_path import critical_path_bound
 
     sweep_rows = each(steps)
-    chain = critical_path_bound(load(read_inputs(base, history).planned))
-    point = knee([(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows)], floor=chain)
+    # no capacity shortens the longest chain; a budget can (a faster model shortens it)
+    chain = critical_path_bound(load(read_inputs(base, history).planned)) if sweep[0].startswith("resources.") else 0.0
+    planned = [(v, r["makespan"]) for v, r in zip(sweep[1], sweep_rows) if r["makespan"] is not None]
+    point = knee(planned, floor=chain)
     if request.plot:
         from ..report.gantt import save_sweep
 

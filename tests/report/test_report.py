@@ -5,7 +5,8 @@ from __future__ import annotations
 import struct
 
 import numpy as np
-from helpers import ROOT, assert_valid_plan
+import pytest
+from helpers import FOUR, ROOT, assert_valid_plan
 
 import orchmilp
 from orchmilp.cli import main
@@ -307,3 +308,30 @@ def test_a_large_gantt_draws_collections_without_a_label_per_agent():
     assert bars and len(bars[0].get_segments()) == n
     assert len(ax.patches) == 0 and len(ax.get_yticklabels()) < 50
     assert ax.get_ylabel() == f"{n} agents, by start"
+
+
+def test_the_report_distributes_tokens_and_money_per_group_and_agent_and_prices_faster_models():
+    result = orchmilp.solve(FOUR, time_limit=10)
+    content = report_content(result, what_if_seconds=2)  # the what-ifs keep the chosen modes
+    spend = content["spend"]
+    chosen = {e["id"]: e.get("mode") for e in result.to_dict()["schedule"]}
+    # each agent's usd from the workflow as written: its mode's, or its own
+    usd = {}
+    for agent in FOUR["agents"]:
+        modes = {m["name"]: m for m in agent.get("modes", [])}
+        usd[agent["id"]] = modes[chosen[agent["id"]]]["consumes"]["usd"] if modes else agent["consumes"]["usd"]
+    assert spend["totals"]["usd"] == pytest.approx(sum(usd.values()))
+    for group in spend["groups"]:
+        assert group["usd"] == pytest.approx(sum(usd[a] for a in group["agents"]))
+    assert sum(g["usd_percent"] for g in spend["groups"]) == pytest.approx(100, abs=0.2)
+    assert {a["id"]: a["mode"] for a in spend["agents"]} == {a: m or "-" for a, m in chosen.items()}
+    # impl-b in haiku: opus would save 120 s and cost 0.85 usd more
+    assert {(f["id"], f["mode"], f["saves"], f["extra_usd"]) for f in spend["faster"]} == {
+        ("impl-b", "opus", 120, 0.85)
+    }
+    md = markdown_report(content)
+    assert "## Token and Cost Budget" in md and "opus instead of haiku" in md and "2.9 usd of 3" in md
+    assert (
+        report_content(orchmilp.solve(ROOT / "instances" / "examples" / "refactor.json"), what_ifs=False)["spend"]
+        is None
+    )

@@ -15,10 +15,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from ..errors import InvalidWorkflow
+from ..errors import InvalidPlan, InvalidWorkflow
 from .names import printable
 
-__all__ = ["Mode", "ModeTable", "mode_table", "has_model_choice", "DEFAULT_MODE"]
+__all__ = ["Mode", "ModeTable", "mode_table", "has_model_choice", "in_chosen_modes", "DEFAULT_MODE"]
 
 #: The name of an agent's only mode when it has no ``modes``
 DEFAULT_MODE = "default"
@@ -133,3 +133,22 @@ def mode_table(workflow: dict[str, Any], source: str = "<workflow>") -> ModeTabl
         if key not in consumed:
             raise InvalidWorkflow(f"{prefix}budgets.{printable(key)}: no agent consumes '{printable(key)}'")
     return ModeTable(tuple(ids), tuple(modes), budgets, None if deadline is None else float(deadline))
+
+
+def in_chosen_modes(
+    workflow: dict[str, Any], chosen: dict[str, str | None]
+) -> tuple[dict[str, Any], tuple[str | None, ...]]:
+    """The single-mode workflow of the modes a plan chose (agent id -> mode name; agents
+    without ``modes`` need none), and each agent's mode name (None without ``modes``)."""
+    table = mode_table(workflow)
+    choice, names = [], []
+    for agent_id, modes in zip(table.ids, table.modes):
+        by_name = {m.name: k for k, m in enumerate(modes)}
+        name = chosen.get(agent_id) or DEFAULT_MODE
+        if name not in by_name:
+            raise InvalidPlan(
+                f"agent '{printable(agent_id)}': the plan's mode {printable(str(name))!r} is not one of its modes"
+            )
+        choice.append(by_name[name])
+        names.append(None if name == DEFAULT_MODE else name)
+    return table.apply(workflow, choice), tuple(names)

@@ -17,11 +17,13 @@ from ..analysis.bottlenecks import (
 )
 from ..analysis.structure import analyze
 from ..deadline import Deadline
+from ..io.modes import in_chosen_modes
 from ..io.numbers import plain_number
 from ..io.workflow import problem_to_workflow
 from ..prediction import predict_plan
 from ..result import Result
 from .diagrams import mermaid
+from .spend import spend_content
 
 __all__ = ["report_content", "WHAT_IF_USED"]
 
@@ -45,6 +47,8 @@ def report_content(
     against ``workflow`` (default: the result's workflow as written, else the problem's own)."""
     p = result.problem
     workflow = workflow or result.workflow or problem_to_workflow(p)
+    if result.consumes is not None:  # model choice: the what-ifs keep the chosen modes
+        workflow = in_chosen_modes(workflow, dict(result.modes or {}))[0]
     used = utilisation(result)
     runs = sum(row["saturated"] for row in used) + len(costly_conflicts(result))
     turns = (deadline or Deadline.none()).split(runs, most=what_if_seconds, used=WHAT_IF_USED)
@@ -79,6 +83,7 @@ def report_content(
         "resolution": conflict_resolution(result),
         "utilisation": used,
         "mermaid": mermaid(p, result),
+        "spend": spend_content(result),
         "capacity_what_if": capacity_what_if(result, turns, workflow) if what_ifs else [],
         "conflict_what_if": conflict_what_if(result, turns, workflow) if what_ifs else [],
         "analysis_date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -61,6 +61,59 @@ def _with_prediction(result, c: dict[str, Any]):
     return dataclasses.replace(result, prediction=c["prediction_object"])
 
 
+def _spend(c: dict[str, Any]) -> str:
+    """Token and money budget distribution (plans with model choice only)."""
+    sp = c.get("spend")
+    if not sp:
+        return ""
+    keys, u = sp["keys"], c["unit"]
+    used = ", ".join(
+        f"{sp['totals'][k]} {k}" + (f" of {sp['budgets'][k]} ({sp['used_percent'][k]}%)" if k in sp["budgets"] else "")
+        for k in keys
+    )
+    return "\n".join(
+        [
+            "<h2>Token and Cost Budget</h2>",
+            f"<p>The plan consumes {html.escape(used)}.</p>",
+            f"<h3>Per {html.escape(sp['grouped_by'])}</h3>",
+            _table(
+                ["start", "agents", *(f"{k} (%)" for k in keys)],
+                [
+                    [g["start"], ", ".join(g["agents"]), *(f"{g[k]} ({g[k + '_percent']}%)" for k in keys)]
+                    for g in sp["groups"]
+                ],
+            ),
+            "<h3>Per agent: the model chosen</h3>",
+            _table(
+                ["agent", "mode", "critical", *(f"{k} (%)" for k in keys)],
+                [
+                    [
+                        a["id"],
+                        a["mode"],
+                        "yes" if a["critical"] else "",
+                        *(f"{a[k]} ({a[k + '_percent']}%)" for k in keys),
+                    ]
+                    for a in sp["agents"]
+                ],
+            ),
+            "<h3>Faster models not chosen: what each would save and cost</h3>",
+            _table(
+                ["agent", "mode instead of", f"saves ({u})", "critical", *(f"extra {k}" for k in keys)],
+                [
+                    [
+                        f["id"],
+                        f"{f['mode']} instead of {f['instead_of']}",
+                        f["saves"],
+                        "yes" if f["critical"] else "",
+                        *(f[f"extra_{k}"] for k in keys),
+                    ]
+                    for f in sp["faster"]
+                ],
+            ),
+        ]
+    )
+
+
 def _roadmap_and_validation(c: dict[str, Any]) -> str:
     parts = ["<h2>Implementation Roadmap</h2>"]
     for phase in c["roadmap"]:
@@ -179,6 +232,7 @@ def html_report(c: dict[str, Any], result, figures: dict[str, str] | None = None
                 for r in c["utilisation"]
             ],
         ),
+        _spend(c),
         _roadmap_and_validation(c),
         "<h2>Diagrams</h2>",
         f"<details><summary>Mermaid</summary><pre>{html.escape(c['mermaid'])}</pre></details>",

@@ -170,6 +170,7 @@ def markdown_report(c: dict[str, Any]) -> str:
         ["resource", "capacity", "average %", "peak", "peak %"],
         [[r["resource"], r["capacity"], r["average_percent"], r["peak"], r["peak_percent"]] for r in c["utilisation"]],
     )
+    lines += spend_section(c, u)
     lines += ["## Implementation Roadmap"]
     for phase in c["roadmap"]:
         lines += [f"### {phase['phase']}"] + [f"- [ ] {step}" for step in phase["steps"]] + [""]
@@ -181,6 +182,55 @@ def markdown_report(c: dict[str, Any]) -> str:
         "- Rollback Plan: keep the current stages; the plan is only an order of starts, nothing to undo",
     ]
     return "\n".join(lines)
+
+
+def spend_section(c: dict[str, Any], u: str) -> list[str]:
+    """Token and money budget distribution (plans with model choice only)."""
+    sp = c.get("spend")
+    if not sp:
+        return []
+    keys = sp["keys"]
+    used = ", ".join(
+        f"{sp['totals'][k]} {k}" + (f" of {sp['budgets'][k]} ({sp['used_percent'][k]}%)" if k in sp["budgets"] else "")
+        for k in keys
+    )
+    lines = ["## Token and Cost Budget", f"- The plan consumes {used}."]
+    if sp["deadline"] is not None:
+        lines.append(f"- Deadline {sp['deadline']} {u}; the plan ends at {c['summary']['makespan']} {u}.")
+    lines += ["", f"### Per {sp['grouped_by']}"]
+    lines += _table(
+        ["start", "agents", *(f"{k} (%)" for k in keys)],
+        [[g["start"], ", ".join(g["agents"]), *(f"{g[k]} ({g[k + '_percent']}%)" for k in keys)] for g in sp["groups"]],
+    )
+    lines += ["### Per agent: the model chosen"]
+    lines += _table(
+        ["agent", "mode", "critical", *(f"{k} (%)" for k in keys)],
+        [
+            [a["id"], a["mode"], "yes" if a["critical"] else "", *(f"{a[k]} ({a[k + '_percent']}%)" for k in keys)]
+            for a in sp["agents"]
+        ],
+    )
+    if sp["faster"]:
+        lines += ["### Faster models not chosen: what each would save and cost"]
+        lines += [
+            "An agent's own time saved shortens the plan only when the agent is on the critical path "
+            "(and then by at most that much); the budgets decide what fits.",
+            "",
+        ]
+        lines += _table(
+            ["agent", "mode instead of", f"saves ({u})", "critical", *(f"extra {k}" for k in keys)],
+            [
+                [
+                    f["id"],
+                    f"{f['mode']} instead of {f['instead_of']}",
+                    f["saves"],
+                    "yes" if f["critical"] else "",
+                    *(f[f"extra_{k}"] for k in keys),
+                ]
+                for f in sp["faster"]
+            ],
+        )
+    return lines
 
 
 def wave_cost(c: dict[str, Any]) -> str:

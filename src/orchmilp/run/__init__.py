@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidHistory, InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpWarning, RunError
+from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, OrchmilpWarning, RunError
 from ..io.modes import has_model_choice
 from ..io.names import printable
 from ..statuses import FAILED, FINAL, AgentStatus
@@ -205,25 +205,14 @@ def _commands(problem, modes: Sequence[str | None] = ()) -> tuple[str, ...]:
 
 
 def _in_chosen_modes(written: dict, chosen: dict[str, str | None]):
-    """The problem of the workflow in the chosen modes (by name), and each agent's mode name
-    (None for agents without ``modes``)."""
+    """The problem of the workflow in the chosen modes (by name), and each agent's mode name."""
     from ..engine import load
-    from ..io.modes import DEFAULT_MODE, mode_table
+    from ..io.modes import in_chosen_modes
 
-    table = mode_table(written)
-    choice, names = [], []
-    for agent_id, modes in zip(table.ids, table.modes):
-        by_name = {m.name: k for k, m in enumerate(modes)}
-        name = chosen.get(agent_id) or DEFAULT_MODE
-        if name not in by_name:
-            raise InvalidPlan(
-                f"agent '{printable(agent_id)}': the plan's mode {printable(str(name))!r} is not one of its modes"
-            )
-        choice.append(by_name[name])
-        names.append(None if name == DEFAULT_MODE else name)
+    single, names = in_chosen_modes(written, chosen)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OrchmilpWarning)
-        return load(table.apply(written, choice)), tuple(names)
+        return load(single), names
 
 
 def _replanner(written: dict, problem):

@@ -1,0 +1,79 @@
+"""What a plan with model choice spends (the product's "token budget distribution"): per
+agent and per parallel group (or wave), against the budgets, and what a faster model would
+save and cost for each agent not already in its fastest mode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..io.modes import mode_table
+from ..io.numbers import plain_number
+from ..result import Result
+
+__all__ = ["spend_content"]
+
+
+def _share(part: float, whole: float) -> float | None:
+    return round(100 * part / whole, 1) if whole > 0 else None
+
+
+def spend_content(result: Result) -> dict[str, Any] | None:
+    """The spend section of the report; None for a plan without model choice."""
+    if result.consumes is None or result.workflow is None:
+        return None
+    table = mode_table(result.workflow)
+    names = result.modes or {}
+    chosen = []
+    for aid, modes in zip(table.ids, table.modes):
+        by_name = {m.name: m for m in modes}
+        chosen.append(by_name.get(names.get(aid, ""), modes[0]))
+    keys = list(result.consumes)
+    totals = result.consumes
+    critical = set(result.critical_path_index)
+    agents = []
+    for j, (aid, mode) in enumerate(zip(table.ids, chosen)):
+        row: dict[str, Any] = {"id": aid, "mode": (result.modes or {}).get(aid, "-"), "critical": j in critical}
+        for k in keys:
+            row[k] = plain_number(round(mode.consumes.get(k, 0.0), 6))
+            row[f"{k}_percent"] = _share(mode.consumes.get(k, 0.0), totals[k])
+        agents.append(row)
+    waves = result.wave_list if result.waves is not None else None
+    groups = []
+    for g in waves if waves is not None else result.groups:
+        members = [result.problem.index[a] for a in g["agents"]]
+        row = {"start": g["start"], "agents": g["agents"]}
+        for k in keys:
+            amount = sum(chosen[j].consumes.get(k, 0.0) for j in members)
+            row[k] = plain_number(round(amount, 6))
+            row[f"{k}_percent"] = _share(amount, totals[k])
+        groups.append(row)
+    faster = []
+    for j, (aid, modes) in enumerate(zip(table.ids, table.modes)):
+        here = chosen[j]
+        for mode in modes:
+            if mode.duration < here.duration:
+                faster.append(
+                    {
+                        "id": aid,
+                        "mode": mode.name,
+                        "instead_of": here.name,
+                        "saves": plain_number(round(here.duration - mode.duration, 6)),
+                        "critical": j in critical,
+                        **{
+                            f"extra_{k}": plain_number(round(mode.consumes.get(k, 0.0) - here.consumes.get(k, 0.0), 6))
+                            for k in keys
+                        },
+                    }
+                )
+    budgets = table.budgets
+    return {
+        "keys": keys,
+        "totals": {k: plain_number(round(v, 6)) for k, v in totals.items()},
+        "budgets": {k: plain_number(v) for k, v in budgets.items()},
+        "used_percent": {k: _share(totals[k], budgets[k]) for k in budgets},
+        "deadline": plain_number(table.deadline) if table.deadline is not None else None,
+        "agents": agents,
+        "groups": groups,
+        "grouped_by": "wave" if waves is not None else "parallel group",
+        "faster": sorted(faster, key=lambda f: (not f["critical"], -f["saves"])),
+    }

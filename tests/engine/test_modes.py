@@ -159,3 +159,17 @@ def test_plain_workflows_are_unchanged():
     workflow = json.loads((ROOT / "instances" / "examples" / "refactor.json").read_text())
     plan = orchmilp.solve(workflow, time_limit=10).to_dict()
     assert "consumes" not in plan and all("mode" not in e for e in plan["schedule"])
+
+
+def test_the_model_choice_example_is_proven_within_its_budgets_and_its_report_prices_the_models(tmp_path):
+    path = ROOT / "instances" / "examples" / "models" / "feature-with-model-choice.json"
+    workflow = json.loads(path.read_text())
+    report = tmp_path / "report.md"
+    assert main(["solve", str(path), "-o", str(tmp_path / "plan.json"), "--report", str(report), "-q"]) == 0
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert_valid_plan(workflow, plan)
+    assert plan["status"] == "optimal"
+    assert all(plan["consumes"][k] <= cap for k, cap in workflow["budgets"].items())
+    assert len({e["mode"] for e in plan["schedule"]}) >= 2  # the budgets make it mix the models
+    text = report.read_text()
+    assert "## Token and Cost Budget" in text and "### Per parallel group" in text

@@ -391,3 +391,61 @@ def test_each_agent_runs_in_its_chosen_mode_with_orchmilp_mode_set_and_recorded(
         took = next(line["finish"] - line["start"] for line in lines if line["agent"] == f"impl{i}")
         assert took >= (0.3 if modes[f"impl{i}"] == "fast" else 0.6)  # the mode's own command ran
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+FAKE_MODEL = """
+import pathlib, sys, time
+counter = pathlib.Path(sys.argv[1])
+calls = int(counter.read_text()) if counter.exists() else 0
+counter.write_text(str(calls + 1))
+if calls < 2:
+    print("HTTP 429 Too Many Requests: rate limit reached; retry-after: 2", flush=True)
+    sys.exit(75)
+time.sleep(0.3)
+print("done")
+"""
+
+
+def _rate_limited_workflow(tmp_path: Path, declared: bool) -> dict:
+    (tmp_path / "fake_model.py").write_text(FAKE_MODEL)
+    mode = {"name": "opus", "duration": 0.3, "uses": {"opus_tpm": 1}, "consumes": {"usd": 1}}
+    mode["command"] = f"{PY} fake_model.py impl.count"
+    if declared:
+        mode["rate_limit"] = {"exit_codes": [75], "pattern": "429"}
+    return {
+        "name": "rate-limits",
+        "resources": {"opus_tpm": 2},
+        "agents": [
+            {"id": "impl", "modes": [mode]},
+            {"id": "gate", "duration": 0.5, "command": "sleep 0.5"},
+            # the same model's bucket: held while impl's bucket is paused
+            {"id": "other", "duration": 0.3, "command": "sleep 0.3", "depends_on": ["gate"], "uses": {"opus_tpm": 1}},
+        ],
+    }
+
+
+def test_a_rate_limited_attempt_waits_for_its_retry_after_holds_the_bucket_and_is_not_a_failure(tmp_path):
+    workflow = _rate_limited_workflow(tmp_path, declared=True)
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert check_run(workflow, lines) == []
+    impl = [line for line in lines if line["agent"] == "impl"]
+    assert [line["status"] for line in impl] == ["failed", "failed", "ok"]  # retries 0: still ok at last
+    assert [line.get("rate_limited") for line in impl] == [2, 2, None]
+    for before, after in zip(impl, impl[1:]):
+        assert after["start"] >= before["finish"] + 2 - 0.05  # retry-after honoured
+    other = next(line for line in lines if line["agent"] == "other")
+    gate = next(line for line in lines if line["agent"] == "gate")
+    assert gate["finish"] < impl[0]["finish"] + 2 - 0.5  # other was ready well before the pause ended
+    assert other["start"] >= impl[0]["finish"] + 2 - 0.05  # but its bucket was held
+    assert _final(lines) == {"impl": "ok", "gate": "ok", "other": "ok"}
+
+
+def test_without_a_declared_rate_limit_the_same_answer_is_a_failure(tmp_path):
+    path = _write(tmp_path, _rate_limited_workflow(tmp_path, declared=False))
+    proc = _cli("run", path, "-q")
+    assert proc.returncode != 0
+    impl = [line for line in _lines(tmp_path) if line["agent"] == "impl"]
+    assert len(impl) == 1 and impl[0]["status"] == "failed" and "rate_limited" not in impl[0]

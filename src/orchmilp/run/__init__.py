@@ -29,6 +29,7 @@ from ..io.modes import has_model_choice
 from ..io.names import printable
 from ..statuses import FAILED, FINAL, AgentStatus
 from .executor import AgentOutcome, Executor, RunOptions, log_names
+from .rate_limits import rate_limits
 
 __all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_names", "FINAL"]
 
@@ -204,15 +205,11 @@ def _commands(problem, modes: Sequence[str | None] = ()) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _in_chosen_modes(written: dict, chosen: dict[str, str | None]):
-    """The problem of the workflow in the chosen modes (by name), and each agent's mode name."""
-    from ..engine import load
-    from ..io.modes import in_chosen_modes
-
-    single, names = in_chosen_modes(written, chosen)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", OrchmilpWarning)
-        return load(single), names
+def _own_uses(agent: dict, mode: str | None) -> dict | None:
+    """The chosen mode's own ``uses`` (its model's buckets); None for an agent without modes."""
+    if mode is None:
+        return None
+    return next(m.get("uses", {}) for m in agent["modes"] if m["name"] == mode)
 
 
 def _replanner(written: dict, problem):
@@ -267,8 +264,9 @@ def execute(
     ``cluster``: a Dask scheduler address: agents run on its workers (see :mod:`.cluster`).
     ``run_id``: the new run's id (default: made here; the MCP server names background runs).
     """
-    from ..engine import checked_plan, load_as_written, solve
+    from ..engine import checked_plan, load, load_as_written, solve
     from ..history import read_history
+    from ..io.modes import in_chosen_modes
     from ..io.workflow import with_durations
     from ..prediction import predict_policy
 
@@ -305,12 +303,19 @@ def execute(
             result = solve(with_durations(written, dict.fromkeys(done_ids, 0)), time_limit=time_limit)
             waits_for, planned_start, planned_makespan = result.waits_for, result.start, result.makespan
         modes: tuple[str | None, ...] = ()
+        single = written
+        mode_uses: list[dict[str, float] | None] = [None] * problem.n
         if has_model_choice(written):  # run each agent in the mode its plan chose
             chosen = (
                 dict(result.modes or {}) if plan is None else {e["id"]: e.get("mode") for e in plan_dict["schedule"]}
             )
-            problem, modes = _in_chosen_modes(written, chosen)
+            single, modes = in_chosen_modes(written, chosen)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", OrchmilpWarning)
+                problem = load(single)
+            mode_uses = [_own_uses(agent, name) for agent, name in zip(written["agents"], modes)]
         commands = _commands(problem, modes)
+        limits = rate_limits(single["agents"], mode_uses)
         if on_plan:
             on_plan(problem, waits_for, planned_start, planned_makespan)
         history = None
@@ -337,6 +342,7 @@ def execute(
             on_event=on_event,
             done=done,
             modes=modes,
+            rate_limits=limits,
         )
         for j in done:
             executor.outcomes[j].exit_code = 0

@@ -33,6 +33,7 @@ from ..model.problem import Problem
 from ..signals import held
 from ..statuses import FAILED, FINAL, AgentStatus
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
+from .rate_limits import MAX_RATE_LIMITED, RateLimit, attempt_output, retry_after
 
 __all__ = ["RunOptions", "AgentOutcome", "Executor", "log_names"]
 
@@ -62,6 +63,7 @@ class RunOptions:
     grace: float = 5.0  # seconds between SIGTERM and SIGKILL
     backoff: float = 1.0  # first retry delay; doubles per attempt, at most 30 s
     max_backoff: float = 30.0
+    max_rate_pause: float = 600.0  # the longest retry-after honoured
 
 
 @dataclass
@@ -76,6 +78,7 @@ class AgentOutcome:
     note: str = ""
     not_before: float = 0.0  # monotonic: a retry waits for its backoff
     alone: bool = False  # retry after a memory kill: nothing else runs beside it
+    rate_limited: int = 0  # attempts that hit a rate limit (not failures)
 
 
 @dataclass
@@ -99,6 +102,7 @@ class Executor:
     replanner: Callable[[Executor], bool] | None = None  # --adaptive: new waits_for for what has not started
     launcher: Callable[..., Any] = launch  # local processes, or run.cluster.DaskLauncher
     modes: tuple[str | None, ...] = ()  # each agent's chosen mode (model choice), None without modes
+    rate_limits: tuple[RateLimit | None, ...] = ()  # how each agent says it was rate limited (rate_limits.py)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -120,18 +124,21 @@ class Executor:
         self.drift_seen: set[int] = set()  # agents whose drift already triggered a re-plan
         self.log_names = log_names(p.ids)
         self.record_error: RunError | None = None  # the history could not be written
+        self.paused = np.zeros(len(self.capacity))  # monotonic: a rate-limited bucket is held until then
 
     # ---- records -------------------------------------------------------------------------
 
-    def _record(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host=None) -> None:
+    def _record(
+        self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host=None, **extra
+    ) -> None:
         """One history line; a history that cannot be written stops the run (raised after the cleanup)."""
         try:
-            self._append(j, attempt, start, finish, status, exit_code, host)
+            self._append(j, attempt, start, finish, status, exit_code, host, **extra)
         except RunError as err:
             self.record_error = self.record_error or err
             self.stopping = self.stopping or "history"
 
-    def _append(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host) -> None:
+    def _append(self, j: int, attempt: int, start: float, finish: float, status: str, exit_code, host, **extra) -> None:
         p = self.problem
         append_attempt(
             self.history_path,
@@ -150,6 +157,7 @@ class Executor:
                 "workflow_path": self.workflow_file[0],
                 "workflow_hash": self.workflow_file[1] or None,
                 **({"mode": self.modes[j]} if self.modes and self.modes[j] is not None else {}),
+                **extra,
             },
         )
 
@@ -245,9 +253,20 @@ class Executor:
             status = AgentStatus.TIMEOUT
         else:
             status = AgentStatus.OK if code == 0 else AgentStatus.FAILED
-        self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None))
+        pause = self._rate_limited(j, status, code)
+        extra = {"rate_limited": round(pause, 3)} if pause is not None else {}
+        self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None), **extra)
+        if pause is not None:  # not a failure: hold the bucket, then try again
+            until = time.monotonic() + pause
+            for r in self._buckets(j):
+                self.paused[r] = max(self.paused[r], until)
+            out.rate_limited += 1
+            out.status, out.not_before = AgentStatus.READY, until
+            out.note = f"attempt {proc.attempt} rate limited: retried after {pause:g} s"
+            self._event("rate_limited", j)
+            return
         retries = p.retries[j] if p.retries else 0
-        if status in FAILED and proc.attempt <= retries and not self.stopping:
+        if status in FAILED and proc.attempt - out.rate_limited <= retries and not self.stopping:
             memory_killed = code in MEMORY_KILL_CODES and proc.term_sent is None  # killed, not by us
             delay = min(self.options.max_backoff, self.options.backoff * 2 ** (proc.attempt - 1))
             out.status, out.not_before, out.alone = AgentStatus.READY, time.monotonic() + delay, memory_killed
@@ -271,6 +290,29 @@ class Executor:
             if self.options.on_failure == "stop" and not self._expected_failure(j):
                 self.stopping = self.stopping or "failure"
         self._event(status, j)
+
+    def _rate_limited(self, j: int, status: str, code) -> float | None:
+        """The pause a failed attempt asks for when it hit its rate limit (None: an ordinary end)."""
+        limit = self.rate_limits[j] if self.rate_limits else None
+        out = self.outcomes[j]
+        if limit is None or status != AgentStatus.FAILED or self.stopping or out.rate_limited >= MAX_RATE_LIMITED:
+            return None
+        output = attempt_output(self.log_dir / self.log_names[self.problem.ids[j]])
+        if not limit.hit(code, output):
+            return None
+        asked = retry_after(output)
+        backoff = min(self.options.max_backoff, self.options.backoff * 2**out.rate_limited)
+        return min(asked, self.options.max_rate_pause) if asked is not None else backoff
+
+    def _buckets(self, j: int) -> list[int]:
+        limit = self.rate_limits[j] if self.rate_limits else None
+        names = set(limit.buckets) if limit is not None else set()
+        return [r for r, name in enumerate(self.problem.resource_names) if name in names]
+
+    def _held_until(self, j: int) -> float:
+        """When the rate-limited buckets that ``j`` uses are free again (0: none held)."""
+        used = self.usage[j] > 0
+        return float(self.paused[used].max()) if used.any() else 0.0
 
     def _replan(self) -> None:
         if self.replanner is not None and not self.stopping and self.replanner(self):
@@ -353,8 +395,9 @@ class Executor:
                 out = self.outcomes[j]
                 if out.status != AgentStatus.READY:
                     continue
-                if out.not_before > now:
-                    wake = out.not_before if wake is None else min(wake, out.not_before)
+                hold = max(out.not_before, self._held_until(j))
+                if hold > now:
+                    wake = hold if wake is None else min(wake, hold)
                     continue
                 if self._fits(j):
                     self._start(j, waiter)

@@ -69,7 +69,7 @@ class RunView:
             self.actual[j] = now - self.started.pop(j, now)
             key = {"ok": "done", "timeout": "failed"}.get(what, what)
             self.counts[key] += 1
-        elif what == "retry":
+        elif what in ("retry", "rate_limited"):
             self.started.pop(j, None)
         elif what == "skipped":
             self.counts["skipped"] += 1
@@ -78,6 +78,7 @@ class RunView:
             extra = {
                 "start": f"(attempt {outcome.attempts}, planned {planned:.4g} s)",
                 "retry": outcome.note,
+                "rate_limited": outcome.note,
                 "skipped": outcome.note,
                 "failed": outcome.note,
                 "timeout": outcome.note,

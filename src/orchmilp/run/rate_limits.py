@@ -1,0 +1,78 @@
+"""Rate limits at run time: an attempt that failed because its model's rate bucket was full
+(an exit code or an output pattern the workflow declares, ``rate_limit`` of an agent or a
+mode; docs/format-extensions.md) is not a failure. Every agent that uses that bucket is held
+for the time the answer asks (``retry-after``) or a backoff, then the attempt is retried."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidWorkflow
+from ..io.names import printable
+
+__all__ = ["RateLimit", "rate_limits", "retry_after", "MAX_RATE_LIMITED", "LOG_TAIL_BYTES"]
+
+#: Rate-limited attempts of one agent after which the next one counts as an ordinary failure
+MAX_RATE_LIMITED = 10
+#: How much of the end of an attempt's log is searched for the pattern and retry-after
+LOG_TAIL_BYTES = 65536
+_RETRY_AFTER = re.compile(r"retry[-_ ]?after\D{0,5}?(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """How one agent (in its chosen mode) says it was rate limited, and its buckets (resources)."""
+
+    exit_codes: frozenset[int]
+    pattern: re.Pattern[str] | None
+    buckets: tuple[str, ...]
+
+    def hit(self, exit_code: int | None, output: str) -> bool:
+        return (exit_code is not None and exit_code in self.exit_codes) or (
+            self.pattern is not None and self.pattern.search(output) is not None
+        )
+
+
+def rate_limits(agents: list[dict[str, Any]], mode_uses: list[dict[str, float] | None]) -> tuple[RateLimit | None, ...]:
+    """Each agent's :class:`RateLimit` (None without ``rate_limit``), from the workflow in its
+    chosen modes; ``mode_uses``: the chosen mode's own ``uses`` (None for agents without
+    modes), whose resources are the buckets unless ``rate_limit.resources`` names them."""
+    out: list[RateLimit | None] = []
+    for agent, own in zip(agents, mode_uses):
+        spec = agent.get("rate_limit")
+        if spec is None:
+            out.append(None)
+            continue
+        where = f"agent '{printable(agent['id'])}': rate_limit"
+        pattern = None
+        if spec.get("pattern"):
+            try:
+                pattern = re.compile(spec["pattern"])
+            except re.error as err:
+                raise InvalidWorkflow(f"{where}.pattern is not a regular expression: {err}") from None
+        buckets = spec.get("resources") or list(own if own is not None else agent.get("uses", {}))
+        out.append(RateLimit(frozenset(spec.get("exit_codes", ())), pattern, tuple(buckets)))
+    return tuple(out)
+
+
+def retry_after(output: str) -> float | None:
+    """The seconds a rate-limit answer asks to wait (``retry-after: 2``, ``Retry after 2 s``)."""
+    found = _RETRY_AFTER.findall(output)
+    return float(found[-1]) if found else None
+
+
+def attempt_output(log: Path) -> str:
+    """The end of an agent's log, from its last attempt's header on."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - LOG_TAIL_BYTES))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    head = text.rfind("--- orchmilp: attempt ")
+    return text[head:] if head >= 0 else text

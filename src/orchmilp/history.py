@@ -45,11 +45,15 @@ class History:
     host: tuple[str | None, ...]
     workflow_path: tuple[str | None, ...] = ()  # the workflow file a run started from (resolved), if recorded
     workflow_hash: tuple[str | None, ...] = ()  # and the SHA-256 of its content (empty: none recorded)
+    mode: tuple[str | None, ...] = ()  # the mode (model) the attempt ran in, with model choice
+    usage: tuple[Mapping[str, float], ...] = ()  # what the attempt reported it consumed (tokens, usd)
 
     def __post_init__(self) -> None:
-        for name in ("workflow_path", "workflow_hash"):
+        for name in ("workflow_path", "workflow_hash", "mode"):
             if len(getattr(self, name)) != len(self.agent):
                 object.__setattr__(self, name, (None,) * len(self.agent))
+        if len(self.usage) != len(self.agent):
+            object.__setattr__(self, "usage", ({},) * len(self.agent))
 
     def __len__(self) -> int:
         return len(self.agent)
@@ -79,6 +83,8 @@ class History:
             host=pick(self.host),
             workflow_path=pick(self.workflow_path),
             workflow_hash=pick(self.workflow_hash),
+            mode=pick(self.mode),
+            usage=pick(self.usage),
         )
 
     def ok(self) -> History:
@@ -108,7 +114,7 @@ class History:
 
     @classmethod
     def empty(cls) -> History:
-        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), (), (), ())
+        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), (), (), (), (), ())
 
     @classmethod
     def concat(cls, parts: Iterable[History]) -> History:
@@ -128,6 +134,8 @@ class History:
             host=join("host"),
             workflow_path=join("workflow_path"),
             workflow_hash=join("workflow_hash"),
+            mode=join("mode"),
+            usage=join("usage"),
         )
 
 
@@ -226,7 +234,8 @@ def _text(value: Any) -> bool:
 
 
 def _read_jsonl(path: Path) -> History:
-    names = ("run", "workflow", "agent", "kind", "status", "start", "finish", "workflow_path", "workflow_hash")
+    names = ("run", "workflow", "agent", "kind", "status", "start", "finish", "workflow_path", "workflow_hash", "mode")
+    usages: list[Mapping[str, float]] = []
     cols: dict[str, list] = {k: [] for k in names}
     features: list[Mapping[str, float]] = []
     hosts: list[str | None] = []
@@ -269,7 +278,11 @@ def _read_jsonl(path: Path) -> History:
             _bad_line(path, lineno, "finish - start is not a finite number of seconds")
             continue
         bad_type = next(
-            (k for k in ("run", "host", "workflow", "kind", "workflow_path", "workflow_hash") if not _text(rec.get(k))),
+            (
+                k
+                for k in ("run", "host", "workflow", "kind", "workflow_path", "workflow_hash", "mode")
+                if not _text(rec.get(k))
+            ),
             None,
         )
         if bad_type is not None:
@@ -278,6 +291,10 @@ def _read_jsonl(path: Path) -> History:
         feats = rec.get("features") or no_features
         if not isinstance(feats, dict) or any(_number(v) is None or v < 0 for v in feats.values()):
             _bad_line(path, lineno, "features must map names to finite numbers >= 0")
+            continue
+        used = rec.get("usage") or no_features
+        if not isinstance(used, dict) or any(_number(v) is None or v < 0 for v in used.values()):
+            _bad_line(path, lineno, "usage must map names to finite numbers >= 0")
             continue
         run = rec.get("run")
         cols["run"].append(str(run) if run is not None else f"{path.name}:{lineno}")
@@ -290,6 +307,8 @@ def _read_jsonl(path: Path) -> History:
         cols["finish"].append(finish)
         cols["workflow_path"].append(rec.get("workflow_path"))
         cols["workflow_hash"].append(rec.get("workflow_hash"))
+        cols["mode"].append(rec.get("mode"))
+        usages.append(used)
         features.append(feats)
         hosts.append(rec.get("host"))
     if not cols["agent"]:
@@ -306,6 +325,8 @@ def _read_jsonl(path: Path) -> History:
         host=tuple(hosts),
         workflow_path=tuple(cols["workflow_path"]),
         workflow_hash=tuple(cols["workflow_hash"]),
+        mode=tuple(cols["mode"]),
+        usage=tuple(usages),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from helpers import default_sigint
 
 from orchmilp.check import check_plan, check_run
+from orchmilp.history import read_history
 
 PY = sys.executable
 
@@ -449,3 +451,39 @@ def test_without_a_declared_rate_limit_the_same_answer_is_a_failure(tmp_path):
     assert proc.returncode != 0
     impl = [line for line in _lines(tmp_path) if line["agent"] == "impl"]
     assert len(impl) == 1 and impl[0]["status"] == "failed" and "rate_limited" not in impl[0]
+
+
+def test_usage_is_recorded_from_orchmilp_usage_and_from_claude_json_and_read_back(tmp_path):
+    claude = json.dumps(
+        {
+            "type": "result",
+            "total_cost_usd": 0.125,
+            "usage": {"input_tokens": 1000, "output_tokens": 200, "cache_read_input_tokens": 50},
+        }
+    )
+    workflow = {
+        "name": "usage",
+        "agents": [
+            {
+                "id": "reporter",
+                "duration": 0.1,
+                "command": 'echo \'{"tokens": 300, "usd": 0.01}\' >> "$ORCHMILP_USAGE"; '
+                'echo \'{"tokens": 700}\' >> "$ORCHMILP_USAGE"',
+            },
+            {"id": "claude", "duration": 0.1, "command": f"echo 'thinking'; echo {shlex.quote(claude)}"},
+            {"id": "silent", "duration": 0.1, "command": "true"},
+        ],
+    }
+    path = _write(tmp_path, workflow)
+    proc = _cli("run", path, "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = {line["agent"]: line for line in _lines(tmp_path)}
+    assert lines["reporter"]["usage"] == {"tokens": 1000, "usd": 0.01}
+    assert lines["claude"]["usage"] == {"tokens": 1250, "usd": 0.125}
+    assert "usage" not in lines["silent"]
+    history = read_history(tmp_path / "runs" / "history.jsonl")  # read back
+    assert dict(zip(history.agent, history.usage)) == {
+        "reporter": {"tokens": 1000, "usd": 0.01},
+        "claude": {"tokens": 1250, "usd": 0.125},
+        "silent": {},
+    }

@@ -17,6 +17,7 @@ itself) stops the process groups it started.
 from __future__ import annotations
 
 import contextlib
+import shlex
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,7 @@ from ..signals import held
 from ..statuses import FAILED, FINAL, AgentStatus
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 from .rate_limits import MAX_RATE_LIMITED, RateLimit, attempt_output, retry_after
+from .usage import attempt_usage, usage_file
 
 __all__ = ["RunOptions", "AgentOutcome", "Executor", "log_names"]
 
@@ -215,7 +217,8 @@ class Executor:
         p = self.problem
         out = self.outcomes[j]
         out.attempts += 1
-        command = self.commands[j]
+        usage = usage_file(self.log_dir / self.log_names[p.ids[j]], out.attempts)
+        command = f"export ORCHMILP_USAGE={shlex.quote(str(usage))}\n{self.commands[j]}"
         limit = p.timeouts[j] if p.timeouts else None
         timeout = limit * self.seconds_per_unit if limit is not None else None
         proc = self.launcher(
@@ -254,7 +257,10 @@ class Executor:
         else:
             status = AgentStatus.OK if code == 0 else AgentStatus.FAILED
         pause = self._rate_limited(j, status, code)
-        extra = {"rate_limited": round(pause, 3)} if pause is not None else {}
+        extra: dict[str, Any] = {"rate_limited": round(pause, 3)} if pause is not None else {}
+        used = attempt_usage(self.log_dir / self.log_names[p.ids[j]], proc.attempt)
+        if used:
+            extra["usage"] = used
         self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None), **extra)
         if pause is not None:  # not a failure: hold the bucket, then try again
             until = time.monotonic() + pause

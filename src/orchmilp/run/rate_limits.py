@@ -65,7 +65,7 @@ def retry_after(output: str) -> float | None:
 
 
 def attempt_output(log: Path) -> str:
-    """The end of an agent's log, from its last attempt's header on."""
+    """The end of an agent's log after its last attempt's header line."""
     try:
         with open(log, "rb") as handle:
             handle.seek(0, 2)
@@ -75,4 +75,7 @@ def attempt_output(log: Path) -> str:
     except OSError:
         return ""
     head = text.rfind("--- orchmilp: attempt ")
-    return text[head:] if head >= 0 else text
+    if head < 0:
+        return text
+    body = text.find("\n", head)  # the header names the command: not the agent's output
+    return text[body + 1 :] if body >= 0 else ""

@@ -487,3 +487,47 @@ def test_usage_is_recorded_from_orchmilp_usage_and_from_claude_json_and_read_bac
         "claude": {"tokens": 1250, "usd": 0.125},
         "silent": {},
     }
+
+
+def _over_budget_workflow() -> dict:
+    report = 'echo \'{"usd": 2.5}\' >> "$ORCHMILP_USAGE"'  # a costs more than it was predicted to
+    b_mode = 'printf %s "$ORCHMILP_MODE" > b.txt; sleep 0.1'
+    return {
+        "name": "budget",
+        "budgets": {"usd": 3},
+        "agents": [
+            {"id": "a", "duration": 0.1, "consumes": {"usd": 1}, "command": report},
+            {
+                "id": "b",
+                "depends_on": ["a"],
+                "modes": [
+                    {"name": "opus", "duration": 0.1, "consumes": {"usd": 1}, "command": b_mode},
+                    {"name": "haiku", "duration": 0.3, "consumes": {"usd": 0.2}, "command": b_mode},
+                ],
+            },
+            {"id": "c", "duration": 0.1, "depends_on": ["b"], "command": "true"},
+        ],
+    }
+
+
+def test_an_agent_that_would_overrun_the_budget_is_not_started_or_runs_in_its_cheapest_mode(tmp_path):
+    workflow = _over_budget_workflow()
+    stop = tmp_path / "stop"
+    stop.mkdir()
+    proc = _cli("run", _write(stop, workflow))
+    assert proc.returncode != 0
+    lines = {line["agent"]: line for line in _lines(stop)}
+    assert lines["a"]["usage"] == {"usd": 2.5} and lines["a"]["status"] == "ok"
+    assert lines["b"]["status"] == "skipped" and lines["c"]["status"] == "skipped"
+    assert not (stop / "b.txt").exists()  # b never started
+    said = [row for row in proc.stderr.splitlines() if "would overrun budgets.usd: needs 1, 0.5 of 3 left" in row]
+    assert len(said) == 1  # one line says why
+
+    cheap = tmp_path / "cheapest"
+    cheap.mkdir()
+    proc = _cli("run", _write(cheap, workflow), "--on-budget", "cheapest", "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = {line["agent"]: line for line in _lines(cheap)}
+    assert lines["b"]["mode"] == "haiku" and (cheap / "b.txt").read_text() == "haiku"
+    assert _final(list(lines.values())) == {"a": "ok", "b": "ok", "c": "ok"}
+    assert check_run(workflow, _lines(cheap)) == []

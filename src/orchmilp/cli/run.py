@@ -26,6 +26,13 @@ def register(sub) -> None:
         "need the failed agent, skip its dependents",
     )
     p.add_argument(
+        "--on-budget",
+        choices=["stop", "cheapest"],
+        default="stop",
+        help="when an agent's planned mode would overrun a budget: stop starting agents (default), or run "
+        "it in its cheapest mode that fits",
+    )
+    p.add_argument(
         "--resume",
         nargs="?",
         const=True,
@@ -99,7 +106,11 @@ def run(args) -> int:
                 workdir=args.workdir,
                 time_limit=args.time_limit,
                 options=RunOptions(
-                    on_failure=args.on_failure, grace=args.grace, backoff=args.backoff, adaptive=args.adaptive
+                    on_failure=args.on_failure,
+                    on_budget=args.on_budget,
+                    grace=args.grace,
+                    backoff=args.backoff,
+                    adaptive=args.adaptive,
                 ),
                 resume=args.resume,
                 cluster=args.cluster,
@@ -117,4 +128,4 @@ def run(args) -> int:
         if status is not None:
             status.ended(ended)
     print_run_report(report)
-    return 1 if report.failed else 0
+    return 1 if report.incomplete else 0

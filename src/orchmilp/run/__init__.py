@@ -53,6 +53,7 @@ class RunReport:
     history_path: Path
     resumed: frozenset[int]
     peak_in_use: np.ndarray
+    budget_stop: str | None = None  # why the budgets stopped the run (nothing more started)
 
     @property
     def actual_makespan(self) -> float:
@@ -61,6 +62,11 @@ class RunReport:
     @property
     def failed(self) -> list[str]:
         return [self.problem.ids[j] for j, o in enumerate(self.outcomes) if o.status in FAILED]
+
+    @property
+    def incomplete(self) -> bool:
+        """True when an agent failed or the budgets stopped the run before everything ran."""
+        return bool(self.failed) or self.budget_stop is not None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -199,10 +205,37 @@ def _commands(problem, modes: Sequence[str | None] = ()) -> tuple[str, ...]:
             if problem.durations[j] > 0:
                 raise InvalidWorkflow(f"agent '{problem.ids[j]}': command is missing (orchmilp run runs commands)")
             command = ":"  # a milestone
-        if modes and modes[j] is not None:
-            command = f"export ORCHMILP_MODE={shlex.quote(str(modes[j]))}\n{command}"
-        out.append(command)
+        out.append(_in_mode(command, modes[j] if modes else None))
     return tuple(out)
+
+
+def _in_mode(command: str, mode: str | None) -> str:
+    """``command`` with ``ORCHMILP_MODE`` (shell-quoted) in its environment, for a chosen mode."""
+    return command if mode is None else f"export ORCHMILP_MODE={shlex.quote(mode)}\n{command}"
+
+
+def _budget_guard(written: dict, problem, modes: Sequence[str | None]):
+    """The workflow's budgets at run time: each agent's predicted consumption in its chosen
+    mode, and its other modes (for ``--on-budget cheapest``); None without budgets."""
+    from ..io.modes import mode_table
+    from .budgets import Alternative, BudgetGuard
+
+    table = mode_table(written)
+    if not table.budgets:
+        return None
+    predicted, alternatives = [], []
+    for agent, own, name in zip(written["agents"], table.modes, modes):
+        chosen = next((m for m in own if m.name == name), own[0])
+        predicted.append(dict(chosen.consumes))
+        others = []
+        for m in own:
+            command = m.fields.get("command", agent.get("command"))
+            if m is chosen or command is None:
+                continue
+            usage = tuple(float(m.uses.get(r, 0.0)) for r in problem.resource_names)
+            others.append(Alternative(m.name, _in_mode(command, m.name), usage, dict(m.consumes)))
+        alternatives.append(others)
+    return BudgetGuard(dict(table.budgets), predicted, alternatives)
 
 
 def _own_uses(agent: dict, mode: str | None) -> dict | None:
@@ -316,6 +349,7 @@ def execute(
             mode_uses = [_own_uses(agent, name) for agent, name in zip(written["agents"], modes)]
         commands = _commands(problem, modes)
         limits = rate_limits(single["agents"], mode_uses)
+        guard = _budget_guard(written, problem, modes) if has_model_choice(written) else None
         if on_plan:
             on_plan(problem, waits_for, planned_start, planned_makespan)
         history = None
@@ -343,6 +377,7 @@ def execute(
             done=done,
             modes=modes,
             rate_limits=limits,
+            budget=guard,
         )
         for j in done:
             executor.outcomes[j].exit_code = 0
@@ -373,4 +408,5 @@ def execute(
             history_path=history_path,
             resumed=done,
             peak_in_use=executor.peak_in_use,
+            budget_stop=executor.budget_stop,
         )

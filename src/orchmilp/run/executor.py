@@ -33,6 +33,7 @@ from ..io.names import file_names
 from ..model.problem import Problem
 from ..signals import held
 from ..statuses import FAILED, FINAL, AgentStatus
+from .budgets import BudgetGuard
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 from .rate_limits import MAX_RATE_LIMITED, RateLimit, attempt_output, retry_after
 from .usage import attempt_usage, usage_file
@@ -66,6 +67,7 @@ class RunOptions:
     backoff: float = 1.0  # first retry delay; doubles per attempt, at most 30 s
     max_backoff: float = 30.0
     max_rate_pause: float = 600.0  # the longest retry-after honoured
+    on_budget: str = "stop"  # stop | cheapest (budgets.py)
 
 
 @dataclass
@@ -105,6 +107,7 @@ class Executor:
     launcher: Callable[..., Any] = launch  # local processes, or run.cluster.DaskLauncher
     modes: tuple[str | None, ...] = ()  # each agent's chosen mode (model choice), None without modes
     rate_limits: tuple[RateLimit | None, ...] = ()  # how each agent says it was rate limited (rate_limits.py)
+    budget: BudgetGuard | None = None  # the workflow's budgets at run time (budgets.py)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -127,6 +130,10 @@ class Executor:
         self.log_names = log_names(p.ids)
         self.record_error: RunError | None = None  # the history could not be written
         self.paused = np.zeros(len(self.capacity))  # monotonic: a rate-limited bucket is held until then
+        # each agent's command and mode now (--on-budget cheapest may switch an agent's mode)
+        self.command_of: list[str | None] = list(self.commands)
+        self.mode_of: list[str | None] = list(self.modes) if self.modes else [None] * p.n
+        self.budget_stop: str | None = None  # why nothing more starts: a budget would be overrun
 
     # ---- records -------------------------------------------------------------------------
 
@@ -158,7 +165,7 @@ class Executor:
                 "host": host or self.host,
                 "workflow_path": self.workflow_file[0],
                 "workflow_hash": self.workflow_file[1] or None,
-                **({"mode": self.modes[j]} if self.modes and self.modes[j] is not None else {}),
+                **({"mode": self.mode_of[j]} if self.mode_of[j] is not None else {}),
                 **extra,
             },
         )
@@ -218,7 +225,7 @@ class Executor:
         out = self.outcomes[j]
         out.attempts += 1
         usage = usage_file(self.log_dir / self.log_names[p.ids[j]], out.attempts)
-        command = f"export ORCHMILP_USAGE={shlex.quote(str(usage))}\n{self.commands[j]}"
+        command = f"export ORCHMILP_USAGE={shlex.quote(str(usage))}\n{self.command_of[j]}"
         limit = p.timeouts[j] if p.timeouts else None
         timeout = limit * self.seconds_per_unit if limit is not None else None
         proc = self.launcher(
@@ -261,6 +268,8 @@ class Executor:
         used = attempt_usage(self.log_dir / self.log_names[p.ids[j]], proc.attempt)
         if used:
             extra["usage"] = used
+        if self.budget is not None:
+            self.budget.record(j, used)
         self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None), **extra)
         if pause is not None:  # not a failure: hold the bucket, then try again
             until = time.monotonic() + pause
@@ -296,6 +305,33 @@ class Executor:
             if self.options.on_failure == "stop" and not self._expected_failure(j):
                 self.stopping = self.stopping or "failure"
         self._event(status, j)
+
+    def _affordable(self, j: int, now_wall: float) -> bool:
+        """True when starting ``j`` keeps within the budgets (or it switched to a mode that does);
+        else the run stops starting agents, and says so once."""
+        if self.budget is None:
+            return True
+        if self.budget_stop is not None:
+            return False
+        why = self.budget.shortfall(j, self.running)
+        if why is None:
+            return True
+        cheaper = self.budget.cheapest_fitting(j, self.running) if self.options.on_budget == "cheapest" else None
+        if cheaper is not None:
+            self.command_of[j], self.mode_of[j] = cheaper.command, cheaper.mode
+            self.in_use_row(j, cheaper.usage)
+            self.budget.predicted[j] = cheaper.consumes
+            self.outcomes[j].note = f"mode {cheaper.mode}: its planned mode would overrun {why}"
+            self._event("budget", j)
+            return self._fits(j)
+        self.outcomes[j].note = f"would overrun {why}: nothing more starts (--on-budget {self.options.on_budget})"
+        self.budget_stop = f"not started: the budgets stopped the run at '{self.problem.ids[j]}'"
+        self._event("budget", j)
+        return False
+
+    def in_use_row(self, j: int, usage: tuple[float, ...]) -> None:
+        """``j`` runs with other uses (another mode); not while it runs."""
+        self.usage[j] = np.asarray(usage, float)
 
     def _rate_limited(self, j: int, status: str, code) -> float | None:
         """The pause a failed attempt asks for when it hit its rate limit (None: an ordinary end)."""
@@ -405,7 +441,7 @@ class Executor:
                 if hold > now:
                     wake = hold if wake is None else min(wake, hold)
                     continue
-                if self._fits(j):
+                if self._fits(j) and self._affordable(j, now_wall):
                     self._start(j, waiter)
             if self.replanner is not None:
                 for j, proc in self.running.items():
@@ -423,6 +459,10 @@ class Executor:
                     if t is not None:
                         wake = t if wake is None else min(wake, t)
             if not self.running:
+                if self.budget_stop is not None:  # nothing runs: what is left cannot start
+                    for j in self.order:
+                        if self.outcomes[j].status not in FINAL:
+                            self._skip(j, now_wall, self.budget_stop)
                 if all(o.status in FINAL for o in self.outcomes):
                     return
                 if wake is None:  # nothing runs, nothing can start: cannot happen with a valid plan

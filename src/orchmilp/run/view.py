@@ -79,6 +79,7 @@ class RunView:
                 "start": f"(attempt {outcome.attempts}, planned {planned:.4g} s)",
                 "retry": outcome.note,
                 "rate_limited": outcome.note,
+                "budget": outcome.note,
                 "skipped": outcome.note,
                 "failed": outcome.note,
                 "timeout": outcome.note,

@@ -175,6 +175,8 @@ def solve(
     started = time.perf_counter()
     options = solve_options(options, **option_fields)
     loaded = load_as_written(source)
+    if options.spend is not None and not has_model_choice(loaded.workflow):
+        raise InvalidOptions(f"--objective {options.spend}: the workflow has no modes or consumes to spend")
     if has_model_choice(loaded.workflow):
         found = _solve_modes(loaded, options, on_progress, started)
     elif options.dispatch == "waves":
@@ -192,7 +194,7 @@ def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | 
     """Model choice (:mod:`orchmilp.search.modes`): each choice of modes tried is planned by the
     single-mode search on the workflow in those modes."""
     from .io.modes import mode_table
-    from .search.modes import solve_modes
+    from .search.modes import solve_min_spend, solve_modes
 
     table = mode_table(loaded.workflow)
 
@@ -209,9 +211,28 @@ def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | 
             return solve_waves(problem, single)
         return run_search(problem, single, on_progress)
 
-    result, choice = solve_modes(table, build, plan, options, started)
+    objective = None
+    if options.spend is not None:
+        if options.spend not in {k for modes in table.modes for m in modes for k in m.consumes}:
+            raise InvalidOptions(f"--objective {options.spend}: no agent consumes '{options.spend}'")
+        result, choice, least = solve_min_spend(table, build, plan, options, started, options.spend)
+        spent = table.consumption(choice).get(options.spend, 0.0)
+        proven = spent <= least + 1e-9 * max(1.0, spent)
+        objective = {
+            "name": options.spend,
+            "value": round(spent, 6),
+            "lower_bound": round(spent if proven else least, 6),
+            "status": "optimal" if proven else "feasible",
+            "deadline": table.deadline,
+        }
+    else:
+        result, choice = solve_modes(table, build, plan, options, started)
     return dataclasses.replace(
-        result, modes=table.named(choice), consumes=table.consumption(choice), budgets=table.budgets or None
+        result,
+        modes=table.named(choice),
+        consumes=table.consumption(choice),
+        budgets=table.budgets or None,
+        objective=objective,
     )
 
 

@@ -47,6 +47,9 @@ class SolveOptions:
         ``"events"``: each agent starts when what it waits for has ended (the shortest plan);
         ``"waves"``: agents in batches that start together, each batch when the one before
         has ended (how a coding agent launches subagents), the sum of wave lengths minimised.
+    spend
+        Model choice: a ``consumes`` key (``"usd"``) to minimise instead of the makespan, among
+        the plans that end by the workflow's ``deadline`` (``solve --objective usd``).
     """
 
     time_limit: float = 30.0
@@ -61,6 +64,7 @@ class SolveOptions:
     use_sat: bool = True
     initial_start: tuple[float, ...] | None = field(default=None, hash=False)
     dispatch: str = "events"
+    spend: str | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.time_limit, (int, float)) and math.isfinite(self.time_limit) and self.time_limit > 0):

@@ -51,6 +51,8 @@ class Result:
     #: what the agents consume together in the chosen modes (usd, tokens, ...), and the budgets
     consumes: dict[str, float] | None = field(default=None, repr=False)
     budgets: dict[str, float] | None = field(default=None, repr=False)
+    #: a spend objective (``SolveOptions(spend=...)``): its name, value, proven lower bound, status
+    objective: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
     def gap(self) -> float:
@@ -121,6 +123,7 @@ class Result:
                 else {}
             ),
             **({"budgets": {k: plain_number(v) for k, v in self.budgets.items()}} if self.budgets else {}),
+            **({"objective": self.objective} if self.objective is not None else {}),
         }
 
     @property

@@ -173,3 +173,45 @@ def test_the_model_choice_example_is_proven_within_its_budgets_and_its_report_pr
     assert len({e["mode"] for e in plan["schedule"]}) >= 2  # the budgets make it mix the models
     text = report.read_text()
     assert "## Token and Cost Budget" in text and "### Per parallel group" in text
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows())
+def test_least_spend_by_a_deadline_against_brute_force_over_every_choice_of_modes(workflow):
+    counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
+    plans = []  # (shortest plan, usd) of every choice of modes within the budget
+    for choice in itertools.product(*(range(c) for c in counts)):
+        single, usd = _in_modes(workflow, choice)
+        if usd <= workflow["budgets"]["usd"]:
+            plans.append((reference_optimum(single), usd))
+    if not plans:
+        return
+    deadline = sorted(m for m, _ in plans)[len(plans) // 2]
+    least = min(usd for m, usd in plans if m <= deadline)
+    workflow = {**workflow, "deadline": deadline}
+    result = orchmilp.solve(workflow, time_limit=10, spend="usd")
+    plan = result.to_dict()
+    assert_valid_plan(workflow, plan)  # ends by the deadline, within the budget
+    objective = plan["objective"]
+    assert objective["lower_bound"] <= least + 1e-6 <= objective["value"] + 2e-6
+    assert objective["value"] == pytest.approx(plan["consumes"]["usd"])
+    if objective["status"] == "optimal":
+        assert objective["value"] == pytest.approx(least)
+
+
+def test_the_command_line_finds_the_least_spend_by_a_deadline(tmp_path, capsys):
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(FOUR))
+    out = tmp_path / "plan.json"
+    assert main(["solve", str(path), "--objective", "usd", "--deadline", "480", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Objective usd: 1.8 (optimal; lower bound 1.8), ending by the deadline 480 s" in printed
+    plan = json.loads(out.read_text())
+    # haiku for the plan and the short implementation, opus for the long one: 150 + 220 + 30
+    assert plan["makespan"] == 400 and plan["objective"]["value"] == pytest.approx(1.8)
+    assert check_plan({**FOUR, "deadline": 480}, plan) == []
+    assert main(["solve", str(path), "--objective", "usd", "-q"]) != 0  # no deadline
+    assert "needs a deadline" in capsys.readouterr().err
+    plain = ROOT / "instances" / "examples" / "refactor.json"
+    assert main(["solve", str(plain), "--objective", "usd", "--deadline", "900", "-q"]) != 0
+    assert "no agent consumes 'usd'" in capsys.readouterr().err

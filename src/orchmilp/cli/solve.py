@@ -58,10 +58,17 @@ def register(sub) -> None:
     p.add_argument("--level", type=level, default=0.95, metavar="P", help="with --history: interval level")
     p.add_argument(
         "--objective",
-        choices=["makespan", "p90"],
         default="makespan",
+        metavar="makespan|p90|KEY",
         help="p90: among the optimal and near-optimal plans (within 5%%), the one with the best predicted "
-        "90th percentile (from --history, else duration_range or the assumed spread)",
+        "90th percentile (from --history, else duration_range or the assumed spread); a consumes key "
+        "(usd, tokens): with model choice, the least spend that ends by the deadline",
+    )
+    p.add_argument(
+        "--deadline",
+        type=positive,
+        metavar="S",
+        help="the plan must end by then (replaces the workflow's deadline; with --objective KEY)",
     )
     p.add_argument(
         "--waves",
@@ -107,8 +114,17 @@ def run(args) -> int:
     if any((args.report, args.html, args.gantt, args.mermaid, args.dot)):
         reports = Reports(args.report, args.html, args.gantt, args.mermaid, args.dot, False, args.what_if_seconds)
     printing = 0.0 if args.json else PRINT_SECONDS_PER_AGENT
+    spend = None if args.objective in ("makespan", "p90") else args.objective
+    workflow = args.workflow
+    if args.deadline is not None:  # the workflow as written, with this deadline
+        from pathlib import Path
+
+        from ..engine import load_as_written
+
+        workflow = {"name": Path(args.workflow).stem, **load_as_written(args.workflow).workflow}
+        workflow["deadline"] = args.deadline
     request = PlanRequest(
-        args.workflow,
+        workflow,
         time_limit=args.time_limit,
         solve=SolveOptions(
             threads=args.threads,
@@ -117,9 +133,10 @@ def run(args) -> int:
             use_sat=not args.no_sat,
             backend=args.backend,
             dispatch="waves" if args.waves else "events",
+            spend=spend,
         ),
         history=args.history,
-        objective=args.objective,
+        objective="p90" if args.objective == "p90" else "makespan",
         samples=args.samples,
         level=args.level,
         reports=reports,

@@ -75,6 +75,12 @@ def print_result(result: Result, console: Console | None = None) -> None:
             for k, v in result.consumes.items()
         )
         console.print(f"Consumes: {spent}")
+    if result.objective is not None:
+        o = result.objective
+        console.print(
+            f"Objective {escape(o['name'])}: {plain_number(o['value'])} ({o['status']}; lower bound "
+            f"{plain_number(o['lower_bound'])}), ending by the deadline {plain_number(o['deadline'])} {unit}"
+        )
     path = result.critical_path
     shown = " -> ".join(escape(a) for a in path[:MAX_ROWS]) + (
         f" -> ... ({len(path) - MAX_ROWS} more)" if len(path) > MAX_ROWS else ""

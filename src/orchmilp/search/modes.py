@@ -44,7 +44,7 @@ from ..solvers import backend as solver_backend
 from ..solvers.base import SolverStatus, integral_bound
 from ..statuses import SolveStatus
 
-__all__ = ["solve_modes", "mode_relaxation", "Relaxation"]
+__all__ = ["solve_modes", "solve_min_spend", "mode_relaxation", "Relaxation"]
 
 #: Share of the time limit for the relaxation MILP; each choice planned gets at least
 #: MIN_PLAN_SECONDS (the single-mode search's first plan)
@@ -76,9 +76,11 @@ def mode_relaxation(
     options: SolveOptions,
     below: float | None = None,
     excluded: Sequence[tuple[int, ...]] = (),
+    spend: str | None = None,
 ) -> Relaxation:
     """Solve the mode-choice MILP of the module docstring within ``seconds``; with ``below``,
-    only makespans up to it, and none of the ``excluded`` choices (no-good cuts)."""
+    only makespans up to it, and none of the ``excluded`` choices (no-good cuts); with
+    ``spend`` (a consumes key), minimise that instead of the makespan."""
     cols = _columns(table)
     n, ny = len(table.ids), len(cols)
     s0, t_col = ny, ny + n  # S_j, then T
@@ -118,15 +120,19 @@ def mode_relaxation(
         if energy and cap > 0:
             row([(t_col, float(cap))] + energy, 0.0, math.inf)
     for key, cap in table.budgets.items():
-        spend = [(c, table.modes[j][m].consumes.get(key, 0.0)) for c, (j, m) in enumerate(cols)]
-        row([(c, v) for c, v in spend if v > 0], -math.inf, cap + 1e-9 * max(1.0, cap))
+        amounts = [(c, table.modes[j][m].consumes.get(key, 0.0)) for c, (j, m) in enumerate(cols)]
+        row([(c, v) for c, v in amounts if v > 0], -math.inf, cap + 1e-9 * max(1.0, cap))
     for settled in excluded:
         row([(by_agent[j][m], 1.0) for j, m in enumerate(settled)], -math.inf, n - 1.0)
     limits = [v for v in (table.deadline, below) if v is not None]
     if limits:
         col_upper[t_col] = min(limits)
     cost = np.zeros(ny + n + 1)
-    cost[t_col] = 1.0
+    if spend is None:
+        cost[t_col] = 1.0
+    else:
+        for c, (j, m) in enumerate(cols):
+            cost[c] = table.modes[j][m].consumes.get(spend, 0.0)
     model = LinearModel(
         cost=cost,
         offset=0.0,
@@ -139,7 +145,14 @@ def mode_relaxation(
     )
     out = (
         solver_backend(options.backend)
-        .start(model, time_limit=max(seconds, 0.1), threads=1, seed=options.seed)
+        .start(
+            model,
+            time_limit=max(seconds, 0.1),
+            threads=1,
+            seed=options.seed,
+            # a spend is not a whole number: close the gap exactly
+            options={"mip_abs_gap": 1e-9} if spend is not None and options.backend == "highs" else None,
+        )
         .result()
     )
     if out.status is SolverStatus.INFEASIBLE:
@@ -150,7 +163,7 @@ def mode_relaxation(
         choice = tuple(next(m for c, (jj, m) in enumerate(cols) if jj == j and chosen[c] > 0.5) for j in range(n))
     bound = max(out.bound if math.isfinite(out.bound) else 0.0, 0.0)
     step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
-    if step:  # every makespan is a sum of durations: a whole multiple of the step
+    if step and spend is None:  # every makespan is a sum of durations: a whole multiple of the step
         bound = integral_bound(bound / step) * step
     return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
 
@@ -342,3 +355,65 @@ def _moves(table: ModeTable, result: Result, choice: tuple[int, ...], capacity: 
                         first.append(fitting[0])
                         break
     return first + rest
+
+
+def solve_min_spend(
+    table: ModeTable,
+    build: Callable[[tuple[int, ...]], Problem],
+    plan: Callable[[Problem, float], Result],
+    options: SolveOptions,
+    started: float,
+    key: str,
+) -> tuple[Result, tuple[int, ...], float]:
+    """The plan of least ``key`` spend that ends by the deadline (logic-based Benders: the
+    relaxation minimising the spend names a choice; the single-mode engine plans it; a choice
+    proven unable to meet the deadline gets a no-good cut), and a lower bound on that spend."""
+    if table.deadline is None:
+        raise NoPlanFits(f"the objective {key} needs a deadline (the workflow's 'deadline' or --deadline)")
+    deadline = started + options.time_limit
+    first = build(tuple(0 for _ in table.ids))
+    capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
+    settled: list[tuple[int, ...]] = []
+    tried: dict[tuple[int, ...], Result] = {}
+    best: tuple[Result, tuple[int, ...]] | None = None
+    lower = 0.0
+    while deadline - time.perf_counter() > MIN_PLAN_SECONDS:
+        master = mode_relaxation(
+            table, first.edges, capacity, 0.3 * (deadline - time.perf_counter()), options, excluded=settled, spend=key
+        )
+        if master.choice is None:
+            if master.proven and best is None:
+                raise NoPlanFits(_no_choice_fits(table))
+            break
+        lower = max(lower, master.bound)
+        choice = master.choice
+        seconds = max(MIN_PLAN_SECONDS, (0.5 if choice not in tried else 1.0) * (deadline - time.perf_counter()))
+        result = plan(build(choice), seconds)
+        tried[choice] = result
+        if result.makespan <= table.deadline + _EPS:
+            best = (result, choice)  # the least spend the relaxation allows, and it meets the deadline
+            break
+        if result.lower_bound > table.deadline + _EPS:
+            settled.append(choice)  # proven: this choice cannot end by the deadline
+    if best is None:
+        fastest = _fastest_within_budgets(table, capacity)
+        if fastest is not None and fastest not in tried and deadline - time.perf_counter() > MIN_PLAN_SECONDS:
+            tried[fastest] = plan(build(fastest), MIN_PLAN_SECONDS)
+        meeting = [(r, c) for c, r in tried.items() if r.makespan <= table.deadline + _EPS]
+        if not meeting:
+            raise NoPlanFits(f"no plan that ends by the deadline {table.deadline:g} was found within the time limit")
+        best = min(meeting, key=lambda rc: table.consumption(rc[1]).get(key, 0.0))
+    result, choice = best
+    makespan_bound = mode_relaxation(table, first.edges, capacity, 0.5, options).bound
+    status = SolveStatus.OPTIMAL if result.makespan <= makespan_bound + 1e-9 else SolveStatus.FEASIBLE
+    return (
+        dataclasses.replace(
+            result,
+            lower_bound=result.makespan if status is SolveStatus.OPTIMAL else min(makespan_bound, result.makespan),
+            status=status,
+            bound_source="mode relaxation",
+            solve_seconds=time.perf_counter() - started,
+        ),
+        choice,
+        min(lower, table.consumption(choice).get(key, 0.0)),
+    )

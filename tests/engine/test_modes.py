@@ -215,3 +215,25 @@ def test_the_command_line_finds_the_least_spend_by_a_deadline(tmp_path, capsys):
     plain = ROOT / "instances" / "examples" / "refactor.json"
     assert main(["solve", str(plain), "--objective", "usd", "--deadline", "900", "-q"]) != 0
     assert "no agent consumes 'usd'" in capsys.readouterr().err
+
+
+def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, capsys):
+    counts = [len(a.get("modes", [None])) for a in FOUR["agents"]]
+    every = []
+    for choice in itertools.product(*(range(c) for c in counts)):
+        single, usd = _in_modes(FOUR, choice)
+        if usd <= FOUR["budgets"]["usd"] + 1e-9:
+            every.append((reference_optimum(single), round(usd, 6)))
+    front = sorted(
+        {(m, u) for m, u in every if not any(m2 <= m and u2 <= u and (m2, u2) != (m, u) for m2, u2 in every)}
+    )
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(FOUR))
+    plot = tmp_path / "front.png"
+    assert main(["pareto", str(path), "--y", "usd", "--plot", str(plot), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["complete"] and [(p["makespan"], round(p["usd"], 6)) for p in out["points"]] == front
+    for p in out["points"]:
+        assert p["makespan_status"] == "optimal" and p["usd_status"] == "optimal"
+        assert check_plan({**FOUR, "deadline": p["makespan"]}, p["plan"]) == []
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

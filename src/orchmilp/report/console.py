@@ -299,5 +299,29 @@ def print_whatif(rows, sweep_rows, sweep_key, knee_value, console: Console | Non
             console.print(f"  more {what} still helps at the sweep's end ({sweep_key} = {end}): sweep further")
 
 
+def print_front(outcome, console: Console | None = None) -> None:
+    """The front of makespan against spend: one row per point, fastest first."""
+    console = console or _console()
+    key, unit = escape(outcome.key), escape(outcome.unit)
+    table = Table(title=f"Fastest plan per {key} budget", title_justify="left", show_edge=False)
+    for col in (f"makespan ({unit})", "makespan bound", key, f"{key} bound", "modes"):
+        table.add_column(col, justify="left" if col == "modes" else "right")
+    for p in outcome.points:
+        modes = ", ".join(f"{escape(a)}={escape(m)}" for a, m in sorted((p["modes"] or {}).items()))
+        table.add_row(
+            _g(p["makespan"]) + ("" if p["makespan_status"] == "optimal" else " *"),
+            _g(p["makespan_bound"]),
+            _g(p[outcome.key]) + ("" if p[f"{outcome.key}_status"] == "optimal" else " *"),
+            _g(p[f"{outcome.key}_bound"]),
+            modes if len(modes) <= 80 else modes[:77] + "...",
+        )
+    console.print(table)
+    unproven = any(p["makespan_status"] != "optimal" or p[f"{outcome.key}_status"] != "optimal" for p in outcome.points)
+    console.print(
+        ("* not proven within the time limit (its bound beside it). " if unproven else "Every point proven. ")
+        + ("The last point is the cheapest: no smaller budget fits." if outcome.complete else "More points may follow.")
+    )
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

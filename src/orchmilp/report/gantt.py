@@ -243,3 +243,29 @@ def gantt_html(result: Result) -> str:
 
     data = base64.b64encode(_render(result, "png")).decode("ascii")
     return f"<img alt='Gantt chart' style='max-width:100%' src='data:image/png;base64,{data}'>"
+
+
+def save_front(points: list[dict], key: str, unit: str, path: str | Path) -> None:
+    """The front of makespan against spend: each point filled when both its makespan and its
+    spend are proven, hollow otherwise; a step line between them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    xs = [p["makespan"] for p in points]
+    ys = [p[key] for p in points]
+    ax.step(xs, ys, where="post", color=_BAR, alpha=0.6)
+    for p, x, y in zip(points, xs, ys):
+        proven = p["makespan_status"] == "optimal" and p[f"{key}_status"] == "optimal"
+        ax.plot([x], [y], "o", color=_CRITICAL, fillstyle="full" if proven else "none")
+    ax.set_xlabel(f"makespan ({unit})")
+    ax.set_ylabel(key)
+    ax.set_title("fastest plan per budget (filled: both proven)", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=gantt_format(path), dpi=120)
+    plt.close(fig)
+    write_bytes_atomic(path, buffer.getvalue())

@@ -531,3 +531,23 @@ def test_an_agent_that_would_overrun_the_budget_is_not_started_or_runs_in_its_ch
     assert lines["b"]["mode"] == "haiku" and (cheap / "b.txt").read_text() == "haiku"
     assert _final(list(lines.values())) == {"a": "ok", "b": "ok", "c": "ok"}
     assert check_run(workflow, _lines(cheap)) == []
+
+
+def test_each_attempt_records_its_peak_memory_and_cpu_time(tmp_path):
+    from orchmilp.run.processes import SUPERVISED
+
+    if not SUPERVISED:
+        pytest.skip("peak memory and CPU time come from the Linux supervisor")
+    hog = f"{PY} -c 'import time\nx = bytearray(120 * 2**20)\nx[::4096] = b\"x\" * len(x[::4096])\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass'"
+    workflow = {
+        "name": "rusage",
+        "agents": [
+            {"id": "hog", "duration": 0.5, "command": hog},
+            {"id": "idle", "duration": 0.2, "command": "sleep 0.2"},
+        ],
+    }
+    proc = _cli("run", _write(tmp_path, workflow), "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = {line["agent"]: line for line in _lines(tmp_path)}
+    assert lines["hog"]["rusage"]["max_rss_mib"] >= 120 and lines["hog"]["rusage"]["cpu_seconds"] >= 0.4
+    assert lines["idle"]["rusage"]["max_rss_mib"] < 60 and lines["idle"]["rusage"]["cpu_seconds"] < 0.2

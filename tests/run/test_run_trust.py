@@ -107,7 +107,8 @@ def test_each_agent_gets_its_own_log_even_when_ids_clean_up_alike(tmp_path):
     run_dir = next(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
     logs = sorted(p for p in run_dir.iterdir() if p.suffix == ".log")
     assert len(logs) == len(ids)
-    outputs = sorted(p.read_text().splitlines()[-1] for p in logs)
+    own = [[line for line in p.read_text().splitlines() if line and not line.startswith("--- orchmilp:")] for p in logs]
+    outputs = sorted(lines[-1] for lines in own)  # the agent's output, without orchmilp's own lines
     assert outputs == [str(k) for k in range(len(ids))]
     assert all(len(p.name) <= 90 for p in logs)
 

@@ -36,7 +36,7 @@ from ..statuses import FAILED, FINAL, AgentStatus
 from .budgets import BudgetGuard
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 from .rate_limits import MAX_RATE_LIMITED, RateLimit, attempt_output, retry_after
-from .usage import attempt_usage, usage_file
+from .usage import attempt_rusage, attempt_usage, usage_file
 
 __all__ = ["RunOptions", "AgentOutcome", "Executor", "log_names"]
 
@@ -265,9 +265,13 @@ class Executor:
             status = AgentStatus.OK if code == 0 else AgentStatus.FAILED
         pause = self._rate_limited(j, status, code)
         extra: dict[str, Any] = {"rate_limited": round(pause, 3)} if pause is not None else {}
-        used = attempt_usage(self.log_dir / self.log_names[p.ids[j]], proc.attempt)
+        log = self.log_dir / self.log_names[p.ids[j]]
+        used = attempt_usage(log, proc.attempt)
         if used:
             extra["usage"] = used
+        machine = attempt_rusage(log)
+        if machine:
+            extra["rusage"] = machine
         if self.budget is not None:
             self.budget.record(j, used)
         self._record(j, proc.attempt, proc.started_wall, finish, status, code, getattr(proc, "host", None), **extra)

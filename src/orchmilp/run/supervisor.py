@@ -9,6 +9,8 @@ only, so it starts in milliseconds). On Linux it
 - becomes a child subreaper (``PR_SET_CHILD_SUBREAPER``): whatever the command starts, even
   through ``setsid`` or a double fork, stays below it instead of escaping to init;
 - runs ``SHELL -c COMMAND`` in a process group of its own;
+- when all is over, writes the peak memory and CPU time of everything below it (``getrusage``
+  of its reaped children) as the last line of the log;
 - stops everything below it when the command ends (background children of an agent that
   ended ``ok`` do not outlive it), or when it gets SIGTERM, SIGINT or SIGHUP: SIGTERM to all,
   SIGKILL after ``GRACE`` seconds, then reaps them. A second signal does not cut that short.
@@ -28,6 +30,8 @@ import sys
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+#: the start of the log line with the agent's peak memory and CPU time (read by run/usage.py)
+RUSAGE_MARK = "--- orchmilp: rusage "
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
@@ -177,7 +181,22 @@ def main(argv: list[str]) -> None:
         _stop_everything(agent, grace, status)  # background children do not outlive the agent
     except _Stop:
         _stop_everything(agent, grace, status)
+    _report_rusage()
     _exit_like(status[0] if status else signal.SIGKILL)
+
+
+def _report_rusage() -> None:
+    """One last line in the log: the peak memory of the largest process below (MiB) and the CPU
+    time of all of them (everything below is reaped here, the subreaper included orphans)."""
+    try:
+        import json
+        import resource
+
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        line = {"max_rss_mib": round(used.ru_maxrss / 1024, 1), "cpu_seconds": round(used.ru_utime + used.ru_stime, 3)}
+        os.write(1, f"\n{RUSAGE_MARK}{json.dumps(line)}\n".encode())
+    except Exception:  # noqa: BLE001 - a report, never a reason to change the exit status
+        pass
 
 
 if __name__ == "__main__":

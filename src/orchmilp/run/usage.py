@@ -13,7 +13,10 @@ from pathlib import Path
 
 from .rate_limits import attempt_output
 
-__all__ = ["attempt_usage", "usage_file"]
+__all__ = ["attempt_usage", "attempt_rusage", "usage_file"]
+
+#: the supervisor's last log line (run/supervisor.py): peak memory and CPU time
+RUSAGE_MARK = "--- orchmilp: rusage "
 
 #: Token counts of ``claude -p --output-format json``'s ``usage`` that make up ``tokens``
 CLAUDE_TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
@@ -72,3 +75,16 @@ def attempt_usage(log: Path, attempt: int) -> dict[str, float]:
     for k, v in _claude(attempt_output(log)).items():
         total[k] = total.get(k, 0.0) + v
     return {k: round(v, 6) for k, v in total.items()}
+
+
+def attempt_rusage(log: Path) -> dict[str, float]:
+    """The peak memory (MiB, of the largest process) and CPU time (s, of all) of an attempt's
+    processes, from its supervisor's last log line (empty where there is no supervisor)."""
+    output = attempt_output(log)
+    at = output.rfind(RUSAGE_MARK)
+    if at < 0:
+        return {}
+    try:
+        return _amounts(json.loads(output[at + len(RUSAGE_MARK) :].splitlines()[0]))
+    except (ValueError, IndexError):
+        return {}

@@ -133,7 +133,25 @@ class Inputs:
 
         # with model choice the user's figures are those of the modes the plan chose
         prior = result.problem if result.consumes is not None else self.written.problem
-        return predict_plan(result, self.history, samples=samples, level=level, seed=seed, prior=prior, work=self.work)
+        prediction = predict_plan(
+            result, self.history, samples=samples, level=level, seed=seed, prior=prior, work=self.work
+        )
+        if result.consumes is None:
+            return prediction
+        from .io.modes import mode_table
+        from .prediction.spend import predict_spend
+
+        kinds = list(result.problem.kinds) if result.problem.kinds else list(result.problem.ids)
+        spend = predict_spend(
+            mode_table(self.written.workflow),
+            kinds,
+            dict(result.modes or {}),
+            self.history,
+            samples=samples,
+            level=level,
+            seed=seed,
+        )
+        return dataclasses.replace(prediction, spend=spend)
 
 
 def read_inputs(source: Source, history: Any = None, work: Mapping[str, float] | None = None) -> Inputs:
@@ -146,6 +164,10 @@ def read_inputs(source: Source, history: Any = None, work: Mapping[str, float] |
 
     warn_history_fit(written.problem, history)
     medians = history_medians(written.problem, history, work=work)
+    # the history's run times are per kind, not per kind and mode: agents with modes keep their
+    # modes' own durations (one median for every model would erase the choice)
+    modal = {a.get("id") for a in written.workflow.get("agents", ()) if isinstance(a, dict) and "modes" in a}
+    medians = {a: v for a, v in medians.items() if a not in modal}
     planned = with_durations({"name": written.problem.name, **written.workflow}, medians)
     with warnings.catch_warnings():  # the workflow's warnings were given when it was read
         warnings.simplefilter("ignore", OrchmilpWarning)

@@ -237,3 +237,31 @@ def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, 
         assert p["makespan_status"] == "optimal" and p["usd_status"] == "optimal"
         assert check_plan({**FOUR, "deadline": p["makespan"]}, p["plan"]) == []
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_mode(tmp_path):
+    history = tmp_path / "history.jsonl"
+    rows = []
+    # impl-a ran twice in opus: 1.0 and 3.0 usd; plan in opus once: 1.5 usd; nothing else recorded
+    for run, (agent, mode, usd) in enumerate([("impl-a", "opus", 1.0), ("impl-a", "opus", 3.0), ("plan", "opus", 1.5)]):
+        rows.append(
+            {
+                "run": f"r{run}",
+                "agent": agent,
+                "kind": agent,
+                "mode": mode,
+                "start": 0,
+                "finish": 60,
+                "status": "ok",
+                "usage": {"usd": usd},
+            }
+        )
+    history.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    prediction = orchmilp.predict(FOUR, history=history, samples=4000, level=0.9)
+    spend = prediction.spend["usd"]
+    # the plan keeps opus, opus, haiku (its durations are the modes' own, not the history's):
+    # impl-b 0.15 and test 0.05 declared; plan always 1.5; impl-a 1.0 or 3.0 half the time each
+    assert spend["declared"] == pytest.approx(2.9) and spend["learnt_agents"] == 2
+    assert spend["p50"] in (pytest.approx(2.7), pytest.approx(4.7))
+    assert spend["interval"] == [pytest.approx(2.7), pytest.approx(4.7)]
+    assert "predicted usd" in prediction.summary()

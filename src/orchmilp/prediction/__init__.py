@@ -51,6 +51,8 @@ class Prediction:
     planned: float
     agents: tuple[dict[str, Any], ...]
     makespans: np.ndarray = field(repr=False)
+    #: with model choice: each budget key's predicted total (prediction/spend.py)
+    spend: dict[str, dict[str, Any]] | None = None
 
     @property
     def half_width(self) -> float:
@@ -68,6 +70,7 @@ class Prediction:
             "mean": _round(self.mean),
             "planned": _round(self.planned),
             "agents": [dict(a) for a in self.agents],
+            **({"spend": self.spend} if self.spend is not None else {}),
         }
 
     def summary(self, unit: str = "s") -> str:
@@ -76,6 +79,11 @@ class Prediction:
             f"predicted makespan: p50 {_round(self.p50)} {unit}, p90 {_round(self.p90)} {unit}, "
             f"{100 * self.level:g}% interval [{_round(lo)}, {_round(hi)}] {unit} "
             f"(planned {_round(self.planned)} {unit}, {self.samples} samples)"
+        ) + "".join(
+            f"\npredicted {key}: p50 {s['p50']:g}, p90 {s['p90']:g}, {100 * self.level:g}% interval "
+            f"[{s['interval'][0]:g}, {s['interval'][1]:g}] (declared {s['declared']:g}; "
+            f"{s['learnt_agents']} agents learnt from history)"
+            for key, s in (self.spend or {}).items()
         )
 
 

@@ -62,6 +62,11 @@ def solve_cpsat(problem: Problem, time_limit: float = 30.0, workers: int = 1, se
     for j in range(problem.n):
         model.add(makespan >= start[j] + int(d[j]))
     model.minimize(makespan)
+    return _solved(cp_model, model, start, step, time_limit, workers, seed, t0)
+
+
+def _solved(cp_model, model, start, step: float, time_limit: float, workers: int, seed: int, t0: float) -> PeerResult:
+    """Run CP-SAT on ``model`` (minimising the makespan in steps of ``step``): the peer's result."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
@@ -69,12 +74,11 @@ def solve_cpsat(problem: Problem, time_limit: float = 30.0, workers: int = 1, se
     status = solver.solve(model)
     seconds = time.perf_counter() - t0
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        value = solver.objective_value * step
-        bound = solver.best_objective_bound * step
         starts = np.asarray([solver.value(s) for s in start], float) * step
-        return PeerResult(
-            value, bound, SolveStatus.OPTIMAL if status == cp_model.OPTIMAL else SolveStatus.FEASIBLE, seconds, starts
-        )
+        found = SolveStatus.OPTIMAL if status == cp_model.OPTIMAL else SolveStatus.FEASIBLE
+        return PeerResult(solver.objective_value * step, solver.best_objective_bound * step, found, seconds, starts)
+    if status == cp_model.INFEASIBLE:
+        return PeerResult(None, float("inf"), SolveStatus.UNKNOWN, seconds, None)
     return PeerResult(None, solver.best_objective_bound * step, SolveStatus.UNKNOWN, seconds, None)
 
 
@@ -150,21 +154,4 @@ def solve_cpsat_modes(table, problem: Problem, time_limit: float = 30.0, workers
     if table.deadline is not None:
         model.add(makespan * 1 <= int(table.deadline / step + 1e-9))
     model.minimize(makespan)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit)
-    solver.parameters.num_workers = int(workers)
-    solver.parameters.random_seed = int(seed)
-    status = solver.solve(model)
-    seconds = time.perf_counter() - t0
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        starts = np.asarray([solver.value(s) for s in start], float) * step
-        return PeerResult(
-            solver.objective_value * step,
-            solver.best_objective_bound * step,
-            SolveStatus.OPTIMAL if status == cp_model.OPTIMAL else SolveStatus.FEASIBLE,
-            seconds,
-            starts,
-        )
-    if status == cp_model.INFEASIBLE:
-        return PeerResult(None, float("inf"), SolveStatus.UNKNOWN, seconds, None)
-    return PeerResult(None, solver.best_objective_bound * step, SolveStatus.UNKNOWN, seconds, None)
+    return _solved(cp_model, model, start, step, time_limit, workers, seed, t0)

@@ -67,14 +67,10 @@ def _spend(c: dict[str, Any]) -> str:
     if not sp:
         return ""
     keys, u = sp["keys"], c["unit"]
-    used = ", ".join(
-        f"{sp['totals'][k]} {k}" + (f" of {sp['budgets'][k]} ({sp['used_percent'][k]}%)" if k in sp["budgets"] else "")
-        for k in keys
-    )
     return "\n".join(
         [
             "<h2>Token and Cost Budget</h2>",
-            f"<p>The plan consumes {html.escape(used)}.</p>",
+            f"<p>{html.escape(sp['text'])}</p>",
             f"<h3>Per {html.escape(sp['grouped_by'])}</h3>",
             _table(
                 ["start", "agents", *(f"{k} (%)" for k in keys)],

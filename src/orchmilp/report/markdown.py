@@ -190,11 +190,7 @@ def spend_section(c: dict[str, Any], u: str) -> list[str]:
     if not sp:
         return []
     keys = sp["keys"]
-    used = ", ".join(
-        f"{sp['totals'][k]} {k}" + (f" of {sp['budgets'][k]} ({sp['used_percent'][k]}%)" if k in sp["budgets"] else "")
-        for k in keys
-    )
-    lines = ["## Token and Cost Budget", f"- The plan consumes {used}."]
+    lines = ["## Token and Cost Budget", f"- {sp['text']}"]
     if sp["deadline"] is not None:
         lines.append(f"- Deadline {sp['deadline']} {u}; the plan ends at {c['summary']['makespan']} {u}.")
     lines += ["", f"### Per {sp['grouped_by']}"]

@@ -66,7 +66,13 @@ def spend_content(result: Result) -> dict[str, Any] | None:
                     }
                 )
     budgets = table.budgets
+    used = ", ".join(
+        f"{plain_number(round(totals[k], 6))} {k}"
+        + (f" of {plain_number(budgets[k])} ({_share(totals[k], budgets[k])}%)" if k in budgets else "")
+        for k in keys
+    )
     return {
+        "text": f"The plan consumes {used}.",
         "keys": keys,
         "totals": {k: plain_number(round(v, 6)) for k, v in totals.items()},
         "budgets": {k: plain_number(v) for k, v in budgets.items()},

@@ -31,10 +31,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..compile.grid import exact_step
-from ..compile.model import LinearModel
+from ..compile.model import LinearModel, Rows
 from ..errors import NoPlanFits
 from ..io.modes import ModeTable
 from ..model.problem import Problem
@@ -84,20 +83,8 @@ def mode_relaxation(
     cols = _columns(table)
     n, ny = len(table.ids), len(cols)
     s0, t_col = ny, ny + n  # S_j, then T
-    rows: list[int] = []
-    idx: list[int] = []
-    vals: list[float] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def row(entries, lower, upper):
-        r = len(lo)
-        for c, v in entries:
-            rows.append(r)
-            idx.append(c)
-            vals.append(v)
-        lo.append(lower)
-        hi.append(upper)
+    rows = Rows()
+    row = rows.add
 
     by_agent: list[list[int]] = [[] for _ in range(n)]
     for c, (j, _m) in enumerate(cols):
@@ -136,9 +123,9 @@ def mode_relaxation(
     model = LinearModel(
         cost=cost,
         offset=0.0,
-        matrix=sp.csc_matrix((vals, (rows, idx)), shape=(len(lo), ny + n + 1)),
-        row_lower=np.asarray(lo, float),
-        row_upper=np.asarray(hi, float),
+        matrix=rows.matrix(ny + n + 1),
+        row_lower=rows.lower,
+        row_upper=rows.upper,
         col_lower=np.zeros(ny + n + 1),
         col_upper=col_upper,
         integral=np.concatenate([np.ones(ny, bool), np.zeros(n + 1, bool)]),

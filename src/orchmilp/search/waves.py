@@ -22,12 +22,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..bounds.critical_path import critical_path_bound, tails
 from ..bounds.resource import clique_bound, energy_bound
 from ..compile.grid import exact_step
-from ..compile.model import LinearModel
+from ..compile.model import LinearModel, Rows
 from ..heuristics.sgs import priority_list
 from ..model.problem import Problem
 from ..options import SolveOptions
@@ -193,20 +192,8 @@ def wave_milp(problem: Problem, below: float, waves: int, lower: float = 0.0) ->
     n, K, d = problem.n, waves, problem.durations
     cum = problem.cumulative
     nx = n * K
-    rows: list[int] = []
-    cidx: list[int] = []
-    vals: list[float] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def row(entries, lower_value, upper_value):
-        r = len(lo)
-        for c, v in entries:
-            rows.append(r)
-            cidx.append(c)
-            vals.append(v)
-        lo.append(lower_value)
-        hi.append(upper_value)
+    rows = Rows()
+    row = rows.add
 
     def x(j, k):
         return j * K + k
@@ -235,7 +222,7 @@ def wave_milp(problem: Problem, below: float, waves: int, lower: float = 0.0) ->
     for k in range(K - 1):  # symmetry: the used waves come first
         row([(rep(j, k), 1.0) for j in range(n)] + [(rep(j, k + 1), -1.0) for j in range(n)], 0.0, math.inf)
     row([(rep(j, k), float(d[j])) for j in range(n) for k in range(K)], lower, below)
-    matrix = sp.csc_matrix((vals, (rows, cidx)), shape=(len(lo), 2 * nx))
+    matrix = rows.matrix(2 * nx)
     upper_x = np.ones((n, K))
     before, after = _levels(problem)
     for j in range(n):
@@ -246,8 +233,8 @@ def wave_milp(problem: Problem, below: float, waves: int, lower: float = 0.0) ->
         cost=np.concatenate([np.zeros(nx), np.repeat(d.astype(float), K)]),
         offset=0.0,
         matrix=matrix,
-        row_lower=np.asarray(lo, float),
-        row_upper=np.asarray(hi, float),
+        row_lower=rows.lower,
+        row_upper=rows.upper,
         col_lower=np.zeros(2 * nx),
         col_upper=np.concatenate([upper_x.ravel(), upper_x.ravel()]),
         integral=np.ones(2 * nx, bool),

@@ -551,3 +551,42 @@ def test_each_attempt_records_its_peak_memory_and_cpu_time(tmp_path):
     lines = {line["agent"]: line for line in _lines(tmp_path)}
     assert lines["hog"]["rusage"]["max_rss_mib"] >= 120 and lines["hog"]["rusage"]["cpu_seconds"] >= 0.4
     assert lines["idle"]["rusage"]["max_rss_mib"] < 60 and lines["idle"]["rusage"]["cpu_seconds"] < 0.2
+
+
+def test_an_agent_whose_model_stays_rate_limited_falls_back_to_its_next_mode(tmp_path):
+    always = f"{PY} -c 'print(\"429 rate limited, retry-after: 0.5\"); raise SystemExit(75)'"
+    workflow = {
+        "name": "fallback",
+        "resources": {"opus_tpm": 1, "haiku_tpm": 1},
+        "agents": [
+            {
+                "id": "impl",
+                "modes": [
+                    {
+                        "name": "opus",
+                        "duration": 0.1,
+                        "uses": {"opus_tpm": 1},
+                        "command": always,
+                        "rate_limit": {"exit_codes": [75], "fallback": True},
+                    },
+                    {
+                        "name": "haiku",
+                        "duration": 0.5,
+                        "uses": {"haiku_tpm": 1},
+                        "command": 'printf %s "$ORCHMILP_MODE" > out.txt',
+                    },
+                ],
+            }
+        ],
+    }
+    proc = _cli("run", _write(tmp_path, workflow), "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(tmp_path)
+    assert [(line["mode"], line["status"]) for line in lines] == [
+        ("opus", "failed"),
+        ("opus", "failed"),
+        ("haiku", "ok"),
+    ]
+    assert lines[1]["start"] >= lines[0]["finish"] + 0.5 - 0.05  # the first pause honoured
+    assert (tmp_path / "out.txt").read_text() == "haiku"
+    assert check_run(workflow, lines) == []

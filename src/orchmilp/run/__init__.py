@@ -28,6 +28,7 @@ from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, OrchmilpWa
 from ..io.modes import has_model_choice
 from ..io.names import printable
 from ..statuses import FAILED, FINAL, AgentStatus
+from .budgets import BudgetGuard
 from .executor import AgentOutcome, Executor, RunOptions, log_names
 from .rate_limits import rate_limits
 
@@ -214,15 +215,13 @@ def _in_mode(command: str, mode: str | None) -> str:
     return command if mode is None else f"export ORCHMILP_MODE={shlex.quote(mode)}\n{command}"
 
 
-def _budget_guard(written: dict, problem, modes: Sequence[str | None]):
-    """The workflow's budgets at run time: each agent's predicted consumption in its chosen
-    mode, and its other modes (for ``--on-budget cheapest``); None without budgets."""
+def _other_modes(written: dict, problem, modes: Sequence[str | None]):
+    """Each agent's other modes, in the order it lists them (for ``--on-budget cheapest`` and
+    ``rate_limit.fallback``), and the chosen mode's predicted consumption."""
     from ..io.modes import mode_table
-    from .budgets import Alternative, BudgetGuard
+    from .budgets import Alternative
 
     table = mode_table(written)
-    if not table.budgets:
-        return None
     predicted, alternatives = [], []
     for agent, own, name in zip(written["agents"], table.modes, modes):
         chosen = next((m for m in own if m.name == name), own[0])
@@ -233,9 +232,12 @@ def _budget_guard(written: dict, problem, modes: Sequence[str | None]):
             if m is chosen or command is None:
                 continue
             usage = tuple(float(m.uses.get(r, 0.0)) for r in problem.resource_names)
-            others.append(Alternative(m.name, _in_mode(command, m.name), usage, dict(m.consumes)))
+            rate_limit = m.fields.get("rate_limit", agent.get("rate_limit"))
+            own_uses = _own_uses(agent, m.name) if "modes" in agent else None
+            alternative = Alternative(m.name, _in_mode(command, m.name), usage, dict(m.consumes), rate_limit, own_uses)
+            others.append(alternative)
         alternatives.append(others)
-    return BudgetGuard(dict(table.budgets), predicted, alternatives)
+    return table.budgets, predicted, alternatives
 
 
 def _own_uses(agent: dict, mode: str | None) -> dict | None:
@@ -349,7 +351,10 @@ def execute(
             mode_uses = [_own_uses(agent, name) for agent, name in zip(written["agents"], modes)]
         commands = _commands(problem, modes)
         limits = rate_limits(single["agents"], mode_uses)
-        guard = _budget_guard(written, problem, modes) if has_model_choice(written) else None
+        guard, alternatives = None, None
+        if has_model_choice(written):
+            budgets, predicted, alternatives = _other_modes(written, problem, modes)
+            guard = BudgetGuard(dict(budgets), predicted, alternatives) if budgets else None
         if on_plan:
             on_plan(problem, waits_for, planned_start, planned_makespan)
         history = None
@@ -378,6 +383,7 @@ def execute(
             modes=modes,
             rate_limits=limits,
             budget=guard,
+            alternatives=alternatives or [],
         )
         for j in done:
             executor.outcomes[j].exit_code = 0

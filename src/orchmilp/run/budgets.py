@@ -20,6 +20,8 @@ class Alternative:
     command: str
     usage: tuple[float, ...]
     consumes: dict[str, float]
+    rate_limit: dict | None = None  # the mode's rate_limit as written
+    own_uses: dict | None = None  # the mode's own uses as written (its model's buckets)
 
 
 @dataclass

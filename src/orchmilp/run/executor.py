@@ -33,9 +33,9 @@ from ..io.names import file_names
 from ..model.problem import Problem
 from ..signals import held
 from ..statuses import FAILED, FINAL, AgentStatus
-from .budgets import BudgetGuard
+from .budgets import Alternative, BudgetGuard
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
-from .rate_limits import MAX_RATE_LIMITED, RateLimit, attempt_output, retry_after
+from .rate_limits import FALLBACK_AFTER, MAX_RATE_LIMITED, RateLimit, attempt_output, rate_limit_of, retry_after
 from .usage import attempt_rusage, attempt_usage, usage_file
 
 __all__ = ["RunOptions", "AgentOutcome", "Executor", "log_names"]
@@ -108,6 +108,7 @@ class Executor:
     modes: tuple[str | None, ...] = ()  # each agent's chosen mode (model choice), None without modes
     rate_limits: tuple[RateLimit | None, ...] = ()  # how each agent says it was rate limited (rate_limits.py)
     budget: BudgetGuard | None = None  # the workflow's budgets at run time (budgets.py)
+    alternatives: list[list[Alternative]] = field(default_factory=list)  # each agent's other modes
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -133,6 +134,7 @@ class Executor:
         # each agent's command and mode now (--on-budget cheapest may switch an agent's mode)
         self.command_of: list[str | None] = list(self.commands)
         self.mode_of: list[str | None] = list(self.modes) if self.modes else [None] * p.n
+        self.limit_of: list[RateLimit | None] = list(self.rate_limits) if self.rate_limits else [None] * p.n
         self.budget_stop: str | None = None  # why nothing more starts: a budget would be overrun
 
     # ---- records -------------------------------------------------------------------------
@@ -282,6 +284,9 @@ class Executor:
             out.rate_limited += 1
             out.status, out.not_before = AgentStatus.READY, until
             out.note = f"attempt {proc.attempt} rate limited: retried after {pause:g} s"
+            limit = self.limit_of[j]
+            if limit is not None and limit.fallback and out.rate_limited >= FALLBACK_AFTER and self._fall_back(j):
+                out.not_before = 0.0  # its next mode's buckets decide
             self._event("rate_limited", j)
             return
         retries = p.retries[j] if p.retries else 0
@@ -339,7 +344,7 @@ class Executor:
 
     def _rate_limited(self, j: int, status: str, code) -> float | None:
         """The pause a failed attempt asks for when it hit its rate limit (None: an ordinary end)."""
-        limit = self.rate_limits[j] if self.rate_limits else None
+        limit = self.limit_of[j]
         out = self.outcomes[j]
         if limit is None or status != AgentStatus.FAILED or self.stopping or out.rate_limited >= MAX_RATE_LIMITED:
             return None
@@ -350,8 +355,29 @@ class Executor:
         backoff = min(self.options.max_backoff, self.options.backoff * 2**out.rate_limited)
         return min(asked, self.options.max_rate_pause) if asked is not None else backoff
 
+    def _fall_back(self, j: int) -> bool:
+        """``j``'s model stays saturated: run it in its next mode (after the current one in the
+        agent's list, within the budgets); False when there is none."""
+        current = self.mode_of[j]
+        others = self.alternatives[j] if self.alternatives else []
+        for alternative in others:
+            if alternative.mode == current or (
+                self.budget is not None and self.budget.shortfall(j, self.running, alternative.consumes)
+            ):
+                continue
+            self.command_of[j], self.mode_of[j] = alternative.command, alternative.mode
+            self.in_use_row(j, alternative.usage)
+            if self.budget is not None:
+                self.budget.predicted[j] = alternative.consumes
+            uses = {r: u for r, u in zip(self.problem.resource_names, alternative.usage) if u > 0}
+            self.limit_of[j] = rate_limit_of(self.problem.ids[j], alternative.rate_limit, uses, alternative.own_uses)
+            self.outcomes[j].rate_limited = 0
+            self.outcomes[j].note = f"{current} stayed rate limited: falls back to mode {alternative.mode}"
+            return True
+        return False
+
     def _buckets(self, j: int) -> list[int]:
-        limit = self.rate_limits[j] if self.rate_limits else None
+        limit = self.limit_of[j]
         names = set(limit.buckets) if limit is not None else set()
         return [r for r, name in enumerate(self.problem.resource_names) if name in names]
 

@@ -13,10 +13,20 @@ from typing import Any
 from ..errors import InvalidWorkflow
 from ..io.names import printable
 
-__all__ = ["RateLimit", "rate_limits", "retry_after", "MAX_RATE_LIMITED", "LOG_TAIL_BYTES"]
+__all__ = [
+    "RateLimit",
+    "rate_limits",
+    "rate_limit_of",
+    "retry_after",
+    "MAX_RATE_LIMITED",
+    "FALLBACK_AFTER",
+    "LOG_TAIL_BYTES",
+]
 
 #: Rate-limited attempts of one agent after which the next one counts as an ordinary failure
 MAX_RATE_LIMITED = 10
+#: Rate-limited attempts in a row after which an agent with ``fallback`` takes its next mode
+FALLBACK_AFTER = 2
 #: How much of the end of an attempt's log is searched for the pattern and retry-after
 LOG_TAIL_BYTES = 65536
 _RETRY_AFTER = re.compile(r"retry[-_ ]?after\D{0,5}?(\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -29,6 +39,7 @@ class RateLimit:
     exit_codes: frozenset[int]
     pattern: re.Pattern[str] | None
     buckets: tuple[str, ...]
+    fallback: bool = False  # after FALLBACK_AFTER rate-limited attempts in a row: the next mode
 
     def hit(self, exit_code: int | None, output: str) -> bool:
         return (exit_code is not None and exit_code in self.exit_codes) or (
@@ -40,22 +51,26 @@ def rate_limits(agents: list[dict[str, Any]], mode_uses: list[dict[str, float] |
     """Each agent's :class:`RateLimit` (None without ``rate_limit``), from the workflow in its
     chosen modes; ``mode_uses``: the chosen mode's own ``uses`` (None for agents without
     modes), whose resources are the buckets unless ``rate_limit.resources`` names them."""
-    out: list[RateLimit | None] = []
-    for agent, own in zip(agents, mode_uses):
-        spec = agent.get("rate_limit")
-        if spec is None:
-            out.append(None)
-            continue
-        where = f"agent '{printable(agent['id'])}': rate_limit"
-        pattern = None
-        if spec.get("pattern"):
-            try:
-                pattern = re.compile(spec["pattern"])
-            except re.error as err:
-                raise InvalidWorkflow(f"{where}.pattern is not a regular expression: {err}") from None
-        buckets = spec.get("resources") or list(own if own is not None else agent.get("uses", {}))
-        out.append(RateLimit(frozenset(spec.get("exit_codes", ())), pattern, tuple(buckets)))
-    return tuple(out)
+    return tuple(
+        rate_limit_of(a["id"], a.get("rate_limit"), a.get("uses", {}), own) for a, own in zip(agents, mode_uses)
+    )
+
+
+def rate_limit_of(agent_id: str, spec: dict | None, uses: dict, own: dict | None) -> RateLimit | None:
+    """One agent's :class:`RateLimit` from its ``rate_limit`` as written (None: none declared);
+    ``own``: its mode's own uses (the default buckets), else ``uses``."""
+    if spec is None:
+        return None
+    pattern = None
+    if spec.get("pattern"):
+        try:
+            pattern = re.compile(spec["pattern"])
+        except re.error as err:
+            raise InvalidWorkflow(
+                f"agent '{printable(agent_id)}': rate_limit.pattern is not a regular expression: {err}"
+            ) from None
+    buckets = spec.get("resources") or list(own if own is not None else uses)
+    return RateLimit(frozenset(spec.get("exit_codes", ())), pattern, tuple(buckets), bool(spec.get("fallback", False)))
 
 
 def retry_after(output: str) -> float | None:

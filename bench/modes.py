@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from workflows import llm_mode_workflow  # noqa: E402
+from workflows import llm_mode_workflow, psplib_style_multimode  # noqa: E402
 
 import orchmilp  # noqa: E402
 from orchmilp.check import check_plan  # noqa: E402
@@ -41,7 +41,7 @@ def run(workflow: dict, limit: float) -> dict:
     return {
         "workflow": workflow["name"],
         "agents": len(workflow["agents"]),
-        "models": len(workflow["agents"][0]["modes"]),
+        "modes": len(workflow["agents"][0]["modes"]),
         "budgets": len(workflow["budgets"]),
         "ours": ours.makespan,
         "bound": ours.lower_bound,
@@ -62,13 +62,20 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=20.0)
     parser.add_argument("--sizes", default="10,20,40,60")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--psplib-style", action="store_true", help="multi-mode instances in the style of PSPLIB j10-j30 instead"
+    )
     parser.add_argument("--out")
     args = parser.parse_args()
     rows = []
     for n in map(int, args.sizes.split(",")):
         for seed in range(args.seeds):
-            models, budgets = (3, 1 + seed % 2) if seed % 3 != 2 else (2, 1)
-            row = run(llm_mode_workflow(n, seed, models=models, budgets=budgets), args.time_limit)
+            if args.psplib_style:
+                workflow = psplib_style_multimode(n, seed, rs_budget=(0.25, 0.5)[seed % 2])
+            else:
+                models, budgets = (3, 1 + seed % 2) if seed % 3 != 2 else (2, 1)
+                workflow = llm_mode_workflow(n, seed, models=models, budgets=budgets)
+            row = run(workflow, args.time_limit)
             rows.append(row)
             print("  ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row.values()), flush=True)
     cols = list(rows[0])

@@ -127,3 +127,46 @@ def llm_mode_workflow(n: int, seed: int = 0, models: int = 3, budgets: int = 1, 
         "budgets": {k: round(cheapest[k] + tightness * (dearest[k] - cheapest[k]), 3) for k in keys},
         "agents": agents,
     }
+
+
+def psplib_style_multimode(n: int, seed: int = 0, rs_renewable: float = 0.5, rs_budget: float = 0.5) -> dict:
+    """A multi-mode instance in the style of PSPLIB's j10-j30 MRCPSP sets (ProGen's parameters,
+    generated here: the files are not on this machine): ``n`` jobs with 3 modes each, durations
+    1-10 growing from mode to mode, 2 renewable resources and 2 non-renewable ones (budgets)
+    whose requests shrink as the mode gets slower, 1-3 successors per job, and capacities set by
+    the resource strength: ``min + rs * (max - min)``."""
+    rng = random.Random(seed)
+    agents, nonrenewable = [], [[], []]
+    renewable_max = [0, 0]
+    for j in range(n):
+        durations = sorted(rng.randint(1, 10) for _ in range(3))
+        requests = [sorted((rng.randint(1, 10) for _ in range(3)), reverse=True) for _ in range(2)]
+        budgets = [sorted((rng.randint(1, 10) for _ in range(3)), reverse=True) for _ in range(2)]
+        modes = []
+        for m in range(3):
+            mode = {
+                "name": f"m{m + 1}",
+                "duration": durations[m],
+                "uses": {"R1": requests[0][m], "R2": requests[1][m]},
+                "consumes": {"N1": budgets[0][m], "N2": budgets[1][m]},
+            }
+            modes.append(mode)
+        for k in range(2):
+            nonrenewable[k].append((min(budgets[k]), max(budgets[k])))
+            renewable_max[k] = max(renewable_max[k], max(requests[k]))
+        agent = {"id": f"j{j + 1}", "modes": modes}
+        preds = [i for i in range(j) if rng.random() < 2.0 / max(j, 1)][:3]
+        if preds:
+            agent["depends_on"] = [f"j{i + 1}" for i in preds]
+        agents.append(agent)
+    resources = {}
+    for k, name in enumerate(("R1", "R2")):
+        least = renewable_max[k]  # every mode of every job must fit: at least the largest request
+        most = sum(a["modes"][0]["uses"][name] for a in agents) // 2  # half the fastest modes at once
+        resources[name] = least + round(rs_renewable * max(0, most - least))
+    budgets = {}
+    for k, name in enumerate(("N1", "N2")):
+        least = sum(lo for lo, _ in nonrenewable[k])
+        most = sum(hi for _, hi in nonrenewable[k])
+        budgets[name] = least + round(rs_budget * (most - least))
+    return {"name": f"mm-j{n}-{seed}", "time_unit": "s", "resources": resources, "budgets": budgets, "agents": agents}

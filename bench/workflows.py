@@ -129,7 +129,7 @@ def llm_mode_workflow(n: int, seed: int = 0, models: int = 3, budgets: int = 1, 
     }
 
 
-def psplib_style_multimode(n: int, seed: int = 0, rs_renewable: float = 0.5, rs_budget: float = 0.5) -> dict:
+def psplib_style_multimode(n: int, seed: int = 0, rs_renewable: float = 0.25, rs_budget: float = 0.5) -> dict:
     """A multi-mode instance in the style of PSPLIB's j10-j30 MRCPSP sets (ProGen's parameters,
     generated here: the files are not on this machine): ``n`` jobs with 3 modes each, durations
     1-10 growing from mode to mode, 2 renewable resources and 2 non-renewable ones (budgets)
@@ -159,11 +159,21 @@ def psplib_style_multimode(n: int, seed: int = 0, rs_renewable: float = 0.5, rs_
         if preds:
             agent["depends_on"] = [f"j{i + 1}" for i in preds]
         agents.append(agent)
+    # as ProGen: Kmax is the peak demand of the earliest-start schedule in the largest requests
+    start: dict[str, int] = {}
+    for a in agents:
+        start[a["id"]] = max(
+            (start[d] + agents[int(d[1:]) - 1]["modes"][0]["duration"] for d in a.get("depends_on", [])), default=0
+        )
+    horizon = max(start[a["id"]] + a["modes"][0]["duration"] for a in agents)
     resources = {}
     for k, name in enumerate(("R1", "R2")):
         least = renewable_max[k]  # every mode of every job must fit: at least the largest request
-        most = sum(a["modes"][0]["uses"][name] for a in agents) // 2  # half the fastest modes at once
-        resources[name] = least + round(rs_renewable * max(0, most - least))
+        load = [0] * (horizon + 1)
+        for a in agents:
+            for t in range(start[a["id"]], start[a["id"]] + a["modes"][0]["duration"]):
+                load[t] += max(m["uses"][name] for m in a["modes"])
+        resources[name] = least + round(rs_renewable * max(0, max(load) - least))
     budgets = {}
     for k, name in enumerate(("N1", "N2")):
         least = sum(lo for lo, _ in nonrenewable[k])

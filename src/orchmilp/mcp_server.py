@@ -99,15 +99,22 @@ def _do_solve(root, a, deadline):
     from .services import PlanRequest, Reports, plan
 
     objective = a.get("objective") or "makespan"
-    if objective not in ("makespan", "p90"):
-        raise Refused(f"objective: {objective!r} is not 'makespan' or 'p90'")
+    if not isinstance(objective, str) or not objective:
+        raise Refused("objective: 'makespan', 'p90' or a consumes key such as 'usd'")
     from .options import SolveOptions
 
+    workflow = _workflow(root, a["workflow"])
+    if a.get("deadline") is not None:  # the workflow as written, with this deadline
+        from .engine import load_as_written
+
+        name = Path(workflow).stem if isinstance(workflow, (str, Path)) else "workflow"
+        workflow = {"name": name, **load_as_written(workflow).workflow, "deadline": float(a["deadline"])}
+    spend = None if objective in ("makespan", "p90") else objective
     request = PlanRequest(
-        _workflow(root, a["workflow"]),
-        solve=SolveOptions(dispatch="waves" if a.get("waves") else "events"),
+        workflow,
+        solve=SolveOptions(dispatch="waves" if a.get("waves") else "events", spend=spend),
         history=_histories(root, a.get("history")),
-        objective=objective,
+        objective="p90" if objective == "p90" else "makespan",
         reports=Reports(text=True) if a.get("report") else None,
     )
     outcome = plan(request, deadline)
@@ -115,6 +122,16 @@ def _do_solve(root, a, deadline):
     if outcome.reports is not None:
         out = {**out, "report": outcome.reports.markdown}
     return out
+
+
+def _do_pareto(root, a, deadline):
+    from .services.pareto import ParetoRequest, pareto
+
+    points = a.get("points") or 8
+    if not isinstance(points, int) or not 1 <= points <= 50:
+        raise Refused("points: a whole number from 1 to 50")
+    outcome = pareto(ParetoRequest(_workflow(root, a["workflow"]), a.get("y") or "usd", points, float("inf")), deadline)
+    return {"key": outcome.key, "unit": outcome.unit, "complete": outcome.complete, "points": outcome.points}
 
 
 def _do_analyze(root, a, deadline):
@@ -285,6 +302,7 @@ _WORK = {
     "analyze": _do_analyze,
     "predict": _do_predict,
     "whatif": _do_whatif,
+    "pareto": _do_pareto,
     "check": _do_check,
     "run": _do_run,
 }
@@ -590,11 +608,16 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
         objective: Annotated[
             str,
             Field(
-                pattern="^(makespan|p90)$",
+                pattern="^[A-Za-z_][A-Za-z0-9_]*$",
                 description="'makespan' (default): the shortest plan; 'p90': among the plans within 5% of it, the "
-                "one with the best predicted 90th percentile (from the history, else duration_range)",
+                "one with the best predicted 90th percentile (from the history, else duration_range); a consumes "
+                "key such as 'usd' (workflows whose agents have modes): the least spend that ends by the deadline",
             ),
         ] = "makespan",
+        deadline: Annotated[
+            float | None,
+            Field(gt=0, description="the plan must end by then (replaces the workflow's deadline)"),
+        ] = None,
         report: Annotated[
             bool,
             Field(description="also return the Markdown optimisation report (with its what-ifs) as 'report'"),
@@ -617,6 +640,7 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
                 "waves": waves,
                 "history": history,
                 "objective": objective,
+                "deadline": deadline,
                 "report": report,
                 "time_limit": time_limit,
                 "detail": detail,
@@ -706,6 +730,28 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
                 "time_limit": time_limit,
                 "detail": detail,
             },
+        )
+
+    @server.tool(
+        annotations=read_only,
+        description=(
+            "For a workflow whose agents have modes (one per model, each with its duration and what it "
+            "consumes): the front of makespan against spend, from the fastest plan to the cheapest. Each point: "
+            "makespan (with makespan_bound and makespan_status), the spend (with its bound and status), the "
+            "modes chosen and the plan. Answers 'what does each minute saved cost?'. Returns {'key', 'unit', "
+            "'complete' (the cheapest point reached), 'points'}."
+        ),
+    )
+    async def pareto(
+        workflow: WorkflowArg,
+        y: Annotated[str, Field(pattern="^[A-Za-z_][A-Za-z0-9_]*$", description="the spend: a consumes key")] = "usd",
+        points: Annotated[int, Field(ge=1, le=50, description="at most this many points (8)")] = 8,
+        time_limit: float | None = limit_field,
+        detail: DetailArg = None,
+    ) -> dict[str, Any]:
+        return await call(
+            "pareto",
+            {"workflow": workflow, "y": y, "points": points, "time_limit": time_limit, "detail": detail},
         )
 
     @server.tool(

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import sleepers_alive
+from helpers import FOUR, sleepers_alive
 
 from orchmilp.check import check_plan
 
@@ -88,8 +88,9 @@ def test_tools_and_schemas_and_solve_on_every_example(root):
     try:
         tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
         sessions = {"session_start", "session_done", "session_status", "session_cancel"}
-        assert set(tools) == {"solve", "analyze", "predict", "whatif", "check"} | sessions  # no run without --allow-run
-        for tool in (tools[name] for name in ("solve", "analyze", "predict", "whatif", "check")):
+        read_only = {"solve", "analyze", "predict", "whatif", "pareto", "check"}
+        assert set(tools) == read_only | sessions  # no run without --allow-run
+        for tool in (tools[name] for name in read_only):
             assert tool["inputSchema"]["type"] == "object" and "workflow" in tool["inputSchema"]["properties"]
             assert len(tool["description"]) > 100
         for path in EXAMPLES:
@@ -484,3 +485,24 @@ def test_background_runs_through_the_official_sdk_client(root):
     lines = [json.loads(x) for x in (root / "runs" / "history.jsonl").read_text().splitlines()]
     assert check_run(quick, [x for x in lines if x["run"] == quick_id]) == []
     assert [(x["agent"], x["status"]) for x in lines if x["run"] == slow_id] == [("slow", "cancelled")]
+
+
+def test_model_choice_through_the_server_least_spend_by_a_deadline_and_the_front(root):
+    client = Client(root)
+    try:
+        ok, plan, _ = client.call("solve", workflow=FOUR, objective="usd", deadline=480, time_limit=10)
+        assert ok, plan
+        assert plan["objective"]["value"] == pytest.approx(1.8) and plan["objective"]["status"] == "optimal"
+        assert check_plan({**FOUR, "deadline": 480}, plan) == []
+        ok, front, _ = client.call("pareto", workflow=FOUR, y="usd", time_limit=20)
+        assert ok, front
+        assert front["complete"] and [(p["makespan"], round(p["usd"], 6)) for p in front["points"]] == [
+            (310, 2.9),
+            (400, 1.8),
+            (490, 1.6),
+            (580, 0.5),
+        ]
+        ok, refused, _ = client.call("solve", workflow=FOUR, objective="eur", deadline=480)
+        assert not ok and "no agent consumes 'eur'" in str(refused)
+    finally:
+        client.close()

@@ -11,7 +11,6 @@ that everything else plans, checks and runs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -52,11 +51,6 @@ class ModeTable:
     modes: tuple[tuple[Mode, ...], ...]
     budgets: dict[str, float]
     deadline: float | None
-
-    @property
-    def choices(self) -> int:
-        """How many mode choices there are (the product of the agents' mode counts)."""
-        return math.prod(len(m) for m in self.modes)
 
     def named(self, choice: list[int] | tuple[int, ...]) -> dict[str, str]:
         """Agent id -> the chosen mode's name, for the agents that have ``modes``."""

@@ -425,3 +425,48 @@ def test_run_level_width_effect_is_learned_when_runs_with_more_agents_are_slower
     models = {"k": model}
     ratio = forecast(wide, models)[0].median / forecast(narrow, models)[0].median
     assert ratio == pytest.approx(2.0, rel=0.2)
+
+
+def test_spend_intervals_cover_held_out_runs_as_often_as_their_level_says(tmp_path):
+    """Leave one run out on 60 generated runs of a two-agent workflow in fixed modes: each
+    agent's usd per run drawn from its own log-normal; the 90% interval of the total covers
+    the held-out runs within binomial tolerance, and is narrower than the range of all totals."""
+    from helpers import FOUR
+
+    from orchmilp.history import read_history
+    from orchmilp.io.modes import mode_table
+    from orchmilp.prediction.spend import backtest_spend
+
+    rng = np.random.default_rng(3)
+    lines, totals = [], []
+    for run in range(60):
+        total = 0.0
+        for agent, mode, median in (
+            ("plan", "opus", 1.2),
+            ("impl-a", "opus", 1.5),
+            ("impl-b", "haiku", 0.15),
+            ("test", None, 0.05),
+        ):
+            usd = float(median * rng.lognormal(0, 0.3))
+            total += usd
+            line = {
+                "run": f"r{run}",
+                "agent": agent,
+                "kind": agent,
+                "start": 0,
+                "finish": 1,
+                "status": "ok",
+                "usage": {"usd": usd},
+            }
+            if mode:
+                line["mode"] = mode
+            lines.append(json.dumps(line))
+        totals.append(total)
+    path = tmp_path / "history.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    table = mode_table(FOUR)
+    modes = {"plan": "opus", "impl-a": "opus", "impl-b": "haiku"}
+    out = backtest_spend(table, list(table.ids), modes, read_history(path), "usd", level=0.9, samples=2000)
+    assert out["runs"] == 60
+    assert out["coverage"] >= 0.9 - 2 * (0.9 * 0.1 / 60) ** 0.5  # binomial tolerance
+    assert out["mean_width"] < max(totals) - min(totals)

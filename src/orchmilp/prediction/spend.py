@@ -15,7 +15,7 @@ import numpy as np
 from ..history import History
 from ..io.modes import DEFAULT_MODE, ModeTable
 
-__all__ = ["predict_spend"]
+__all__ = ["predict_spend", "backtest_spend"]
 
 
 def _recorded(history: History | None) -> dict[tuple[str, str | None, str], list[float]]:
@@ -70,3 +70,34 @@ def predict_spend(
             "learnt_agents": learnt,
         }
     return out
+
+
+def backtest_spend(
+    table: ModeTable,
+    kinds: list[str],
+    modes: dict[str, str],
+    history: History,
+    key: str,
+    *,
+    level: float = 0.9,
+    samples: int = 4000,
+) -> dict[str, Any]:
+    """Leave one run out: each past run's total ``key`` spend (over the plan's agents) against
+    the interval predicted from the other runs. Coverage (share inside) and mean width."""
+    inside, widths, runs = 0, [], 0
+    agents = set(table.ids)
+    for run in history.runs:
+        held = history.only_run(run)
+        actual = sum(
+            u.get(key, 0.0) for a, s, u in zip(held.agent, held.status, held.usage) if a in agents and s == "ok"
+        )
+        predicted = predict_spend(table, kinds, modes, history.without_run(run), samples=samples, level=level)[key]
+        lo, hi = predicted["interval"]
+        inside += lo - 1e-9 <= actual <= hi + 1e-9
+        widths.append(hi - lo)
+        runs += 1
+    return {
+        "runs": runs,
+        "coverage": inside / runs if runs else None,
+        "mean_width": float(np.mean(widths)) if widths else None,
+    }

@@ -9,6 +9,7 @@ from typing import Any
 from .diagrams import dot
 from .gantt import gantt_html, histogram_svg
 from .markdown import confidence, conflicts_not_listed, settled_by_dependencies, wave_cost
+from .spend import spend_tables
 
 __all__ = ["html_report"]
 
@@ -66,48 +67,10 @@ def _spend(c: dict[str, Any]) -> str:
     sp = c.get("spend")
     if not sp:
         return ""
-    keys, u = sp["keys"], c["unit"]
-    return "\n".join(
-        [
-            "<h2>Token and Cost Budget</h2>",
-            f"<p>{html.escape(sp['text'])}</p>",
-            f"<h3>Per {html.escape(sp['grouped_by'])}</h3>",
-            _table(
-                ["start", "agents", *(f"{k} (%)" for k in keys)],
-                [
-                    [g["start"], ", ".join(g["agents"]), *(f"{g[k]} ({g[k + '_percent']}%)" for k in keys)]
-                    for g in sp["groups"]
-                ],
-            ),
-            "<h3>Per agent: the model chosen</h3>",
-            _table(
-                ["agent", "mode", "critical", *(f"{k} (%)" for k in keys)],
-                [
-                    [
-                        a["id"],
-                        a["mode"],
-                        "yes" if a["critical"] else "",
-                        *(f"{a[k]} ({a[k + '_percent']}%)" for k in keys),
-                    ]
-                    for a in sp["agents"]
-                ],
-            ),
-            "<h3>Faster models not chosen: what each would save and cost</h3>",
-            _table(
-                ["agent", "mode instead of", f"saves ({u})", "critical", *(f"extra {k}" for k in keys)],
-                [
-                    [
-                        f["id"],
-                        f"{f['mode']} instead of {f['instead_of']}",
-                        f["saves"],
-                        "yes" if f["critical"] else "",
-                        *(f[f"extra_{k}"] for k in keys),
-                    ]
-                    for f in sp["faster"]
-                ],
-            ),
-        ]
-    )
+    parts = ["<h2>Token and Cost Budget</h2>", f"<p>{html.escape(sp['text'])}</p>"]
+    for title, header, rows in spend_tables(sp, c["unit"]):
+        parts += [f"<h3>{html.escape(title)}</h3>", _table(header, rows)]
+    return "\n".join(parts)
 
 
 def _roadmap_and_validation(c: dict[str, Any]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .spend import spend_tables
+
 __all__ = ["markdown_report"]
 
 
@@ -189,43 +191,22 @@ def spend_section(c: dict[str, Any], u: str) -> list[str]:
     sp = c.get("spend")
     if not sp:
         return []
-    keys = sp["keys"]
     lines = ["## Token and Cost Budget", f"- {sp['text']}"]
     if sp["deadline"] is not None:
         lines.append(f"- Deadline {sp['deadline']} {u}; the plan ends at {c['summary']['makespan']} {u}.")
-    lines += ["", f"### Per {sp['grouped_by']}"]
-    lines += _table(
-        ["start", "agents", *(f"{k} (%)" for k in keys)],
-        [[g["start"], ", ".join(g["agents"]), *(f"{g[k]} ({g[k + '_percent']}%)" for k in keys)] for g in sp["groups"]],
-    )
-    lines += ["### Per agent: the model chosen"]
-    lines += _table(
-        ["agent", "mode", "critical", *(f"{k} (%)" for k in keys)],
-        [
-            [a["id"], a["mode"], "yes" if a["critical"] else "", *(f"{a[k]} ({a[k + '_percent']}%)" for k in keys)]
-            for a in sp["agents"]
-        ],
-    )
-    if sp["faster"]:
-        lines += ["### Faster models not chosen: what each would save and cost"]
-        lines += [
-            "An agent's own time saved shortens the plan only when the agent is on the critical path "
-            "(and then by at most that much); the budgets decide what fits.",
-            "",
-        ]
-        lines += _table(
-            ["agent", "mode instead of", f"saves ({u})", "critical", *(f"extra {k}" for k in keys)],
-            [
-                [
-                    f["id"],
-                    f"{f['mode']} instead of {f['instead_of']}",
-                    f["saves"],
-                    "yes" if f["critical"] else "",
-                    *(f[f"extra_{k}"] for k in keys),
-                ]
-                for f in sp["faster"]
-            ],
-        )
+    lines.append("")
+    for title, header, rows in spend_tables(sp, u):
+        faster = title.startswith("Faster")
+        if faster and not rows:
+            continue  # every agent already in its fastest mode
+        lines.append(f"### {title}")
+        if faster:
+            lines += [
+                "An agent's own time saved shortens the plan only when the agent is on the critical path "
+                "(and then by at most that much); the budgets decide what fits.",
+                "",
+            ]
+        lines += _table(header, rows)
     return lines
 
 

@@ -10,7 +10,7 @@ from ..io.modes import mode_table
 from ..io.numbers import plain_number
 from ..result import Result
 
-__all__ = ["spend_content"]
+__all__ = ["spend_content", "spend_tables"]
 
 
 def _share(part: float, whole: float) -> float | None:
@@ -83,3 +83,43 @@ def spend_content(result: Result) -> dict[str, Any] | None:
         "grouped_by": "wave" if waves is not None else "parallel group",
         "faster": sorted(faster, key=lambda f: (not f["critical"], -f["saves"])),
     }
+
+
+def spend_tables(sp: dict[str, Any], unit: str) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The spend section's tables as (title, header, rows), for the Markdown and HTML reports."""
+    keys = sp["keys"]
+    tables = [
+        (
+            f"Per {sp['grouped_by']}",
+            ["start", "agents", *(f"{k} (%)" for k in keys)],
+            [
+                [g["start"], ", ".join(g["agents"]), *(f"{g[k]} ({g[k + '_percent']}%)" for k in keys)]
+                for g in sp["groups"]
+            ],
+        ),
+        (
+            "Per agent: the model chosen",
+            ["agent", "mode", "critical", *(f"{k} (%)" for k in keys)],
+            [
+                [a["id"], a["mode"], "yes" if a["critical"] else "", *(f"{a[k]} ({a[k + '_percent']}%)" for k in keys)]
+                for a in sp["agents"]
+            ],
+        ),
+    ]
+    tables.append(
+        (
+            "Faster models not chosen: what each would save and cost",
+            ["agent", "mode instead of", f"saves ({unit})", "critical", *(f"extra {k}" for k in keys)],
+            [
+                [
+                    f["id"],
+                    f"{f['mode']} instead of {f['instead_of']}",
+                    f["saves"],
+                    "yes" if f["critical"] else "",
+                    *(f[f"extra_{k}"] for k in keys),
+                ]
+                for f in sp["faster"]
+            ],
+        )
+    )
+    return tables

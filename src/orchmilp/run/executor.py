@@ -265,13 +265,14 @@ class Executor:
             status = AgentStatus.TIMEOUT
         else:
             status = AgentStatus.OK if code == 0 else AgentStatus.FAILED
-        pause = self._rate_limited(j, status, code)
-        extra: dict[str, Any] = {"rate_limited": round(pause, 3)} if pause is not None else {}
         log = self.log_dir / self.log_names[p.ids[j]]
-        used = attempt_usage(log, proc.attempt)
+        output = attempt_output(log)  # read once: rate limit, usage and rusage all come from it
+        pause = self._rate_limited(j, status, code, output)
+        extra: dict[str, Any] = {"rate_limited": round(pause, 3)} if pause is not None else {}
+        used = attempt_usage(log, proc.attempt, output)
         if used:
             extra["usage"] = used
-        machine = attempt_rusage(log)
+        machine = attempt_rusage(output)
         if machine:
             extra["rusage"] = machine
         if self.budget is not None:
@@ -342,13 +343,13 @@ class Executor:
         """``j`` runs with other uses (another mode); not while it runs."""
         self.usage[j] = np.asarray(usage, float)
 
-    def _rate_limited(self, j: int, status: str, code) -> float | None:
-        """The pause a failed attempt asks for when it hit its rate limit (None: an ordinary end)."""
+    def _rate_limited(self, j: int, status: str, code, output: str) -> float | None:
+        """The pause a failed attempt asks for when it hit its rate limit (None: an ordinary end);
+        ``output``: the attempt's own output (its log after its header)."""
         limit = self.limit_of[j]
         out = self.outcomes[j]
         if limit is None or status != AgentStatus.FAILED or self.stopping or out.rate_limited >= MAX_RATE_LIMITED:
             return None
-        output = attempt_output(self.log_dir / self.log_names[self.problem.ids[j]])
         if not limit.hit(code, output):
             return None
         asked = retry_after(output)

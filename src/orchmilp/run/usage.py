@@ -11,8 +11,6 @@ import json
 import math
 from pathlib import Path
 
-from .rate_limits import attempt_output
-
 __all__ = ["attempt_usage", "attempt_rusage", "usage_file"]
 
 #: the supervisor's last log line (run/supervisor.py): peak memory and CPU time
@@ -57,8 +55,9 @@ def _claude(output: str) -> dict[str, float]:
     return {}
 
 
-def attempt_usage(log: Path, attempt: int) -> dict[str, float]:
-    """What one attempt reported it consumed (empty when it reported nothing)."""
+def attempt_usage(log: Path, attempt: int, output: str) -> dict[str, float]:
+    """What one attempt reported it consumed (empty when it reported nothing); ``output``: the
+    attempt's own output (:func:`~orchmilp.run.rate_limits.attempt_output` of ``log``)."""
     total: dict[str, float] = {}
     path = usage_file(log, attempt)
     try:
@@ -72,15 +71,14 @@ def attempt_usage(log: Path, attempt: int) -> dict[str, float]:
             continue
         for k, v in amounts.items():
             total[k] = total.get(k, 0.0) + v
-    for k, v in _claude(attempt_output(log)).items():
+    for k, v in _claude(output).items():
         total[k] = total.get(k, 0.0) + v
     return {k: round(v, 6) for k, v in total.items()}
 
 
-def attempt_rusage(log: Path) -> dict[str, float]:
+def attempt_rusage(output: str) -> dict[str, float]:
     """The peak memory (MiB, of the largest process) and CPU time (s, of all) of an attempt's
-    processes, from its supervisor's last log line (empty where there is no supervisor)."""
-    output = attempt_output(log)
+    processes, from its supervisor's last line in its output (empty where there is none)."""
     at = output.rfind(RUSAGE_MARK)
     if at < 0:
         return {}

@@ -237,7 +237,7 @@ def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | 
     if options.spend is not None:
         if options.spend not in {k for modes in table.modes for m in modes for k in m.consumes}:
             raise InvalidOptions(f"--objective {options.spend}: no agent consumes '{options.spend}'")
-        result, choice, least = solve_min_spend(table, build, plan, options, started, options.spend)
+        result, choice, least = solve_min_spend(table, loaded.problem, build, plan, options, started, options.spend)
         spent = table.consumption(choice).get(options.spend, 0.0)
         proven = spent <= least + 1e-9 * max(1.0, spent)
         objective = {
@@ -248,7 +248,7 @@ def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | 
             "deadline": table.deadline,
         }
     else:
-        result, choice = solve_modes(table, build, plan, options, started)
+        result, choice = solve_modes(table, loaded.problem, build, plan, options, started)
     return dataclasses.replace(
         result,
         modes=table.named(choice),

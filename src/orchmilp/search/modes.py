@@ -202,16 +202,17 @@ def _no_choice_fits(table: ModeTable) -> str:
 
 def solve_modes(
     table: ModeTable,
+    first: Problem,
     build: Callable[[tuple[int, ...]], Problem],
     plan: Callable[[Problem, float], Result],
     options: SolveOptions,
     started: float,
 ) -> tuple[Result, tuple[int, ...]]:
     """The best plan over the choices of modes tried within ``options.time_limit`` (counted
-    from ``started``), with the relaxation's bound; ``build`` makes the single-mode problem of
-    a choice and ``plan`` plans it within some seconds."""
+    from ``started``), with the relaxation's bound; ``first`` is the problem in every agent's
+    first mode (its dependencies, resources and locks), ``build`` makes the single-mode problem
+    of a choice and ``plan`` plans it within some seconds."""
     deadline = started + options.time_limit
-    first = build(tuple(0 for _ in table.ids))
     capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
     relaxation = mode_relaxation(table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options)
     if relaxation.choice is None and relaxation.proven:
@@ -346,6 +347,7 @@ def _moves(table: ModeTable, result: Result, choice: tuple[int, ...], capacity: 
 
 def solve_min_spend(
     table: ModeTable,
+    first: Problem,
     build: Callable[[tuple[int, ...]], Problem],
     plan: Callable[[Problem, float], Result],
     options: SolveOptions,
@@ -358,7 +360,6 @@ def solve_min_spend(
     if table.deadline is None:
         raise NoPlanFits(f"the objective {key} needs a deadline (the workflow's 'deadline' or --deadline)")
     deadline = started + options.time_limit
-    first = build(tuple(0 for _ in table.ids))
     capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
     settled: list[tuple[int, ...]] = []
     tried: dict[tuple[int, ...], Result] = {}

@@ -195,11 +195,7 @@ def save_sweep(key: str, values, rows, knee, path: str | Path) -> None:
     ax.set_ylabel("time")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=gantt_format(path), dpi=120)
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
+    _write_chart(fig, path)
 
 
 def _render(result: Result, fmt: str) -> bytes:
@@ -245,6 +241,17 @@ def gantt_html(result: Result) -> str:
     return f"<img alt='Gantt chart' style='max-width:100%' src='data:image/png;base64,{data}'>"
 
 
+def _write_chart(fig, path: str | Path) -> None:
+    """Write a finished chart to ``path`` (its format from the suffix) at once, and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=gantt_format(path), dpi=120)
+    plt.close(fig)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
 def save_front(points: list[dict], key: str, unit: str, path: str | Path) -> None:
     """The front of makespan against spend: each point filled when both its makespan and its
     spend are proven, hollow otherwise; a step line between them."""
@@ -264,8 +271,4 @@ def save_front(points: list[dict], key: str, unit: str, path: str | Path) -> Non
     ax.set_ylabel(key)
     ax.set_title("fastest plan per budget (filled: both proven)", fontsize=9)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=gantt_format(path), dpi=120)
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
+    _write_chart(fig, path)

@@ -27,6 +27,7 @@ __all__ = [
     "with_history_durations",
     "session",
     "open_session",
+    "pareto",
     "Coordinator",
     "compile_model",
     "SolveOptions",
@@ -149,3 +150,12 @@ def open_session(state: str | Path, session_id: str) -> Coordinator:
     from .services.session import session_status
 
     return Coordinator(Path(state), session_id, session_status(Path(state), session_id))
+
+
+def pareto(source: Source, key: str = "usd", *, points: int = 10, seconds_each: float = 10.0, plot=None):
+    """The front of makespan against ``key`` spend for a workflow with model choice, as
+    ``orchmilp pareto`` computes it: a :class:`~orchmilp.services.pareto.ParetoOutcome`."""
+    from .services.pareto import ParetoRequest
+    from .services.pareto import pareto as pareto_service
+
+    return pareto_service(ParetoRequest(source, key, points, seconds_each, plot))

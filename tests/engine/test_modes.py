@@ -237,6 +237,9 @@ def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, 
         assert p["makespan_status"] == "optimal" and p["usd_status"] == "optimal"
         assert check_plan({**FOUR, "deadline": p["makespan"]}, p["plan"]) == []
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from orchmilp.api import pareto  # the library reaches the same service
+
+    assert [(p["makespan"], round(p["usd"], 6)) for p in pareto(FOUR, "usd").points] == front
 
 
 def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_mode(tmp_path):

@@ -268,3 +268,24 @@ def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_m
     assert spend["p50"] in (pytest.approx(2.7), pytest.approx(4.7))
     assert spend["interval"] == [pytest.approx(2.7), pytest.approx(4.7)]
     assert "predicted usd" in prediction.summary()
+
+
+def test_a_mode_no_capacity_fits_is_never_chosen_even_when_it_comes_first():
+    workflow = {
+        "resources": {"tpm": 1},
+        "agents": [
+            {
+                "id": "a",
+                "modes": [
+                    {"name": "big", "duration": 1, "uses": {"tpm": 5}},
+                    {"name": "small", "duration": 3, "uses": {"tpm": 1}},
+                ],
+            },
+            {"id": "b", "duration": 2, "depends_on": ["a"]},
+        ],
+    }
+    plan = orchmilp.solve(workflow, time_limit=5).to_dict()
+    assert_valid_plan(workflow, plan)
+    assert plan["schedule"][0]["mode"] == "small" and plan["makespan"] == 5
+    with pytest.raises(InvalidWorkflow, match="agent 'a': uses.tpm = 5 exceeds capacity 1"):
+        orchmilp.load({**workflow, "agents": [{"id": "a", "modes": [workflow["agents"][0]["modes"][0]]}]})

@@ -11,6 +11,7 @@ that everything else plans, checks and runs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -57,6 +58,22 @@ class ModeTable:
         return {
             a: self.modes[j][choice[j]].name for j, a in enumerate(self.ids) if self.modes[j][0].name != DEFAULT_MODE
         }
+
+    def first_runnable(self, capacity: dict[str, float]) -> list[int]:
+        """Each agent's first mode whose uses fit the capacities (its first mode when none does,
+        so that loading it names what does not fit): the choice that stands for the workflow
+        where one mode is needed without a plan."""
+        return [
+            next(
+                (
+                    k
+                    for k, m in enumerate(modes)
+                    if all(v <= capacity.get(r, math.inf) + 1e-9 for r, v in m.uses.items())
+                ),
+                0,
+            )
+            for modes in self.modes
+        ]
 
     def consumption(self, choice: list[int] | tuple[int, ...]) -> dict[str, float]:
         """What all agents consume together in ``choice``, per key (budgets' keys first)."""

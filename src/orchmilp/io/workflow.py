@@ -202,12 +202,12 @@ def instance_from_dict(data: Any, source: str = "<workflow>") -> Instance:
     if errors:
         first = min(errors, key=lambda e: [(0, p, "") if isinstance(p, int) else (1, 0, p) for p in e.absolute_path])
         raise InvalidWorkflow(_schema_message(data, first))
-    if has_model_choice(data):  # the problem of each agent's first mode; the search chooses
+    if has_model_choice(data):  # the problem of each agent's first mode that fits; the search chooses
         _warn_unknown_fields(data, source)
         table = mode_table(data, source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OrchmilpWarning)
-            return instance_from_dict(table.apply(data, [0] * len(table.ids)), source)
+            return instance_from_dict(table.apply(data, table.first_runnable(data.get("resources", {}))), source)
     agents = tuple(
         Agent(
             id=a["id"],

@@ -210,8 +210,8 @@ def solve_modes(
 ) -> tuple[Result, tuple[int, ...]]:
     """The best plan over the choices of modes tried within ``options.time_limit`` (counted
     from ``started``), with the relaxation's bound; ``first`` is the problem in every agent's
-    first mode (its dependencies, resources and locks), ``build`` makes the single-mode problem
-    of a choice and ``plan`` plans it within some seconds."""
+    first mode that fits (its dependencies, resources and locks), ``build`` makes the
+    single-mode problem of a choice and ``plan`` plans it within some seconds."""
     deadline = started + options.time_limit
     capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
     relaxation = mode_relaxation(table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options)

@@ -23,8 +23,10 @@ import numpy as np
 from ..bounds.critical_path import tails
 from ..model.problem import Problem
 
-__all__ = ["prefix_search", "wave_bound", "MAX_STATES"]
+__all__ = ["prefix_search", "wave_bound", "batching_bound", "MAX_STATES", "MAX_CHAIN_BOUND_AGENTS"]
 
+#: Largest workflow whose wave bound adds the chain part (n x n bit sets; 0.4 s at 1,000 agents)
+MAX_CHAIN_BOUND_AGENTS = 1000
 #: The search stops (with its bound) after this many sets of done agents (memory)
 MAX_STATES = 400_000
 _EPS = 1e-9
@@ -187,14 +189,44 @@ def _fits(load: list[float], use: list[float], capacity: list[float]) -> bool:
 
 
 def wave_bound(problem: Problem) -> float:
-    """A lower bound on every wave plan: the search's estimate with nothing done.
+    """A lower bound on every wave plan: the search's estimate with nothing done; above
+    :data:`MAX_CHAIN_BOUND_AGENTS` agents the batching bound alone (the chain part needs bit
+    sets over all pairs of agents).
 
     >>> from orchmilp.api import load
     >>> wave_bound(load({"resources": {"slot": 2}, "agents": [
     ...     {"id": k, "duration": d, "uses": {"slot": 1}} for k, d in (("a", 5), ("b", 4), ("c", 3))]}))
     8.0
     """
+    if problem.n > MAX_CHAIN_BOUND_AGENTS:
+        return batching_bound(problem)
     return _Waves(problem).estimate(0) if problem.n else 0.0
+
+
+def batching_bound(problem: Problem) -> float:
+    """For each cumulative limit, at most ``m`` of the agents that use it fit in one wave (the
+    ``m`` smallest uses fill it); so the agents using it, longest first, need a new wave at
+    least every ``m``: the sum of wave lengths is at least ``d(1) + d(m+1) + d(2m+1) + ...``
+    (linear in the agents, for workflows too large for :func:`wave_bound`'s chain part).
+
+    >>> from orchmilp.api import load
+    >>> batching_bound(load({"resources": {"slot": 2}, "agents": [
+    ...     {"id": k, "duration": d, "uses": {"slot": 1}} for k, d in (("a", 5), ("b", 4), ("c", 3))]}))
+    8.0
+    """
+    cum, d = problem.cumulative, problem.durations
+    best = 0.0
+    for r in range(cum.usage.shape[1]):
+        users = np.flatnonzero(cum.usage[:, r] > _EPS)
+        if len(users) < 2:
+            continue
+        uses = np.sort(cum.usage[users, r])
+        m = int(np.searchsorted(np.cumsum(uses), cum.capacity[r] + _EPS, side="right"))
+        if m >= len(users):
+            continue
+        longest = np.sort(d[users])[::-1]
+        best = max(best, float(longest[:: max(m, 1)].sum()))
+    return best
 
 
 def prefix_search(

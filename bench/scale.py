@@ -10,6 +10,10 @@ time-limit-300.json is three copies of it (a node of its tree search takes 0.1 s
     python bench/scale.py [--sizes 10 100 1000 2000 5000] [--time-limit 20] [--out bench/results/scale.csv]
     python bench/scale.py --crowded --sizes 1000 5000 10000 20000 --time-limit 10 30 --out bench/results/scale-crowded.csv
     python bench/scale.py --traces 3 --time-limit 10 30 --out bench/results/scale-traces.csv
+    python bench/scale.py --crowded --waves --sizes 1000 5000 10000 20000 --time-limit 10 --out bench/results/scale-waves.csv
+
+``--waves``: ``orchmilp solve --waves --json`` instead (the wave plan, with its event-driven
+comparison), timed the same way.
 
 ``--crowded``: the red team's large case (8 slots, 40 shared files, bench/workflows.py
 ``crowded_workflow``), and beside each solve ``orchmilp analyze`` and ``orchmilp solve`` with
@@ -66,6 +70,34 @@ def run(path: Path, limit: float) -> dict:
         "over_s": round(wall - limit, 2),
         "peak_mib": round(usage.ru_maxrss / 1024),
         **{k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()},
+    }
+
+
+def waves(path: Path, limit: float) -> dict:
+    """``orchmilp solve --waves`` in a fresh process: wall clock, peak memory, the wave plan."""
+    plan = path.with_suffix(".waves.json")
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchmilp.cli", "solve", str(path), "--waves", "--time-limit", str(limit), "-q"]
+        + ["-o", str(plan)],
+        stdout=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    out = json.loads(plan.read_text()) if status == 0 else {}
+    bound = out.get("lower_bound", 0.0)
+    return {
+        "instance": path.stem,
+        "time_limit": limit,
+        "wall_s": round(wall, 2),
+        "over_s": round(wall - limit, 2),
+        "peak_mib": round(usage.ru_maxrss / 1024),
+        "status": out.get("status"),
+        "makespan": out.get("makespan"),
+        "lower_bound": bound,
+        "gap": round(1 - bound / out["makespan"], 4) if out.get("makespan") else None,
+        "waves": len(out.get("waves", ())),
+        "events": out.get("dispatch_cost", {}).get("events"),
     }
 
 
@@ -128,6 +160,7 @@ def main(argv=None) -> int:
     parser.add_argument("--time-limit", type=float, nargs="+", default=[20.0])
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.csv"))
     parser.add_argument("--crowded", action="store_true", help="8 slots, 40 shared files; analyze timed too")
+    parser.add_argument("--waves", action="store_true", help="time `orchmilp solve --waves` instead")
     parser.add_argument(
         "--traces", type=int, default=0, help="the N largest WfCommons traces at 16 cores instead, with the reports too"
     )
@@ -152,6 +185,10 @@ def main(argv=None) -> int:
             files.append(ROOT / "instances" / "scale" / "time-limit-300.json")  # three copies of it
         for limit in args.time_limit:
             for path in files:
+                if args.waves:
+                    rows.append(waves(path, limit))
+                    print(rows[-1], file=sys.stderr, flush=True)
+                    continue
                 rows.append(run(path, limit))
                 if args.crowded:
                     rows[-1].update(analyze(path))
@@ -160,8 +197,22 @@ def main(argv=None) -> int:
                 print(rows[-1], file=sys.stderr, flush=True)
     table = Table(title="time limit held? (fresh process each, 2 cores)")
     cols = ("instance", "time_limit", "wall_s", "over_s", "first_plan_s", "status", "gap", "peak_mib")
-    cols += ("analyze_s", "analyze_mib") if args.crowded else ()
-    cols += ("reports_s", "reports_mib") if args.crowded or args.traces else ()
+    if args.waves:
+        cols = (
+            "instance",
+            "time_limit",
+            "wall_s",
+            "over_s",
+            "status",
+            "makespan",
+            "gap",
+            "waves",
+            "events",
+            "peak_mib",
+        )
+    else:
+        cols += ("analyze_s", "analyze_mib") if args.crowded else ()
+        cols += ("reports_s", "reports_mib") if args.crowded or args.traces else ()
     for col in cols:
         table.add_column(col, justify="right")
     for r in rows:

@@ -34,6 +34,7 @@ from ..result import Result
 from ..solvers import backend as solver_backend
 from ..solvers.base import SolverStatus, integral_bound
 from ..statuses import SolveStatus
+from .state import plan_reserve
 from .wave_prefix import prefix_search, wave_bound
 
 __all__ = ["WavePlan", "solve_waves", "greedy_waves", "MAX_EXACT_WAVE_AGENTS"]
@@ -46,6 +47,8 @@ MAX_EXACT_WAVE_AGENTS = 120
 #: after this many orders without a better plan; the exact search gets the rest
 HEURISTIC_SHARE = 0.2
 STALL_ORDERS = 30
+#: Share of the time limit for growing the cliques of agents that never run together
+CLIQUE_SHARE = 0.1
 #: Share of the time left that the exact search gets; then the MILP, up to
 #: :data:`MAX_MILP_WAVE_AGENTS` (beyond, more greedy orders find shorter plans: bench/waves.py)
 SEARCH_SHARE = 0.5
@@ -91,67 +94,71 @@ def greedy_waves(problem: Problem, order: np.ndarray) -> WavePlan:
     n, d = problem.n, problem.durations
     usage, capacity = problem.cumulative.usage, problem.cumulative.capacity + _EPS
     waves: list[list[int]] = []
-    load: list[np.ndarray] = []
-    length: list[float] = []
+    load = np.zeros((0, len(capacity)))
+    length = np.zeros(0)
     where = np.full(n, -1, np.int64)
     for j in order:
-        first = int(max((where[i] for i in problem.preds(j)), default=-1)) + 1
-        best_cost, best_k = d[j], -1
-        for k in range(first, len(waves)):
-            if np.all(load[k] + usage[j] <= capacity):
-                cost = max(0.0, d[j] - length[k])
-                if cost < best_cost - _EPS or (best_k < 0 and cost <= best_cost + _EPS):
-                    best_cost, best_k = cost, k
-                    if cost <= _EPS:
-                        break
-        if best_k < 0:  # a new wave right after its dependencies
-            waves.insert(first, [])
-            load.insert(first, np.zeros_like(capacity))
-            length.insert(first, 0.0)
-            where[where >= first] += 1
-            best_k = first
-        waves[best_k].append(int(j))
-        load[best_k] = load[best_k] + usage[j]
-        length[best_k] = max(length[best_k], float(d[j]))
-        where[j] = best_k
+        preds = problem.preds(j)
+        first = int(where[preds].max()) + 1 if len(preds) else 0
+        fits = np.flatnonzero(np.all(load[first:] + usage[j] <= capacity, axis=1))
+        if len(fits):  # the wave it lengthens least, the earliest of those
+            k = first + int(fits[np.argmin(np.maximum(0.0, d[j] - length[first + fits]))])
+        else:  # a new wave right after its dependencies
+            k = first
+            waves.insert(k, [])
+            load = np.insert(load, k, 0.0, axis=0)
+            length = np.insert(length, k, 0.0)
+            where[where >= k] += 1
+        waves[k].append(int(j))
+        load[k] += usage[j]
+        length[k] = max(length[k], float(d[j]))
+        where[j] = k
     return WavePlan(tuple(tuple(w) for w in waves if w))
 
 
-def improve(problem: Problem, plan: WavePlan) -> WavePlan:
+def improve(problem: Problem, plan: WavePlan, until: float = math.inf) -> WavePlan:
     """Move single agents to another wave (between their dependencies' and dependants' waves,
-    where they fit) while that shortens the total; drop emptied waves."""
+    where they fit) while that shortens the total and the clock is before ``until``; drop
+    emptied waves."""
     d, n = problem.durations, problem.n
     usage, capacity = problem.cumulative.usage, problem.cumulative.capacity + _EPS
     waves = [list(w) for w in plan.waves]
+    by_length = sorted(range(n), key=lambda a: -d[a])
     changed = True
-    while changed:
+    while changed and time.perf_counter() < until:
         changed = False
         where = np.full(n, -1, np.int64)
         for k, w in enumerate(waves):
             where[w] = k
-        loads = [usage[w].sum(axis=0) for w in waves]
-        for j in sorted(range(n), key=lambda a: -d[a]):
+        loads = np.array([usage[w].sum(axis=0) for w in waves]).reshape(len(waves), -1)
+        length = np.array([d[w].max() for w in waves], float)
+        for j in by_length:
             k0 = int(where[j])
-            lo = int(max((where[i] for i in problem.preds(j)), default=-1)) + 1
-            hi = int(min((where[s] for s in problem.succs(j)), default=len(waves))) - 1
+            preds, succs = problem.preds(j), problem.succs(j)
+            lo = int(where[preds].max()) + 1 if len(preds) else 0
+            hi = int(where[succs].min()) if len(succs) else len(waves)
             rest = [a for a in waves[k0] if a != j]
-            saved = max(d[a] for a in waves[k0]) - max((d[a] for a in rest), default=0.0)  # its wave shrinks by
-            for k in range(lo, hi + 1):
-                if k == k0 or not np.all(loads[k] + usage[j] <= capacity):
-                    continue
-                added = max(0.0, d[j] - max((d[a] for a in waves[k]), default=0.0))
-                if added < saved - _EPS:
-                    waves[k0].remove(j)
-                    waves[k].append(j)
-                    loads[k0] = loads[k0] - usage[j]
-                    loads[k] = loads[k] + usage[j]
-                    where[j] = k
-                    changed = True
-                    break
+            shorter = float(d[rest].max()) if rest else 0.0
+            saved = length[k0] - shorter  # its wave shrinks by
+            if saved <= _EPS or hi - lo < 2:
+                continue
+            added = np.maximum(0.0, d[j] - length[lo:hi])
+            fits = np.all(loads[lo:hi] + usage[j] <= capacity, axis=1)
+            fits[k0 - lo] = False
+            better = np.flatnonzero(fits & (added < saved - _EPS))
+            if len(better):
+                k = lo + int(better[0])
+                waves[k0].remove(j)
+                waves[k].append(j)
+                loads[k0] -= usage[j]
+                loads[k] += usage[j]
+                length[k0], length[k] = shorter, max(length[k], float(d[j]))
+                where[j] = k
+                changed = True
         if any(not w for w in waves):
             waves = [w for w in waves if w]
             changed = True
-    return WavePlan(tuple(tuple(w) for w in waves))
+    return WavePlan(tuple(tuple(w) for w in waves if w))
 
 
 def _orders(problem: Problem, rng: np.random.Generator, count: int):
@@ -252,6 +259,7 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
     t0 = time.perf_counter() if started is None else started
     deadline = t0 + options.time_limit
     d = problem.durations
+    problem.find_cliques(t0 + CLIQUE_SHARE * options.time_limit)  # none when there is no time for them
     bounds = {
         "critical path": critical_path_bound(problem),
         "resource energy": energy_bound(problem),
@@ -261,7 +269,7 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
     source = max(bounds, key=lambda k: bounds[k])
     lower = bounds[source]
     exact = problem.n <= MAX_EXACT_WAVE_AGENTS and options.use_milp
-    reserve = min(0.5, 0.05 * options.time_limit)
+    reserve = plan_reserve(problem.n, options.time_limit)  # building and checking the plan
     orders = _orders(problem, np.random.default_rng(options.seed), 10**9)
     # without the exact searches the greedy orders get all the time (a reserve kept for the plan)
     if exact:
@@ -296,18 +304,22 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
 
 def _greedy(problem: Problem, orders, best: WavePlan | None, lower: float, until: float, stall: int | None) -> WavePlan:
     """The best of ``best`` and the improved greedy plans of the next ``orders``: until ``until``
-    (at least three orders when there is no plan yet), ``stall`` orders without a better plan,
-    or a plan as short as ``lower``."""
+    (no order is begun that the last one's time says would end after it, and improving stops
+    there; at least one order, three on workflows small enough for the exact search, where an
+    order takes milliseconds), ``stall`` orders without a better plan, or a plan as short as
+    ``lower``."""
     d = problem.durations
-    since, tried = 0, 0 if best is None else 3
-    for order in orders:
-        plan = improve(problem, greedy_waves(problem, order))
+    since, tried, took = 0, 0, 0.0
+    least = 3 if problem.n <= MAX_EXACT_WAVE_AGENTS else 1
+    while tried < least or time.perf_counter() + took <= until:
+        began = time.perf_counter()
+        plan = greedy_waves(problem, next(orders))
+        took = time.perf_counter() - began
+        plan = improve(problem, plan, until)
         since, tried = since + 1, tried + 1
         if best is None or plan.total(d) < best.total(d) - _EPS:
             best, since = plan, 0
         if best.total(d) <= lower + _EPS or (stall is not None and since >= stall):
-            break
-        if tried >= 3 and time.perf_counter() > until:
             break
     assert best is not None
     return best

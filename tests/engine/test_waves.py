@@ -4,6 +4,7 @@ and the checker's view of them."""
 from __future__ import annotations
 
 import copy
+import importlib
 import itertools
 import math
 import time
@@ -157,3 +158,19 @@ def test_the_exact_wave_search_finds_the_brute_force_optimum_and_its_early_bound
     assert prefix_search(problem, optimum, time.perf_counter() + 30) == (None, optimum)  # none shorter
     _, early = prefix_search(problem, math.inf, time.perf_counter() - 1)  # stopped at once: a bound
     assert early <= optimum + 1e-9
+
+
+def test_without_time_for_the_event_search_the_comparison_is_the_wave_plan_left_shifted(monkeypatch):
+    """Large workflows: the event-driven figure is a real schedule (the waves' agents started
+    as early as dependencies, capacities and files allow) no longer than the waves, and only
+    called optimal when the event-driven lower bound meets it."""
+    plan_service = importlib.import_module("orchmilp.services.plan")  # the package exports plan()
+    workflow = read_json(EXAMPLES / "code-review.json")
+    events = plan(PlanRequest(workflow, time_limit=10))
+    monkeypatch.setattr(plan_service, "EVENT_SECONDS_PER_AGENT", 1e9)
+    out = plan(PlanRequest(workflow, time_limit=10, solve=orchmilp.SolveOptions(dispatch="waves")))
+    cost = out.plan["dispatch_cost"]
+    assert events.result.makespan <= cost["events"] <= cost["waves"]
+    assert events.result.status == orchmilp.Status.OPTIMAL
+    assert cost["events_status"] == "optimal" and cost["events"] == events.result.makespan  # the cliques prove it
+    assert_valid_plan(workflow, out.plan)

@@ -112,7 +112,7 @@ def _left_shifted(waves: Result) -> tuple[float, float]:
     import numpy as np
 
     from ..bounds.critical_path import critical_path_bound
-    from ..bounds.resource import energy_bound
+    from ..bounds.resource import clique_bound, energy_bound
     from ..heuristics.sgs import serial_sgs
 
     p = waves.problem
@@ -120,7 +120,7 @@ def _left_shifted(waves: Result) -> tuple[float, float]:
     g, cum = p.graph, p.cumulative
     start = serial_sgs(order, p.durations.astype(float), g.pred_ptr, g.pred_idx, cum.usage, cum.capacity)
     makespan = float((start + p.durations).max(initial=0.0))
-    return makespan, max(critical_path_bound(p), energy_bound(p))
+    return makespan, max(critical_path_bound(p), energy_bound(p), clique_bound(p))  # cliques grown by the wave search
 
 
 def _dispatch_cost(waves: Result, events: tuple[float, float]) -> tuple[dict[str, Any], str]:

@@ -49,6 +49,18 @@ def register(sub) -> None:
         metavar="ADDRESS",
         help="run the agents on a Dask cluster (scheduler address); needs a shared filesystem",
     )
+    p.add_argument(
+        "--isolate",
+        choices=["none", "worktree"],
+        default="none",
+        help="worktree: each agent in its own git worktree and branch, merged back when it ends ok "
+        "(conflicts reported); none: all in the work folder (default)",
+    )
+    p.add_argument(
+        "--strict-writes",
+        action="store_true",
+        help="an agent that changes a file its writes do not declare fails",
+    )
     p.add_argument("--grace", type=positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
     p.add_argument("--backoff", type=positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
@@ -111,6 +123,8 @@ def run(args) -> int:
                     grace=args.grace,
                     backoff=args.backoff,
                     adaptive=args.adaptive,
+                    isolate=args.isolate,
+                    strict_writes=args.strict_writes,
                 ),
                 resume=args.resume,
                 cluster=args.cluster,

@@ -27,10 +27,12 @@ import numpy as np
 from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, OrchmilpWarning, RunError
 from ..io.modes import has_model_choice
 from ..io.names import printable
+from ..signals import held
 from ..statuses import FAILED, FINAL, AgentStatus
 from .budgets import BudgetGuard
 from .executor import AgentOutcome, Executor, RunOptions, log_names
 from .rate_limits import rate_limits
+from .workspace import workspace
 
 __all__ = ["RunReport", "RunOptions", "execute", "new_run_id", "last_run", "log_names", "FINAL"]
 
@@ -387,6 +389,17 @@ def execute(
         )
         for j in done:
             executor.outcomes[j].exit_code = 0
+        if cluster and executor.options.isolate == "worktree":
+            raise InvalidOptions("--isolate worktree runs the agents on this machine: not with --cluster")
+        executor.workspace = workspace(
+            executor.options.isolate,
+            problem,
+            workdir,
+            run_id,
+            executor.log_dir,
+            skip=(workdir / "runs", history_path.parent.resolve()),
+            strict=executor.options.strict_writes,
+        )
         if executor.options.adaptive:
             executor.replanner = _replanner(written, problem)
         launcher = None
@@ -399,6 +412,8 @@ def execute(
         try:
             outcomes = executor.run()
         finally:
+            with held():  # a second Ctrl-C does not leave worktrees behind
+                executor.workspace.close()
             if launcher is not None:
                 launcher.close()
         return RunReport(

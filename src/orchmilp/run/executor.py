@@ -37,6 +37,7 @@ from .budgets import Alternative, BudgetGuard
 from .processes import MEMORY_KILL_CODES, AgentProcess, Waiter, launch
 from .rate_limits import FALLBACK_AFTER, MAX_RATE_LIMITED, RateLimit, attempt_output, rate_limit_of, retry_after
 from .usage import attempt_rusage, attempt_usage, usage_file
+from .workspace import Workspace
 
 __all__ = ["RunOptions", "AgentOutcome", "Executor", "log_names"]
 
@@ -68,6 +69,8 @@ class RunOptions:
     max_backoff: float = 30.0
     max_rate_pause: float = 600.0  # the longest retry-after honoured
     on_budget: str = "stop"  # stop | cheapest (budgets.py)
+    isolate: str = "none"  # none | worktree (workspace.py)
+    strict_writes: bool = False  # an undeclared write fails the agent
 
 
 @dataclass
@@ -83,6 +86,9 @@ class AgentOutcome:
     not_before: float = 0.0  # monotonic: a retry waits for its backoff
     alone: bool = False  # retry after a memory kill: nothing else runs beside it
     rate_limited: int = 0  # attempts that hit a rate limit (not failures)
+    undeclared: tuple[str, ...] = ()  # files its last attempt changed that its writes do not declare
+    beside: tuple[str, ...] = ()  # shared folder: agents that ran meanwhile (may have written them)
+    conflict: str | None = None  # its changes could not be merged (--isolate worktree)
 
 
 @dataclass
@@ -109,6 +115,7 @@ class Executor:
     rate_limits: tuple[RateLimit | None, ...] = ()  # how each agent says it was rate limited (rate_limits.py)
     budget: BudgetGuard | None = None  # the workflow's budgets at run time (budgets.py)
     alternatives: list[list[Alternative]] = field(default_factory=list)  # each agent's other modes
+    workspace: Workspace | None = None  # each attempt's folder and what it wrote (workspace.py)
 
     def __post_init__(self) -> None:
         p = self.problem
@@ -230,11 +237,12 @@ class Executor:
         command = f"export ORCHMILP_USAGE={shlex.quote(str(usage))}\n{self.command_of[j]}"
         limit = p.timeouts[j] if p.timeouts else None
         timeout = limit * self.seconds_per_unit if limit is not None else None
+        folder = self.workspace.enter(j) if self.workspace is not None else self.workdir
         proc = self.launcher(
             j,
             out.attempts,
             command,
-            self.workdir,
+            folder,
             self.log_dir / self.log_names[p.ids[j]],
             timeout,
             grace=self.options.grace,
@@ -269,6 +277,17 @@ class Executor:
         output = attempt_output(log)  # read once: rate limit, usage and rusage all come from it
         pause = self._rate_limited(j, status, code, output)
         extra: dict[str, Any] = {"rate_limited": round(pause, 3)} if pause is not None else {}
+        why_not_ok = None  # the attempt ended ok but its files say otherwise: failed, not retried
+        if self.workspace is not None:
+            leaving = self.workspace.leave(j, status == AgentStatus.OK and pause is None)
+            extra.update(leaving.record())
+            out.undeclared, out.conflict, out.beside = leaving.undeclared, leaving.conflict, leaving.beside
+            if status == AgentStatus.OK and leaving.conflict:
+                why_not_ok = leaving.conflict
+            elif status == AgentStatus.OK and leaving.undeclared and self.options.strict_writes:
+                why_not_ok = f"--strict-writes: wrote undeclared {', '.join(leaving.undeclared[:5])}"
+            if why_not_ok:
+                status = AgentStatus.FAILED
         used = attempt_usage(log, proc.attempt, output)
         if used:
             extra["usage"] = used
@@ -291,7 +310,7 @@ class Executor:
             self._event("rate_limited", j)
             return
         retries = p.retries[j] if p.retries else 0
-        if status in FAILED and proc.attempt - out.rate_limited <= retries and not self.stopping:
+        if status in FAILED and proc.attempt - out.rate_limited <= retries and not self.stopping and not why_not_ok:
             memory_killed = code in MEMORY_KILL_CODES and proc.term_sent is None  # killed, not by us
             delay = min(self.options.max_backoff, self.options.backoff * 2 ** (proc.attempt - 1))
             out.status, out.not_before, out.alone = AgentStatus.READY, time.monotonic() + delay, memory_killed
@@ -307,7 +326,7 @@ class Executor:
                 self.drift_seen.add(j)
                 self._replan()
         if status in FAILED:
-            out.note = (
+            out.note = why_not_ok or (
                 f"exit code {code}"
                 if status == AgentStatus.FAILED
                 else f"timed out after {p.timeouts[j]:g} {p.time_unit}"

@@ -9,8 +9,10 @@ import time
 import numpy as np
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
+from ..io.names import printable
 from ..model.problem import Problem
 from ..prediction.simulate import makespans
 from ..statuses import AgentStatus
@@ -122,6 +124,23 @@ class RunView:
             self.live = None
 
 
+def file_findings(report) -> list[str]:
+    """One line per agent that wrote files it did not declare, or whose merge failed."""
+    lines = []
+    for j, o in enumerate(report.outcomes):
+        agent = printable(report.problem.ids[j])
+        if o.undeclared:
+            shown = ", ".join(printable(f) for f in o.undeclared[:8]) + (", ..." if len(o.undeclared) > 8 else "")
+            if o.beside:
+                others = ", ".join(f"'{printable(a)}'" for a in o.beside[:5]) + (", ..." if len(o.beside) > 5 else "")
+                lines.append(f"undeclared writes: {shown} changed while agent '{agent}' ran (or {others} beside it)")
+            else:
+                lines.append(f"undeclared writes: agent '{agent}' changed {shown} (not in its writes)")
+        if o.conflict:
+            lines.append(f"not merged: agent '{agent}': {printable(o.conflict)}")
+    return lines
+
+
 def print_run_report(report, console: Console | None = None) -> None:
     """Planned against actual per agent, then the makespans and the predicted interval."""
     console = console or Console(highlight=False, width=None if sys.stdout.isatty() else 120)
@@ -145,6 +164,8 @@ def print_run_report(report, console: Console | None = None) -> None:
             took,
         )
     console.print(table)
+    for line in file_findings(report):
+        console.print(escape(line))
     pred = report.prediction
     interval = (
         f"; predicted {100 * pred.level:g}% interval [{pred.interval[0]:.4g}, {pred.interval[1]:.4g}]" if pred else ""

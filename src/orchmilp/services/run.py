@@ -72,6 +72,8 @@ def run_summary(report: RunReport, root: Path | None = None) -> dict[str, Any]:
                 "attempts": o.attempts,
                 "exit_code": o.exit_code,
                 "seconds": None if o.start is None or o.finish is None else round(o.finish - o.start, 3),
+                **({"undeclared": list(o.undeclared)} if o.undeclared else {}),
+                **({"conflict": o.conflict} if o.conflict else {}),
             }
             for j, o in enumerate(report.outcomes)
         ],

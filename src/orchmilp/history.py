@@ -28,6 +28,8 @@ __all__ = ["History", "STATUSES", "read_history", "history_files", "append_attem
 
 STATUSES = tuple(str(s) for s in FINAL)  # the values of a line's "status"
 _REQUIRED = ("agent", "start", "finish", "status")
+#: the fields of a line that list files the attempt touched (docs/isolation.md)
+FILE_FIELDS = ("wrote", "read", "undeclared")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,13 +49,17 @@ class History:
     workflow_hash: tuple[str | None, ...] = ()  # and the SHA-256 of its content (empty: none recorded)
     mode: tuple[str | None, ...] = ()  # the mode (model) the attempt ran in, with model choice
     usage: tuple[Mapping[str, float], ...] = ()  # what the attempt reported it consumed (tokens, usd)
+    #: the files the attempt was seen to touch: "wrote", "read", "undeclared" -> paths, and
+    #: "conflict" -> (why its changes were not merged,) (docs/isolation.md)
+    files: tuple[Mapping[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("workflow_path", "workflow_hash", "mode"):
             if len(getattr(self, name)) != len(self.agent):
                 object.__setattr__(self, name, (None,) * len(self.agent))
-        if len(self.usage) != len(self.agent):
-            object.__setattr__(self, "usage", ({},) * len(self.agent))
+        for name in ("usage", "files"):
+            if len(getattr(self, name)) != len(self.agent):
+                object.__setattr__(self, name, ({},) * len(self.agent))
 
     def __len__(self) -> int:
         return len(self.agent)
@@ -85,6 +91,7 @@ class History:
             workflow_hash=pick(self.workflow_hash),
             mode=pick(self.mode),
             usage=pick(self.usage),
+            files=pick(self.files),
         )
 
     def ok(self) -> History:
@@ -114,7 +121,7 @@ class History:
 
     @classmethod
     def empty(cls) -> History:
-        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), (), (), (), (), ())
+        return cls((), (), (), (), (), np.zeros(0), np.zeros(0), (), (), (), (), (), (), ())
 
     @classmethod
     def concat(cls, parts: Iterable[History]) -> History:
@@ -136,6 +143,7 @@ class History:
             workflow_hash=join("workflow_hash"),
             mode=join("mode"),
             usage=join("usage"),
+            files=join("files"),
         )
 
 
@@ -236,6 +244,8 @@ def _text(value: Any) -> bool:
 def _read_jsonl(path: Path) -> History:
     names = ("run", "workflow", "agent", "kind", "status", "start", "finish", "workflow_path", "workflow_hash", "mode")
     usages: list[Mapping[str, float]] = []
+    seen: list[Mapping[str, tuple[str, ...]]] = []
+    no_files: Mapping[str, tuple[str, ...]] = {}
     cols: dict[str, list] = {k: [] for k in names}
     features: list[Mapping[str, float]] = []
     hosts: list[str | None] = []
@@ -296,6 +306,13 @@ def _read_jsonl(path: Path) -> History:
         if not isinstance(used, dict) or any(_number(v) is None or v < 0 for v in used.values()):
             _bad_line(path, lineno, "usage must map names to finite numbers >= 0")
             continue
+        touched = {k: rec[k] for k in FILE_FIELDS if k in rec}
+        if any(not isinstance(v, list) or not all(isinstance(p, str) for p in v) for v in touched.values()):
+            _bad_line(path, lineno, f"{', '.join(touched)} must be lists of paths")
+            continue
+        if isinstance(rec.get("conflict"), str):
+            touched["conflict"] = [rec["conflict"]]
+        seen.append({k: tuple(v) for k, v in touched.items()} if touched else no_files)
         run = rec.get("run")
         cols["run"].append(str(run) if run is not None else f"{path.name}:{lineno}")
         cols["workflow"].append(rec.get("workflow"))
@@ -327,6 +344,7 @@ def _read_jsonl(path: Path) -> History:
         workflow_hash=tuple(cols["workflow_hash"]),
         mode=tuple(cols["mode"]),
         usage=tuple(usages),
+        files=tuple(seen),
     )
 
 

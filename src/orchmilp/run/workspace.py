@@ -49,11 +49,12 @@ class Leaving:
     read: tuple[str, ...] = ()
     conflict: str | None = None
     beside: tuple[str, ...] = ()  # shared folder: the agents that ran meanwhile (any may have written)
+    reads_seen: bool = False  # ``read`` was measured (worktrees), even when empty
 
     def record(self) -> dict[str, object]:
         """The history line's fields (run-format extension, docs/isolation.md)."""
         out: dict[str, object] = {"wrote": list(self.wrote), "undeclared": list(self.undeclared)}
-        if self.read:
+        if self.reads_seen:
             out["read"] = list(self.read)
         if self.conflict:
             out["conflict"] = self.conflict
@@ -334,7 +335,7 @@ class Worktrees(Workspace):
                 ).stdout
                 (self.run_folder / f"{branch_part(self.problem.ids[j])}.patch").write_text(patch, encoding="utf-8")
         self._drop(j)
-        return Leaving(wrote, undeclared, read, conflict)
+        return Leaving(wrote, undeclared, read, conflict, reads_seen=True)
 
     def _merge(self, j: int, branch: str, touched: list[str]) -> str | None:
         """Merge ``branch`` into the checked-out branch; on a conflict, undo it and say why."""

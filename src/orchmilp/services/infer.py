@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Source, load_as_written, read_history_source
+from ..errors import InvalidOptions
 from ..model.paths import normalize_path, overlaps
 from ..statuses import AgentStatus
 
@@ -80,6 +81,8 @@ def infer(workflow: Source, history: Any, *, min_runs: int = 2, share: float = 0
     loaded = load_as_written(workflow)
     written = loaded.workflow
     records = read_history_source(history)
+    if records is None:
+        raise InvalidOptions("infer needs a history (--history)")
     wrote: dict[str, Counter] = {}
     read: dict[str, Counter] = {}
     attempts: Counter = Counter()

@@ -24,10 +24,12 @@ from .errors import InvalidHistory, OrchmilpWarning, RunError
 from .io.names import printable
 from .statuses import FINAL, AgentStatus
 
-__all__ = ["History", "STATUSES", "read_history", "history_files", "append_attempt"]
+__all__ = ["History", "STATUSES", "RUN_RECORD", "read_history", "history_files", "looks_like_trace", "append_attempt"]
 
 STATUSES = tuple(str(s) for s in FINAL)  # the values of a line's "status"
 _REQUIRED = ("agent", "start", "finish", "status")
+#: a run's own record beside its logs (``runs/RUN/run.json``): what was planned and predicted
+RUN_RECORD = "run.json"
 #: the fields of a line that list files the attempt touched (docs/isolation.md)
 FILE_FIELDS = ("wrote", "read", "undeclared")
 
@@ -173,7 +175,7 @@ def read_history(paths: str | Path | Iterable[str | Path]) -> History:
     parts = []
     for path in history_files(paths):
         if path.suffix.lower() == ".json":
-            if path not in named and not _looks_like_trace(path):
+            if path not in named and not looks_like_trace(path):
                 warnings.warn(f"{path}: not a WfCommons trace; skipped", OrchmilpWarning, stacklevel=2)
                 continue
             parts.append(_read_trace(path))
@@ -184,7 +186,7 @@ def read_history(paths: str | Path | Iterable[str | Path]) -> History:
     return History.concat(parts)
 
 
-def _looks_like_trace(path: Path) -> bool:
+def looks_like_trace(path: Path) -> bool:
     """A .json file found in a folder: a trace, or something else (a workflow, a plan)?"""
     from .io.wfcommons import is_trace
 

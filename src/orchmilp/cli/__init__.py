@@ -35,6 +35,7 @@ from . import (
     run,
     session,
     solve,
+    stats,
     whatif,
 )
 from .common import Parser, command_started
@@ -51,6 +52,7 @@ COMMANDS = {
     "compile": compile,
     "predict": predict,
     "history": history,
+    "stats": stats,
     "infer": infer,
     "backtest": backtest,
     "whatif": whatif,

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidHistory, InvalidOptions, InvalidWorkflow, OrchmilpWarning, RunError
+from ..history import RUN_RECORD
 from ..io.modes import has_model_choice
 from ..io.names import printable
 from ..signals import held
@@ -185,6 +186,23 @@ def _writable(history_path: Path) -> None:
         os.close(os.open(history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666))
     except OSError as err:
         raise InvalidOptions(f"{history_path}: the history cannot be written: {err.strerror or err}") from None
+
+
+def _write_run_record(folder: Path, workflow: str, started: float, finished: float, planned: float, prediction, unit):
+    """``runs/RUN/run.json``: the planned makespan and the predicted interval, in seconds."""
+    from ..io.files import write_json_atomic
+
+    record: dict[str, Any] = {"workflow": workflow, "started": started, "finished": finished, "planned": planned}
+    if prediction is not None:
+        record["prediction"] = {
+            "level": prediction.level,
+            "p50": prediction.p50 * unit,
+            "interval": [prediction.interval[0] * unit, prediction.interval[1] * unit],
+        }
+    try:
+        write_json_atomic(folder / RUN_RECORD, record)
+    except OSError:
+        pass  # the history has the run; only stats' plan-against-actual column misses it
 
 
 def unit_seconds(time_unit: str) -> float:
@@ -416,6 +434,10 @@ def execute(
                 executor.workspace.close()
             if launcher is not None:
                 launcher.close()
+        finished = max([started] + [o.finish for o in outcomes if o.finish is not None])
+        _write_run_record(
+            executor.log_dir, problem.name, started, finished, planned_makespan * seconds, prediction, seconds
+        )
         return RunReport(
             run_id=run_id,
             problem=problem,
@@ -423,7 +445,7 @@ def execute(
             planned_start=planned_start,
             planned_makespan=planned_makespan,
             started=started,
-            finished=max([started] + [o.finish for o in outcomes if o.finish is not None]),
+            finished=finished,
             prediction=prediction,
             log_dir=workdir / "runs" / run_id,
             history_path=history_path,

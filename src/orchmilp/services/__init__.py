@@ -17,11 +17,13 @@ check      a plan against its workflow, with the independent checker
 run        run a workflow's commands for real
 analyze    structure, critical path, conflicts, bounds (no solving)
 history    per kind of agent: runs, quantiles, fitted model
+stats      past runs per workflow: makespan vs plan and prediction, success, failures
+infer      the reads/writes agents really needed, from the files their runs touched
 =========  ======================================================================
 """
 
 from .check import CheckOutcome, CheckRequest, check
-from .inspect import analyze, describe_history
+from .inspect import analyze, describe_history, stats
 from .plan import PlanOutcome, PlanRequest, plan
 from .predict import PredictRequest, predict
 from .report import ReportOutcome, Reports, report
@@ -48,4 +50,5 @@ __all__ = [
     "run_summary",
     "analyze",
     "describe_history",
+    "stats",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..engine import Source, load, read_history_source
 
-__all__ = ["analyze", "describe_history"]
+__all__ = ["analyze", "describe_history", "stats"]
 
 
 def analyze(workflow: Source) -> dict[str, Any]:
@@ -42,3 +42,12 @@ def describe_history(history: Any) -> tuple[Any, dict[str, Any], list[dict[str, 
         for m in models.values()
     ]
     return history, models, rows
+
+
+def stats(paths: Any) -> tuple[list[Any], list[dict[str, Any]]]:
+    """Every run in the histories and traces ``paths`` (oldest first), and per workflow: runs,
+    success rate, makespans, plan error, interval coverage, failures, retries, idle, spend."""
+    from ..analysis.run_stats import run_stats, workflow_stats
+
+    runs = run_stats([paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__") else paths)
+    return runs, workflow_stats(runs)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .compile.grid import DEFAULT_MAX_BINARIES
 from .errors import InvalidOptions, InvalidPlan, InvalidWorkflow, OrchmilpWarning, SolverError
+from .io.disk_paths import resolve_declared_paths
 from .io.modes import has_model_choice
 from .io.workflow import instance_from_dict, problem_to_workflow, read_json_file, with_durations
 from .model.instance import Instance
@@ -81,7 +82,7 @@ def _read(source: Source) -> tuple[Problem, dict[str, Any] | None]:
             from .io.psplib import read_psplib
 
             return validate(read_psplib(path)), None
-        raw = read_json_file(path)
+        raw = resolve_declared_paths(read_json_file(path), path.parent)  # one file, one path
         return validate(instance_from_dict(raw, str(path))), raw
     raise InvalidWorkflow(f"cannot read a workflow from {type(source).__name__}")
 

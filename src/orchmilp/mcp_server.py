@@ -239,6 +239,7 @@ def _do_session_start(root, a, deadline):
         waves=bool(a.get("waves")),
         history=_histories(root, a.get("history")),
         on_failure=_on_failure(a),
+        isolate="worktree" if a.get("isolate") else "none",
     )
     return session_start(request, deadline)
 
@@ -805,6 +806,13 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
                 description="stop: launch nothing more after a failure; continue: skip only what needs it",
             ),
         ] = "stop",
+        isolate: Annotated[
+            bool,
+            Field(
+                description="give each agent its own git worktree: run it in the 'workdir' of its launch entry; "
+                "its changes are merged back when it is reported ok (a conflict fails it)"
+            ),
+        ] = False,
         time_limit: float | None = limit_field,
     ) -> dict[str, Any]:
         return await call(
@@ -814,6 +822,7 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
                 "waves": waves,
                 "history": history,
                 "on_failure": on_failure,
+                "isolate": isolate,
                 "time_limit": time_limit,
             },
         )

@@ -240,3 +240,35 @@ def test_agent_names_cannot_inject_into_branch_names_or_git_arguments(tmp_path):
     assert not report.failed and (repo / "a.txt").read_text() == "a0\nx\n"
     assert not list(repo.rglob("PWNED*")) and not list(tmp_path.rglob("PWNED*"))
     assert leftovers(repo) == ([], [])
+
+
+def test_a_coordinator_session_hands_each_agent_its_worktree_and_merges_what_ends_ok(tmp_path):
+    """A coding agent drives the session: it runs each launched agent in the ``workdir`` of its
+    launch entry and reports it done; the changes land, the conflict is reported, nothing is left."""
+    from orchmilp.services.session import SessionStart, session_done, session_start
+
+    repo = make_repo(tmp_path / "repo", START)
+    workflow = four_editors({"b": "shared.txt", "c": "shared.txt", "a": "notes.txt"})
+    (repo / "wf.json").write_text(json.dumps(workflow))
+    git(repo, "add", "wf.json")
+    git(repo, "commit", "-q", "-m", "workflow")
+    view = session_start(SessionStart(repo / "wf.json", isolate="worktree", on_failure="continue"))
+    folders = set()
+    while not view.get("done"):
+        assert view["launch"], view
+        for entry in view["launch"]:
+            folder = Path(entry["workdir"])
+            assert folder.is_dir() and folder != repo and folder not in folders
+            folders.add(folder)
+            subprocess.run(["bash", "-c", entry["command"].replace("sleep 0.3 && ", "")], cwd=folder, check=True)
+        for entry in view["launch"]:  # reported one by one: b before c, so c's merge conflicts
+            view = session_done(repo / "runs", view["session"], [entry["id"]])
+    text = files_of(repo)
+    assert text["a.txt"] == "a0\na\n" and text["b.txt"] == "b0\nb\n" and text["d.txt"] == "d0\nd\n"
+    assert text["notes.txt"] == "n0\na\n" and text["shared.txt"] == "s0\nb\n" and text["c.txt"] == "c0\n"
+    assert view["undeclared_writes"]["a"] == ["notes.txt"]
+    (failed,) = view["failed"]
+    assert failed["id"] == "c" and "merge conflict on shared.txt" in failed["note"]
+    assert leftovers(repo) == ([], []) and not any(f.exists() for f in folders)
+    lines = history(repo)
+    assert {line["agent"]: line["undeclared"] for line in lines if line["status"] != "skipped"}["b"] == ["shared.txt"]

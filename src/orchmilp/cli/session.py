@@ -37,6 +37,12 @@ def register(sub) -> None:
     s.add_argument("--state", metavar="DIR", help=state_help)
     s.add_argument("--record", metavar="FILE.jsonl", help="history file to append to (default STATE/history.jsonl)")
     s.add_argument("--on-failure", choices=("stop", "continue"), default="stop")
+    s.add_argument(
+        "--isolate",
+        choices=("none", "worktree"),
+        default="none",
+        help="worktree: each agent gets its own git worktree (workdir in its launch entry), merged back when done ok",
+    )
     s.add_argument("--time-limit", type=positive, default=10.0, help="seconds for planning (default 10)")
     s.add_argument("--at", type=_at, help=at_help)
 
@@ -69,6 +75,7 @@ def run(args) -> int:
             on_failure=args.on_failure,
             record=args.record,
             at=args.at,
+            isolate=args.isolate,
         )
         view = session_start(request, Deadline(args.time_limit, started=args.started))
     elif args.call == "done":

@@ -105,6 +105,14 @@ class Session:
         self.usage = {ids[j]: np.asarray(self.problem.usage[j], float) for j in range(self.problem.n)}
         self.capacity = np.asarray(self.problem.capacities, float)
         self.launched: list[str] = []
+        self.workspace = None  # --isolate worktree: each agent's git worktree (workspace.py)
+        isolate = state.get("isolate")
+        if isolate is not None:
+            from .workspace import Worktrees
+
+            self.workspace = Worktrees(
+                self.problem, Path(isolate["workdir"]), state["session"], folder, restored=isolate.get("saved")
+            )
 
     # -- queries
     def ended(self, a: str) -> bool:
@@ -177,6 +185,8 @@ class Session:
                 agent["attempt_start"] = now
                 if agent.get("start") is None:
                     agent["start"] = now
+                if self.workspace is not None:
+                    agent["workdir"] = str(self.workspace.enter(self.problem.index[a]))
                 running.append(a)
                 self.launched.append(a)
 
@@ -189,16 +199,19 @@ class Session:
             raise InvalidOptions(f"agent '{printable(a)}': not running in this session (it is {agent['status']})")
         if now < agent["attempt_start"]:
             raise InvalidOptions(f"agent '{printable(a)}': --at {plain_number(now)} is before it started")
-        self._record(a, agent["attempt_start"], now, status, exit_code)
-        agent.update(finish=now, exit_code=exit_code)
         j = self.problem.index[a]
+        extra, why_not_ok = self._leave(j, status)
+        if why_not_ok:
+            status = AgentStatus.FAILED
+        self._record(a, agent["attempt_start"], now, status, exit_code, **extra)
+        agent.update(finish=now, exit_code=exit_code)
         retries = self.problem.retries[j] if self.problem.retries else 0
-        if status in FAILED and agent["attempts"] <= retries and not self.state["stopping"]:
+        if status in FAILED and agent["attempts"] <= retries and not self.state["stopping"] and not why_not_ok:
             agent.update(status=AgentStatus.READY, note=f"attempt {agent['attempts']} {status}")
             return
         agent["status"] = status
         if status in FAILED:
-            agent["note"] = f"exit code {exit_code}" if status == AgentStatus.FAILED else "timed out"
+            agent["note"] = why_not_ok or (f"exit code {exit_code}" if status == AgentStatus.FAILED else "timed out")
             expected = any(c is not None and c.get("agent") == a for c in (self.problem.run_if or ()))
             if self.state["on_failure"] == "stop" and not expected:
                 self.state["stopping"] = self.state["stopping"] or f"'{a}' {status}"
@@ -209,13 +222,31 @@ class Session:
             if drifted(planned, now - agent["attempt_start"]):
                 self._replan(now)
 
+    def _leave(self, j: int, status: str) -> tuple[dict[str, Any], str | None]:
+        """In a worktree: what the attempt touched (history fields), merged when it ended ok;
+        why it did not end ok after all (a merge conflict), else None."""
+        if self.workspace is None:
+            return {}, None
+        leaving = self.workspace.leave(j, status == AgentStatus.OK)
+        agent = self.agents[self.problem.ids[j]]
+        agent.pop("workdir", None)
+        if leaving.undeclared:
+            agent["undeclared"] = list(leaving.undeclared)
+        return leaving.record(), leaving.conflict if status == AgentStatus.OK else None
+
+    def close(self) -> None:
+        """The session has ended: remove what is left of its worktrees."""
+        if self.workspace is not None:
+            self.workspace.close()
+
     def cancel(self, now: float) -> list[str]:
         """Stop launching; the running agents are recorded ``cancelled`` (the caller stops them)."""
         stop = self.running()
         self.state["stopping"] = self.state["stopping"] or "cancelled"
         for a in stop:
             agent = self.agents[a]
-            self._record(a, agent["attempt_start"], now, AgentStatus.CANCELLED, None)
+            extra, _ = self._leave(self.problem.index[a], AgentStatus.CANCELLED)
+            self._record(a, agent["attempt_start"], now, AgentStatus.CANCELLED, None, **extra)
             agent.update(status=AgentStatus.CANCELLED, finish=now, note="cancelled")
         self.advance(now)
         return stop
@@ -262,7 +293,7 @@ class Session:
             self.state["waits_for"].update(new)
             self.state["replans"] += 1
 
-    def _record(self, a: str, start: float, finish: float, status: str, exit_code: int | None) -> None:
+    def _record(self, a: str, start: float, finish: float, status: str, exit_code: int | None, **extra) -> None:
         j = self.problem.index[a]
         p, base = self.problem, self.state["started_wall"]
         append_attempt(
@@ -281,6 +312,7 @@ class Session:
                 "host": "session",
                 "workflow_path": self.state["workflow_path"],
                 "workflow_hash": self.state["workflow_hash"] or None,
+                **extra,
             },
         )
 
@@ -291,6 +323,8 @@ class Session:
         for a in self.launched:
             entry: dict[str, Any] = {"id": a, "attempt": self.agents[a]["attempts"]}
             entry.update({k: written[a][k] for k in LAUNCH_FIELDS if k in written[a]})
+            if "workdir" in self.agents[a]:
+                entry["workdir"] = self.agents[a]["workdir"]  # run it there (its own worktree)
             launch.append(entry)
         counts: dict[str, int] = {}
         for agent in self.agents.values():
@@ -313,6 +347,9 @@ class Session:
         failed = [a for a in self.state["order"] if self.agents[a]["status"] in FAILED]
         if failed:
             out["failed"] = [{"id": a, "note": self.agents[a].get("note", "")} for a in failed]
+        undeclared = {a: self.agents[a]["undeclared"] for a in self.state["order"] if self.agents[a].get("undeclared")}
+        if undeclared:
+            out["undeclared_writes"] = undeclared
         if self.state["stopping"]:
             out["stopping"] = self.state["stopping"]
         if remaining == 0:
@@ -320,6 +357,10 @@ class Session:
         return out
 
     def save(self) -> None:
+        if self.workspace is not None:
+            if not self.running() and all(self.ended(a) for a in self.agents):
+                self.close()
+            self.state["isolate"]["saved"] = self.workspace.saved()
         write_json_atomic(self.folder / SESSION_FILE, self.state)
 
 
@@ -338,9 +379,13 @@ def start(
     seconds_per_unit: float = 1.0,
     workflow_hash: str = "",
     at: float | None = None,
+    isolate: str = "none",
 ) -> dict[str, Any]:
     """A new session for ``plan`` (of ``planned``: the workflow with the durations it was made
-    with); returns the first view (what to launch)."""
+    with); returns the first view (what to launch). ``isolate="worktree"``: each launched agent
+    gets its own git worktree (``workdir`` in its launch entry), merged back when it is done ok."""
+    if isolate not in ("none", "worktree"):
+        raise InvalidOptions(f"--isolate {printable(isolate)}: use none or worktree")
     if on_failure not in ("stop", "continue"):
         raise InvalidOptions(f"--on-failure {printable(on_failure)}: not 'stop' or 'continue'")
     state_dir = Path(state_dir) if state_dir is not None else default_state(workflow)
@@ -369,13 +414,25 @@ def start(
         "started_wall": time.time(),
         "stopping": None,
         "replans": 0,
+        "isolate": {"workdir": str(workflow.resolve().parent)} if isolate == "worktree" else None,
     }
+    if isolate == "worktree":  # the checks (a repository, no uncommitted change) before anything
+        from .workspace import Worktrees
+
+        planned_problem = _load_problem(planned)
+        state["isolate"]["saved"] = Worktrees(planned_problem, workflow.resolve().parent, session, folder).saved()
     with _locked(folder):
         s = Session(state, folder)
         now = s.now(at) if at is not None else 0.0
         s.advance(now)
         s.save()
         return s.view(now)
+
+
+def _load_problem(workflow: dict[str, Any]):
+    from ..engine import load
+
+    return load(workflow)
 
 
 def _call(state_dir: Path, session: str, at: float | None, change) -> dict[str, Any]:

@@ -210,6 +210,7 @@ class Worktrees(Workspace):
     run_id: str
     run_folder: Path  # runs/RUN: the worktrees live under it, the patches of failed agents too
     strict: bool = False  # an attempt with an undeclared write is not merged (--strict-writes)
+    restored: dict | None = None  # a coordinator session's saved state (:meth:`saved`): no checks, no sweep
     repo: Path = field(init=False)
     within: str = field(init=False)  # the work folder relative to the repository's top
     trees: dict[int, tuple[Path, str]] = field(default_factory=dict)  # j -> (worktree, branch)
@@ -217,6 +218,14 @@ class Worktrees(Workspace):
     attempts: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.restored is not None:  # a later call of a coordinator session
+            self.repo = Path(self.restored["repo"])
+            self.within = self.restored["within"]
+            self.identity = list(self.restored["identity"])
+            self.trees = {int(j): (Path(t), b) for j, (t, b) in self.restored["trees"].items()}
+            self.merged_by = dict(self.restored["merged_by"])
+            self.attempts = {int(j): n for j, n in self.restored["attempts"].items()}
+            return
         if shutil.which("git") is None:
             raise InvalidOptions("--isolate worktree: git is not installed (use --isolate none)")
         top = _git(self.folder, "rev-parse", "--show-toplevel", check=False)
@@ -238,6 +247,17 @@ class Worktrees(Workspace):
             else ["-c", "user.name=orchmilp", "-c", "user.email=orchmilp@localhost"]
         )
         self.sweep()
+
+    def saved(self) -> dict:
+        """What a coordinator session keeps between its calls (JSON)."""
+        return {
+            "repo": str(self.repo),
+            "within": self.within,
+            "identity": self.identity,
+            "trees": {str(j): [str(t), b] for j, (t, b) in self.trees.items()},
+            "merged_by": self.merged_by,
+            "attempts": {str(j): n for j, n in self.attempts.items()},
+        }
 
     # -- lifecycle --
 

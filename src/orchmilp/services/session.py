@@ -23,7 +23,8 @@ class SessionStart:
     """``workflow``: the workflow file; ``state``: where sessions live (default ``runs/`` beside
     the workflow); ``waves``: launch in waves; ``history``: plan with its medians; ``record``:
     the history file the session appends to (default ``STATE/history.jsonl``); ``at``: seconds
-    since the session started (for a simulated clock, default 0)."""
+    since the session started (for a simulated clock, default 0); ``isolate``: ``worktree`` gives
+    each launched agent its own git worktree (docs/isolation.md)."""
 
     workflow: str | Path
     state: str | Path | None = None
@@ -33,6 +34,7 @@ class SessionStart:
     on_failure: str = "stop"
     record: str | Path | None = None
     at: float | None = None
+    isolate: str = "none"  # worktree: each agent in its own git worktree (its launch entry's workdir)
 
 
 def session_start(request: SessionStart, deadline: Deadline | None = None) -> dict[str, Any]:
@@ -62,6 +64,7 @@ def session_start(request: SessionStart, deadline: Deadline | None = None) -> di
         seconds_per_unit=unit_seconds(loaded.problem.time_unit),
         workflow_hash=workflow_fingerprint(path)[1],
         at=request.at,
+        isolate=request.isolate,
     )
 
 

@@ -28,6 +28,8 @@ __all__ = [
     "session",
     "open_session",
     "pareto",
+    "stats",
+    "infer",
     "Coordinator",
     "compile_model",
     "SolveOptions",
@@ -159,3 +161,19 @@ def pareto(source: Source, key: str = "usd", *, points: int = 10, seconds_each: 
     from .services.pareto import pareto as pareto_service
 
     return pareto_service(ParetoRequest(source, key, points, seconds_each, plot))
+
+
+def stats(paths):
+    """Past runs, as ``orchmilp stats`` shows them: the runs (oldest first) and one row per
+    workflow (success rate, makespans, plan error, interval coverage, failures, retries, spend)."""
+    from .services import stats as stats_service
+
+    return stats_service(paths)
+
+
+def infer(source: Source, history, *, min_runs: int = 2, share: float = 0.5):
+    """The reads and writes each agent really needed, from the files its recorded runs touched,
+    as ``orchmilp infer`` learns them: a :class:`~orchmilp.services.infer.InferOutcome`."""
+    from .services.infer import infer as infer_service
+
+    return infer_service(source, history, min_runs=min_runs, share=share)

@@ -140,6 +140,28 @@ def _do_analyze(root, a, deadline):
     return analyze(_workflow(root, a["workflow"]))
 
 
+def _do_stats(root, a, deadline):
+    import dataclasses
+
+    from .services import stats
+
+    paths = _histories(root, a.get("history"))
+    if not paths:
+        raise Refused("history: give the history files or folders to summarise")
+    runs, rows = stats(paths)
+    return {"workflows": rows, "runs": [dataclasses.asdict(r) for r in runs[-50:]]}
+
+
+def _do_infer(root, a, deadline):
+    from .services.infer import infer
+
+    paths = _histories(root, a.get("history"))
+    if not paths:
+        raise Refused("history: give the history recorded by run or session")
+    outcome = infer(_workflow(root, a["workflow"]), paths)
+    return {"patch": outcome.patch(), "undeclared": outcome.undeclared, "workflow": outcome.workflow}
+
+
 def _histories(root, paths):
     """History files or folders under the root; a file inside a folder (found by its walk) that
     is a link leading outside the root is refused too."""
@@ -301,6 +323,8 @@ _WORK = {
     "session_cancel": _do_session_cancel,
     "solve": _do_solve,
     "analyze": _do_analyze,
+    "stats": _do_stats,
+    "infer": _do_infer,
     "predict": _do_predict,
     "whatif": _do_whatif,
     "pareto": _do_pareto,
@@ -660,6 +684,30 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
         workflow: WorkflowArg, time_limit: float | None = limit_field, detail: DetailArg = None
     ) -> dict[str, Any]:
         return await call("analyze", {"workflow": workflow, "time_limit": time_limit, "detail": detail})
+
+    @server.tool(
+        annotations=read_only,
+        description=(
+            "What past runs say, per workflow: runs, success rate, makespan against plan and predicted interval "
+            "(how often inside), failures by agent, retries, idle time, spend, undeclared writes; and the last 50 "
+            "runs. Reads JSONL run history and WfCommons traces under the root."
+        ),
+    )
+    async def stats(history: HistoryArg = None, time_limit: float | None = limit_field) -> dict[str, Any]:
+        return await call("stats", {"history": history, "time_limit": time_limit})
+
+    @server.tool(
+        annotations=read_only,
+        description=(
+            "Learn each agent's reads and writes from the files its recorded runs touched (history written by run "
+            "or a session): 'patch' (per agent add_/drop_ reads/writes), 'undeclared' (files written without "
+            "being declared), and 'workflow' with the learnt declarations. Nothing is written."
+        ),
+    )
+    async def infer(
+        workflow: WorkflowArg, history: HistoryArg = None, time_limit: float | None = limit_field
+    ) -> dict[str, Any]:
+        return await call("infer", {"workflow": workflow, "history": history, "time_limit": time_limit})
 
     @server.tool(
         annotations=read_only,

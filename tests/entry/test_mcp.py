@@ -89,7 +89,7 @@ def test_tools_and_schemas_and_solve_on_every_example(root):
         tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
         sessions = {"session_start", "session_done", "session_status", "session_cancel"}
         read_only = {"solve", "analyze", "predict", "whatif", "pareto", "check"}
-        assert set(tools) == read_only | sessions  # no run without --allow-run
+        assert set(tools) == read_only | sessions | {"stats", "infer"}  # no run without --allow-run
         for tool in (tools[name] for name in read_only):
             assert tool["inputSchema"]["type"] == "object" and "workflow" in tool["inputSchema"]["properties"]
             assert len(tool["description"]) > 100
@@ -105,6 +105,13 @@ def test_tools_and_schemas_and_solve_on_every_example(root):
         }
         ok, plan, _ = client.call("solve", workflow=inline)
         assert ok and plan["makespan"] == 5 and check_plan(inline, plan) == []
+        ok, seen, _ = client.call("stats", history=["history"])
+        assert ok and {w["workflow"]: w["runs"] for w in seen["workflows"]} == {
+            "srasearch-chameleon-10a": 5,
+            "srasearch-chameleon-20a": 5,
+        }
+        ok, why, _ = client.call("stats", history=["../outside.json"])
+        assert not ok and "outside" in why
     finally:
         client.close()
 

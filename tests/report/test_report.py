@@ -335,3 +335,40 @@ def test_the_report_distributes_tokens_and_money_per_group_and_agent_and_prices_
         report_content(orchmilp.solve(ROOT / "instances" / "examples" / "refactor.json"), what_ifs=False)["spend"]
         is None
     )
+
+
+def test_the_report_warns_when_history_saw_undeclared_writes(tmp_path):
+    import json
+
+    from orchmilp.services import PlanRequest, plan
+
+    workflow = {
+        "agents": [
+            {"id": "a", "duration": 2, "writes": ["a.txt"]},
+            {"id": "b", "duration": 3, "writes": ["b.txt"]},
+        ]
+    }
+    lines = [
+        {
+            "run": f"r{k}",
+            "agent": agent,
+            "start": 0,
+            "finish": d,
+            "status": "ok",
+            "wrote": wrote,
+            "undeclared": undeclared,
+        }
+        for k in range(3)
+        for agent, d, wrote, undeclared in (("a", 2, ["a.txt", "notes.md"], ["notes.md"]), ("b", 3, ["b.txt"], []))
+    ]
+    history = tmp_path / "h.jsonl"
+    history.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    report = tmp_path / "r.md"
+    out = plan(PlanRequest(workflow, time_limit=10, history=history, reports=Reports(markdown=report)))
+    text = report.read_text()
+    assert "**Warning**" in text and "a: notes.md" in text and "b:" not in text.split("**Warning**")[1].split("\n")[0]
+    assert "write files they do not declare" in text.split("Risk Assessment")[1].split("\n")[0]
+    assert_valid_plan(workflow, out.plan)
+    clean = tmp_path / "clean.md"
+    plan(PlanRequest(workflow, time_limit=10, reports=Reports(markdown=clean)))
+    assert "**Warning**" not in clean.read_text()

@@ -39,12 +39,14 @@ def report_content(
     deadline: Deadline | None = None,
     what_if_seconds: float = 10.0,
     what_ifs: bool = True,
+    undeclared: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The report as data: summary, structure, conflicts, predictions, utilisation.
 
     The what-if re-solves take turns with what is left of ``deadline`` (default: none,
     ``what_if_seconds`` each), ``what_if_seconds`` each at most; their plans are checked
-    against ``workflow`` (default: the result's workflow as written, else the problem's own)."""
+    against ``workflow`` (default: the result's workflow as written, else the problem's own).
+    ``undeclared``: agent -> files the history saw it write without declaring them."""
     p = result.problem
     workflow = workflow or result.workflow or problem_to_workflow(p)
     if result.consumes is not None:  # model choice: the what-ifs keep the chosen modes
@@ -91,6 +93,7 @@ def report_content(
     prediction = result.prediction or predict_plan(result, samples=report_samples(p.n))
     content["prediction"] = _prediction(prediction)
     content["prediction_object"] = prediction  # the samples, for the histogram
+    content["undeclared"] = dict(undeclared or {})
     content["risk"] = _risk(result, content)
     content["roadmap"] = _roadmap(content)
     content["validation"] = _validation(content)
@@ -153,6 +156,12 @@ def _risk(result: Result, c: dict[str, Any]) -> dict[str, Any]:
     if result.status.value != "optimal" and result.gap > 0.05:
         level = max(level, 2)
         reasons.append(f"the plan is not proven optimal (gap {100 * result.gap:.1f}%)")
+    if c.get("undeclared"):
+        level = max(level, 2)
+        reasons.append(
+            f"past runs saw {len(c['undeclared'])} agents write files they do not declare: the plan cannot keep "
+            "those apart (orchmilp infer, or run --isolate worktree)"
+        )
     return {"level": ("Low", "Medium", "High")[level], "reasons": reasons or ["measured durations, small spread"]}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .diagrams import dot
 from .gantt import gantt_html, histogram_svg
-from .markdown import confidence, conflicts_not_listed, settled_by_dependencies, wave_cost
+from .markdown import confidence, conflicts_not_listed, settled_by_dependencies, undeclared_warning, wave_cost
 from .spend import spend_tables
 
 __all__ = ["html_report"]
@@ -140,6 +140,7 @@ def html_report(c: dict[str, Any], result, figures: dict[str, str] | None = None
             ["critical" if e["critical"] else "" for e in c["schedule"]],
         ),
         "<h2>Resource Conflict Analysis</h2>",
+        f"<p><b>Warning</b>: {html.escape(undeclared_warning(c))}</p>" if c.get("undeclared") else "",
         "<h3>File conflicts and the order chosen</h3>",
         _table(
             ["first", "then", "paths", f"idle between ({u})"],

@@ -27,6 +27,15 @@ def settled_by_dependencies(c: dict[str, Any]) -> str:
     return f"{n} more conflicting pairs are already ordered by their dependencies."
 
 
+def undeclared_warning(c: dict[str, Any]) -> str:
+    """The history saw agents write files their ``writes`` do not declare."""
+    seen = "; ".join(f"{a}: {', '.join(files[:5])}" for a, files in sorted(c["undeclared"].items()))
+    return (
+        f"past runs saw agents write files they do not declare ({seen}). The plan keeps only declared "
+        "files apart: declare them (`orchmilp infer WF --history H -o WF`) or run with `--isolate worktree`."
+    )
+
+
 def conflicts_not_listed(c: dict[str, Any]) -> str:
     """How many conflicting pairs the report leaves out (empty when it lists them all)."""
     listed, total = len(c["resolution"]["files"]), c["resolution"].get("files_total", 0)
@@ -114,7 +123,10 @@ def markdown_report(c: dict[str, Any]) -> str:
         ],
     )
 
-    lines += ["## Resource Conflict Analysis", "### File conflicts and the order chosen"]
+    lines += ["## Resource Conflict Analysis"]
+    if c.get("undeclared"):
+        lines += [f"> **Warning**: {undeclared_warning(c)}", ""]
+    lines += ["### File conflicts and the order chosen"]
     files = [f for f in c["resolution"]["files"] if f["settled_by"] == "plan"]
     lines += _table(
         ["first", "then", "paths", f"idle between ({u})"],

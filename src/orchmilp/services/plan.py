@@ -102,8 +102,22 @@ def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
         prediction = inputs.predict(result, samples=request.samples, level=request.level)
         plan_object["prediction"] = prediction.to_dict()
         result = dataclasses.replace(result, prediction=prediction)
-    written = report(result, reports, deadline) if reports is not None else None
+    written = None
+    if reports is not None:
+        written = report(result, reports, deadline, undeclared_in(inputs.history, result.problem.ids))
     return PlanOutcome(result, plan_object, prediction, note, written, dispatch_note)
+
+
+def undeclared_in(history, ids) -> dict[str, list[str]]:
+    """Agent -> the files the history saw it write without declaring them (its agents only)."""
+    if history is None:
+        return {}
+    known = set(ids)
+    seen: dict[str, set[str]] = {}
+    for agent, files in zip(history.agent, history.files):
+        if agent in known and files.get("undeclared"):
+            seen.setdefault(agent, set()).update(files["undeclared"])
+    return {a: sorted(f) for a, f in sorted(seen.items())}
 
 
 def _left_shifted(waves: Result) -> tuple[float, float]:

@@ -91,9 +91,12 @@ def report_reservations(reports: Reports, agents: int, deadline: Deadline) -> No
         )
 
 
-def report(result: Result, reports: Reports, deadline: Deadline | None = None) -> ReportOutcome:
+def report(
+    result: Result, reports: Reports, deadline: Deadline | None = None, undeclared: dict[str, list[str]] | None = None
+) -> ReportOutcome:
     """Make the reports of ``result``: the diagrams and charts first, then the what-ifs in the
-    time left before ``deadline`` (default: ``reports.what_if_seconds`` each)."""
+    time left before ``deadline`` (default: ``reports.what_if_seconds`` each). ``undeclared``:
+    agent -> files the history saw it write without declaring (a warning in the report)."""
     from ..io.files import write_text_atomic
 
     deadline = deadline or Deadline.none()
@@ -125,7 +128,9 @@ def report(result: Result, reports: Reports, deadline: Deadline | None = None) -
                 result, prediction=predict_plan(result, samples=report_samples(result.problem.n))
             )
         figures = html_figures(result) if reports.html else None  # the charts before the what-ifs
-        content = report_content(result, deadline=deadline, what_if_seconds=reports.what_if_seconds)
+        content = report_content(
+            result, deadline=deadline, what_if_seconds=reports.what_if_seconds, undeclared=undeclared
+        )
         text = markdown_report(content) + "\n" if reports.markdown or reports.text else None
         if reports.markdown and text is not None:
             write_text_atomic(reports.markdown, text)

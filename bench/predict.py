@@ -6,7 +6,8 @@
 2. A 100,000-line JSONL history: seconds to read.
 3. Leave-one-run-out backtest on each folder of real traces under instances/wfcommons
    (10 SRA-search repeats; 1000genome, epigenomics and montage traces of other sizes):
-   the model against the per-kind log-normal baseline.
+   the model against the per-kind log-normal baseline, the calibrated interval and the
+   simple method (prediction/calibration.py).
 """
 
 from __future__ import annotations
@@ -102,26 +103,33 @@ def backtests(lines: list[str]) -> None:
         lines.append("")
         lines.append(f"backtest, leave one run out, {len(files)} {name} traces (cores as traced)")
         lines.append(
-            "run                                         method    actual    plan     p50   90% interval        95% interval"
+            "run                                         method      actual    plan     p50   90% interval        95% interval"
         )
         for r in rows:
             a, b = r.intervals[0.9]
             c, d = r.intervals[0.95]
             lines.append(
-                f"{r.run:43s} {r.method:8s} {r.actual:7.0f} {r.planned:7.0f} {r.p50:7.0f}   "
+                f"{r.run:43s} {r.method:10s} {r.actual:7.0f} {r.planned:7.0f} {r.p50:7.0f}   "
                 f"[{a:6.0f}, {b:6.0f}] {'in ' if r.covered(0.9) else 'OUT'}  [{c:6.0f}, {d:6.0f}] "
                 f"{'in' if r.covered(0.95) else 'OUT'}"
             )
         summaries += [(name, s) for s in summarize_backtest(rows)]
     lines.append("")
-    lines.append("traces       method    runs  cover90  width90  cover95  width95  p50 error  plan error")
+    lines.append(
+        "traces       method      runs  cover90  width90  w90/p50  cover95  width95  w95/p50  p50 error  plan error"
+    )
     for name, s in summaries:
         runs = s["runs"]
         lines.append(
-            f"{name:12s} {s['method']:8s} {runs:5d}  {round(s['coverage 0.9'] * runs):3d}/{runs:<3d} "
-            f"{s['median width 0.9']:7.2f}  {round(s['coverage 0.95'] * runs):3d}/{runs:<3d} "
-            f"{s['median width 0.95']:7.2f}  {s['p50 error']:9.2f}  {s['plan error']:10.2f}"
+            f"{name:12s} {s['method']:10s} {runs:5d}  {round(s['coverage 0.9'] * runs):3d}/{runs:<3d} "
+            f"{s['median width 0.9']:7.2f}  {s['mean width/p50 0.9']:7.2f}  {round(s['coverage 0.95'] * runs):3d}/{runs:<3d} "
+            f"{s['median width 0.95']:7.2f}  {s['mean width/p50 0.95']:7.2f}  {s['p50 error']:9.2f}  {s['plan error']:10.2f}"
         )
+    lines.append(
+        "width: median interval width / actual makespan; w/p50: mean interval width / the method's p50; "
+        "calibrated: the model's p50, interval from its errors on the other runs (each left out in turn); "
+        "simple: the plan's makespan, interval from the plan's errors on the other runs"
+    )
 
 
 if __name__ == "__main__":

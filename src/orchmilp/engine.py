@@ -128,8 +128,18 @@ class Inputs:
         """The workflow as written."""
         return self.written.problem
 
-    def predict(self, result: Result, *, samples: int = 10_000, level: float = 0.95, seed: int = 0) -> Prediction:
-        """The prediction of ``result``'s plan (made from :attr:`planned`)."""
+    def predict(
+        self,
+        result: Result,
+        *,
+        samples: int = 10_000,
+        level: float = 0.95,
+        seed: int = 0,
+        calibration_seconds: float = 0.0,
+    ) -> Prediction:
+        """The prediction of ``result``'s plan (made from :attr:`planned`); with
+        ``calibration_seconds``, its interval calibrated on the history's past runs of this
+        workflow when there are enough (:func:`calibrated`)."""
         from .prediction import predict_plan
 
         # with model choice the user's figures are those of the modes the plan chose
@@ -137,6 +147,8 @@ class Inputs:
         prediction = predict_plan(
             result, self.history, samples=samples, level=level, seed=seed, prior=prior, work=self.work
         )
+        if self.work is None and calibration_seconds > 0:  # a what-if's work is not what past runs did
+            prediction = calibrated(prediction, self.written, self.history, calibration_seconds, seed)
         if result.consumes is None:
             return prediction
         from .io.modes import mode_table
@@ -153,6 +165,53 @@ class Inputs:
             seed=seed,
         )
         return dataclasses.replace(prediction, spend=spend)
+
+
+#: the past runs a prediction is calibrated on at most (the latest); the seconds it takes at
+#: most (the workflow is planned and predicted once per run, that run left out), and at least
+#: per run (with less, fewer runs)
+CALIBRATION_RUNS = 20
+CALIBRATION_SECONDS = 10.0
+CALIBRATION_SECONDS_PER_RUN = 0.15
+
+
+def calibration_seconds(history: History | None, problem: Problem, remaining: float, share: float = 0.3) -> float:
+    """Seconds to keep for calibrating a prediction of ``problem`` on ``history``: none with
+    fewer than three complete runs, else at most ``share`` of ``remaining`` and 1 s per run."""
+    from .prediction.calibration import MIN_RUNS
+
+    runs = len(complete_runs(history, problem)) if history is not None else 0
+    if runs < MIN_RUNS:
+        return 0.0
+    return min(CALIBRATION_SECONDS, share * remaining, 1.0 * min(runs, CALIBRATION_RUNS))
+
+
+def calibrated(prediction: Prediction, written: Loaded, history: History | None, seconds: float, seed: int = 0):
+    """``prediction`` with its interval calibrated on ``history``'s complete runs of the
+    workflow ``written`` (each planned and predicted from the others: prediction/calibration.py),
+    as many of the latest as ``seconds`` allow; unchanged with fewer than three."""
+    from .prediction.backtest import Case
+    from .prediction.calibration import MIN_RUNS, calibrate
+
+    if history is None:
+        return prediction
+    runs = complete_runs(history, written.problem)
+    runs = runs[-min(CALIBRATION_RUNS, int(seconds / CALIBRATION_SECONDS_PER_RUN)) :] if runs else runs
+    if len(runs) < MIN_RUNS:
+        return prediction
+    cases = [Case(run, written.workflow) for run in runs]
+    each = 0.5 * seconds / len(cases)  # the plan's share; predicting and loading take the rest
+    return prediction.calibrated(calibrate(history, cases, time_limit=each, samples=1000, seed=seed))
+
+
+def complete_runs(history: History, problem: Problem) -> list[str]:
+    """The runs of ``history`` in which every agent of ``problem`` ended ``ok`` (oldest first)."""
+    needed = set(problem.ids)
+    ok: dict[str, set[str]] = {}
+    for run, agent, status in zip(history.run, history.agent, history.status):
+        if status == "ok" and agent in needed:
+            ok.setdefault(run, set()).add(agent)
+    return [run for run in history.runs if ok.get(run) == needed]
 
 
 def read_inputs(source: Source, history: Any = None, work: Mapping[str, float] | None = None) -> Inputs:

@@ -365,7 +365,8 @@ def test_history_and_backtest_commands(tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = {row["method"]: row for row in json.loads(proc.stdout)}
     assert summary["model"]["runs"] == 10 and 0 <= summary["model"]["coverage 0.9"] <= 1
-    assert len(out.read_text().strip().splitlines()) == 1 + 20
+    assert summary["calibrated"]["runs"] == summary["simple"]["runs"] == 10  # 9 other runs calibrate each
+    assert len(out.read_text().strip().splitlines()) == 1 + 40
 
 
 def test_bad_history_on_the_command_line_is_one_line(tmp_path):

@@ -7,6 +7,7 @@ distribution -> Monte Carlo of the plan's event-driven policy
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,9 @@ class Prediction:
     makespans: np.ndarray = field(repr=False)
     #: with model choice: each budget key's predicted total (prediction/spend.py)
     spend: dict[str, dict[str, Any]] | None = None
+    #: calibrated on past runs (calibration.py): runs, method, leave-one-out coverage, and the
+    #: Monte Carlo interval it replaced (``interval`` is then the calibrated one)
+    calibration: dict[str, Any] | None = None
 
     @property
     def half_width(self) -> float:
@@ -71,7 +75,27 @@ class Prediction:
             "planned": _round(self.planned),
             "agents": [dict(a) for a in self.agents],
             **({"spend": self.spend} if self.spend is not None else {}),
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
         }
+
+    def calibrated(self, calibration: Any) -> Prediction:
+        """This prediction with the interval ``calibration`` gives around its p50 (itself when
+        there are too few runs to calibrate on)."""
+        found = calibration.interval(self.p50, self.level)
+        if found is None:
+            return self
+        inside, tried = calibration.loo_coverage(self.level)
+        return dataclasses.replace(
+            self,
+            interval=(float(found[0]), float(found[1])),
+            calibration={
+                "runs": calibration.runs,
+                "method": calibration.method(self.level),
+                "loo_inside": inside,
+                "loo_runs": tried,
+                "model_interval": [_round(self.interval[0]), _round(self.interval[1])],
+            },
+        )
 
     def summary(self, unit: str = "s") -> str:
         lo, hi = self.interval

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InvalidHistory, OrchmilpWarning
 from ..history import History
 from . import history_medians, predict_plan
+from .calibration import past_scores
 from .simulate import makespans
 
 __all__ = ["Case", "BacktestRow", "HeldOut", "hold_out", "backtest", "summarize_backtest", "LEVELS"]
@@ -128,8 +129,12 @@ def backtest(
     time_limit: float = 5.0,
     seed: int = 0,
     on_row: Callable[[BacktestRow], None] | None = None,
+    calibrated: bool = True,
 ) -> list[BacktestRow]:
-    """Leave each case's run out, predict it from the others with the model and the baseline."""
+    """Leave each case's run out, predict it from the others with the model and the baseline;
+    with ``calibrated``, also the model's p50 with the interval calibrated on the other runs
+    (each of them left out in turn: :mod:`.calibration`), and the simple method (the plan's
+    makespan with the interval its own errors on the other runs give)."""
     if len(history.runs) < 3:
         raise InvalidHistory(f"backtest needs at least 3 runs in the history, found {len(history.runs)}")
     rows = []
@@ -157,6 +162,22 @@ def backtest(
             rows.append(row)
             if on_row:
                 on_row(row)
+            if method == "model":
+                model_p50 = pred.p50
+        if calibrated:
+            others = [c for c in cases if c.run != case.run]
+            by_p50, by_plan = past_scores(held.train, others, time_limit=min(time_limit, 1.0), seed=seed)
+            for method, calibration, center in (
+                ("calibrated", by_p50, model_p50),
+                ("simple", by_plan, result.makespan),
+            ):
+                found = {level: calibration.interval(center, level) for level in LEVELS}
+                if any(v is None for v in found.values()):
+                    continue  # too few other runs to calibrate on
+                row = BacktestRow(case.run, method, result.problem.n, actual, result.makespan, center, found)
+                rows.append(row)
+                if on_row:
+                    on_row(row)
     if not rows:
         raise InvalidHistory("backtest: no run can be held out: each has a kind that no other run has")
     return rows
@@ -171,6 +192,7 @@ def summarize_backtest(rows: Sequence[BacktestRow]) -> list[dict[str, Any]]:
         for level in LEVELS:
             line[f"coverage {level:g}"] = float(np.mean([r.covered(level) for r in mine]))
             line[f"median width {level:g}"] = float(np.median([r.width(level) for r in mine]))
+            line[f"mean width/p50 {level:g}"] = float(np.mean([r.width(level) * r.actual / r.p50 for r in mine]))
         line["p50 error"] = float(np.median([abs(r.p50 - r.actual) / r.actual for r in mine]))
         line["plan error"] = float(np.median([abs(r.planned - r.actual) / r.actual for r in mine]))
         out.append(line)

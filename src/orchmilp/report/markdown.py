@@ -247,7 +247,15 @@ def confidence(pr: dict[str, Any], u: str) -> str:
         if pr["within_claim"]
         else f"not ±10%: the data give ±{pr['relative_half_width_percent']}%"
     )
+    calibrated = ""
+    if pr.get("calibration"):
+        c = pr["calibration"]
+        calibrated = (
+            f"; calibrated on the {c['runs']} past runs of this workflow, each predicted without it "
+            f"({c['loo_inside']} of {c['loo_runs']} inside the interval the others give); "
+            f"the model alone: {c['model_interval'][0]}-{c['model_interval'][1]} {u}"
+        )
     return (
         f"{100 * pr['level']:g}% interval {pr['interval'][0]}-{pr['interval'][1]} {u} "
-        f"(p50 {pr['p50']} {u}, ± {pr['half_width']} {u}; {claim}; run times from: {sources})"
+        f"(p50 {pr['p50']} {u}, ± {pr['half_width']} {u}; {claim}; run times from: {sources}{calibrated})"
     )

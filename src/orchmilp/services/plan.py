@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..deadline import Deadline
-from ..engine import Inputs, Source, read_inputs, self_check, solve
+from ..engine import Inputs, Source, calibration_seconds, read_inputs, self_check, solve
 from ..errors import InvalidOptions
 from ..options import SolveOptions
 from ..prediction import Prediction
@@ -85,6 +85,11 @@ def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
         if seconds >= EVENT_SECONDS_PER_AGENT * inputs.problem.n:
             found = solve(inputs.planned, dataclasses.replace(request.solve, dispatch="events", time_limit=seconds))
             events = (found.makespan, found.lower_bound)
+    calibrating = 0.0
+    if inputs.history is not None:  # the interval calibrated on the past runs: its time kept first
+        calibrating = deadline.reserve(
+            "calibration", calibration_seconds(inputs.history, inputs.problem, deadline.remaining())
+        )
     options = dataclasses.replace(request.solve, time_limit=deadline.share(share, least=0.1))
     result = solve(inputs.planned, options, on_progress=request.on_progress)
     note = None
@@ -99,7 +104,10 @@ def plan(request: PlanRequest, deadline: Deadline | None = None) -> PlanOutcome:
         plan_object["objective"] = {"name": "p90", "note": note}
     prediction = None
     if inputs.history is not None:
-        prediction = inputs.predict(result, samples=request.samples, level=request.level)
+        deadline.release("calibration")
+        prediction = inputs.predict(
+            result, samples=request.samples, level=request.level, calibration_seconds=calibrating
+        )
         plan_object["prediction"] = prediction.to_dict()
         result = dataclasses.replace(result, prediction=prediction)
     written = None

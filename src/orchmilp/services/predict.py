@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from ..deadline import Deadline
-from ..engine import Source, checked_plan, load_as_written, read_history_source, read_inputs, solve
+from ..engine import (
+    Source,
+    calibrated,
+    calibration_seconds,
+    checked_plan,
+    load_as_written,
+    read_history_source,
+    read_inputs,
+    solve,
+)
 from ..prediction import Prediction, predict_plan, predict_policy
 from ..result import Result
 
@@ -34,12 +43,18 @@ def predict(request: PredictRequest, deadline: Deadline | None = None) -> Predic
     samples, level, seed = request.samples, request.level, request.seed
     if request.plan is None:
         inputs = read_inputs(request.workflow, request.history)
+        keep = deadline.reserve(
+            "calibration", calibration_seconds(inputs.history, inputs.problem, deadline.remaining())
+        )
         result = solve(inputs.planned, time_limit=deadline.share(1.0, least=0.1))
-        return inputs.predict(result, samples=samples, level=level, seed=seed)
+        deadline.release("calibration")
+        return inputs.predict(result, samples=samples, level=level, seed=seed, calibration_seconds=keep)
     history = read_history_source(request.history)
     if isinstance(request.plan, Result):
         return predict_plan(request.plan, history, samples=samples, level=level, seed=seed)
-    problem, workflow = load_as_written(request.workflow)
-    plan_object, waits_for = checked_plan(problem, workflow, request.plan)
+    loaded = load_as_written(request.workflow)
+    plan_object, waits_for = checked_plan(loaded.problem, loaded.workflow, request.plan)
     planned = float(plan_object.get("makespan", 0.0))
-    return predict_policy(problem, waits_for, planned, history, samples=samples, level=level, seed=seed)
+    prediction = predict_policy(loaded.problem, waits_for, planned, history, samples=samples, level=level, seed=seed)
+    keep = calibration_seconds(history, loaded.problem, deadline.remaining(), share=1.0)
+    return calibrated(prediction, loaded, history, keep, seed) if keep else prediction

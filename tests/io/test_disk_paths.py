@@ -50,13 +50,23 @@ def test_a_folder_link_covers_the_files_below_its_target(tmp_path):
     assert problem.writes == (("src/pkg/",), ("src/pkg/mod.py",)) and len(problem.conflicts) == 1
 
 
+def test_the_workflow_folder_itself_stays_a_valid_path(tmp_path):
+    path, _ = _workflow(tmp_path, "./", "sub/x.txt")
+    problem = load_as_written(path).problem
+    assert problem.writes == (("",), ("sub/x.txt",)) and len(problem.conflicts) == 1
+
+
 def test_paths_leading_outside_the_folder_are_kept_as_written(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (tmp_path / "wf").mkdir()
     os.symlink(outside, tmp_path / "wf" / "out")
     assert on_disk("out/x", tmp_path / "wf") == "out/x"
-    assert on_disk("new/dir/", tmp_path / "wf") == "new/dir/" and on_disk("./", tmp_path / "wf") == ""
+    assert (
+        on_disk("new/dir/", tmp_path / "wf") == "new/dir/"
+        and on_disk("./", tmp_path / "wf") == "./"
+        and on_disk(".", tmp_path / "wf") == "./"
+    )
 
 
 def test_case_is_folded_where_the_file_system_ignores_it(tmp_path, monkeypatch):

@@ -49,9 +49,9 @@ def on_disk(raw: str, base: Path, fold_case: bool = False) -> str:
     if real != root and not real.startswith(root + os.sep):
         return raw  # a link out of the workflow's folder: kept as written
     rel = os.path.relpath(real, root).replace(os.sep, "/")
-    rel = "" if rel == "." else rel + ("/" if normal.endswith("/") or normal == "" else "")
-    if rel == "/":
-        rel = ""
+    if rel == ".":
+        return "./"  # the folder itself (an empty path is not a valid spelling of it)
+    rel += "/" if normal.endswith("/") or normal == "" else ""
     return rel.lower() if fold_case else rel
 
 

@@ -216,6 +216,7 @@ class Worktrees(Workspace):
     trees: dict[int, tuple[Path, str]] = field(default_factory=dict)  # j -> (worktree, branch)
     merged_by: dict[str, str] = field(default_factory=dict)  # repository path -> the agent that merged it last
     attempts: dict[int, int] = field(default_factory=dict)
+    pool: list[str] = field(default_factory=list)  # worktrees of ended agents, cleaned, for the next ones
 
     def __post_init__(self) -> None:
         if self.restored is not None:  # a later call of a coordinator session
@@ -225,6 +226,7 @@ class Worktrees(Workspace):
             self.trees = {int(j): (Path(t), b) for j, (t, b) in self.restored["trees"].items()}
             self.merged_by = dict(self.restored["merged_by"])
             self.attempts = {int(j): n for j, n in self.restored["attempts"].items()}
+            self.pool = list(self.restored.get("pool", []))
             return
         if shutil.which("git") is None:
             raise InvalidOptions("--isolate worktree: git is not installed (use --isolate none)")
@@ -257,6 +259,7 @@ class Worktrees(Workspace):
             "trees": {str(j): [str(t), b] for j, (t, b) in self.trees.items()},
             "merged_by": self.merged_by,
             "attempts": {str(j): n for j, n in self.attempts.items()},
+            "pool": self.pool,
         }
 
     # -- lifecycle --
@@ -307,6 +310,9 @@ class Worktrees(Workspace):
     def close(self) -> None:
         for j in list(self.trees):
             self._drop(j)
+        for tree in self.pool:
+            self._remove_tree(Path(tree))
+        self.pool = []
         self.sweep()
         shutil.rmtree(self.run_folder / "worktrees", ignore_errors=True)
 
@@ -318,9 +324,14 @@ class Worktrees(Workspace):
         self.attempts[j] = self.attempts.get(j, 0) + 1
         name = f"{j}-{branch_part(self.problem.ids[j])}-{self.attempts[j]}"
         branch = self._prefix(self.run_id) + name
-        tree = self.run_folder / "worktrees" / name
-        tree.parent.mkdir(parents=True, exist_ok=True)
-        _git(self.repo, "worktree", "add", "-q", "-b", branch, str(tree), "HEAD")
+        head = _git(self.repo, "rev-parse", "HEAD").stdout.strip()
+        if self.pool:  # a cleaned worktree: checking the new commit out rewrites only what differs
+            tree = Path(self.pool.pop())
+            _git(tree, "checkout", "-q", "-B", branch, head)
+        else:
+            tree = self.run_folder / "worktrees" / f"t{len(self.trees) + len(self.attempts)}-{name}"
+            tree.parent.mkdir(parents=True, exist_ok=True)
+            _git(self.repo, "worktree", "add", "-q", "-b", branch, str(tree), head)
         self.trees[j] = (tree, branch)
         _age_access_times(tree)
         folder = tree / self.within if self.within != "." else tree
@@ -379,8 +390,19 @@ class Worktrees(Workspace):
         return f"merge conflict on {files}{by}"
 
     def _drop(self, j: int) -> None:
+        """Clean ``j``'s worktree back to its commit and park it for the next agent (on a
+        branch of this run, so that a sweep finds it if the run is killed)."""
         tree, branch = self.trees.pop(j)
-        self._remove_tree(tree)
+        parked = self._prefix(self.run_id) + f"pool-{tree.name}"
+        cleaned = (
+            _git(tree, "reset", "-q", "--hard", check=False).returncode == 0
+            and _git(tree, "clean", "-q", "-f", "-f", "-d", "-x", check=False).returncode == 0
+            and _git(tree, "checkout", "-q", "-B", parked, check=False).returncode == 0
+        )
+        if cleaned:
+            self.pool.append(str(tree))
+        else:
+            self._remove_tree(tree)
         _git(self.repo, "branch", "-D", branch, check=False)
 
 

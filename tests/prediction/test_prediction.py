@@ -471,3 +471,32 @@ def test_spend_intervals_cover_held_out_runs_as_often_as_their_level_says(tmp_pa
     assert out["runs"] == 60
     assert out["coverage"] >= 0.9 - 2 * (0.9 * 0.1 / 60) ** 0.5  # binomial tolerance
     assert out["mean_width"] < max(totals) - min(totals)
+
+
+def test_the_backtest_command_covers_the_spend_of_a_workflow_with_model_choice(tmp_path):
+    from helpers import FOUR
+
+    rng = np.random.default_rng(5)
+    lines = []
+    for run in range(8):
+        t = 1.79e9 + 1000 * run
+        for agent, mode, usd, seconds in (
+            ("plan", "opus", 1.2, 60),
+            ("impl-a", "haiku", 0.2, 400),
+            ("impl-b", "haiku", 0.15, 220),
+            ("test", None, 0.05, 30),
+        ):
+            took = seconds * float(rng.lognormal(0, 0.2))
+            line = {"run": f"r{run}", "workflow": "pick-models", "agent": agent, "kind": agent, "start": t}
+            line |= {"finish": t + took, "status": "ok", "usage": {"usd": usd * float(rng.lognormal(0, 0.3))}}
+            lines.append(json.dumps(line | ({"mode": mode} if mode else {})))
+    history = tmp_path / "h.jsonl"
+    history.write_text("\n".join(lines) + "\n")
+    workflow = tmp_path / "four.json"
+    workflow.write_text(json.dumps(FOUR))
+    proc = _cli("backtest", history, "--workflow", workflow, "--json", "--samples", "500", "--time-limit", "2")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    usd = out["spend"]["usd"]
+    assert usd["runs"] == 8 and 0 <= usd["coverage"] <= 1 and usd["mean_width"] > 0
+    assert {row["method"] for row in out["makespan"]} >= {"model", "calibrated"}

@@ -40,10 +40,38 @@ def run(args) -> int:
 
     rows = backtest(history, cases, samples=args.samples, time_limit=args.time_limit, on_row=on_row)
     summary = summarize_backtest(rows)
+    spend = spend_backtest(args.workflow, history, args.samples) if args.workflow else {}
     if args.out:
         write_csv_atomic(args.out, [r.as_dict() for r in rows])
     if args.json:
-        print_json(summary)
-    else:
-        print_backtest(summary)
+        print_json({"makespan": summary, "spend": spend} if spend else summary)
+        return 0
+    print_backtest(summary)
+    for key, line in spend.items():
+        print(
+            f"spend {key}: {line['runs']} runs, 90% interval covered {round(line['coverage'] * line['runs'])}"
+            f"/{line['runs']}, mean width {line['mean_width']:.4g} (each run's modes, predicted from the others)"
+        )
     return 0
+
+
+def spend_backtest(workflow, history, samples: int) -> dict:
+    """With model choice and recorded usage: each budget key's total per run against the
+    interval predicted from the other runs (prediction/spend.py)."""
+    from ..engine import load_as_written
+    from ..io.modes import has_model_choice, mode_table
+    from ..prediction.spend import backtest_spend
+
+    loaded = load_as_written(workflow)
+    if not has_model_choice(loaded.workflow) or not any(history.usage):
+        return {}
+    table = mode_table(loaded.workflow)
+    by_id = {a["id"]: a for a in loaded.workflow["agents"]}
+    kinds = [by_id[a].get("kind", a) for a in table.ids]
+    keys = list(dict.fromkeys([*table.budgets, *(k for usage in history.usage for k in usage)]))
+    out = {}
+    for key in keys:
+        line = backtest_spend(table, kinds, None, history, key, level=0.9, samples=samples)
+        if line["runs"]:
+            out[key] = line
+    return out

@@ -25,6 +25,8 @@ from .simulate import makespans
 __all__ = ["Case", "BacktestRow", "HeldOut", "hold_out", "backtest", "summarize_backtest", "LEVELS"]
 
 LEVELS = (0.9, 0.95)
+#: the other runs each held-out run is calibrated on, at most (the latest; engine.CALIBRATION_RUNS)
+CALIBRATION_RUNS = 20
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ def backtest(
             if method == "model":
                 model_p50 = pred.p50
         if calibrated:
-            others = [c for c in cases if c.run != case.run]
+            others = [c for c in cases if c.run != case.run][-CALIBRATION_RUNS:]  # as a prediction would
             by_p50, by_plan = past_scores(held.train, others, time_limit=min(time_limit, 1.0), seed=seed)
             for method, calibration, center in (
                 ("calibrated", by_p50, model_p50),

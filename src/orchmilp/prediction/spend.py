@@ -75,7 +75,7 @@ def predict_spend(
 def backtest_spend(
     table: ModeTable,
     kinds: list[str],
-    modes: dict[str, str],
+    modes: dict[str, str] | None,
     history: History,
     key: str,
     *,
@@ -83,15 +83,22 @@ def backtest_spend(
     samples: int = 4000,
 ) -> dict[str, Any]:
     """Leave one run out: each past run's total ``key`` spend (over the plan's agents) against
-    the interval predicted from the other runs. Coverage (share inside) and mean width."""
+    the interval predicted from the other runs, for the modes ``modes`` (None: the modes that
+    run recorded). Coverage (share inside) and mean width. Runs that recorded no ``key`` at all
+    are left out (they measured nothing)."""
     inside, widths, runs = 0, [], 0
     agents = set(table.ids)
     for run in history.runs:
         held = history.only_run(run)
+        if not any(key in u for a, u in zip(held.agent, held.usage) if a in agents):
+            continue
         actual = sum(
             u.get(key, 0.0) for a, s, u in zip(held.agent, held.status, held.usage) if a in agents and s == "ok"
         )
-        predicted = predict_spend(table, kinds, modes, history.without_run(run), samples=samples, level=level)[key]
+        chosen = modes
+        if chosen is None:
+            chosen = {a: m for a, m, s in zip(held.agent, held.mode, held.status) if s == "ok" and m is not None}
+        predicted = predict_spend(table, kinds, chosen, history.without_run(run), samples=samples, level=level)[key]
         lo, hi = predicted["interval"]
         inside += lo - 1e-9 <= actual <= hi + 1e-9
         widths.append(hi - lo)

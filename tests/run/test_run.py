@@ -533,6 +533,54 @@ def test_an_agent_that_would_overrun_the_budget_is_not_started_or_runs_in_its_ch
     assert check_run(workflow, _lines(cheap)) == []
 
 
+def test_cheapest_re_plans_the_modes_of_the_rest_before_the_budget_runs_out(tmp_path):
+    """a costs more than predicted; b alone still fits in its planned mode, but then c would fit
+    in none: --on-budget stop ends the run at c, cheapest moves b and c to cheaper modes when b
+    starts, and the run ends within the budget."""
+    mode = 'printf %s "$ORCHMILP_MODE" > "$AGENT.txt"'
+    workflow = {
+        "name": "budget-rest",
+        "budgets": {"usd": 4},
+        "agents": [
+            {
+                "id": "a",
+                "duration": 0.1,
+                "consumes": {"usd": 1},
+                "command": 'echo \'{"usd": 2.4}\' >> "$ORCHMILP_USAGE"',
+            },
+            {
+                "id": "b",
+                "depends_on": ["a"],
+                "modes": [
+                    {"name": "opus", "duration": 0.1, "consumes": {"usd": 1.2}, "command": "AGENT=b; " + mode},
+                    {"name": "haiku", "duration": 0.3, "consumes": {"usd": 0.2}, "command": "AGENT=b; " + mode},
+                ],
+            },
+            {
+                "id": "c",
+                "depends_on": ["b"],
+                "modes": [
+                    {"name": "opus", "duration": 0.1, "consumes": {"usd": 1.5}, "command": "AGENT=c; " + mode},
+                    {"name": "haiku", "duration": 0.3, "consumes": {"usd": 0.5}, "command": "AGENT=c; " + mode},
+                ],
+            },
+        ],
+    }
+    stop = tmp_path / "stop"
+    stop.mkdir()
+    assert _cli("run", _write(stop, workflow), "-q").returncode != 0
+    assert _final(_lines(stop)) == {"a": "ok", "b": "ok", "c": "skipped"}  # b took what c needed
+    cheap = tmp_path / "cheapest"
+    cheap.mkdir()
+    proc = _cli("run", _write(cheap, workflow), "--on-budget", "cheapest", "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = _lines(cheap)
+    assert _final(lines) == {"a": "ok", "b": "ok", "c": "ok"}
+    assert (cheap / "b.txt").read_text() == "haiku" and (cheap / "c.txt").read_text() == "haiku"
+    assert sum(line.get("usage", {}).get("usd", 0) for line in lines) == 2.4  # only a reports; b, c predicted 0.7
+    assert check_run(workflow, lines) == []
+
+
 def test_each_attempt_records_its_peak_memory_and_cpu_time(tmp_path):
     from orchmilp.run.processes import SUPERVISED
 

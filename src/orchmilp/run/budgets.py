@@ -1,8 +1,11 @@
 """Budgets at run time: an agent is not started when what it is predicted to consume (its
 mode's ``consumes``) would overrun what is left of a budget, counting what ended attempts
 reported (or were predicted to consume, when they reported nothing) and what running agents
-are predicted to consume. ``--on-budget stop`` starts nothing more (running agents end);
-``--on-budget cheapest`` runs the agent in its cheapest mode that fits what is left, if any."""
+are predicted to consume. ``--on-budget stop`` starts nothing more (running agents end).
+``--on-budget cheapest`` re-plans the modes of what has not started whenever an agent starts:
+if the agent and everything after it, in their modes, would overrun what is left, agents move
+to their cheapest mode (the one that saves most first) until the rest fits; an agent that
+still overruns what is left runs in its cheapest mode that fits, if any."""
 
 from __future__ import annotations
 
@@ -60,6 +63,40 @@ class BudgetGuard:
             else []
         )
         return min(fitting, key=lambda a: tuple(a.consumes.get(k, 0.0) for k in self.budgets), default=None)
+
+    def rest_within(self, j: int, running, waiting) -> dict[int, Alternative]:
+        """``--on-budget cheapest``: new modes for ``j`` and the agents ``waiting`` to start (the
+        fewest moves to their cheapest mode, largest saving first) so that all of them together
+        are predicted to fit what is left; {} when they fit as they are."""
+        committed = self.committed(running)
+        left = {k: cap - committed.get(k, 0.0) for k, cap in self.budgets.items()}
+        rest = list(dict.fromkeys([j, *waiting]))
+        now = {a: self.predicted[a] for a in rest}
+
+        def overrun() -> dict[str, float]:
+            totals = {k: sum(now[a].get(k, 0.0) for a in rest) for k in self.budgets}
+            return {k: totals[k] - left[k] for k in self.budgets if totals[k] > left[k] + 1e-9 * max(1.0, abs(left[k]))}
+
+        over = overrun()
+        if not over or not self.alternatives:
+            return {}
+        cheapest = {
+            a: min(self.alternatives[a], key=lambda m: tuple(m.consumes.get(k, 0.0) for k in self.budgets))
+            for a in rest
+            if self.alternatives[a]
+        }
+
+        def saving(a: int) -> tuple[float, ...]:
+            return tuple(now[a].get(k, 0.0) - cheapest[a].consumes.get(k, 0.0) for k in over)
+
+        switches: dict[int, Alternative] = {}
+        for a in sorted(cheapest, key=saving, reverse=True):
+            if not overrun():
+                break
+            if max(saving(a), default=0.0) <= 0:
+                continue
+            switches[a], now[a] = cheapest[a], cheapest[a].consumes
+        return switches
 
     def record(self, j: int, reported: dict[str, float]) -> None:
         """An attempt ended: count what it reported, else what it was predicted to consume."""

@@ -337,26 +337,40 @@ class Executor:
 
     def _affordable(self, j: int, now_wall: float) -> bool:
         """True when starting ``j`` keeps within the budgets (or it switched to a mode that does);
-        else the run stops starting agents, and says so once."""
+        else the run stops starting agents, and says so once. ``--on-budget cheapest`` first
+        re-plans the modes of ``j`` and what has not started so that the rest fits."""
         if self.budget is None:
             return True
         if self.budget_stop is not None:
             return False
+        if self.options.on_budget == "cheapest":
+            waiting = [
+                a for a in self.order if a != j and self.outcomes[a].status in (AgentStatus.WAITING, AgentStatus.READY)
+            ]
+            for a, alternative in self.budget.rest_within(j, self.running, waiting).items():
+                self._switch(a, alternative, "so that the rest of the run fits the budgets")
         why = self.budget.shortfall(j, self.running)
         if why is None:
-            return True
+            return self._fits(j)
         cheaper = self.budget.cheapest_fitting(j, self.running) if self.options.on_budget == "cheapest" else None
         if cheaper is not None:
-            self.command_of[j], self.mode_of[j] = cheaper.command, cheaper.mode
-            self.in_use_row(j, cheaper.usage)
-            self.budget.predicted[j] = cheaper.consumes
-            self.outcomes[j].note = f"mode {cheaper.mode}: its planned mode would overrun {why}"
-            self._event("budget", j)
+            self._switch(j, cheaper, f"its planned mode would overrun {why}")
             return self._fits(j)
         self.outcomes[j].note = f"would overrun {why}: nothing more starts (--on-budget {self.options.on_budget})"
         self.budget_stop = f"not started: the budgets stopped the run at '{self.problem.ids[j]}'"
         self._event("budget", j)
         return False
+
+    def _switch(self, j: int, alternative: Alternative, why: str) -> None:
+        """Run ``j`` (not started) in another mode."""
+        if self.mode_of[j] == alternative.mode:
+            return
+        assert self.budget is not None
+        self.command_of[j], self.mode_of[j] = alternative.command, alternative.mode
+        self.in_use_row(j, alternative.usage)
+        self.budget.predicted[j] = alternative.consumes
+        self.outcomes[j].note = f"mode {alternative.mode}: {why}"
+        self._event("budget", j)
 
     def in_use_row(self, j: int, usage: tuple[float, ...]) -> None:
         """``j`` runs with other uses (another mode); not while it runs."""

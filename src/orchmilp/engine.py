@@ -224,14 +224,41 @@ def read_inputs(source: Source, history: Any = None, work: Mapping[str, float] |
 
     warn_history_fit(written.problem, history)
     medians = history_medians(written.problem, history, work=work)
-    # the history's run times are per kind, not per kind and mode: agents with modes keep their
-    # modes' own durations (one median for every model would erase the choice)
+    # agents with modes: one median per kind and mode (one for every model would erase the choice)
     modal = {a.get("id") for a in written.workflow.get("agents", ()) if isinstance(a, dict) and "modes" in a}
     medians = {a: v for a, v in medians.items() if a not in modal}
     planned = with_durations({"name": written.problem.name, **written.workflow}, medians)
+    if modal:
+        planned = with_mode_medians(planned, history)
     with warnings.catch_warnings():  # the workflow's warnings were given when it was read
         warnings.simplefilter("ignore", OrchmilpWarning)
         return Inputs(written, load_as_written(planned), history, work)
+
+
+#: ok attempts of a kind in a mode needed before their median replaces the mode's duration
+MIN_MODE_ATTEMPTS = 3
+
+
+def with_mode_medians(workflow: dict[str, Any], history: History) -> dict[str, Any]:
+    """A copy of ``workflow`` in which each mode of an agent with ``modes`` takes the median run
+    time of the history's ok attempts of the agent's kind in that mode (where there are at least
+    :data:`MIN_MODE_ATTEMPTS`; the others keep their declared durations)."""
+    import copy
+
+    import numpy as np
+
+    times: dict[tuple[str, str], list[float]] = {}
+    for kind, mode, status, took in zip(history.kind, history.mode, history.status, history.duration.tolist()):
+        if status == "ok" and mode is not None:
+            times.setdefault((kind, mode), []).append(took)
+    out = copy.deepcopy(workflow)
+    for agent in out["agents"]:
+        for mode in agent.get("modes", ()):
+            seen = times.get((agent.get("kind") or agent["id"], mode["name"]), [])
+            if len(seen) >= MIN_MODE_ATTEMPTS:
+                mode["duration"] = round(float(np.median(seen)), 6)
+                mode.pop("duration_range", None)
+    return out
 
 
 def solve_options(options: SolveOptions | None = None, **fields: Any) -> SolveOptions:

@@ -7,6 +7,7 @@ import copy
 import itertools
 import json
 
+import numpy as np
 import pytest
 from helpers import FOUR, ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
@@ -289,3 +290,38 @@ def test_a_mode_no_capacity_fits_is_never_chosen_even_when_it_comes_first():
     assert plan["schedule"][0]["mode"] == "small" and plan["makespan"] == 5
     with pytest.raises(InvalidWorkflow, match="agent 'a': uses.tpm = 5 exceeds capacity 1"):
         orchmilp.load({**workflow, "agents": [{"id": "a", "modes": [workflow["agents"][0]["modes"][0]]}]})
+
+
+def test_with_history_each_mode_is_planned_with_its_own_median_run_time():
+    """A kind's run times are learnt per mode: opus 'plan' took ~20 s in past runs (declared 60),
+    haiku 'plan' ~300 s (declared 150); the plan uses those figures for the mode it chooses."""
+    import json
+
+    from orchmilp.engine import read_inputs
+    from orchmilp.history import History
+
+    rows = []
+    for run in range(4):
+        for mode, took in (("opus", 20.0 + run), ("haiku", 300.0 + run)):
+            rows.append((f"r{run}-{mode}", "plan", mode, took))
+    history = History(
+        run=tuple(r[0] for r in rows),
+        workflow=("pick-models",) * len(rows),
+        agent=tuple(r[1] for r in rows),
+        kind=tuple(r[1] for r in rows),
+        status=("ok",) * len(rows),
+        start=np.zeros(len(rows)),
+        finish=np.asarray([r[3] for r in rows]),
+        features=({},) * len(rows),
+        host=(None,) * len(rows),
+        mode=tuple(r[2] for r in rows),
+    )
+    inputs = read_inputs(FOUR, history)
+    plan_modes = {m["name"]: m["duration"] for m in inputs.planned.workflow["agents"][0]["modes"]}
+    assert plan_modes == {"opus": 21.5, "haiku": 301.5}  # the medians of 20-23 and 300-303
+    other = inputs.planned.workflow["agents"][1]["modes"]
+    assert [m["duration"] for m in other] == [200, 400]  # no history: as declared
+    result = orchmilp.solve(inputs.planned, time_limit=10)
+    entry = next(e for e in result.to_dict()["schedule"] if e["id"] == "plan")
+    assert entry["finish"] - entry["start"] == plan_modes[entry["mode"]]
+    assert_valid_plan(json.loads(json.dumps(inputs.planned.workflow)), result.to_dict())

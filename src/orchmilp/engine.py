@@ -142,10 +142,14 @@ class Inputs:
         workflow when there are enough (:func:`calibrated`)."""
         from .prediction import predict_plan
 
-        # with model choice the user's figures are those of the modes the plan chose
+        # with model choice the user's figures are those of the modes the plan chose, and each
+        # agent's run times are learnt from its kind's attempts in the mode it runs in
         prior = result.problem if result.consumes is not None else self.written.problem
+        history, planned = self.history, result
+        if result.modes and history is not None:
+            history, planned = per_mode(history, result)
         prediction = predict_plan(
-            result, self.history, samples=samples, level=level, seed=seed, prior=prior, work=self.work
+            planned, history, samples=samples, level=level, seed=seed, prior=prior, work=self.work
         )
         if self.work is None and calibration_seconds > 0:  # a what-if's work is not what past runs did
             prediction = calibrated(prediction, self.written, self.history, calibration_seconds, seed)
@@ -165,6 +169,21 @@ class Inputs:
             seed=seed,
         )
         return dataclasses.replace(prediction, spend=spend)
+
+
+def per_mode(history: History, result: Result) -> tuple[History, Result]:
+    """The history and the plan with each kind split by mode (``kind@mode``): an agent in a
+    chosen mode learns only from its kind's attempts in that mode."""
+    kinds = result.problem.kinds or result.problem.ids
+    modes = dict(result.modes or {})
+    relabelled = tuple(f"{kind}@{mode}" if mode is not None else kind for kind, mode in zip(history.kind, history.mode))
+    problem = dataclasses.replace(
+        result.problem,
+        kinds=tuple(
+            f"{kind}@{modes[agent]}" if agent in modes else kind for kind, agent in zip(kinds, result.problem.ids)
+        ),
+    )
+    return dataclasses.replace(history, kind=relabelled), dataclasses.replace(result, problem=problem)
 
 
 #: the past runs a prediction is calibrated on at most (the latest); the seconds it takes at

@@ -325,3 +325,34 @@ def test_with_history_each_mode_is_planned_with_its_own_median_run_time():
     entry = next(e for e in result.to_dict()["schedule"] if e["id"] == "plan")
     assert entry["finish"] - entry["start"] == plan_modes[entry["mode"]]
     assert_valid_plan(json.loads(json.dumps(inputs.planned.workflow)), result.to_dict())
+
+
+def test_the_prediction_of_a_modal_plan_learns_each_agent_from_its_chosen_mode():
+    """Past 'plan' attempts: opus about 20 s, haiku about 300 s. The prediction of a plan that
+    runs 'plan' in opus draws its run time from the opus attempts only (p50 near 21.5 s, not
+    the mixture's ~160 s)."""
+    from orchmilp.engine import read_inputs
+    from orchmilp.history import History
+
+    rng = np.random.default_rng(1)
+    rows = [(f"r{k}", "opus", 20.0 * rng.lognormal(0, 0.05)) for k in range(6)]
+    rows += [(f"s{k}", "haiku", 300.0 * rng.lognormal(0, 0.05)) for k in range(6)]
+    history = History(
+        run=tuple(r[0] for r in rows),
+        workflow=("pick-models",) * len(rows),
+        agent=("plan",) * len(rows),
+        kind=("plan",) * len(rows),
+        status=("ok",) * len(rows),
+        start=np.zeros(len(rows)),
+        finish=np.asarray([r[2] for r in rows]),
+        features=({},) * len(rows),
+        host=(None,) * len(rows),
+        mode=tuple(r[1] for r in rows),
+    )
+    inputs = read_inputs(FOUR, history)
+    result = orchmilp.solve(inputs.planned, time_limit=10)
+    prediction = inputs.predict(result, samples=2000)
+    plan = next(a for a in prediction.agents if a["id"] == "plan")
+    mode = result.modes["plan"]
+    expected = 20.0 if mode == "opus" else 300.0
+    assert abs(plan["p50"] - expected) < 0.15 * expected and plan["kind"] == f"plan@{mode}"

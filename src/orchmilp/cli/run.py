@@ -61,6 +61,11 @@ def register(sub) -> None:
         action="store_true",
         help="an agent that changes a file its writes do not declare fails",
     )
+    p.add_argument(
+        "--no-detect-writes",
+        action="store_true",
+        help="in a shared folder, do not snapshot the files each agent changed (saves a git status per wake-up)",
+    )
     p.add_argument("--grace", type=positive, default=5.0, metavar="S", help="SIGTERM to SIGKILL (5)")
     p.add_argument("--backoff", type=positive, default=1.0, metavar="S", help="first retry delay, doubling (1)")
     p.add_argument("-q", "--quiet", action="store_true", help="no live view or progress lines")
@@ -125,6 +130,7 @@ def run(args) -> int:
                     adaptive=args.adaptive,
                     isolate=args.isolate,
                     strict_writes=args.strict_writes,
+                    detect_writes=not args.no_detect_writes,
                 ),
                 resume=args.resume,
                 cluster=args.cluster,

@@ -409,14 +409,18 @@ def execute(
             executor.outcomes[j].exit_code = 0
         if cluster and executor.options.isolate == "worktree":
             raise InvalidOptions("--isolate worktree runs the agents on this machine: not with --cluster")
-        executor.workspace = workspace(
-            executor.options.isolate,
-            problem,
-            workdir,
-            run_id,
-            executor.log_dir,
-            skip=(workdir / "runs", history_path.parent.resolve()),
-            strict=executor.options.strict_writes,
+        executor.workspace = (
+            None
+            if not executor.options.detect_writes and executor.options.isolate == "none"
+            else workspace(
+                executor.options.isolate,
+                problem,
+                workdir,
+                run_id,
+                executor.log_dir,
+                skip=(workdir / "runs", history_path.parent.resolve()),
+                strict=executor.options.strict_writes,
+            )
         )
         if executor.options.adaptive:
             executor.replanner = _replanner(written, problem)
@@ -430,8 +434,9 @@ def execute(
         try:
             outcomes = executor.run()
         finally:
-            with held():  # a second Ctrl-C does not leave worktrees behind
-                executor.workspace.close()
+            if executor.workspace is not None:
+                with held():  # a second Ctrl-C does not leave worktrees behind
+                    executor.workspace.close()
             if launcher is not None:
                 launcher.close()
         finished = max([started] + [o.finish for o in outcomes if o.finish is not None])

@@ -71,6 +71,7 @@ class RunOptions:
     on_budget: str = "stop"  # stop | cheapest (budgets.py)
     isolate: str = "none"  # none | worktree (workspace.py)
     strict_writes: bool = False  # an undeclared write fails the agent
+    detect_writes: bool = True  # snapshot the files in a shared folder (worktrees always know)
 
 
 @dataclass
@@ -480,6 +481,8 @@ class Executor:
 
     def _loop(self, waiter: Waiter) -> None:
         while True:
+            if self.workspace is not None:
+                self.workspace.tick()
             now, now_wall = time.monotonic(), time.time()
             for j, proc in list(self.running.items()):
                 if proc.popen.poll() is not None:

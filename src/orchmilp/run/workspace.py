@@ -80,6 +80,9 @@ class Workspace:
     def close(self) -> None:
         """Remove whatever the run still holds (every exit path calls it)."""
 
+    def tick(self) -> None:
+        """The coordinator woke up: what it saw of the files before may be out of date."""
+
 
 # ---- the shared folder ------------------------------------------------------------------
 
@@ -135,8 +138,18 @@ class SharedFolder(Workspace):
         self.declared_paths = {path for paths in (*self.problem.reads, *self.problem.writes) for path in paths}
         top = _git(self.folder, "rev-parse", "--show-toplevel", check=False) if shutil.which("git") else None
         self.in_git = top is not None and top.returncode == 0
+        self.seen: dict[str, Stamp] | None = None  # the snapshot of this wake-up of the coordinator
+
+    def tick(self) -> None:
+        self.seen = None
 
     def _snapshot(self) -> dict[str, Stamp]:
+        """The files now; one snapshot serves every agent that starts or ends in one wake-up."""
+        if self.seen is None:
+            self.seen = self._take()
+        return self.seen
+
+    def _take(self) -> dict[str, Stamp]:
         within = set(self.declared_paths)
         if self.in_git:
             listed = _git(self.folder, "status", "--porcelain", "-z", "--untracked-files=all", "--", ".", check=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 from orchmilp.check import check_plan
@@ -97,3 +98,23 @@ FOUR = {
         {"id": "test", "depends_on": ["impl-a", "impl-b"], "duration": 30, "consumes": {"usd": 0.05}},
     ],
 }
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    """Poll ``predicate`` every 50 ms for up to ``seconds``; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def converted_trace(trace: str, out: Path) -> Path:
+    """``orchmilp convert`` of an SRA-search trace (by file name) into ``out``."""
+    import subprocess
+    import sys
+
+    source = ROOT / "instances" / "wfcommons" / "srasearch" / trace
+    subprocess.run([sys.executable, "-m", "orchmilp.cli", "convert", str(source), "-o", str(out)], check=True)
+    return out

@@ -61,10 +61,8 @@ def test_a_prediction_with_enough_past_runs_of_its_workflow_gets_the_calibrated_
     interval is the p50 times the factors of the scores of those runs, each left out in turn;
     the Monte Carlo interval is kept beside it; without enough runs nothing changes."""
     import json
-    import subprocess
-    import sys
 
-    from helpers import ROOT
+    from helpers import ROOT, converted_trace
 
     from orchmilp.engine import complete_runs, load_as_written
     from orchmilp.history import read_history
@@ -73,19 +71,7 @@ def test_a_prediction_with_enough_past_runs_of_its_workflow_gets_the_calibrated_
     from orchmilp.services import PredictRequest, predict
 
     sra = ROOT / "instances" / "wfcommons" / "srasearch"
-    workflow = tmp_path / "sra.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchmilp.cli",
-            "convert",
-            str(sra / "srasearch-chameleon-10a-001.json"),
-            "-o",
-            str(workflow),
-        ],
-        check=True,
-    )
+    workflow = converted_trace("srasearch-chameleon-10a-001.json", tmp_path / "sra.json")
     history = read_history(sra)
     loaded = load_as_written(workflow)
     runs = complete_runs(history, loaded.problem)
@@ -103,27 +89,13 @@ def test_a_prediction_with_enough_past_runs_of_its_workflow_gets_the_calibrated_
 
 
 def test_solve_with_history_reports_the_calibrated_interval_and_its_measured_coverage(tmp_path):
-    import subprocess
-    import sys
 
-    from helpers import ROOT, assert_valid_plan
+    from helpers import ROOT, assert_valid_plan, converted_trace
 
     from orchmilp.services import PlanRequest, Reports, plan
 
     sra = ROOT / "instances" / "wfcommons" / "srasearch"
-    workflow = tmp_path / "sra.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchmilp.cli",
-            "convert",
-            str(sra / "srasearch-chameleon-10a-002.json"),
-            "-o",
-            str(workflow),
-        ],
-        check=True,
-    )
+    workflow = converted_trace("srasearch-chameleon-10a-002.json", tmp_path / "sra.json")
     report = tmp_path / "r.md"
     out = plan(PlanRequest(workflow, time_limit=20, history=sra, reports=Reports(markdown=report), samples=2000))
     assert out.prediction.calibration["runs"] == 5

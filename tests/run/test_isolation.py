@@ -10,11 +10,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint
+from helpers import default_sigint, wait_for
 
 from orchmilp.check import check_run
 from orchmilp.errors import InvalidOptions
@@ -173,15 +172,6 @@ def test_a_failed_agent_leaves_nothing_behind_and_its_changes_do_not_land(tmp_pa
     assert leftovers(repo) == ([], [])
 
 
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 @pytest.mark.parametrize("how", ["ctrl-c", "sigkill-then-resume"])
 def test_interrupted_runs_leave_no_worktree_or_branch(tmp_path, how):
     repo = make_repo(tmp_path / "repo", START)
@@ -198,7 +188,7 @@ def test_interrupted_runs_leave_no_worktree_or_branch(tmp_path, how):
     )
     try:
         merged = lambda: all((repo / f"{a}.txt").read_text() != f"{a}0\n" for a in "abc")  # noqa: E731
-        assert _wait_for(merged, 60)  # a, b and c are merged: only d runs (sleep 60)
+        assert wait_for(merged, 60)  # a, b and c are merged: only d runs (sleep 60)
         if how == "ctrl-c":
             child.send_signal(signal.SIGINT)
             assert child.wait(timeout=30) != 0

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint
+from helpers import default_sigint, wait_for
 from helpers import sleepers_alive as _alive
 
 from orchmilp.check import check_run
@@ -23,15 +23,6 @@ PY = sys.executable
 SLEEP = f"{PY} -c 'import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN if sys.argv[1] == \"deaf\" else signal.SIG_DFL); time.sleep(60)'"
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the supervisor is Linux only")
-
-
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def _spawner(folder: Path, marker: str) -> str:
@@ -73,10 +64,10 @@ def test_sigkill_of_the_coordinator_stops_every_agent_process(tmp_path):
     }
     child = _start(tmp_path, workflow)
     try:
-        assert _wait_for(lambda: len(_alive(marker)) == 5, 60), f"only {len(_alive(marker))} of 5 started"
+        assert wait_for(lambda: len(_alive(marker)) == 5, 60), f"only {len(_alive(marker))} of 5 started"
         child.kill()
         child.wait(timeout=10)
-        assert _wait_for(lambda: not _alive(marker), 10), f"left behind: {_alive(marker)}"
+        assert wait_for(lambda: not _alive(marker), 10), f"left behind: {_alive(marker)}"
     finally:
         child.kill()
         for pid in _alive(marker):
@@ -116,7 +107,7 @@ def test_sighup_is_handled_like_sigterm(tmp_path):
     marker = f"orchmilp-{uuid.uuid4().hex}"
     workflow = {"agents": [{"id": "slow", "duration": 60, "command": f"{SLEEP} plain {marker}"}]}
     child = _start(tmp_path, workflow)
-    assert _wait_for(lambda: _alive(marker), 60)
+    assert wait_for(lambda: _alive(marker), 60)
     child.send_signal(signal.SIGHUP)
     assert child.wait(timeout=30) == 130
     assert "Traceback" not in child.stderr.read()
@@ -134,7 +125,7 @@ def test_a_second_signal_does_not_cut_the_cleanup_short(tmp_path):
         ],
     }
     child = _start(tmp_path, workflow)
-    assert _wait_for(lambda: len(_alive(marker)) == 2, 60)
+    assert wait_for(lambda: len(_alive(marker)) == 2, 60)
     time.sleep(1)  # the deaf one has set its SIGTERM handler
     child.send_signal(signal.SIGTERM)
     time.sleep(0.3)  # the deaf agent holds the cleanup for the 1 s grace period

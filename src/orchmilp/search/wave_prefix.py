@@ -83,6 +83,7 @@ class _Waves:
         self.topological = [int(j) for j in problem.topological_order]
         self.earlier = [_mask(np.flatnonzero(before[:, j])) for j in range(n)]
         self.comparable = [_mask(np.flatnonzero(ordered[j])) for j in range(n)]
+        self.levels = [(float(t), _mask(np.flatnonzero(d >= t - _EPS))) for t in sorted(set(d.tolist()), reverse=True)]
         self.batches: list[tuple[int, int, list[tuple[int, float]]]] = []
         for r in range(usage.shape[1]):
             users = np.flatnonzero(usage[:, r] > _EPS)
@@ -122,6 +123,39 @@ class _Waves:
                 if best >= enough:
                     return best
         return best
+
+    def layered(self, done: int) -> float:
+        """:func:`layered_bound` of the agents left after ``done`` (chains and batching; the
+        clique part is left out here): dearer than :meth:`estimate`, so the search asks it only
+        of the sets it takes from the queue."""
+        left = self.full & ~done
+        total, needed, chosen = 0.0, 0, 0
+        for k, (t, level_mask) in enumerate(self.levels):
+            below = self.levels[k + 1][0] if k + 1 < len(self.levels) else 0.0
+            added = level_mask & left & ~chosen
+            if added:
+                chosen |= added
+                needed = self._longest_chain(chosen)
+                for m, users_mask, _ in self.batches:
+                    needed = max(needed, -(-(users_mask & chosen).bit_count() // m))
+            total += (t - below) * needed
+        return total
+
+    def _longest_chain(self, chosen: int) -> int:
+        """The most agents of ``chosen`` in one chain (layers of equal chain count as bit masks)."""
+        layers: list[int] = []
+        earlier = self.earlier
+        for j in self.topological:
+            if chosen >> j & 1:
+                before = earlier[j] & chosen
+                c = len(layers)
+                while c and not layers[c - 1] & before:
+                    c -= 1
+                if c == len(layers):
+                    layers.append(1 << j)
+                else:
+                    layers[c] |= 1 << j
+        return len(layers)
 
     def _chain_apart(self, left: int, users: int) -> float:
         """The longest chain of agents in ``left`` outside ``users`` ordered with all of ``users``."""
@@ -297,12 +331,21 @@ def prefix_search(
     w = _Waves(problem)
     best: dict[int, tuple[float, int, int]] = {0: (0.0, -1, 0)}
     queue = [(w.estimate(0), 0.0, 0)]
+    refined: set[int] = set()  # sets whose estimate the layered bound has raised (or not)
     while queue:
         f, negative_g, done = queue[0]
         g = -negative_g
         if g > best[done][0] + _EPS:
             heapq.heappop(queue)
             continue
+        if done not in refined and done != w.full:  # lazily: only the sets taken from the queue pay
+            refined.add(done)
+            raised = g + w.layered(done)
+            if raised > f + _EPS:
+                heapq.heappop(queue)
+                if raised < upper - _EPS:
+                    heapq.heappush(queue, (raised, negative_g, done))
+                continue
         if done == w.full:
             return _unwind(best, done), g
         if time.perf_counter() > deadline or len(best) > MAX_STATES:

@@ -292,31 +292,38 @@ def test_a_mode_no_capacity_fits_is_never_chosen_even_when_it_comes_first():
         orchmilp.load({**workflow, "agents": [{"id": "a", "modes": [workflow["agents"][0]["modes"][0]]}]})
 
 
+def _plan_attempts(rows):
+    """A history of ok attempts of FOUR's agent 'plan': (run, mode, seconds) each."""
+    from orchmilp.history import History
+
+    k = len(rows)
+    return History(
+        run=tuple(r[0] for r in rows),
+        workflow=("pick-models",) * k,
+        agent=("plan",) * k,
+        kind=("plan",) * k,
+        status=("ok",) * k,
+        start=np.zeros(k),
+        finish=np.asarray([r[2] for r in rows]),
+        features=({},) * k,
+        host=(None,) * k,
+        mode=tuple(r[1] for r in rows),
+    )
+
+
 def test_with_history_each_mode_is_planned_with_its_own_median_run_time():
     """A kind's run times are learnt per mode: opus 'plan' took ~20 s in past runs (declared 60),
     haiku 'plan' ~300 s (declared 150); the plan uses those figures for the mode it chooses."""
     import json
 
     from orchmilp.engine import read_inputs
-    from orchmilp.history import History
 
-    rows = []
-    for run in range(4):
-        for mode, took in (("opus", 20.0 + run), ("haiku", 300.0 + run)):
-            rows.append((f"r{run}-{mode}", "plan", mode, took))
-    history = History(
-        run=tuple(r[0] for r in rows),
-        workflow=("pick-models",) * len(rows),
-        agent=tuple(r[1] for r in rows),
-        kind=tuple(r[1] for r in rows),
-        status=("ok",) * len(rows),
-        start=np.zeros(len(rows)),
-        finish=np.asarray([r[3] for r in rows]),
-        features=({},) * len(rows),
-        host=(None,) * len(rows),
-        mode=tuple(r[2] for r in rows),
-    )
-    inputs = read_inputs(FOUR, history)
+    rows = [
+        (f"r{run}-{mode}", mode, took)
+        for run in range(4)
+        for mode, took in (("opus", 20.0 + run), ("haiku", 300.0 + run))
+    ]
+    inputs = read_inputs(FOUR, _plan_attempts(rows))
     plan_modes = {m["name"]: m["duration"] for m in inputs.planned.workflow["agents"][0]["modes"]}
     assert plan_modes == {"opus": 21.5, "haiku": 301.5}  # the medians of 20-23 and 300-303
     other = inputs.planned.workflow["agents"][1]["modes"]
@@ -332,24 +339,11 @@ def test_the_prediction_of_a_modal_plan_learns_each_agent_from_its_chosen_mode()
     runs 'plan' in opus draws its run time from the opus attempts only (p50 near 21.5 s, not
     the mixture's ~160 s)."""
     from orchmilp.engine import read_inputs
-    from orchmilp.history import History
 
     rng = np.random.default_rng(1)
     rows = [(f"r{k}", "opus", 20.0 * rng.lognormal(0, 0.05)) for k in range(6)]
     rows += [(f"s{k}", "haiku", 300.0 * rng.lognormal(0, 0.05)) for k in range(6)]
-    history = History(
-        run=tuple(r[0] for r in rows),
-        workflow=("pick-models",) * len(rows),
-        agent=("plan",) * len(rows),
-        kind=("plan",) * len(rows),
-        status=("ok",) * len(rows),
-        start=np.zeros(len(rows)),
-        finish=np.asarray([r[2] for r in rows]),
-        features=({},) * len(rows),
-        host=(None,) * len(rows),
-        mode=tuple(r[1] for r in rows),
-    )
-    inputs = read_inputs(FOUR, history)
+    inputs = read_inputs(FOUR, _plan_attempts(rows))
     result = orchmilp.solve(inputs.planned, time_limit=10)
     prediction = inputs.predict(result, samples=2000)
     plan = next(a for a in prediction.agents if a["id"] == "plan")

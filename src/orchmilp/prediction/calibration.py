@@ -42,7 +42,6 @@ class Calibration:
     """The scores ``log(actual / predicted)`` of past runs, each predicted without it."""
 
     scores: np.ndarray
-    what: str = "p50"  # what the scores compare with: the model's p50, or the deterministic plan
 
     @property
     def runs(self) -> int:
@@ -102,7 +101,7 @@ def past_scores(history, cases: Sequence, *, samples: int = 1000, time_limit: fl
                 continue
             model.append(math.log(held.actual / p50))
             plan.append(math.log(held.actual / held.result.makespan))
-    return Calibration(np.asarray(model), "p50"), Calibration(np.asarray(plan), "plan")
+    return Calibration(np.asarray(model)), Calibration(np.asarray(plan))
 
 
 def calibrate(history, cases: Sequence, **options) -> Calibration:

@@ -124,10 +124,10 @@ class _Waves:
                     return best
         return best
 
-    def layered(self, done: int) -> float:
-        """:func:`layered_bound` of the agents left after ``done`` (chains and batching; the
-        clique part is left out here): dearer than :meth:`estimate`, so the search asks it only
-        of the sets it takes from the queue."""
+    def layered(self, done: int, cliques: bool = False) -> float:
+        """:func:`layered_bound` of the agents left after ``done``: chains and batching, and with
+        ``cliques`` the greedy cliques too (dearer: the search leaves them out and asks this only
+        of the sets it takes from the queue)."""
         left = self.full & ~done
         total, needed, chosen = 0.0, 0, 0
         for k, (t, level_mask) in enumerate(self.levels):
@@ -136,10 +136,23 @@ class _Waves:
             if added:
                 chosen |= added
                 needed = self._longest_chain(chosen)
+                if cliques:
+                    needed = max(needed, self._greedy_clique(chosen))
                 for m, users_mask, _ in self.batches:
                     needed = max(needed, -(-(users_mask & chosen).bit_count() // m))
             total += (t - below) * needed
         return total
+
+    def _greedy_clique(self, chosen: int) -> int:
+        """A set of agents of ``chosen`` no two of which can share a wave (ordered, or clashing
+        on a file or a capacity), grown greedily from those apart from the most others."""
+        members = [j for j in range(self.n) if chosen >> j & 1]
+        apart = [(self.comparable[j] | self.clash[j]) & chosen for j in members]
+        clique = 0
+        for _, j, mask in sorted(zip((-a.bit_count() for a in apart), members, apart)):
+            if mask & clique == clique:
+                clique |= 1 << j
+        return clique.bit_count()
 
     def _longest_chain(self, chosen: int) -> int:
         """The most agents of ``chosen`` in one chain (layers of equal chain count as bit masks)."""
@@ -234,7 +247,10 @@ def wave_bound(problem: Problem) -> float:
     """
     if problem.n > MAX_CHAIN_BOUND_AGENTS:
         return batching_bound(problem)
-    return max(_Waves(problem).estimate(0), layered_bound(problem)) if problem.n else 0.0
+    if not problem.n:
+        return 0.0
+    w = _Waves(problem)
+    return max(w.estimate(0), w.layered(0, cliques=True))
 
 
 def layered_bound(problem: Problem) -> float:
@@ -251,48 +267,7 @@ def layered_bound(problem: Problem) -> float:
     ...     {"id": "c", "duration": 3, "uses": {"slot": 1}, "depends_on": ["a"]}]}))
     8.0
     """
-    n = problem.n
-    if n == 0:
-        return 0.0
-    d = problem.durations.astype(float)
-    before = problem.precedence_matrix
-    cum = problem.cumulative
-    apart = before | before.T  # never in one wave: ordered, or together over some capacity
-    for r in range(cum.usage.shape[1]):
-        u = cum.usage[:, r]
-        apart |= u[:, None] + u[None, :] > cum.capacity[r] + _EPS
-    np.fill_diagonal(apart, False)
-    topological = [int(j) for j in problem.topological_order]
-    batches = []
-    for r in range(cum.usage.shape[1]):
-        users = cum.usage[:, r] > _EPS
-        uses = np.sort(cum.usage[users, r])
-        m = int(np.searchsorted(np.cumsum(uses), cum.capacity[r] + _EPS, side="right"))
-        if 0 < m < len(uses):
-            batches.append((m, users))
-    levels = sorted(set(d.tolist()), reverse=True)
-    total = 0.0
-    for k, t in enumerate(levels):
-        below = levels[k + 1] if k + 1 < len(levels) else 0.0
-        chosen = d >= t - _EPS
-        count = np.zeros(n)
-        for j in topological:  # the longest chain of chosen agents, in agents
-            if chosen[j]:
-                earlier = before[:, j] & chosen
-                count[j] = 1 + (count[earlier].max() if earlier.any() else 0)
-        needed = int(count.max())
-        members = np.flatnonzero(chosen)
-        if len(members) > needed:  # a greedy clique of pairwise apart agents, most apart first
-            degree = apart[np.ix_(members, members)].sum(axis=1)
-            clique: list[int] = []
-            for j in members[np.argsort(-degree, kind="stable")]:
-                if all(apart[j, i] for i in clique):
-                    clique.append(int(j))
-            needed = max(needed, len(clique))
-        for m, users in batches:
-            needed = max(needed, -(-int((users & chosen).sum()) // m))
-        total += (t - below) * needed
-    return total
+    return _Waves(problem).layered(0, cliques=True) if problem.n else 0.0
 
 
 def batching_bound(problem: Problem) -> float:

@@ -192,6 +192,9 @@ def per_mode(history: History, result: Result) -> tuple[History, Result]:
 CALIBRATION_RUNS = 20
 CALIBRATION_SECONDS = 10.0
 CALIBRATION_SECONDS_PER_RUN = 0.15
+#: and per run and agent at least: a plan needs 3e-4 s per agent before its first schedule
+#: (20,000 agents: 6 s, services.plan.EVENT_SECONDS_PER_AGENT), its prediction about as much
+CALIBRATION_SECONDS_PER_AGENT = 6e-4
 
 
 def calibration_seconds(history: History | None, problem: Problem, remaining: float, share: float = 0.3) -> float:
@@ -215,7 +218,9 @@ def calibrated(prediction: Prediction, written: Loaded, history: History | None,
     if history is None:
         return prediction
     runs = complete_runs(history, written.problem)
-    runs = runs[-min(CALIBRATION_RUNS, int(seconds / CALIBRATION_SECONDS_PER_RUN)) :] if runs else runs
+    per_run = max(CALIBRATION_SECONDS_PER_RUN, CALIBRATION_SECONDS_PER_AGENT * written.problem.n)
+    take = min(CALIBRATION_RUNS, int(seconds / per_run))
+    runs = runs[len(runs) - take :] if take > 0 else []  # the latest (runs[-0:] would be all)
     if len(runs) < MIN_RUNS:
         return prediction
     cases = [Case(run, written.workflow) for run in runs]

@@ -107,3 +107,29 @@ def test_solve_with_history_reports_the_calibrated_interval_and_its_measured_cov
 
     planned = {e["id"]: e["finish"] - e["start"] for e in out.plan["schedule"]}  # the history's medians
     assert_valid_plan(with_durations(__import__("json").loads(workflow.read_text()), planned), out.plan)
+
+
+def test_calibration_takes_only_the_runs_its_seconds_allow():
+    """Too little time for three past runs of the workflow (or too many agents to plan them in
+    time): the Monte Carlo interval stays, nothing runs over the deadline."""
+    from helpers import ROOT
+
+    import orchmilp
+    from orchmilp.engine import calibrated, load_as_written
+    from orchmilp.history import read_history
+    from orchmilp.prediction import predict_plan
+
+    sra = ROOT / "instances" / "wfcommons" / "srasearch"
+    workflow = _sra_10a_workflow(sra)
+    loaded = load_as_written(workflow)
+    history = read_history(sra)
+    prediction = predict_plan(orchmilp.solve(workflow, time_limit=5), history, samples=500)
+    assert calibrated(prediction, loaded, history, seconds=0.1) is prediction
+    assert calibrated(prediction, loaded, history, seconds=0.4) is prediction  # 2 runs of 0.15 s: too few
+    assert calibrated(prediction, loaded, history, seconds=5.0).calibration["runs"] == 5
+
+
+def _sra_10a_workflow(sra):
+    from orchmilp.io.wfcommons import read_trace, trace_to_workflow
+
+    return trace_to_workflow(read_trace(sra / "srasearch-chameleon-10a-001.json"))

@@ -263,3 +263,30 @@ def test_a_coordinator_session_hands_each_agent_its_worktree_and_merges_what_end
     assert leftovers(repo) == ([], []) and not any(f.exists() for f in folders)
     lines = history(repo)
     assert {line["agent"]: line["undeclared"] for line in lines if line["status"] != "skipped"}["b"] == ["shared.txt"]
+
+
+def test_an_isolated_run_beside_a_live_session_leaves_the_session_its_worktrees(tmp_path):
+    """A session holds no lock between its calls: the run's sweep must still see it as live,
+    and sweep it only once its folder is gone (an abandoned session)."""
+    from orchmilp.services.session import SessionStart, session_done, session_start
+
+    repo = make_repo(tmp_path / "repo", START)
+    (repo / "wf.json").write_text(json.dumps(four_editors({})))
+    git(repo, "add", "wf.json")
+    git(repo, "commit", "-q", "-m", "workflow")
+    view = session_start(SessionStart(repo / "wf.json", isolate="worktree"))
+    trees = [Path(entry["workdir"]) for entry in view["launch"]]
+    assert len(trees) == 4 and all(t.is_dir() for t in trees)
+    other = {"name": "other", "agents": [{"id": "x", "duration": 1, "writes": ["x.txt"], "command": "echo x > x.txt"}]}
+    assert not execute(other, workdir=repo, options=RunOptions(isolate="worktree")).failed
+    assert all(t.is_dir() for t in trees), "the run swept a live session's worktrees"
+    for entry in view["launch"]:
+        subprocess.run(["bash", "-c", entry["command"]], cwd=entry["workdir"], check=True)
+    view = session_done(repo / "runs", view["session"], [e["id"] for e in view["launch"]])
+    assert [e["id"] for e in view["launch"]] == ["check"]
+    assert all(files_of(repo)[f"{a}.txt"] == f"{a}0\n{a}\n" for a in "abcd")
+    # abandoned: the coding agent never reports 'check' and the session's folder is deleted
+    shutil.rmtree(repo / "runs" / view["session"])
+    assert leftovers(repo)[1]
+    assert not execute(other, workdir=repo, options=RunOptions(isolate="worktree")).failed
+    assert leftovers(repo) == ([], [])

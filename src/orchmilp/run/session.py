@@ -420,7 +420,9 @@ def start(
         from .workspace import Worktrees
 
         planned_problem = _load_problem(planned)
-        state["isolate"]["saved"] = Worktrees(planned_problem, workflow.resolve().parent, session, folder).saved()
+        state["isolate"]["saved"] = Worktrees(
+            planned_problem, workflow.resolve().parent, session, folder, session=True
+        ).saved()
     with _locked(folder):
         s = Session(state, folder)
         now = s.now(at) if at is not None else 0.0

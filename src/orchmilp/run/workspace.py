@@ -224,6 +224,7 @@ class Worktrees(Workspace):
     run_folder: Path  # runs/RUN: the worktrees live under it, the patches of failed agents too
     strict: bool = False  # an attempt with an undeclared write is not merged (--strict-writes)
     restored: dict | None = None  # a coordinator session's saved state (:meth:`saved`): no checks, no sweep
+    session: bool = False  # a coordinator session: registered live until closed, so that no sweep takes it
     repo: Path = field(init=False)
     within: str = field(init=False)  # the work folder relative to the repository's top
     trees: dict[int, tuple[Path, str]] = field(default_factory=dict)  # j -> (worktree, branch)
@@ -262,6 +263,10 @@ class Worktrees(Workspace):
             else ["-c", "user.name=orchmilp", "-c", "user.email=orchmilp@localhost"]
         )
         self.sweep()
+        if self.session:
+            live = self._live(self.run_id)
+            live.parent.mkdir(parents=True, exist_ok=True)
+            live.write_text(str(self.run_folder.resolve()))
 
     def saved(self) -> dict:
         """What a coordinator session keeps between its calls (JSON)."""
@@ -280,6 +285,24 @@ class Worktrees(Workspace):
     def _prefix(self, run: str) -> str:
         return f"{BRANCH_ROOT}/{branch_part(run)}/"
 
+    def _live(self, run: str) -> Path:
+        """The marker of a live coordinator session ``run`` (it names the session's folder): in
+        the repository's git folder, since a session holds no lock between its calls."""
+        common = _git(self.repo, "rev-parse", "--git-common-dir").stdout.strip()
+        return (self.repo / common).resolve() / "orchmilp-sessions" / branch_part(run)
+
+    def _session_lives(self, run: str) -> bool:
+        """``run`` is a coordinator session that has not ended (its folder is still there)."""
+        live = self._live(run)
+        try:
+            folder = Path(live.read_text().strip())
+        except OSError:
+            return False
+        if folder.is_dir():
+            return True
+        live.unlink(missing_ok=True)  # its folder was deleted: the session is abandoned
+        return False
+
     def sweep(self) -> None:
         """Remove the worktrees and branches of this run (a resume) and of runs nobody runs now."""
         from . import run_lock
@@ -292,6 +315,8 @@ class Worktrees(Workspace):
         trees = self._worktrees()
         for run, branches in runs.items():
             if run != branch_part(self.run_id):
+                if self._session_lives(run):
+                    continue
                 folder = self.folder / "runs" / run
                 try:
                     with run_lock(folder, run) if folder.is_dir() else _nothing():
@@ -327,6 +352,7 @@ class Worktrees(Workspace):
             self._remove_tree(Path(tree))
         self.pool = []
         self.sweep()
+        self._live(self.run_id).unlink(missing_ok=True)
         shutil.rmtree(self.run_folder / "worktrees", ignore_errors=True)
 
     # -- agents --

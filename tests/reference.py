@@ -9,6 +9,8 @@ resource profile.
 
 from __future__ import annotations
 
+import itertools
+
 from orchmilp.check import _Conflicts  # the checker's own, formulation-free path logic
 
 
@@ -69,3 +71,30 @@ def reference_optimum(workflow: dict) -> int:
 
     dfs(0, 0)
     return best[0]
+
+
+def in_modes(workflow: dict, choice: tuple[int, ...]) -> tuple[dict, float]:
+    """The single-mode workflow of a choice and what it costs (written here, not orchmilp's)."""
+    agents, usd = [], 0.0
+    for agent, m in zip(workflow["agents"], choice):
+        a = {k: v for k, v in agent.items() if k not in ("modes", "consumes")}
+        usd += agent.get("consumes", {}).get("usd", 0)
+        if "modes" in agent:
+            mode = agent["modes"][m]
+            a["duration"] = mode["duration"]
+            a["uses"] = {**agent.get("uses", {}), **mode.get("uses", {})}
+            usd += mode.get("consumes", {}).get("usd", 0)
+        agents.append(a)
+    return {"resources": workflow.get("resources", {}), "agents": agents}, usd
+
+
+def mode_brute_force(workflow: dict) -> float | None:
+    """The shortest plan over every choice of modes within the budget (None: none fits)."""
+    best = None
+    counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
+    for choice in itertools.product(*(range(c) for c in counts)):
+        single, usd = in_modes(workflow, choice)
+        if usd <= workflow["budgets"]["usd"]:
+            optimum = reference_optimum(single)
+            best = optimum if best is None else min(best, optimum)
+    return best

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from helpers import FOUR, ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
+from reference import in_modes, mode_brute_force, reference_optimum
 from strategies import mode_workflows
 
 import orchmilp
@@ -20,37 +20,10 @@ from orchmilp.cli import main
 from orchmilp.errors import InvalidWorkflow
 
 
-def _in_modes(workflow: dict, choice: tuple[int, ...]) -> tuple[dict, float]:
-    """The single-mode workflow of a choice and what it costs (written here, not orchmilp's)."""
-    agents, usd = [], 0.0
-    for agent, m in zip(workflow["agents"], choice):
-        a = {k: v for k, v in agent.items() if k not in ("modes", "consumes")}
-        usd += agent.get("consumes", {}).get("usd", 0)
-        if "modes" in agent:
-            mode = agent["modes"][m]
-            a["duration"] = mode["duration"]
-            a["uses"] = {**agent.get("uses", {}), **mode.get("uses", {})}
-            usd += mode.get("consumes", {}).get("usd", 0)
-        agents.append(a)
-    return {"resources": workflow.get("resources", {}), "agents": agents}, usd
-
-
-def _brute_force(workflow: dict) -> float | None:
-    """The shortest plan over every choice of modes within the budget (None: none fits)."""
-    best = None
-    counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
-    for choice in itertools.product(*(range(c) for c in counts)):
-        single, usd = _in_modes(workflow, choice)
-        if usd <= workflow["budgets"]["usd"]:
-            optimum = reference_optimum(single)
-            best = optimum if best is None else min(best, optimum)
-    return best
-
-
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mode_workflows())
 def test_model_choice_against_brute_force_over_every_choice_of_modes(workflow):
-    optimum = _brute_force(workflow)
+    optimum = mode_brute_force(workflow)
     if optimum is None:
         with pytest.raises(InvalidWorkflow, match="budgets.usd"):
             orchmilp.solve(workflow, time_limit=10)
@@ -182,7 +155,7 @@ def test_least_spend_by_a_deadline_against_brute_force_over_every_choice_of_mode
     counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
     plans = []  # (shortest plan, usd) of every choice of modes within the budget
     for choice in itertools.product(*(range(c) for c in counts)):
-        single, usd = _in_modes(workflow, choice)
+        single, usd = in_modes(workflow, choice)
         if usd <= workflow["budgets"]["usd"]:
             plans.append((reference_optimum(single), usd))
     if not plans:
@@ -222,7 +195,7 @@ def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, 
     counts = [len(a.get("modes", [None])) for a in FOUR["agents"]]
     every = []
     for choice in itertools.product(*(range(c) for c in counts)):
-        single, usd = _in_modes(FOUR, choice)
+        single, usd = in_modes(FOUR, choice)
         if usd <= FOUR["budgets"]["usd"] + 1e-9:
             every.append((reference_optimum(single), round(usd, 6)))
     front = sorted(

@@ -11,13 +11,18 @@ and the deadline (the multi-mode RCPSP with non-renewable resources; models/mode
    critical path in a faster mode (paid for by a cheaper mode of an agent off it when a
    budget binds), then any agent in any other mode, while a round finds a shorter plan.
 3. Each choice is planned by the single-mode search with part of the time; the best plan
-   wins. The single-mode search's own bound holds only for its choice of modes; the bound on
-   every plan is the relaxation's, raised by
-4. **logic-based Benders**: the relaxation again, now below the best plan's makespan and
-   with a no-good cut for every choice already planned whose own proven bound is no shorter;
-   its choice is planned next (the single-mode engine proves that choice's optimum), until the
-   relaxation is infeasible (the best plan is ``optimal``: every other choice is settled or
-   cannot be shorter even relaxed) or time runs out (its bound then holds for every plan).
+   wins. The single-mode search's own bound holds only for its choice of modes.
+4. **Clause learning over modes and times** (:mod:`orchmilp.exact.mode_sat`), where every
+   amount is a small whole number on the durations' grid (PSPLIB-like workflows): "is there a
+   plan of makespan at most T?", first just below the best plan, then halfway between the
+   bound and the shortest length still open (a "yes" is a shorter plan with its choice of
+   modes, a "no" raises the bound on every plan); up to 70% of the time left.
+5. **logic-based Benders** with the rest: the relaxation again, now below the best plan's
+   makespan and with a no-good cut for every choice already planned whose own proven bound is
+   no shorter; its choice is planned next (the single-mode engine proves that choice's
+   optimum), until the relaxation is infeasible (the best plan is ``optimal``: every other
+   choice is settled or cannot be shorter even relaxed) or time runs out (its bound then holds
+   for every plan, and so does every bound of 1 and 4).
 
 The single-mode search is the engine's; only the mode choice is searched here.
 """
@@ -35,6 +40,7 @@ import numpy as np
 from ..compile.grid import exact_step
 from ..compile.model import LinearModel, Rows
 from ..errors import NoPlanFits
+from ..exact.mode_sat import ModeSatProver
 from ..io.modes import ModeTable
 from ..model.problem import Problem
 from ..options import SolveOptions
@@ -51,6 +57,16 @@ RELAXATION_SHARE = 0.15
 MIN_PLAN_SECONDS = 0.3
 #: Choices one or two switches from the best plan's that each round plans
 MOVES_PER_ROUND = 8
+#: The clause-learning phase (4): at most this many agent-mode-grid-steps; its encoding is
+#: built within SAT_BUILD_SHARE of the time left; the first probe (just below the best plan)
+#: gets SAT_DOWN_SHARE of its time, each later one (halfway) SAT_SPLIT_SHARE
+SAT_MAX_CELLS = 400_000
+SAT_BUILD_SHARE = 0.3
+SAT_DOWN_SHARE = 0.25
+SAT_SPLIT_SHARE = 0.34
+#: of the time left after the candidates, the share of the clause learning (the rest: 2 and 4)
+SAT_SHARE = 0.7
+SAT_SOURCE = "sat over modes (clause learning)"
 _EPS = 1e-9
 
 
@@ -235,8 +251,21 @@ def solve_modes(
         if best is None or result.makespan < best[0].makespan - _EPS:
             best = (result, choice)
 
+    sat_step = _sat_step(table, first, options)
     for k, choice in enumerate(candidates):
-        attempt(choice, 0.5 / (len(candidates) - k))
+        attempt(choice, (0.1 if sat_step is not None else 0.5) / (len(candidates) - k))
+    sat_lower = 0.0  # the clause-learning phase's bound (4)
+    prover = _mode_prover(table, first, sat_step, best[0].makespan, deadline) if best and sat_step else None
+    if prover is not None and best is not None:
+        try:
+            until = time.perf_counter() + SAT_SHARE * (deadline - time.perf_counter())
+            found = _refute(prover, sat_step or 1.0, best[0].makespan, relaxation.bound, build, until, started)
+        finally:
+            prover.close()
+        best = found.plan or best
+        sat_lower = found.lower
+        if sat_lower >= best[0].makespan - _EPS:
+            return _finished(best, best[0].makespan, SAT_SOURCE, started)
     while (
         best is not None
         and time.perf_counter() < deadline - MIN_PLAN_SECONDS
@@ -256,7 +285,9 @@ def solve_modes(
         raise NoPlanFits(
             _no_choice_fits(table) if table.deadline is None else "no plan ends by the deadline within the time limit"
         )
-    lower, source = max(relaxation.bound, 0.0), "mode relaxation"
+    lower, source = max(relaxation.bound, sat_lower, 0.0), "mode relaxation"
+    if sat_lower > relaxation.bound:
+        source = SAT_SOURCE
     step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
     while best[0].makespan > lower + _EPS and deadline - time.perf_counter() > 2 * MIN_PLAN_SECONDS:
         # logic-based Benders: the relaxation, below the best plan and without the choices
@@ -282,6 +313,13 @@ def solve_modes(
                 break
         else:
             attempt(master.choice, 0.5)
+    return _finished(best, lower, source, started)
+
+
+def _finished(
+    best: tuple[Result, tuple[int, ...]], lower: float, source: str, started: float
+) -> tuple[Result, tuple[int, ...]]:
+    """The best plan with the bound on every plan and the status they give."""
     result, choice = best
     lower = min(lower, result.makespan)
     status = (
@@ -297,6 +335,104 @@ def solve_modes(
         ),
         choice,
     )
+
+
+@dataclass
+class _Refuted:
+    lower: float  # a bound on every plan
+    plan: tuple[Result, tuple[int, ...]] | None  # a shorter plan than the one asked below, if found
+
+
+def _sat_step(table: ModeTable, first: Problem, options: SolveOptions) -> float | None:
+    """The grid step of the clause-learning phase (4 of the module docstring), when it
+    applies: SAT wanted and installed, event-driven plans, every amount a small whole number."""
+    from ..exact import mode_sat, sat
+
+    if not options.use_sat or options.dispatch != "events" or not sat.available():
+        return None
+    step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
+    if not step or not mode_sat.encodable(table, first, step):
+        return None
+    return step
+
+
+def _mode_prover(
+    table: ModeTable, first: Problem, step: float, shortest: float, deadline: float
+) -> ModeSatProver | None:
+    """The encoding for plans shorter than ``shortest``, if it has at most
+    :data:`SAT_MAX_CELLS` agent-mode-steps and is built within its share of the time."""
+    from ..exact.sat import BuildTimeout
+
+    horizon = int(round(shortest / step)) - 1
+    if horizon < 0 or horizon * sum(len(modes) for modes in table.modes) > SAT_MAX_CELLS:
+        return None
+    try:
+        return ModeSatProver(
+            table,
+            first,
+            step,
+            horizon,
+            deadline=time.perf_counter() + SAT_BUILD_SHARE * (deadline - time.perf_counter()),
+        )
+    except BuildTimeout:
+        return None
+
+
+def result_of_schedule(problem: Problem, start: np.ndarray, started: float) -> Result:
+    """A feasible plan of ``problem`` from start times (its ``waits_for`` and critical path)."""
+    from ..schedule.build import build_plan
+
+    made = build_plan(problem, np.asarray(start, float))
+    return Result(
+        problem=problem,
+        status=SolveStatus.FEASIBLE,
+        makespan=made.makespan(problem.durations),
+        lower_bound=0.0,
+        start=made.start,
+        waits_for=made.waits_for,
+        critical_path_index=made.critical_path,
+        solve_seconds=time.perf_counter() - started,
+        orderings=made.orderings,
+    )
+
+
+def _refute(
+    sat: ModeSatProver,
+    step: float,
+    shortest: float,
+    lower: float,
+    build: Callable[[tuple[int, ...]], Problem],
+    deadline: float,
+    started: float,
+) -> _Refuted:
+    """Ask for plans shorter than ``shortest`` (4): first just below it, then halfway between
+    the bound and the shortest plan length still open; a "no" raises the bound, a "yes" is a
+    shorter plan, a probe out of time closes the lengths from it up to further questions."""
+    from ..exact.probe import FEASIBLE, INFEASIBLE
+
+    high = int(round(shortest / step))  # the best plan, in steps
+    low = max(int(math.ceil(lower / step - 1e-9)), 0)  # every plan is at least this long
+    ceiling = min(high - 1, sat.horizon)  # the longest makespan still worth asking about
+    plan: tuple[Result, tuple[int, ...]] | None = None
+    first = True
+    while low <= ceiling and time.perf_counter() < deadline - 0.05:
+        left = deadline - 0.05 - time.perf_counter()
+        if first:
+            asked, seconds = ceiling, SAT_DOWN_SHARE * left
+        else:
+            asked = (low + ceiling) // 2
+            seconds = left if asked == low else SAT_SPLIT_SHARE * left
+        first = False
+        answer, choice = sat.probe(asked, seconds)
+        if answer.status == INFEASIBLE:
+            low = asked + 1
+        elif answer.status == FEASIBLE and choice is not None and answer.start is not None:
+            plan = (result_of_schedule(build(choice), answer.start * step, started), choice)
+            high = min(asked, int(round(plan[0].makespan / step)))
+            ceiling = min(ceiling, high - 1)
+        else:
+            ceiling = asked - 1
+    return _Refuted(low * step, plan)
 
 
 def _past(table: ModeTable, bound: float) -> bool:

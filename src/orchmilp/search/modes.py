@@ -61,6 +61,9 @@ MOVES_PER_ROUND = 8
 #: built within SAT_BUILD_SHARE of the time left; the first probe (just below the best plan)
 #: gets SAT_DOWN_SHARE of its time, each later one (halfway) SAT_SPLIT_SHARE
 SAT_MAX_CELLS = 400_000
+#: ... and at most this many grid steps: on a finer grid (LLM workflows timed to the second,
+#: 760 steps) every probe ran out of time, and Glucose answered an interrupt up to 4 s late
+SAT_MAX_STEPS = 300
 SAT_BUILD_SHARE = 0.3
 SAT_DOWN_SHARE = 0.25
 SAT_SPLIT_SHARE = 0.34
@@ -251,7 +254,7 @@ def solve_modes(
         if best is None or result.makespan < best[0].makespan - _EPS:
             best = (result, choice)
 
-    sat_step = _sat_step(table, first, options)
+    sat_step = _sat_step(table, first, options, relaxation.bound)
     for k, choice in enumerate(candidates):
         attempt(choice, (0.1 if sat_step is not None else 0.5) / (len(candidates) - k))
     sat_lower = 0.0  # the clause-learning phase's bound (4)
@@ -343,15 +346,16 @@ class _Refuted:
     plan: tuple[Result, tuple[int, ...]] | None  # a shorter plan than the one asked below, if found
 
 
-def _sat_step(table: ModeTable, first: Problem, options: SolveOptions) -> float | None:
+def _sat_step(table: ModeTable, first: Problem, options: SolveOptions, lower: float) -> float | None:
     """The grid step of the clause-learning phase (4 of the module docstring), when it
-    applies: SAT wanted and installed, event-driven plans, every amount a small whole number."""
+    applies: SAT wanted and installed, event-driven plans, every amount a small whole number,
+    and a bound ``lower`` within :data:`SAT_MAX_STEPS` steps."""
     from ..exact import mode_sat, sat
 
     if not options.use_sat or options.dispatch != "events" or not sat.available():
         return None
     step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
-    if not step or not mode_sat.encodable(table, first, step):
+    if not step or lower / step > SAT_MAX_STEPS or not mode_sat.encodable(table, first, step):
         return None
     return step
 
@@ -364,7 +368,7 @@ def _mode_prover(
     from ..exact.sat import BuildTimeout
 
     horizon = int(round(shortest / step)) - 1
-    if horizon < 0 or horizon * sum(len(modes) for modes in table.modes) > SAT_MAX_CELLS:
+    if not 0 <= horizon <= SAT_MAX_STEPS or horizon * sum(len(modes) for modes in table.modes) > SAT_MAX_CELLS:
         return None
     try:
         return ModeSatProver(

@@ -23,6 +23,7 @@ from . import (
     analyze,
     backtest,
     bench,
+    certify,
     check,
     compile,
     convert,
@@ -61,6 +62,7 @@ COMMANDS = {
     "session": session,
     "mcp": mcp,
     "check": check,
+    "certify": certify,
 }
 
 #: exit status of each kind of error (the first that matches)

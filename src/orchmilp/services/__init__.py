@@ -14,6 +14,7 @@ report     the Markdown/HTML reports, Gantt chart and diagrams of a plan
 predict    how long a plan (given, or solved first) really takes
 whatif     scenarios and capacity sweeps, solved and predicted
 check      a plan against its workflow, with the independent checker
+certify    a lower bound on every plan as a CNF and a DRAT proof; checking one
 run        run a workflow's commands for real
 analyze    structure, critical path, conflicts, bounds (no solving)
 history    per kind of agent: runs, quantiles, fitted model

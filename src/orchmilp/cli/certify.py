@@ -1,0 +1,70 @@
+"""``orchmilp certify``: a lower bound on every plan with a certificate anyone can check
+(a CNF and its DRAT refutation); ``--check DIR`` checks one."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import positive, print_json
+
+
+def _folder(text: str) -> str:
+    """A folder to write the certificate into: its parent must exist, and it must not be a file."""
+    if not Path(text).parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such folder {str(Path(text).parent)!r}")
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    return text
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "certify",
+        help="certify a lower bound on every plan (CNF + DRAT proof), or check a certificate",
+        description="Refute every plan shorter than the bound and write the certificate: certificate.json, "
+        "encoding.cnf (DIMACS) and proof.drat (DRAT), then check it with dratify. Without --bound, the "
+        "workflow is solved first and its proven lower bound is certified.",
+    )
+    p.add_argument("workflow", nargs="?", help="workflow JSON or PSPLIB file (not with --check)")
+    p.add_argument("--bound", type=positive, metavar="B", help="the bound to certify (default: what a solve proves)")
+    p.add_argument("-o", "--output", type=_folder, metavar="DIR", help="the certificate folder (NAME-bound-B)")
+    p.add_argument("--time-limit", type=positive, default=60.0, metavar="S", help="seconds in all (60)")
+    p.add_argument("--no-check", action="store_true", help="do not check the certificate once written")
+    p.add_argument("--check", metavar="DIR", help="check a certificate folder instead")
+    p.add_argument("--json", action="store_true", help="the outcome as JSON")
+
+
+def run(args) -> int:
+    from ..errors import InvalidOptions
+    from ..services.certify import CertifyRequest, certify, check_certificate
+
+    if args.check is not None:
+        if args.workflow is not None or args.bound is not None:
+            raise InvalidOptions("--check DIR takes no workflow and no --bound")
+        verified = check_certificate(args.check)
+        if args.json:
+            print_json({"ok": verified.ok, "bound": verified.bound, "reason": verified.reason})
+        else:
+            print(f"{'valid' if verified.ok else 'INVALID'}: {verified.reason} ({verified.seconds:.1f} s)")
+        return 0 if verified.ok else 1
+    if args.workflow is None:
+        raise InvalidOptions("give a workflow to certify, or --check DIR")
+    outcome = certify(CertifyRequest(args.workflow, args.bound, args.output, args.time_limit, check=not args.no_check))
+    c, v = outcome.certified, outcome.verified
+    if args.json:
+        print_json(outcome.to_dict())
+    else:
+        if outcome.solved is not None:
+            s = outcome.solved
+            print(f"solved: makespan {s['makespan']:g}, lower bound {s['lower_bound']:g} ({s['status']})")
+        print(
+            f"certified: every plan of {outcome.name} takes at least {c.bound:g} "
+            f"(refuted in {c.solve_seconds:.2f} s: {c.variables:,} variables, {c.clauses:,} clauses, "
+            f"{c.lemmas:,} proof lemmas) -> {c.folder}"
+        )
+        if v is not None:
+            print(
+                f"{'checked' if v.ok else 'CHECK FAILED'}: {v.reason} (dratify, {v.steps:,} steps, {v.seconds:.1f} s)"
+            )
+    return 0 if v is None or v.ok else 1

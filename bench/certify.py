@@ -1,0 +1,70 @@
+"""Certificates of PSPLIB optima: how long the refutation below the best known bound takes,
+how large the CNF and the DRAT proof are, and how long dratify takes to check them.
+
+    python bench/certify.py [--set j30] [--every 20] [--time-limit 120] [--out bench/results/certify.txt]
+
+For each instance (every ``--every``-th of the set, in name order), the best known lower
+bound of instances/psplib/best_known.csv is certified with ``orchmilp.services.certify``
+(encode, refute with Glucose writing a DRAT proof, check with dratify). A row gives the
+bound, whether it is the optimum, the CNF's size, the refutation's and the check's time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from orchmilp.errors import OrchmilpError  # noqa: E402
+from orchmilp.services.certify import CertifyRequest, certify  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", default="j30")
+    parser.add_argument("--every", type=int, default=20)
+    parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    known = {}
+    with open(ROOT / "instances" / "psplib" / "best_known.csv") as f:
+        for row in csv.DictReader(f):
+            known[row["instance"]] = row
+    files = sorted((ROOT / "instances" / "psplib" / args.set).glob("*.sm"))[:: args.every]
+    head = f"{'instance':>10} {'bound':>6} {'optimum':>8} {'variables':>10} {'clauses':>9} {'lemmas':>8} {'refute s':>9} {'check s':>8}  result"
+    lines = [head]
+    print(head, flush=True)
+    for path in files:
+        row = known[path.stem]
+        bound = float(row["lb"])
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            try:
+                out = certify(CertifyRequest(path, bound, Path(tmp) / "cert", args.time_limit))
+            except OrchmilpError as err:
+                line = f"{path.stem:>10} {bound:6g} {row['optimal']:>8} {'':>10} {'':>9} {'':>8} {time.perf_counter() - started:9.2f} {'':>8}  {err}"
+            else:
+                c, v = out.certified, out.verified
+                assert v is not None
+                line = (
+                    f"{path.stem:>10} {bound:6g} {row['optimal']:>8} {c.variables:10d} {c.clauses:9d} {c.lemmas:8d} "
+                    f"{c.solve_seconds:9.2f} {v.seconds:8.2f}  {'valid' if v.ok else 'INVALID: ' + v.reason}"
+                )
+        print(line, flush=True)
+        lines.append(line)
+    if args.out:
+        Path(args.out).write_text(
+            f"# python bench/certify.py --set {args.set} --every {args.every} --time-limit {args.time_limit:g}\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()

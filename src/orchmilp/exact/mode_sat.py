@@ -88,16 +88,54 @@ def _capacities(table: ModeTable, problem: Problem, modes: list[list[tuple[int, 
 
 
 def grid_modes(table: ModeTable, problem: Problem, step: float) -> list[list[tuple[int, int]]]:
-    """Each agent's (grid duration, mode index) of the modes whose uses fit the capacities."""
+    """Each agent's (grid duration, mode index) of the modes whose uses fit the capacities,
+    without the dominated ones (no shorter than another that uses and consumes no less of
+    anything: the other one does at least as well in every plan; of equal modes the first)
+    and without those that overrun a budget even with every other agent at its cheapest."""
     capacity = {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
-    return [
-        [
-            (round(mode.duration / step), m)
+    out: list[list[int]] = []
+    for modes in table.modes:
+        fits = [
+            m
             for m, mode in enumerate(modes)
             if all(v <= capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items())
         ]
-        for modes in table.modes
-    ]
+        out.append([m for m in fits if not any(_dominates(modes[k], modes[m], k < m) for k in fits if k != m)])
+    changed = True
+    while changed:  # a mode that overruns a budget even with every other agent at its cheapest
+        changed = False
+        for key, cap in table.budgets.items():
+            least = [
+                min((table.modes[j][m].consumes.get(key, 0.0) for m in ms), default=0.0) for j, ms in enumerate(out)
+            ]
+            total = sum(least)
+            for j, ms in enumerate(out):
+                keep = [
+                    m
+                    for m in ms
+                    if total - least[j] + table.modes[j][m].consumes.get(key, 0.0) <= cap + _EPS * max(1.0, cap)
+                ]
+                if keep and len(keep) < len(ms):
+                    out[j], changed = keep, True
+    return [[(round(table.modes[j][m].duration / step), m) for m in ms] for j, ms in enumerate(out)]
+
+
+def _dominates(a, b, earlier: bool) -> bool:
+    """Mode ``a`` is as good as ``b`` in every respect, and better in one or comes first."""
+    keys_u, keys_c = set(a.uses) | set(b.uses), set(a.consumes) | set(b.consumes)
+    as_good = (
+        a.duration <= b.duration
+        and all(a.uses.get(k, 0.0) <= b.uses.get(k, 0.0) for k in keys_u)
+        and all(a.consumes.get(k, 0.0) <= b.consumes.get(k, 0.0) for k in keys_c)
+    )
+    if not as_good:
+        return False
+    equal = (
+        a.duration == b.duration
+        and all(a.uses.get(k, 0.0) == b.uses.get(k, 0.0) for k in keys_u)
+        and all(a.consumes.get(k, 0.0) == b.consumes.get(k, 0.0) for k in keys_c)
+    )
+    return earlier or not equal
 
 
 def encodable(table: ModeTable, problem: Problem, step: float) -> bool:
@@ -128,7 +166,7 @@ class ModeSatProver:
 
         n, H = len(table.ids), int(horizon)
         self.table, self.step, self.horizon, self.n = table, step, H, n
-        modes = grid_modes(table, problem, step)
+        modes = grid_modes(table, problem, step)  # dominated modes left out
         self.modes = modes
         shortest = [min((p for p, _m in ms), default=0) for ms in modes]
         succs: list[list[int]] = [[] for _ in range(n)]

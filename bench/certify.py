@@ -1,7 +1,7 @@
 """Certificates of PSPLIB optima: how long the refutation below the best known bound takes,
 how large the CNF and the DRAT proof are, and how long dratify takes to check them.
 
-    python bench/certify.py [--set j30] [--every 20] [--time-limit 120] [--out bench/results/certify.txt]
+    python bench/certify.py [--set j30] [--every 20] [--instances j3013_1,...] [--time-limit 120] [--out FILE]
 
 For each instance (every ``--every``-th of the set, in name order), the best known lower
 bound of instances/psplib/best_known.csv is certified with ``orchmilp.services.certify``
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--set", default="j30")
     parser.add_argument("--every", type=int, default=20)
     parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--instances", help="comma-separated names instead (e.g. j3013_1,j6041_1)")
     parser.add_argument("--out")
     args = parser.parse_args()
     known = {}
@@ -37,6 +38,11 @@ def main() -> None:
         for row in csv.DictReader(f):
             known[row["instance"]] = row
     files = sorted((ROOT / "instances" / "psplib" / args.set).glob("*.sm"))[:: args.every]
+    if args.instances:
+        files = [
+            ROOT / "instances" / "psplib" / ("j120" if name.startswith("j12") else name[:3]) / f"{name}.sm"
+            for name in args.instances.split(",")
+        ]
     head = f"{'instance':>10} {'bound':>6} {'optimum':>8} {'variables':>10} {'clauses':>9} {'lemmas':>8} {'refute s':>9} {'check s':>8}  result"
     lines = [head]
     print(head, flush=True)

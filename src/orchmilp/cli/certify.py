@@ -29,7 +29,13 @@ def register(sub) -> None:
     p.add_argument("workflow", nargs="?", help="workflow JSON or PSPLIB file (not with --check)")
     p.add_argument("--bound", type=positive, metavar="B", help="the bound to certify (default: what a solve proves)")
     p.add_argument("-o", "--output", type=_folder, metavar="DIR", help="the certificate folder (NAME-bound-B)")
-    p.add_argument("--time-limit", type=positive, default=60.0, metavar="S", help="seconds in all (60)")
+    p.add_argument(
+        "--time-limit",
+        type=positive,
+        default=60.0,
+        metavar="S",
+        help="seconds to solve and refute (60); the check is not limited",
+    )
     p.add_argument("--no-check", action="store_true", help="do not check the certificate once written")
     p.add_argument("--check", metavar="DIR", help="check a certificate folder instead")
     p.add_argument("--json", action="store_true", help="the outcome as JSON")

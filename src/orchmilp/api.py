@@ -30,6 +30,8 @@ __all__ = [
     "pareto",
     "stats",
     "infer",
+    "certify",
+    "check_certificate",
     "Coordinator",
     "compile_model",
     "SolveOptions",
@@ -177,3 +179,20 @@ def infer(source: Source, history, *, min_runs: int = 2, share: float = 0.5):
     from .services.infer import infer as infer_service
 
     return infer_service(source, history, min_runs=min_runs, share=share)
+
+
+def certify(source: Source, bound: float | None = None, folder=None, *, time_limit: float = 60.0, check: bool = True):
+    """A lower bound on every plan with a certificate anyone can check, as ``orchmilp certify``
+    writes it (CNF + DRAT proof, checked with dratify): a
+    :class:`~orchmilp.services.certify.CertifyOutcome`. Without ``bound``, the bound a solve proves."""
+    from .services.certify import CertifyRequest
+    from .services.certify import certify as certify_service
+
+    return certify_service(CertifyRequest(source, bound, folder, time_limit, check))
+
+
+def check_certificate(folder):
+    """Check a certificate folder: a :class:`~orchmilp.certificate.Verified` (``ok``, ``reason``)."""
+    from .services.certify import check_certificate as check_service
+
+    return check_service(folder)

@@ -61,6 +61,14 @@ def test_without_a_bound_the_proven_bound_of_a_solve_is_certified(tmp_path, caps
     assert out["solved"]["status"] == "optimal" and out["bound"] == 92 and out["checked"]["ok"]
 
 
+def test_the_library_certifies_and_checks(tmp_path):
+    from orchmilp.api import certify, check_certificate
+
+    outcome = certify(str(J30), 92, tmp_path / "c", time_limit=60, check=False)
+    assert outcome.verified is None and outcome.certified.lemmas > 0
+    assert check_certificate(tmp_path / "c").ok
+
+
 def test_a_bound_above_the_optimum_is_refused_and_nothing_is_written(tmp_path, capsys):
     folder = tmp_path / "cert"
     assert main(["certify", str(J30), "--bound", "93", "-o", str(folder)]) == 1

@@ -42,6 +42,9 @@ __all__ = ["encode", "certify", "verify", "Encoding", "Certified", "Verified", "
 FORMAT = "orchmilp-certificate/1"
 SOLVER = "glucose4"  # a python-sat solver that writes DRAT proofs and can be interrupted
 _FILES = ("certificate.json", "encoding.cnf", "proof.drat")
+#: the longest horizon encoded, in steps of the durations' grid (the encoding grows with it)
+MAX_STEPS = 100_000
+MAX_CELLS = 2_000_000
 
 
 def available() -> bool:
@@ -119,6 +122,15 @@ def encode(workflow: dict[str, Any], bound: float) -> Encoding:
     if bound_steps.denominator != 1:
         raise InvalidOptions(f"certify: the bound {bound:g} is not a whole multiple of the durations' step {step}")
     horizon = int(bound_steps) - 1
+    if horizon > MAX_STEPS:
+        raise InvalidOptions(
+            f"certify: the bound {bound:g} is {horizon + 1:,} steps of {float(step):g}; at most {MAX_STEPS:,} "
+            "(durations with fewer decimals give a coarser step)"
+        )
+    if horizon * n > MAX_CELLS:
+        raise InvalidOptions(
+            f"certify: {n:,} agents over {horizon + 1:,} steps is more than the {MAX_CELLS:,} agent-steps encoded"
+        )
     preds: list[list[int]] = [[] for _ in range(n)]
     succs: list[list[int]] = [[] for _ in range(n)]
     for j, a in enumerate(agents):

@@ -127,3 +127,8 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a certificate folder" in err and len(err.strip().splitlines()) == 1
     assert main(["certify"]) == 2
+    capsys.readouterr()
+    fine = {"agents": [{"id": "a", "duration": 0.1}, {"id": "b", "duration": 0.30000000000000004}]}
+    (tmp_path / "fine.json").write_text(json.dumps(fine))
+    assert main(["certify", str(tmp_path / "fine.json"), "--bound", "0.30000000000000004"]) == 2
+    assert "steps of" in capsys.readouterr().err

@@ -132,3 +132,15 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     (tmp_path / "fine.json").write_text(json.dumps(fine))
     assert main(["certify", str(tmp_path / "fine.json"), "--bound", "0.30000000000000004"]) == 2
     assert "steps of" in capsys.readouterr().err
+
+
+def test_a_hostile_workflow_name_becomes_a_safe_folder_name(tmp_path, monkeypatch, capsys):
+    workflow = {"name": "../../x; rm -rf $HOME`id`", "agents": [{"id": "a", "duration": 2}, {"id": "b", "duration": 3}]}
+    (tmp_path / "wf.json").write_text(json.dumps(workflow))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["certify", str(tmp_path / "wf.json"), "--bound", "3"]) == 0
+    (made,) = list(work.iterdir())  # one folder, inside the current folder
+    assert made.is_dir() and re.fullmatch(r"[A-Za-z0-9_.-]+", made.name) and not made.name.startswith(".")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wf.json", "work"]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -36,6 +35,7 @@ from typing import Any
 
 from .check import _Conflicts
 from .errors import InvalidOptions, InvalidWorkflow, OrchmilpError
+from .signals import run_interruptible
 
 __all__ = ["encode", "certify", "verify", "Encoding", "Certified", "Verified", "FORMAT", "available"]
 
@@ -250,13 +250,10 @@ def certify(workflow: dict[str, Any], bound: float, folder: Path, seconds: float
     encoding = encode(workflow, bound)
     started = time.perf_counter()
     solver = Solver(name=SOLVER, bootstrap_with=encoding.clauses, with_proof=True)
-    timer = threading.Timer(max(seconds, 0.0), solver.interrupt)
-    timer.start()
-    try:
-        answer = solver.solve_limited(expect_interrupt=True)
+    try:  # in a helper thread: Ctrl-C and SIGTERM are handled at once
+        answer = run_interruptible(lambda: solver.solve_limited(expect_interrupt=True), solver.interrupt, seconds)
         proof = solver.get_proof() if answer is False else None
     finally:
-        timer.cancel()
         solver.delete()
     elapsed = time.perf_counter() - started
     if answer is None:

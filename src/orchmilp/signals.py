@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["STOP_SIGNALS", "Held", "held", "raise_interrupt"]
+T = TypeVar("T")
+
+__all__ = ["STOP_SIGNALS", "Held", "held", "raise_interrupt", "run_interruptible"]
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -54,3 +57,41 @@ def held(*, python_handlers_only: bool = False, on_signal: Callable[[int], None]
     finally:
         for sig, handler in state.handlers.items():
             signal.signal(sig, handler)
+
+
+def run_interruptible(work: Callable[[], T], stop: Callable[[], None], seconds: float) -> T | None:
+    """Run ``work`` (a long C call that releases the GIL: a SAT solver's search) in a helper
+    thread while the calling thread waits in Python, so that a stop signal is handled at once
+    (Python runs handlers only between bytecodes of the main thread, never inside a C call).
+    ``stop`` (the solver's ``interrupt``) is called after ``seconds`` or when an exception
+    such as ``KeyboardInterrupt`` comes; ``work`` has always ended when this returns or
+    raises (an event it sets, not ``Thread.join``: a join cut short by a signal can report a
+    thread that still runs as ended), and its own exception is re-raised."""
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as err:  # handed to the caller below
+            outcome["error"] = err
+        finally:
+            finished.set()
+
+    threading.Thread(target=target, name="orchmilp-interruptible", daemon=True).start()
+    until = time.monotonic() + max(seconds, 0.0)
+    try:
+        while not finished.wait(min(max(until - time.monotonic(), 0.0), 0.1)):
+            if time.monotonic() >= until:
+                stop()
+    except BaseException:
+        stop()
+        while not finished.is_set():
+            try:
+                finished.wait(0.05)
+            except BaseException:  # a second Ctrl-C: still wait for the search to end
+                stop()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

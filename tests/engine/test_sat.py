@@ -81,3 +81,35 @@ def test_large_weights_are_left_to_the_milp_and_the_build_stops_on_its_deadline(
     result = orchmilp.solve(workflow, time_limit=10)
     assert check_plan(workflow, result.to_dict()) == []
     assert result.makespan == 6 and result.status.value == "optimal"  # 7 at once, then 2: two waves of 3
+
+
+def test_a_stop_signal_ends_a_long_sat_search_at_once():
+    """Python handles signals only between bytecodes of the main thread, never inside the
+    solver's C search: the search runs in a helper thread (signals.run_interruptible), so that
+    Ctrl-C stops a probe at once instead of after its time."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from pysat.examples.genhard import PHP
+    from pysat.solvers import Solver
+
+    from orchmilp.signals import run_interruptible
+
+    solver = Solver(name=sat.SOLVER, bootstrap_with=PHP(11).clauses)  # pigeonhole: minutes for Glucose
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    try:
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            run_interruptible(lambda: solver.solve_limited(expect_interrupt=True), solver.interrupt, 120)
+        assert time.monotonic() - started < 10
+        solver.clear_interrupt()
+        assert run_interruptible(lambda: solver.solve_limited(expect_interrupt=True), solver.interrupt, 0.3) is None
+        assert time.monotonic() - started < 15  # the time limit holds too
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+        solver.delete()

@@ -22,7 +22,6 @@ scaled by a small common denominator, and weights small (:func:`encodable`).
 from __future__ import annotations
 
 import math
-import threading
 import time
 from fractions import Fraction
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from ..io.modes import ModeTable
 from ..model.problem import Problem
+from ..signals import run_interruptible
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 from .sat import MAX_WEIGHT, SOLVER, BuildTimeout
 
@@ -310,12 +310,13 @@ class ModeSatProver:
         a = self._within(makespan)
         if a is None:
             return Probe(makespan, INFEASIBLE, None, 0), None
-        timer = threading.Timer(max(seconds, 0.0), self.solver.interrupt)
-        timer.start()
-        try:
-            answer = self.solver.solve_limited(assumptions=[a], expect_interrupt=True)
+        try:  # in a helper thread: Ctrl-C and SIGTERM are handled at once, not after the probe
+            answer = run_interruptible(
+                lambda: self.solver.solve_limited(assumptions=[a], expect_interrupt=True),
+                self.solver.interrupt,
+                seconds,
+            )
         finally:
-            timer.cancel()
             self.solver.clear_interrupt()
         if answer is None:
             return Probe(makespan, UNKNOWN, None, 0), None

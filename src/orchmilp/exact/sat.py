@@ -20,12 +20,12 @@ Optional: needs ``pip install 'orchmilp[sat]'`` (python-sat with pindakaas).
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
 
 from ..model.problem import Problem
+from ..signals import run_interruptible
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
 __all__ = ["available", "SatProver", "SOLVER", "BuildTimeout", "small_weights"]
@@ -174,12 +174,13 @@ class SatProver:
         assumptions = self._assumptions(makespan)
         if assumptions is None:
             return Probe(makespan, INFEASIBLE, None, 0)
-        timer = threading.Timer(seconds, self.solver.interrupt)
-        timer.start()
-        try:
-            answer = self.solver.solve_limited(assumptions=assumptions, expect_interrupt=True)
+        try:  # in a helper thread: Ctrl-C and SIGTERM are handled at once, not after the probe
+            answer = run_interruptible(
+                lambda: self.solver.solve_limited(assumptions=assumptions, expect_interrupt=True),
+                self.solver.interrupt,
+                seconds,
+            )
         finally:
-            timer.cancel()
             self.solver.clear_interrupt()
         if answer is None:
             return Probe(makespan, UNKNOWN, None, 0)

@@ -67,7 +67,7 @@ SAT_MAX_STEPS = 300
 SAT_BUILD_SHARE = 0.3
 SAT_DOWN_SHARE = 0.25
 SAT_SPLIT_SHARE = 0.34
-#: of the time left after the candidates, the share of the clause learning (the rest: 2 and 4)
+#: of the time left after the candidates, the share of the clause learning (the rest: 2 and 5)
 SAT_SHARE = 0.7
 SAT_SOURCE = "sat over modes (clause learning)"
 _EPS = 1e-9
@@ -254,15 +254,16 @@ def solve_modes(
         if best is None or result.makespan < best[0].makespan - _EPS:
             best = (result, choice)
 
-    sat_step = _sat_step(table, first, options, relaxation.bound)
+    step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
+    sat_step = _sat_step(table, first, options, relaxation.bound, step)
     for k, choice in enumerate(candidates):
         attempt(choice, (0.1 if sat_step is not None else 0.5) / (len(candidates) - k))
     sat_lower = 0.0  # the clause-learning phase's bound (4)
     prover = _mode_prover(table, first, sat_step, best[0].makespan, deadline) if best and sat_step else None
-    if prover is not None and best is not None:
+    if prover is not None and best is not None and sat_step is not None:
         try:
             until = time.perf_counter() + SAT_SHARE * (deadline - time.perf_counter())
-            found = _refute(prover, sat_step or 1.0, best[0].makespan, relaxation.bound, build, until, started)
+            found = _refute(prover, sat_step, best[0].makespan, relaxation.bound, build, until, started)
         finally:
             prover.close()
         best = found.plan or best
@@ -291,7 +292,6 @@ def solve_modes(
     lower, source = max(relaxation.bound, sat_lower, 0.0), "mode relaxation"
     if sat_lower > relaxation.bound:
         source = SAT_SOURCE
-    step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
     while best[0].makespan > lower + _EPS and deadline - time.perf_counter() > 2 * MIN_PLAN_SECONDS:
         # logic-based Benders: the relaxation, below the best plan and without the choices
         # whose own optimum is no shorter, names the next choice to plan, or proves none is left
@@ -346,15 +346,16 @@ class _Refuted:
     plan: tuple[Result, tuple[int, ...]] | None  # a shorter plan than the one asked below, if found
 
 
-def _sat_step(table: ModeTable, first: Problem, options: SolveOptions, lower: float) -> float | None:
+def _sat_step(
+    table: ModeTable, first: Problem, options: SolveOptions, lower: float, step: float | None
+) -> float | None:
     """The grid step of the clause-learning phase (4 of the module docstring), when it
     applies: SAT wanted and installed, event-driven plans, every amount a small whole number,
-    and a bound ``lower`` within :data:`SAT_MAX_STEPS` steps."""
+    and a bound ``lower`` within :data:`SAT_MAX_STEPS` steps of the durations' ``step``."""
     from ..exact import mode_sat, sat
 
     if not options.use_sat or options.dispatch != "events" or not sat.available():
         return None
-    step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
     if not step or lower / step > SAT_MAX_STEPS or not mode_sat.encodable(table, first, step):
         return None
     return step

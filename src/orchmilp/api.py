@@ -181,14 +181,23 @@ def infer(source: Source, history, *, min_runs: int = 2, share: float = 0.5):
     return infer_service(source, history, min_runs=min_runs, share=share)
 
 
-def certify(source: Source, bound: float | None = None, folder=None, *, time_limit: float = 60.0, check: bool = True):
+def certify(
+    source: Source,
+    bound: float | None = None,
+    folder=None,
+    *,
+    time_limit: float = 60.0,
+    check: bool = True,
+    method: str = "sat",
+):
     """A lower bound on every plan with a certificate anyone can check, as ``orchmilp certify``
-    writes it (CNF + DRAT proof, checked with dratify): a
-    :class:`~orchmilp.services.certify.CertifyOutcome`. Without ``bound``, the bound a solve proves."""
+    writes it (``method="sat"``: CNF + DRAT proof, checked with dratify; ``"lp"``: LP shaving
+    steps, checked in whole numbers): a :class:`~orchmilp.services.certify.CertifyOutcome`.
+    Without ``bound``, the bound a solve proves."""
     from .services.certify import CertifyRequest
     from .services.certify import certify as certify_service
 
-    return certify_service(CertifyRequest(source, bound, folder, time_limit, check))
+    return certify_service(CertifyRequest(source, bound, folder, time_limit, check, method))
 
 
 def check_certificate(folder):

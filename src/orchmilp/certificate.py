@@ -101,11 +101,45 @@ class Encoding:
         return hashlib.sha256(self.dimacs().encode()).hexdigest()
 
 
-def encode(workflow: dict[str, Any], bound: float) -> Encoding:
-    """The order encoding (models/sat-encoding.md) of "a plan shorter than ``bound`` exists"."""
-    from pysat.formula import IDPool
-    from pysat.pb import EncType, PBEnc
+@dataclass(frozen=True)
+class Question:
+    """The question "a plan of makespan at most ``horizon`` steps of ``step`` exists", read from the workflow
+    as written: durations ``p`` in steps, the dependencies, a topological ``order``, the earliest
+    starts ``es`` and the chains after each finish ``tail`` (dependencies only), the capacities."""
 
+    agents: list[dict[str, Any]]
+    ids: list[str]
+    step: Fraction
+    horizon: int
+    p: list[int]
+    preds: list[list[int]]
+    succs: list[list[int]]
+    order: list[int]
+    es: list[int]
+    tail: list[int]
+    resources: dict[str, Any]
+
+    def capacities(self) -> list[tuple[list[int], list[int], int]]:
+        """Every capacity that agents with a duration could exceed together: (users, their
+        amounts, the capacity), as whole numbers in a common unit."""
+        out = []
+        capacities, n = self.resources, len(self.ids)
+        for name in sorted(capacities):
+            users = [j for j in range(n) if self.p[j] > 0 and float(self.agents[j].get("uses", {}).get(name, 0)) > 0]
+            amounts, cap = _whole([float(self.agents[j]["uses"][name]) for j in users], float(capacities[name]), name)
+            if sum(amounts) > cap:
+                out.append((users, amounts, cap))
+        return out
+
+    def conflicts(self) -> list[tuple[int, int]]:
+        """Pairs of agents with a duration that may not overlap because of files (the checker's logic)."""
+        index = {a: j for j, a in enumerate(self.ids)}
+        pairs = _Conflicts({aid: agent for aid, agent in zip(self.ids, self.agents)}).pairs()
+        return [(index[a], index[b]) for a, b in pairs if self.p[index[a]] > 0 and self.p[index[b]] > 0]
+
+
+def read_question(workflow: dict[str, Any], bound: float) -> Question:
+    """The question that certifies ``bound``: "a plan of makespan ``bound - step`` exists"."""
     if not isinstance(workflow, dict) or not isinstance(workflow.get("agents"), list):
         raise InvalidWorkflow("certify: the workflow has no list of agents")
     if any(k in workflow for k in ("budgets", "deadline")) or any(
@@ -126,10 +160,6 @@ def encode(workflow: dict[str, Any], bound: float) -> Encoding:
         raise InvalidOptions(
             f"certify: the bound {bound:g} is {horizon + 1:,} steps of {float(step):g}; at most {MAX_STEPS:,} "
             "(durations with fewer decimals give a coarser step)"
-        )
-    if horizon * n > MAX_CELLS:
-        raise InvalidOptions(
-            f"certify: {n:,} agents over {horizon + 1:,} steps is more than the {MAX_CELLS:,} agent-steps encoded"
         )
     preds: list[list[int]] = [[] for _ in range(n)]
     succs: list[list[int]] = [[] for _ in range(n)]
@@ -154,7 +184,21 @@ def encode(workflow: dict[str, Any], bound: float) -> Encoding:
     tail = [0] * n  # the longest chain after j's finish
     for j in reversed(order):
         tail[j] = max((p[s] + tail[s] for s in succs[j]), default=0)
-    ls = [horizon - tail[j] - p[j] for j in range(n)]  # latest start of a plan within the horizon
+    return Question(agents, ids, step, horizon, p, preds, succs, order, es, tail, workflow.get("resources") or {})
+
+
+def encode(workflow: dict[str, Any], bound: float) -> Encoding:
+    """The order encoding (models/sat-encoding.md) of "a plan shorter than ``bound`` exists"."""
+    from pysat.formula import IDPool
+    from pysat.pb import EncType, PBEnc
+
+    q = read_question(workflow, bound)
+    n, p, step, horizon, es, preds = len(q.ids), q.p, q.step, q.horizon, q.es, q.preds
+    if horizon * n > MAX_CELLS:
+        raise InvalidOptions(
+            f"certify: {n:,} agents over {horizon + 1:,} steps is more than the {MAX_CELLS:,} agent-steps encoded"
+        )
+    ls = [horizon - q.tail[j] - p[j] for j in range(n)]  # latest start of a plan within the horizon
 
     pool = IDPool()
     TRUE = pool.id("true")
@@ -186,12 +230,7 @@ def encode(workflow: dict[str, Any], bound: float) -> Encoding:
         clauses.append([-y(j, t), y(j, t - p[j]), r])
         return r
 
-    capacities = workflow.get("resources", {}) or {}
-    for name in sorted(capacities):
-        users = [j for j in range(n) if p[j] > 0 and float(agents[j].get("uses", {}).get(name, 0)) > 0]
-        amounts, cap = _whole([float(agents[j]["uses"][name]) for j in users], float(capacities[name]), name)
-        if sum(amounts) <= cap:
-            continue
+    for users, amounts, cap in q.capacities():
         for t in range(horizon):
             lits, weights, fixed = [], [], 0
             for j, u in zip(users, amounts):
@@ -207,10 +246,7 @@ def encode(workflow: dict[str, Any], bound: float) -> Encoding:
             elif sum(weights) > cap - fixed:
                 pb = PBEnc.atmost(lits=lits, weights=weights, bound=cap - fixed, vpool=pool, encoding=EncType.best)
                 clauses.extend(pb.clauses)
-    for a, b in _Conflicts({aid: agent for aid, agent in zip(ids, agents)}).pairs():
-        i, j = index[a], index[b]
-        if p[i] == 0 or p[j] == 0:
-            continue
+    for i, j in q.conflicts():
         for t in range(max(es[i], es[j]), min(ls[i] + p[i], ls[j] + p[j])):
             clause = [-y(i, t), y(i, t - p[i]), -y(j, t), y(j, t - p[j])]
             if TRUE not in clause:

@@ -34,7 +34,7 @@ from numba import njit
 from ..model.problem import Problem
 from .propagation import Windows
 
-__all__ = ["refutes", "feasible_subset_bound"]
+__all__ = ["refutes", "refuting_prices", "feasible_subset_bound"]
 
 #: Positive overflow below this is read as zero (the data are whole grid steps).
 _TOLERANCE = 1e-6
@@ -168,14 +168,30 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
     """True when the feasible-subset LP proves that no schedule has makespan at most ``windows.horizon``
     (``windows`` must come from propagation at that horizon); False when the LP has a solution;
     None when the ``deadline`` (a ``perf_counter`` time) or a pricing limit came first."""
+    return _farley(problem, p, windows, deadline)[0]
+
+
+def refuting_prices(problem: Problem, p: np.ndarray, windows: Windows, deadline: float = math.inf) -> np.ndarray | None:
+    """The agents' prices (dual values, one per agent, zero for agents without a duration) of a
+    Farley inequality that refutes ``windows``, when the LP refutes them; None otherwise (or when
+    the windows are infeasible by themselves). A certificate's refutation
+    (:mod:`orchmilp.lp_certificate`)."""
+    answer, prices = _farley(problem, p, windows, deadline)
+    return prices if answer else None
+
+
+def _farley(
+    problem: Problem, p: np.ndarray, windows: Windows, deadline: float
+) -> tuple[bool | None, np.ndarray | None]:
+    """:func:`refutes`, and the prices of the refuting inequality when there is one."""
     from ..solvers.highs_api import new_highs
 
     if not windows.feasible:
-        return True
+        return True, None
     sub = _Subsets(problem, p, windows)
     n_act, n_int = len(sub.active), len(sub.lengths)
     if n_act == 0:
-        return False
+        return False, None
     dur = sub.p[sub.active].astype(float)
     h = new_highs()
     inf = math.inf
@@ -208,9 +224,9 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
     while time.perf_counter() < deadline:
         h.run()
         if h.getModelStatus() != h.getModelStatus().kOptimal:
-            return None
+            return None, None
         if h.getInfo().objective_function_value <= _TOLERANCE:
-            return False
+            return False, None
         duals = np.asarray(h.getSolution().row_dual)
         price = np.maximum(duals[:n_act], 0.0)
         room = np.maximum(-duals[n_act:], 0.0)  # what a column of interval k may price at most
@@ -233,14 +249,16 @@ def refutes(problem: Problem, p: np.ndarray, windows: Windows, deadline: float =
                 order = np.flatnonzero(sub.may[k])
                 added += add(k, sub.greedy(k, order[np.argsort(-price[order], kind="stable")], members))
             if time.perf_counter() >= deadline:
-                return None
+                return None, None
         theta = max(1.0, float(best.max()))
         farley = (float(price @ dur) - float(best @ sub.lengths)) / theta
         if farley > _TOLERANCE:
-            return True
+            prices = np.zeros(problem.n)
+            prices[sub.active] = price
+            return True, prices
         if added == 0:
-            return False if exact else None
-    return None
+            return (False if exact else None), None
+    return None, None
 
 
 def feasible_subset_bound(

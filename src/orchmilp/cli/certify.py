@@ -1,5 +1,6 @@
 """``orchmilp certify``: a lower bound on every plan with a certificate anyone can check
-(a CNF and its DRAT refutation); ``--check DIR`` checks one."""
+(a CNF and its DRAT refutation, or LP shaving steps checked in whole numbers); ``--check DIR``
+checks one."""
 
 from __future__ import annotations
 
@@ -21,10 +22,12 @@ def _folder(text: str) -> str:
 def register(sub) -> None:
     p = sub.add_parser(
         "certify",
-        help="certify a lower bound on every plan (CNF + DRAT proof), or check a certificate",
-        description="Refute every plan shorter than the bound and write the certificate: certificate.json, "
-        "encoding.cnf (DIMACS) and proof.drat (DRAT), then check it with dratify. Without --bound, the "
-        "workflow is solved first and its proven lower bound is certified.",
+        help="certify a lower bound on every plan (CNF + DRAT proof, or LP steps), or check a certificate",
+        description="Refute every plan shorter than the bound and write the certificate. --method sat: "
+        "certificate.json, encoding.cnf (DIMACS) and proof.drat (DRAT), checked with dratify. --method lp: "
+        "certificate.json with window-shaving steps and a refutation, each a Farley inequality of the "
+        "feasible-subset LP checked in whole numbers. Without --bound, the workflow is solved first and its "
+        "proven lower bound is certified (by the LP: the highest bound up to it that the LP refutes).",
     )
     p.add_argument("workflow", nargs="?", help="workflow JSON or PSPLIB file (not with --check)")
     p.add_argument("--bound", type=positive, metavar="B", help="the bound to certify (default: what a solve proves)")
@@ -36,12 +39,16 @@ def register(sub) -> None:
         metavar="S",
         help="seconds to solve and refute (60); the check is not limited",
     )
+    p.add_argument(
+        "--method", choices=("sat", "lp"), default="sat", help="sat: CNF + DRAT proof (default); lp: LP shaving"
+    )
     p.add_argument("--no-check", action="store_true", help="do not check the certificate once written")
     p.add_argument("--check", metavar="DIR", help="check a certificate folder instead")
     p.add_argument("--json", action="store_true", help="the outcome as JSON")
 
 
 def run(args) -> int:
+    from ..certificate import Certified
     from ..errors import InvalidOptions
     from ..services.certify import CertifyRequest, certify, check_certificate
 
@@ -56,7 +63,10 @@ def run(args) -> int:
         return 0 if verified.ok else 1
     if args.workflow is None:
         raise InvalidOptions("give a workflow to certify, or --check DIR")
-    outcome = certify(CertifyRequest(args.workflow, args.bound, args.output, args.time_limit, check=not args.no_check))
+    request = CertifyRequest(
+        args.workflow, args.bound, args.output, args.time_limit, check=not args.no_check, method=args.method
+    )
+    outcome = certify(request)
     c, v = outcome.certified, outcome.verified
     if args.json:
         print_json(outcome.to_dict())
@@ -64,13 +74,17 @@ def run(args) -> int:
         if outcome.solved is not None:
             s = outcome.solved
             print(f"solved: makespan {s['makespan']:g}, lower bound {s['lower_bound']:g} ({s['status']})")
+        if isinstance(c, Certified):
+            how = f"{c.variables:,} variables, {c.clauses:,} clauses, {c.lemmas:,} proof lemmas"
+        else:
+            how = f"{c.steps:,} window steps, {c.lp_solves:,} LPs"
         print(
             f"certified: every plan of {outcome.name} takes at least {c.bound:g} "
-            f"(refuted in {c.solve_seconds:.2f} s: {c.variables:,} variables, {c.clauses:,} clauses, "
-            f"{c.lemmas:,} proof lemmas) -> {c.folder}"
+            f"(refuted in {c.solve_seconds:.2f} s: {how}) -> {c.folder}"
         )
         if v is not None:
+            checker = "dratify" if isinstance(c, Certified) else "whole numbers"
             print(
-                f"{'checked' if v.ok else 'CHECK FAILED'}: {v.reason} (dratify, {v.steps:,} steps, {v.seconds:.1f} s)"
+                f"{'checked' if v.ok else 'CHECK FAILED'}: {v.reason} ({checker}, {v.steps:,} steps, {v.seconds:.1f} s)"
             )
     return 0 if v is None or v.ok else 1

@@ -1,0 +1,66 @@
+"""The LP certificate's checker (lp_certificate.py) and LP shaving (bounds/shaving.py) against
+brute force: no whole prices refute a horizon that a plan meets, shaving never certifies a bound
+above the optimum, and what it certifies the checker accepts."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reference import reference_optimum
+from strategies import workflows
+
+from orchmilp.api import load
+from orchmilp.bounds.shaving import prove
+from orchmilp.certificate import read_question
+from orchmilp.lp_certificate import FORMAT, Checker, check
+
+
+def _step(workflow: dict) -> int:
+    return math.gcd(*(int(a["duration"]) for a in workflow["agents"]))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6, contended=True), st.lists(st.integers(0, 9), min_size=6, max_size=6))
+def test_no_prices_refute_a_horizon_that_a_plan_meets(workflow, draws):
+    optimum = reference_optimum(workflow)
+    if optimum == 0:
+        return
+    checker = Checker(read_question(workflow, optimum + _step(workflow)))  # "a plan within the optimum exists"
+    prices = {j: draws[j] for j in range(len(workflow["agents"]))}
+    assert not checker.refutes({}, {}, prices).ok
+    assert prove(load(workflow), checker) is None  # LP shaving cannot refute it either
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6, contended=True))
+def test_what_shaving_certifies_below_the_optimum_the_checker_accepts(workflow):
+    optimum = reference_optimum(workflow)
+    if optimum == 0:
+        return
+    proof = prove(load(workflow), Checker(read_question(workflow, optimum)))
+    if proof is None:
+        return
+    meta = {"format": FORMAT, "bound": optimum, "workflow": workflow, "steps": proof.steps}
+    meta["refutation"] = {"prices": proof.prices}
+    assert check(meta).ok
+
+
+def test_shaving_certifies_a_bound_that_needs_steps():
+    """pat16 (optimum 32): the LP with windows from the dependencies alone does not refute 31;
+    shaving does, in whole numbers, and a price changed or a step left out breaks it."""
+    from helpers import ROOT
+
+    from orchmilp.engine import load_as_written
+
+    loaded = load_as_written(str(ROOT / "instances" / "psplib" / "patterson" / "pat16.rcp"))
+    checker = Checker(read_question(loaded.workflow, 32))
+    proof = prove(loaded.problem, checker)
+    assert proof is not None and proof.steps
+    meta = {"format": FORMAT, "bound": 32, "workflow": loaded.workflow, "steps": proof.steps}
+    meta["refutation"] = {"prices": proof.prices}
+    assert check(meta).ok
+    assert not check({**meta, "steps": []}).ok  # the refutation rests on the steps
+    assert not check({**meta, "refutation": {"prices": {}}}).ok
+    assert not check({**meta, "bound": 33}).ok  # a plan of 32 exists

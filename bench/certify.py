@@ -2,11 +2,14 @@
 how large the CNF and the DRAT proof are, and how long dratify takes to check them.
 
     python bench/certify.py [--set j30] [--every 20] [--instances j3013_1,...] [--time-limit 120] [--out FILE]
+    python bench/certify.py --method lp ...
 
 For each instance (every ``--every``-th of the set, in name order), the best known lower
 bound of instances/psplib/best_known.csv is certified with ``orchmilp.services.certify``
 (encode, refute with Glucose writing a DRAT proof, check with dratify). A row gives the
 bound, whether it is the optimum, the CNF's size, the refutation's and the check's time.
+With ``--method lp``, the highest bound up to the best known one that LP shaving certifies
+(bisection), its steps and LPs, and the time of the whole-number check.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=120.0)
     parser.add_argument("--instances", help="comma-separated names instead (e.g. j3013_1,j6041_1)")
     parser.add_argument("--no-check", action="store_true", help="refute only (dratify checks ~280 lemmas/s)")
+    parser.add_argument("--method", choices=("sat", "lp"), default="sat")
     parser.add_argument("--out")
     args = parser.parse_args()
     known = {}
@@ -44,6 +48,8 @@ def main() -> None:
             ROOT / "instances" / "psplib" / ("j120" if name.startswith("j12") else name[:3]) / f"{name}.sm"
             for name in args.instances.split(",")
         ]
+    if args.method == "lp":
+        return _lp(args, files, known)
     head = f"{'instance':>10} {'bound':>6} {'optimum':>8} {'variables':>10} {'clauses':>9} {'lemmas':>8} {'refute s':>9} {'check s':>8}  result"
     lines = [head]
     print(head, flush=True)
@@ -71,6 +77,38 @@ def main() -> None:
             + "\n".join(lines)
             + "\n"
         )
+
+
+def _lp(args, files, known) -> None:
+    head = f"{'instance':>10} {'best lb':>7} {'optimum':>8} {'LP cert':>7} {'steps':>6} {'LPs':>6} {'certify s':>9} {'check s':>8}  result"
+    lines = [head]
+    print(head, flush=True)
+    for path in files:
+        row = known[path.stem]
+        bound = float(row["lb"])
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            request = CertifyRequest(path, bound, Path(tmp) / "c", args.time_limit, not args.no_check, "lp", up_to=True)
+            try:
+                out = certify(request)
+            except OrchmilpError as err:
+                line = f"{path.stem:>10} {bound:7g} {row['optimal']:>8} {'':>7} {'':>6} {'':>6} {time.perf_counter() - started:9.2f} {'':>8}  {err}"
+            else:
+                c, v = out.certified, out.verified
+                checked = "not checked" if v is None else "valid" if v.ok else "INVALID: " + v.reason
+                line = (
+                    f"{path.stem:>10} {bound:7g} {row['optimal']:>8} {c.bound:7g} {c.steps:6d} {c.lp_solves:6d} "
+                    f"{c.solve_seconds:9.2f} {'' if v is None else f'{v.seconds:.2f}':>8}  {checked}"
+                )
+        print(line, flush=True)
+        lines.append(line)
+    if args.out:
+        command = f"python bench/certify.py --method lp --set {args.set} --every {args.every} --time-limit {args.time_limit:g}"
+        if args.instances:
+            command = (
+                f"python bench/certify.py --method lp --instances {args.instances} --time-limit {args.time_limit:g}"
+            )
+        Path(args.out).write_text(f"# {command}\n" + "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ DEFAULT_TIME_LIMIT = 30.0
 MAX_TIME_LIMIT = 120.0
 #: what a call may take beyond its time limit before its process is stopped
 KILL_AFTER = 1.0
+#: the share of a certify call's time kept for checking the certificate, by method
+CERTIFY_CHECK_SHARE = {"lp": 0.1, "sat": 0.4}
 #: seconds a run's agents get between SIGTERM and SIGKILL when a call is stopped
 RUN_GRACE = 2.0
 #: seconds of a call's time limit kept for sending its answer
@@ -233,6 +235,41 @@ def _do_check(root, a, deadline):
     return check(request).to_dict()
 
 
+def _do_certify(root, a, deadline):
+    from .services.certify import CertifyRequest, certify
+
+    method = a.get("method") or "lp"
+    if method not in ("lp", "sat"):
+        raise Refused("method: 'lp' or 'sat'")
+    workflow = _workflow(root, a["workflow"])
+    stem = workflow.stem if isinstance(workflow, Path) else "workflow"
+    folder = _inside(root, a.get("output") or f"certificates/{stem}-{method}", "output")
+    if folder.exists() and not folder.is_dir():
+        raise Refused(f"output: {a.get('output')!r} is a file, not a folder")
+    bound = a.get("bound")
+    # the check runs after the time limit given to the service: keep it a share (DRAT checks are slow)
+    deadline.reserve("check", math.inf, most_share=CERTIFY_CHECK_SHARE[method])
+    request = CertifyRequest(
+        workflow,
+        None if bound is None else float(bound),
+        folder,
+        max(deadline.remaining(), 0.1),
+        check=True,
+        method=method,
+        up_to=bool(a.get("up_to")) and bound is not None,
+    )
+    out = certify(request).to_dict()
+    out["certificate"] = str(folder.relative_to(root))
+    return out
+
+
+def _do_check_certificate(root, a, deadline):
+    from .services.certify import check_certificate
+
+    verified = check_certificate(_inside(root, a["certificate"], "certificate"))
+    return {"ok": verified.ok, "bound": verified.bound, "reason": verified.reason}
+
+
 def _do_run(root, a, deadline):
     from .run import RunOptions
     from .services import RunRequest, run, run_summary
@@ -329,6 +366,8 @@ _WORK = {
     "whatif": _do_whatif,
     "pareto": _do_pareto,
     "check": _do_check,
+    "certify": _do_certify,
+    "check_certificate": _do_check_certificate,
     "run": _do_run,
 }
 
@@ -825,6 +864,52 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
             "check",
             {"workflow": workflow, "plan": plan, "history": history, "time_limit": time_limit, "detail": detail},
         )
+
+    @server.tool(
+        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False),
+        description=(
+            "Certify a lower bound on every plan of a workflow, with a certificate that someone who does not "
+            "trust orchmilp can check: method 'lp' (default) writes window-shaving steps and a refutation, each a "
+            "Farley inequality of the feasible-subset LP checked in whole numbers; 'sat' writes a CNF and its DRAT "
+            "proof (needs the certify extra). Without a bound, the bound a solve proves (by the LP: the highest "
+            "it reaches up to it). The certificate goes to 'output' under the root (certificates/NAME-METHOD). "
+            "Returns {'bound', 'certificate', 'checked': {'ok', 'reason'}, ...}."
+        ),
+    )
+    async def certify(
+        workflow: WorkflowArg,
+        bound: Annotated[
+            float | None, Field(gt=0, description="the bound to certify (default: what a solve proves)")
+        ] = None,
+        method: Annotated[str, Field(pattern="^(lp|sat)$", description="'lp' (default) or 'sat'")] = "lp",
+        up_to: Annotated[
+            bool, Field(description="method lp: the highest bound up to 'bound' that the LP certifies")
+        ] = False,
+        output: Annotated[str | None, Field(description="the certificate folder, a path under the root")] = None,
+        time_limit: float | None = limit_field,
+    ) -> dict[str, Any]:
+        return await call(
+            "certify",
+            {
+                "workflow": workflow,
+                "bound": bound,
+                "method": method,
+                "up_to": up_to,
+                "output": output,
+                "time_limit": time_limit,
+            },
+        )
+
+    @server.tool(
+        annotations=read_only,
+        description="Check a certificate folder that certify wrote (either method), independently of the search "
+        "that made it. Returns {'ok', 'bound', 'reason'}.",
+    )
+    async def check_certificate(
+        certificate: Annotated[str, Field(description="the certificate folder, a path under the root")],
+        time_limit: float | None = limit_field,
+    ) -> dict[str, Any]:
+        return await call("check_certificate", {"certificate": certificate, "time_limit": time_limit})
 
     SessionArg = Annotated[str, Field(description="the session id that session_start returned")]
     session_loop = (

@@ -89,7 +89,7 @@ def test_tools_and_schemas_and_solve_on_every_example(root):
         tools = {t["name"]: t for t in client.request("tools/list")["result"]["tools"]}
         sessions = {"session_start", "session_done", "session_status", "session_cancel"}
         read_only = {"solve", "analyze", "predict", "whatif", "pareto", "check"}
-        assert set(tools) == read_only | sessions | {"stats", "infer"}  # no run without --allow-run
+        assert set(tools) == read_only | sessions | {"stats", "infer", "certify", "check_certificate"}  # no run
         for tool in (tools[name] for name in read_only):
             assert tool["inputSchema"]["type"] == "object" and "workflow" in tool["inputSchema"]["properties"]
             assert len(tool["description"]) > 100
@@ -511,5 +511,29 @@ def test_model_choice_through_the_server_least_spend_by_a_deadline_and_the_front
         ]
         ok, refused, _ = client.call("solve", workflow=FOUR, objective="eur", deadline=480)
         assert not ok and "no agent consumes 'eur'" in str(refused)
+    finally:
+        client.close()
+
+
+def test_certify_and_check_a_certificate_through_the_server(root):
+    shutil.copy(ROOT / "instances" / "psplib" / "patterson" / "pat16.rcp", root / "pat16.rcp")  # optimum 32
+    client = Client(root)
+    try:
+        tools = {t["name"] for t in client.request("tools/list")["result"]["tools"]}
+        assert {"certify", "check_certificate"} <= tools
+        ok, out, took = client.call("certify", workflow="pat16.rcp", bound=32, time_limit=30)
+        assert ok, out
+        assert out["bound"] == 32 and out["method"] == "lp" and out["checked"]["ok"] and took <= 31
+        assert out["certificate"] == "certificates/pat16-lp"
+        assert json.loads((root / "certificates" / "pat16-lp" / "certificate.json").read_text())["steps"]
+        ok, checked, _ = client.call("check_certificate", certificate="certificates/pat16-lp")
+        assert ok and checked["ok"] and checked["bound"] == 32
+        ok, refused, _ = client.call("certify", workflow="pat16.rcp", bound=33, output="c33", time_limit=30)
+        assert not ok and "does not refute every plan shorter than 33" in str(refused)
+        assert not (root / "c33").exists()
+        ok, refused, _ = client.call("certify", workflow="pat16.rcp", bound=32, output="../outside")
+        assert not ok and "'..'" in str(refused)
+        ok, refused, _ = client.call("check_certificate", certificate="examples")
+        assert not ok and "not a certificate folder" in str(refused)
     finally:
         client.close()

@@ -42,6 +42,9 @@ def register(sub) -> None:
     p.add_argument(
         "--method", choices=("sat", "lp"), default="sat", help="sat: CNF + DRAT proof (default); lp: LP shaving"
     )
+    p.add_argument(
+        "--up-to", action="store_true", help="with --method lp: the highest bound up to --bound that the LP certifies"
+    )
     p.add_argument("--no-check", action="store_true", help="do not check the certificate once written")
     p.add_argument("--check", metavar="DIR", help="check a certificate folder instead")
     p.add_argument("--json", action="store_true", help="the outcome as JSON")
@@ -64,7 +67,13 @@ def run(args) -> int:
     if args.workflow is None:
         raise InvalidOptions("give a workflow to certify, or --check DIR")
     request = CertifyRequest(
-        args.workflow, args.bound, args.output, args.time_limit, check=not args.no_check, method=args.method
+        args.workflow,
+        args.bound,
+        args.output,
+        args.time_limit,
+        check=not args.no_check,
+        method=args.method,
+        up_to=args.up_to,
     )
     outcome = certify(request)
     c, v = outcome.certified, outcome.verified

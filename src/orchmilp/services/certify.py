@@ -37,6 +37,7 @@ class CertifyRequest:
     time_limit: float = 60.0
     check: bool = True  # check the certificate once written
     method: str = "sat"  # "sat" (CNF + DRAT) or "lp" (LP shaving, whole-number Farley inequalities)
+    up_to: bool = False  # method "lp": the highest bound up to ``bound`` that the LP certifies
 
 
 METHODS = ("sat", "lp")
@@ -68,6 +69,8 @@ def certify(request: CertifyRequest) -> CertifyOutcome:
     """Certify ``request.bound`` (or the bound a solve proves); see :class:`CertifyRequest`."""
     if request.method not in METHODS:
         raise InvalidOptions(f"--method {request.method!r}: one of {', '.join(METHODS)}")
+    if request.up_to and (request.method != "lp" or request.bound is None):
+        raise InvalidOptions("--up-to needs --method lp and a --bound")
     if request.method == "sat" and not available():
         raise InvalidOptions("certify needs python-sat and dratify: pip install 'orchmilp[certify]'")
     if request.time_limit <= 0 or not math.isfinite(request.time_limit):
@@ -86,7 +89,7 @@ def certify(request: CertifyRequest) -> CertifyOutcome:
         raise InvalidOptions(f"--bound {bound:g}: must be a finite number > 0")
     deadline = started + request.time_limit
     if request.method == "lp":
-        lp = _certify_by_lp(loaded, bound, request.bound is None, request.folder, deadline)
+        lp = _certify_by_lp(loaded, bound, request.bound is None or request.up_to, request.folder, deadline)
         return CertifyOutcome(name, lp, lp_certificate.verify(lp.folder) if request.check else None, solved)
     folder = Path(request.folder) if request.folder is not None else Path(f"{_safe(name)}-bound-{bound:g}")
     certified = certify_bound(workflow, bound, folder, max(deadline - time.perf_counter(), 0.1))

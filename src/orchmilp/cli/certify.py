@@ -48,6 +48,16 @@ def register(sub) -> None:
     p.add_argument("--no-check", action="store_true", help="do not check the certificate once written")
     p.add_argument("--check", metavar="DIR", help="check a certificate folder instead")
     p.add_argument("--json", action="store_true", help="the outcome as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output on stderr")
+
+
+def _progress(quiet: bool):
+    """LP shaving's rounds on stderr (a terminal only)."""
+    import sys
+
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda line: print(f"certify {line}", file=sys.stderr, flush=True)
 
 
 def run(args) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +39,7 @@ class CertifyRequest:
     check: bool = True  # check the certificate once written
     method: str = "sat"  # "sat" (CNF + DRAT) or "lp" (LP shaving, whole-number Farley inequalities)
     up_to: bool = False  # method "lp": the highest bound up to ``bound`` that the LP certifies
+    on_progress: Callable[[str], None] | None = None  # method "lp": a line per shaving round
 
 
 METHODS = ("sat", "lp")
@@ -89,14 +91,17 @@ def certify(request: CertifyRequest) -> CertifyOutcome:
         raise InvalidOptions(f"--bound {bound:g}: must be a finite number > 0")
     deadline = started + request.time_limit
     if request.method == "lp":
-        lp = _certify_by_lp(loaded, bound, request.bound is None or request.up_to, request.folder, deadline)
+        highest = request.bound is None or request.up_to
+        lp = _certify_by_lp(loaded, bound, highest, request.folder, deadline, request.on_progress)
         return CertifyOutcome(name, lp, lp_certificate.verify(lp.folder) if request.check else None, solved)
     folder = Path(request.folder) if request.folder is not None else Path(f"{_safe(name)}-bound-{bound:g}")
     certified = certify_bound(workflow, bound, folder, max(deadline - time.perf_counter(), 0.1))
     return CertifyOutcome(name, certified, verify(folder) if request.check else None, solved)
 
 
-def _certify_by_lp(loaded, bound: float, highest: bool, folder: Path | None, deadline: float) -> LPCertified:
+def _certify_by_lp(
+    loaded, bound: float, highest: bool, folder: Path | None, deadline: float, progress: Callable[[str], None] | None
+) -> LPCertified:
     """LP shaving (:mod:`orchmilp.bounds.shaving`) refutes every plan shorter than ``bound``;
     with ``highest``, the highest bound up to ``bound`` that it refutes in the time."""
     from ..bounds.shaving import prove
@@ -108,7 +113,9 @@ def _certify_by_lp(loaded, bound: float, highest: bool, folder: Path | None, dea
     top = int(Fraction(repr(float(bound))) / step)
 
     def attempt(steps: int):
-        return prove(loaded.problem, lp_certificate.Checker(read_question(workflow, float(steps * step))), deadline)
+        checker = lp_certificate.Checker(read_question(workflow, float(steps * step)))
+        tell = None if progress is None else (lambda line: progress(f"{float(steps * step):g}: {line}"))
+        return prove(loaded.problem, checker, deadline, tell)
 
     best = None  # (the bound in steps, its proof)
     if not highest:

@@ -5,8 +5,9 @@
 It imports nothing of orchmilp: it reads the instance from the PSPLIB ``.sm`` file itself (not
 from the workflow inside the certificate; agent ``jobN`` is job ``N`` of the file), computes
 the windows of every step with its own longest paths, and bounds each interval's heaviest
-feasible set of jobs with a MILP (HiGHS through scipy, rounded up from its dual bound) instead
-of orchmilp's branch and bound. The argument is the one of models/feasible-subset-lp.md,
+feasible set of jobs from above: first by the sum of its prices, then, largest terms first and
+only until the inequality holds, by a MILP (HiGHS through scipy, rounded up from its dual
+bound) instead of orchmilp's branch and bound. The argument is the one of models/feasible-subset-lp.md,
 "Certificates". Exit 0 when every step and the refutation hold.
 """
 
@@ -144,13 +145,22 @@ def main() -> int:
         priced = [j for j in price if price[j] > 0 and dur[j] > 0]
         load = sum(price[j] * dur[j] for j in priced)
         points = sorted({es[j] for j in priced} | {lf[j] for j in priced})
-        capacity, memo = 0, {}
+        # every interval's bound starts as the sum of its prices (no constraint at all); the MILP
+        # then tightens the largest terms until the load exceeds the capacity (or none is left)
+        terms = []
         for a, b in zip(points, points[1:]):
             members = [j for j in priced if es[j] <= a and lf[j] >= b]
-            key = tuple(members)
-            if key not in memo:
-                memo[key] = heaviest(members, price) if members else 0
-            capacity += memo[key] * (b - a)
+            terms.append([sum(price[j] for j in members) * (b - a), members, b - a, False])
+        capacity = sum(t[0] for t in terms)
+        memo: dict[tuple[int, ...], int] = {}
+        for term in sorted(terms, key=lambda t: -t[0]):
+            if load > capacity:
+                break
+            if term[1]:
+                key = tuple(term[1])
+                if key not in memo:
+                    memo[key] = heaviest(term[1], price)
+                capacity -= term[0] - memo[key] * term[2]
         return load > capacity, load, capacity
 
     low: dict[int, int] = {}

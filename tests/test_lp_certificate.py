@@ -64,3 +64,25 @@ def test_shaving_certifies_a_bound_that_needs_steps():
     assert not check({**meta, "steps": []}).ok  # the refutation rests on the steps
     assert not check({**meta, "refutation": {"prices": {}}}).ok
     assert not check({**meta, "bound": 33}).ok  # a plan of 32 exists
+
+
+def test_the_second_check_written_apart_agrees(tmp_path):
+    """bench/recheck_lp.py (reads the .sm file, MILP for the heaviest sets) accepts what
+    orchmilp certifies on a j30 instance and rejects it tampered."""
+    import json
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    from orchmilp.cli import main
+
+    instance = ROOT / "instances" / "psplib" / "j30" / "j3010_1.sm"  # optimum 42
+    folder = tmp_path / "cert"
+    assert main(["certify", str(instance), "--method", "lp", "--bound", "42", "-o", str(folder), "-q"]) == 0
+    recheck = [sys.executable, str(ROOT / "bench" / "recheck_lp.py"), str(instance), str(folder)]
+    done = subprocess.run(recheck, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.startswith("valid: every plan of j3010_1 takes at least 42")
+    meta = json.loads((folder / "certificate.json").read_text())
+    (folder / "certificate.json").write_text(json.dumps({**meta, "bound": 43}))  # a plan of 42 exists
+    assert subprocess.run(recheck, capture_output=True, text=True, timeout=300).returncode == 1

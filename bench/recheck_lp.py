@@ -6,15 +6,16 @@ It imports nothing of orchmilp: it reads the instance from the PSPLIB ``.sm`` fi
 from the workflow inside the certificate; agent ``jobN`` is job ``N`` of the file), computes
 the windows of every step with its own longest paths, and bounds each interval's heaviest
 feasible set of jobs from above: first by the sum of its prices, then, largest terms first and
-only until the inequality holds, by a MILP (HiGHS through scipy, rounded up from its dual
-bound) instead of orchmilp's branch and bound. The argument is the one of models/feasible-subset-lp.md,
+only until the inequality holds, exactly by MILPs (HiGHS through scipy) instead of orchmilp's
+branch and bound: the heaviest set the MILP finds is weighed in integers, and its optimality
+is taken from HiGHS's dual bound when that is below the set's weight plus one, else from an
+infeasible MILP asking for a set that weighs one more. The argument is the one of models/feasible-subset-lp.md,
 "Certificates". Exit 0 when every step and the refutation hold.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -103,7 +104,7 @@ def main() -> int:
         return es, {j: ls[j] + dur[j] for j in jobs}
 
     def heaviest(members: list[int], price: dict[int, int]) -> int:
-        """An upper bound on the heaviest feasible set: the MILP's dual bound, rounded up."""
+        """The weight of the heaviest feasible set of ``members``."""
         m = len(members)
         rows, lo, hi = [], [], []
         for r, cap in enumerate(caps):
@@ -119,20 +120,30 @@ def main() -> int:
                     lo.append(0)
                     hi.append(1)
         weights = np.array([price[j] for j in members], dtype=float)
-        res = milp(
-            -weights,
-            constraints=LinearConstraint(np.array(rows, dtype=float), lo, hi),
-            integrality=np.ones(m),
-            bounds=Bounds(0, 1),
-            options={"mip_rel_gap": 0.0},
-        )
-        if res.status != 0:
-            raise SystemExit(f"the MILP of {members} did not finish: {res.message}")
-        chosen = [j for j, x in zip(members, res.x) if x > 0.5]
-        exact = sum(price[j] for j in chosen)
-        dual = -float(res.mip_dual_bound)
-        upper = math.ceil(dual * (1 + 1e-9) + 1e-6)
-        return max(exact, upper)
+        best = 0  # the heaviest feasible set found, its weight exactly
+        while True:
+            a_rows, a_lo, a_hi = rows + [list(weights)], lo + [best + 1], hi + [np.inf]
+            res = milp(
+                -weights,
+                constraints=LinearConstraint(np.array(a_rows, dtype=float), a_lo, a_hi),
+                integrality=np.ones(m),
+                bounds=Bounds(0, 1),
+                options={"mip_rel_gap": 0.0},
+            )
+            if res.status == 2:  # no feasible set weighs best + 1 or more (whole prices)
+                return best
+            if res.status != 0:
+                raise SystemExit(f"the MILP of {members} did not finish: {res.message}")
+            chosen = [j for j, x in zip(members, res.x) if x > 0.5]
+            exact = sum(price[j] for j in chosen)
+            fits = all(sum(req[j][r] for j in chosen) <= cap for r, cap in enumerate(caps)) and not any(
+                ordered(a, b) for a in chosen for b in chosen if a < b
+            )
+            if not fits or exact <= best:
+                raise SystemExit(f"the MILP of {members} answered a set that does not fit or weigh more")
+            if -float(res.mip_dual_bound) < exact + 1:  # its own dual bound proves nothing heavier
+                return exact
+            best = exact
 
     def refutes(low: dict[int, int], high: dict[int, int], raw: dict[str, int]) -> tuple[bool, int, int]:
         price = {int(a[3:]): int(y) for a, y in raw.items()}

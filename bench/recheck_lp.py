@@ -7,9 +7,9 @@ from the workflow inside the certificate; agent ``jobN`` is job ``N`` of the fil
 the windows of every step with its own longest paths, and bounds each interval's heaviest
 feasible set of jobs from above: first by the sum of its prices, then, largest terms first and
 only until the inequality holds, exactly by MILPs (HiGHS through scipy) instead of orchmilp's
-branch and bound: the heaviest set the MILP finds is weighed in integers, and its optimality
-is taken from HiGHS's dual bound when that is below the set's weight plus one, else from an
-infeasible MILP asking for a set that weighs one more. The argument is the one of models/feasible-subset-lp.md,
+branch and bound: each set the MILP finds is weighed in integers, and the bound is the last
+one's weight plus a margin of a millionth of the interval's prices, once a MILP that asks for
+a set that much heavier is infeasible. The argument is the one of models/feasible-subset-lp.md,
 "Certificates". Exit 0 when every step and the refutation hold.
 """
 
@@ -121,8 +121,12 @@ def main() -> int:
                     hi.append(1)
         weights = np.array([price[j] for j in members], dtype=float)
         best = 0  # the heaviest feasible set found, its weight exactly
+        # HiGHS keeps rows within a tolerance relative to their scale: a row "weighs at least
+        # best + 1" over prices near 1e9 admits sets a few hundred lighter. Ask for ``margin``
+        # more instead, and take best + margin - 1 as the bound when no such set exists.
+        margin = max(1, int(1e-6 * weights.sum()))
         while True:
-            a_rows, a_lo, a_hi = rows + [list(weights)], lo + [best + 1], hi + [np.inf]
+            a_rows, a_lo, a_hi = rows + [list(weights)], lo + [best + margin], hi + [np.inf]
             res = milp(
                 -weights,
                 constraints=LinearConstraint(np.array(a_rows, dtype=float), a_lo, a_hi),
@@ -130,8 +134,8 @@ def main() -> int:
                 bounds=Bounds(0, 1),
                 options={"mip_rel_gap": 0.0},
             )
-            if res.status == 2:  # no feasible set weighs best + 1 or more (whole prices)
-                return best
+            if res.status == 2:  # no feasible set weighs best + margin or more (whole prices)
+                return best + margin - 1
             if res.status != 0:
                 raise SystemExit(f"the MILP of {members} did not finish: {res.message}")
             chosen = [j for j, x in zip(members, res.x) if x > 0.5]
@@ -139,10 +143,11 @@ def main() -> int:
             fits = all(sum(req[j][r] for j in chosen) <= cap for r, cap in enumerate(caps)) and not any(
                 ordered(a, b) for a in chosen for b in chosen if a < b
             )
-            if not fits or exact <= best:
-                raise SystemExit(f"the MILP of {members} answered a set that does not fit or weigh more")
-            if -float(res.mip_dual_bound) < exact + 1:  # its own dual bound proves nothing heavier
-                return exact
+            if not fits:
+                raise SystemExit(f"the MILP of {members} answered a set that does not fit")
+            if exact <= best:  # within HiGHS's tolerance only: ask for more
+                margin *= 2
+                continue
             best = exact
 
     def refutes(low: dict[int, int], high: dict[int, int], raw: dict[str, int]) -> tuple[bool, int, int]:

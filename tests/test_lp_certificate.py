@@ -4,8 +4,10 @@ above the optimum, and what it certifies the checker accepts."""
 
 from __future__ import annotations
 
+import json
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import reference_optimum
@@ -69,7 +71,6 @@ def test_shaving_certifies_a_bound_that_needs_steps():
 def test_the_second_check_written_apart_agrees(tmp_path):
     """bench/recheck_lp.py (reads the .sm file, MILP for the heaviest sets) accepts what
     orchmilp certifies on a j30 instance and rejects it tampered."""
-    import json
     import subprocess
     import sys
 
@@ -86,3 +87,26 @@ def test_the_second_check_written_apart_agrees(tmp_path):
     meta = json.loads((folder / "certificate.json").read_text())
     (folder / "certificate.json").write_text(json.dumps({**meta, "bound": 43}))  # a plan of 42 exists
     assert subprocess.run(recheck, capture_output=True, text=True, timeout=300).returncode == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["j6013_1-106", "j6013_9-96", "j6013_10-113", "j6029_3-116", "j6029_8-97"])
+def test_the_new_bounds_on_open_psplib_instances_check(name):
+    """The certificates of bench/results/certificates (bounds above the best known ones of
+    instances/psplib/open.csv) pass the whole-number checker, for the instance as shipped."""
+    import csv
+
+    from helpers import ROOT
+
+    from orchmilp.engine import load_as_written
+    from orchmilp.lp_certificate import verify
+
+    folder = ROOT / "bench" / "results" / "certificates" / name
+    instance, bound = name.split("-")
+    meta = json.loads((folder / "certificate.json").read_text())
+    shipped = load_as_written(str(ROOT / "instances" / "psplib" / "open" / f"{instance}.sm")).workflow
+    assert meta["workflow"] == json.loads(json.dumps(shipped))  # the instance itself, not another
+    with open(ROOT / "instances" / "psplib" / "open.csv") as f:
+        known = {r["instance"]: int(r["best_lower_bound"]) for r in csv.DictReader(f)}
+    assert int(bound) == meta["bound"] == known[instance] + 1
+    assert verify(folder).ok

@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from orchmilp.certificate import Certified  # noqa: E402
 from orchmilp.errors import OrchmilpError  # noqa: E402
 from orchmilp.services.certify import CertifyRequest, certify  # noqa: E402
 
@@ -48,9 +49,7 @@ def main() -> None:
             ROOT / "instances" / "psplib" / ("j120" if name.startswith("j12") else name[:3]) / f"{name}.sm"
             for name in args.instances.split(",")
         ]
-    if args.method == "lp":
-        return _lp(args, files, known)
-    head = f"{'instance':>10} {'bound':>6} {'optimum':>8} {'variables':>10} {'clauses':>9} {'lemmas':>8} {'refute s':>9} {'check s':>8}  result"
+    head = HEADS[args.method]
     lines = [head]
     print(head, flush=True)
     for path in files:
@@ -58,57 +57,37 @@ def main() -> None:
         bound = float(row["lb"])
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            try:
-                out = certify(CertifyRequest(path, bound, Path(tmp) / "cert", args.time_limit, check=not args.no_check))
-            except OrchmilpError as err:
-                line = f"{path.stem:>10} {bound:6g} {row['optimal']:>8} {'':>10} {'':>9} {'':>8} {time.perf_counter() - started:9.2f} {'':>8}  {err}"
-            else:
-                c, v = out.certified, out.verified
-                checked = "not checked" if v is None else "valid" if v.ok else "INVALID: " + v.reason
-                line = (
-                    f"{path.stem:>10} {bound:6g} {row['optimal']:>8} {c.variables:10d} {c.clauses:9d} {c.lemmas:8d} "
-                    f"{c.solve_seconds:9.2f} {'' if v is None else f'{v.seconds:.2f}':>8}  {checked}"
-                )
-        print(line, flush=True)
-        lines.append(line)
-    if args.out:
-        Path(args.out).write_text(
-            f"# python bench/certify.py --set {args.set} --every {args.every} --time-limit {args.time_limit:g}\n"
-            + "\n".join(lines)
-            + "\n"
-        )
-
-
-def _lp(args, files, known) -> None:
-    head = f"{'instance':>10} {'best lb':>7} {'optimum':>8} {'LP cert':>7} {'steps':>6} {'LPs':>6} {'certify s':>9} {'check s':>8}  result"
-    lines = [head]
-    print(head, flush=True)
-    for path in files:
-        row = known[path.stem]
-        bound = float(row["lb"])
-        with tempfile.TemporaryDirectory() as tmp:
-            started = time.perf_counter()
-            request = CertifyRequest(path, bound, Path(tmp) / "c", args.time_limit, not args.no_check, "lp", up_to=True)
+            lp = args.method == "lp"  # LP: the highest bound up to the best known one
+            request = CertifyRequest(path, bound, Path(tmp) / "c", args.time_limit, not args.no_check, args.method, lp)
             try:
                 out = certify(request)
             except OrchmilpError as err:
-                line = f"{path.stem:>10} {bound:7g} {row['optimal']:>8} {'':>7} {'':>6} {'':>6} {time.perf_counter() - started:9.2f} {'':>8}  {err}"
+                blank = f"{'':>7} {'':>6} {'':>6}" if lp else f"{'':>10} {'':>9} {'':>8}"
+                line = f"{path.stem:>10} {bound:7g} {row['optimal']:>8} {blank} {time.perf_counter() - started:9.2f} {'':>8}  {err}"
             else:
                 c, v = out.certified, out.verified
+                if isinstance(c, Certified):
+                    size = f"{c.variables:10d} {c.clauses:9d} {c.lemmas:8d}"
+                else:
+                    size = f"{c.bound:7g} {c.steps:6d} {c.lp_solves:6d}"
                 checked = "not checked" if v is None else "valid" if v.ok else "INVALID: " + v.reason
                 line = (
-                    f"{path.stem:>10} {bound:7g} {row['optimal']:>8} {c.bound:7g} {c.steps:6d} {c.lp_solves:6d} "
+                    f"{path.stem:>10} {bound:7g} {row['optimal']:>8} {size} "
                     f"{c.solve_seconds:9.2f} {'' if v is None else f'{v.seconds:.2f}':>8}  {checked}"
                 )
         print(line, flush=True)
         lines.append(line)
     if args.out:
-        command = f"python bench/certify.py --method lp --set {args.set} --every {args.every} --time-limit {args.time_limit:g}"
-        if args.instances:
-            command = (
-                f"python bench/certify.py --method lp --instances {args.instances} --time-limit {args.time_limit:g}"
-            )
+        method = " --method lp" if args.method == "lp" else ""
+        which = f"--instances {args.instances}" if args.instances else f"--set {args.set} --every {args.every}"
+        command = f"python bench/certify.py{method} {which} --time-limit {args.time_limit:g}"
         Path(args.out).write_text(f"# {command}\n" + "\n".join(lines) + "\n")
+
+
+HEADS = {
+    "sat": f"{'instance':>10} {'bound':>7} {'optimum':>8} {'variables':>10} {'clauses':>9} {'lemmas':>8} {'refute s':>9} {'check s':>8}  result",
+    "lp": f"{'instance':>10} {'best lb':>7} {'optimum':>8} {'LP cert':>7} {'steps':>6} {'LPs':>6} {'certify s':>9} {'check s':>8}  result",
+}
 
 
 if __name__ == "__main__":

@@ -110,3 +110,19 @@ def test_the_new_bounds_on_open_psplib_instances_check(name):
         known = {r["instance"]: int(r["best_lower_bound"]) for r in csv.DictReader(f)}
     assert int(bound) == meta["bound"] == known[instance] + 1
     assert verify(folder).ok
+
+
+@pytest.mark.parametrize(
+    "agents, message",
+    [
+        ([{"id": "a", "duration": 2}, {"id": "a", "duration": 3}], "two agents have the same id"),
+        ([{"id": "a", "duration": -2}], "duration must be a number >= 0"),
+        ([{"duration": 2}], "agent 1 has no id"),
+    ],
+)
+def test_a_certificate_of_a_workflow_the_checker_cannot_read_is_refused(agents, message):
+    from orchmilp.errors import InvalidWorkflow
+
+    meta = {"format": FORMAT, "bound": 4, "workflow": {"agents": agents}, "steps": [], "refutation": {"prices": {}}}
+    with pytest.raises(InvalidWorkflow, match=message):
+        check(meta)

@@ -147,8 +147,16 @@ def read_question(workflow: dict[str, Any], bound: float) -> Question:
     ):
         raise InvalidOptions("certify: workflows with modes, budgets or a deadline are not supported")
     agents = workflow["agents"]
+    for k, a in enumerate(agents):  # the claim must be about a workflow the checker can read
+        if not isinstance(a, dict) or not isinstance(a.get("id"), str):
+            raise InvalidWorkflow(f"certify: agent {k + 1} has no id")
+        d = a.get("duration")
+        if not isinstance(d, (int, float)) or isinstance(d, bool) or not math.isfinite(d) or d < 0:
+            raise InvalidWorkflow(f"certify: agent '{a['id']}': duration must be a number >= 0")
     ids = [a["id"] for a in agents]
     index = {a: j for j, a in enumerate(ids)}
+    if len(index) < len(ids):
+        raise InvalidWorkflow("certify: two agents have the same id")
     n = len(ids)
     step = _step([float(a["duration"]) for a in agents])
     p = [int(Fraction(repr(float(a["duration"]))) / step) for a in agents]

@@ -290,3 +290,22 @@ def test_an_isolated_run_beside_a_live_session_leaves_the_session_its_worktrees(
     assert leftovers(repo)[1]
     assert not execute(other, workdir=repo, options=RunOptions(isolate="worktree")).failed
     assert leftovers(repo) == ([], [])
+
+
+def test_resume_does_not_run_again_an_agent_merged_before_its_history_line(tmp_path):
+    """A coordinator killed between an agent's merge and its history line: the merge commit
+    says the agent's work landed, so --resume does not run it (and append its line) again."""
+    repo = make_repo(tmp_path / "repo", {f"{a}.txt": f"{a}0\n" for a in "abcd"})
+    workflow = four_editors({})
+    (repo / "wf.json").write_text(json.dumps(workflow))
+    report = execute(repo / "wf.json", workdir=repo, options=RunOptions(isolate="worktree"))
+    assert all(o.status == "ok" for o in report.outcomes)
+    lines = (repo / "runs" / "history.jsonl").read_text().splitlines()
+    kept = [line for line in lines if json.loads(line)["agent"] != "a"]  # a's line was never written
+    (repo / "runs" / "history.jsonl").write_text("".join(line + "\n" for line in kept))
+    resumed = execute(repo / "wf.json", workdir=repo, options=RunOptions(isolate="worktree"), resume=True)
+    assert (repo / "a.txt").read_text() == "a0\na\n"
+    assert resumed.resumed == frozenset(range(5))  # a from its merge commit, the rest from the history
+    assert not any(
+        json.loads(line)["agent"] == "a" for line in (repo / "runs" / "history.jsonl").read_text().splitlines()
+    )

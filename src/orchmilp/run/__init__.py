@@ -345,6 +345,10 @@ def execute(
             with run_lock(folder, str(resume)):
                 pass
         run_id, done_ids = last_run(history_path, None if resume is True else str(resume), fingerprint, problem.name)
+        if (options or RunOptions()).isolate == "worktree":  # merged, but killed before its history line
+            from .workspace import merged_in
+
+            done_ids |= merged_in(workdir, run_id) & set(problem.ids)
         if plan is not None:
             raise InvalidOptions("--resume re-plans what is left: give the workflow, not a plan")
     with run_lock(workdir / "runs" / run_id, run_id):  # one coordinator per run

@@ -33,7 +33,7 @@ from ..errors import InvalidOptions, RunError
 from ..model.paths import normalize_path, overlaps
 from ..model.problem import Problem
 
-__all__ = ["Leaving", "Workspace", "SharedFolder", "Worktrees", "workspace", "BRANCH_ROOT"]
+__all__ = ["Leaving", "Workspace", "SharedFolder", "Worktrees", "workspace", "merged_in", "BRANCH_ROOT"]
 
 #: every branch orchmilp makes is under this name, then the run, then the agent
 BRANCH_ROOT = "orchmilp"
@@ -492,6 +492,22 @@ def _read_since(tree: Path) -> list[str]:
         if st.st_atime_ns >= st.st_mtime_ns:
             read.append(rel)
     return sorted(read)
+
+
+def merged_in(folder: Path, run_id: str) -> set[str]:
+    """The agents whose changes a run merged into ``folder``'s repository (its merge commits on
+    the checked-out branch): a coordinator killed between a merge and its history line must not
+    run the agent again on ``--resume``. Empty outside a git repository."""
+    top = _git(folder, "rev-parse", "--show-toplevel", check=False)
+    if top.returncode != 0:
+        return set()
+    log = _git(Path(top.stdout.strip()), "log", "--format=%s", check=False)
+    head, tail = "orchmilp: merge agent ", f" (run {run_id})"
+    return {
+        line[len(head) : -len(tail)]
+        for line in log.stdout.splitlines()
+        if line.startswith(head) and line.endswith(tail) and len(line) > len(head) + len(tail)
+    }
 
 
 def workspace(

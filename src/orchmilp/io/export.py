@@ -108,7 +108,7 @@ def to_bash(plan: dict[str, Any]) -> str:
         '    if [ -n "$limit" ]; then timeout --kill-after=5 "$limit" bash -c "$cmd"; else bash -c "$cmd"; fi',
         "    code=$?",
         '    if [ "$code" -eq 0 ]; then',
-        '      touch "$STATE/$id.ok"; echo "[orchmilp] $(stamp) finish $label ok" >&2; return 0',
+        '      echo "[orchmilp] $(stamp) finish $label ok" >&2; touch "$STATE/$id.ok"; return 0',  # logged first
         "    fi",
         '    [ "$code" -eq 124 ] && status=timeout || status=failed',
         '    echo "[orchmilp] $(stamp) finish $label $status (exit $code, attempt $attempt)" >&2',

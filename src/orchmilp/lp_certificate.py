@@ -93,7 +93,12 @@ class Checker:
             clash[i] |= 1 << j
             clash[j] |= 1 << i
         self.clash = clash
-        self.capacities = question.capacities()
+        capacities = question.capacities()
+        self.limits = [cap for _, _, cap in capacities]
+        self.use = [[0] * len(capacities) for _ in range(n)]  # use[j][r]: what agent j takes of capacity r
+        for r, (users, amounts, _) in enumerate(capacities):
+            for j, amount in zip(users, amounts):
+                self.use[j][r] = amount
         self._best: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
 
     def windows(self, low: dict[int, int], high: dict[int, int]) -> tuple[list[int], list[int]] | None:
@@ -139,9 +144,8 @@ class Checker:
             return self._best[key]
         weight = [prices[j] for j in members]
         bits = [1 << j for j in members]
-        caps = [(users, amounts, cap) for users, amounts, cap in self.capacities]
-        use = [[dict(zip(users, amounts)).get(j, 0) for users, amounts, _ in caps] for j in members]
-        limits = [cap for _, _, cap in caps]
+        use = [self.use[j] for j in members]
+        limits = self.limits
         m = len(members)
         best = 0
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import time
 
 import numpy as np
 import pytest
 from helpers import FOUR, ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reference import in_modes, mode_brute_force, reference_optimum
 from strategies import mode_workflows
 
@@ -18,6 +20,11 @@ import orchmilp
 from orchmilp.check import check_plan
 from orchmilp.cli import main
 from orchmilp.errors import InvalidWorkflow
+from orchmilp.io.modes import mode_table
+from orchmilp.options import SolveOptions
+from orchmilp.search import modes as modes_search
+from orchmilp.search import run_search
+from orchmilp.search.modes import _dual_feasible, mode_relaxation
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -323,3 +330,135 @@ def test_the_prediction_of_a_modal_plan_learns_each_agent_from_its_chosen_mode()
     mode = result.modes["plan"]
     expected = 20.0 if mode == "opus" else 300.0
     assert abs(plan["p50"] - expected) < 0.15 * expected and plan["kind"] == f"plan@{mode}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 100), min_size=1, max_size=8), st.integers(1, 3))
+def test_the_dual_feasible_functions_keep_any_shares_that_fit_within_one(uses, k):
+    capacity = max(sum(uses), 100)
+    shares = np.array(uses) / capacity  # they fit together
+    assert _dual_feasible(shares, k).sum() <= 1 + 1e-9
+    assert np.all(_dual_feasible(shares, k) >= 0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows())
+def test_the_mode_relaxation_never_bounds_above_the_brute_force_optimum(workflow):
+    optimum = mode_brute_force(workflow)
+    table, problem = mode_table(workflow), orchmilp.load(workflow)
+    capacity = {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
+    locks = [lock.writers for lock in problem.locks]
+    relaxed = mode_relaxation(table, problem.edges, capacity, 5.0, SolveOptions(), locks=locks)
+    if optimum is None:
+        assert relaxed.choice is None  # no choice within the budget: the relaxation is infeasible too
+    else:
+        assert relaxed.proven and relaxed.bound <= optimum + 1e-9
+
+
+def _coarse_only(mp: pytest.MonkeyPatch) -> None:
+    """The coarse Benders phase on small workflows: no fine clause learning, and a coarse grid
+    of 2 steps or more from makespans of 4 up."""
+    mp.setattr(modes_search, "SAT_MAX_STEPS", 0)
+    mp.setattr(modes_search, "COARSE_STEPS", 3)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows())
+def test_the_coarse_benders_phase_against_brute_force(workflow):
+    optimum = mode_brute_force(workflow)
+    if optimum is None:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        _coarse_only(mp)
+        result = orchmilp.solve(workflow, time_limit=10)
+    assert_valid_plan(workflow, result.to_dict(), optimum=optimum)
+    assert result.lower_bound <= optimum <= result.makespan
+    if result.status.value == "optimal":
+        assert result.makespan == optimum
+
+
+def _from_the_worst_choice(workflow):
+    """Run the coarse Benders phase from the plan of the choice whose optimum is longest."""
+    table, first = mode_table(workflow), orchmilp.load(workflow)
+    counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
+    within = [c for c in itertools.product(*(range(k) for k in counts)) if table.within_budgets(c)]
+    worst = max(within, key=lambda c: reference_optimum(in_modes(workflow, c)[0]))
+
+    def build(choice):
+        return orchmilp.load(table.apply(workflow, choice))
+
+    tried, best = {}, []
+
+    def attempt(choice, share):
+        if choice in tried:
+            return
+        tried[choice] = result = run_search(build(choice), SolveOptions(time_limit=5))
+        if not best or result.makespan < best[-1][0].makespan:
+            best.append((result, choice))
+
+    attempt(worst, 1.0)
+    step = 1.0
+    proven = modes_search._coarse_benders(
+        table, first, step, build, tried, attempt, lambda: best[-1], time.perf_counter() + 20
+    )
+    return proven, best[-1][0], best[0][0]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows())
+def test_the_coarse_benders_phase_proves_only_the_optimum_even_from_the_worst_choice(workflow):
+    optimum = mode_brute_force(workflow)
+    if optimum is None:
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        _coarse_only(mp)
+        proven, incumbent, _ = _from_the_worst_choice(workflow)
+    assert incumbent.makespan >= optimum
+    if proven:
+        assert incumbent.makespan == optimum
+
+
+def test_the_coarse_benders_phase_finds_and_proves_a_shorter_choice():
+    workflow = {
+        "resources": {"a_tpm": 2, "b_tpm": 2},
+        "budgets": {"usd": 6},
+        "agents": [
+            {
+                "id": f"t{k}",
+                "modes": [
+                    {"name": "a", "duration": 5 + k, "uses": {"a_tpm": 2}, "consumes": {"usd": 2}},
+                    {"name": "b", "duration": 8 + k, "uses": {"b_tpm": 2}, "consumes": {"usd": 1}},
+                ],
+            }
+            for k in range(4)
+        ],
+    }
+    optimum = mode_brute_force(workflow)
+    with pytest.MonkeyPatch.context() as mp:
+        _coarse_only(mp)
+        proven, incumbent, worst = _from_the_worst_choice(workflow)
+    assert worst.makespan > optimum  # it started from a longer plan
+    assert proven and incumbent.makespan == optimum
+
+
+def test_the_coarse_benders_phase_proves_what_the_relaxation_cannot():
+    # t1 reads what t2 writes: they never overlap, which the relaxation's energies miss (3)
+    mode = [{"name": "m0", "duration": 1}, {"name": "m1", "duration": 1}]
+    workflow = {
+        "resources": {"r0": 1},
+        "agents": [
+            {"id": "t0", "modes": mode},
+            {"id": "t1", "depends_on": ["t0"], "reads": ["a.txt"], "modes": mode},
+            {"id": "t2", "depends_on": ["t0"], "writes": ["a.txt"], "modes": mode},
+            {"id": "t3", "depends_on": ["t0", "t1", "t2"], "modes": mode},
+        ],
+    }
+    table, problem = mode_table(workflow), orchmilp.load(workflow)
+    relaxed = mode_relaxation(table, problem.edges, {"r0": 1.0}, 5.0, SolveOptions(), locks=[(2,)])
+    with pytest.MonkeyPatch.context() as mp:
+        _coarse_only(mp)
+        solved = orchmilp.solve(workflow, time_limit=10)
+    assert relaxed.bound == 3
+    assert solved.status.value == "optimal" and solved.makespan == 4
+    assert solved.bound_source == modes_search.COARSE_SOURCE
+    assert_valid_plan(workflow, solved.to_dict(), optimum=4)

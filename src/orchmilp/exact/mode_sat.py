@@ -63,6 +63,16 @@ def _integers(values: list[float], capacity: float, cap: int) -> tuple[list[int]
     return scaled, math.floor(room + 1e-9 * max(1.0, abs(room)))
 
 
+def _floored(values: list[float], capacity: float, cap: int) -> tuple[list[int], int]:
+    """``values`` in units of ``max(values) / cap``, rounded down, and ``capacity`` in the same
+    unit rounded down: whatever kept within ``capacity`` keeps within it after (a relaxation:
+    it may admit more)."""
+    unit = max(values, default=1.0) / cap
+    if unit <= 0:
+        return [0] * len(values), 0
+    return [math.floor(v / unit) for v in values], math.floor(capacity / unit + 1e-9)
+
+
 def _capacities(table: ModeTable, problem: Problem, modes: list[list[tuple[int, int]]]):
     """(label, {(j, m): usage}, capacity) of each renewable capacity and file lock that can bind."""
     n = len(table.ids)
@@ -138,12 +148,15 @@ def _dominates(a, b, earlier: bool) -> bool:
     return earlier or not equal
 
 
-def encodable(table: ModeTable, problem: Problem, step: float) -> bool:
-    """Whether every binding capacity and budget has small whole-number weights."""
+def encodable(table: ModeTable, problem: Problem, step: float, relax_budgets: bool = False) -> bool:
+    """Whether every binding capacity and budget (with ``relax_budgets``: every binding
+    capacity) has small whole-number weights."""
     modes = grid_modes(table, problem, step)
     for _label, usage, cap in _capacities(table, problem, modes):
         if _integers(list(usage.values()), cap, MAX_WEIGHT) is None:
             return False
+    if relax_budgets:
+        return True
     for key, cap in table.budgets.items():
         extra = [
             table.modes[j][m].consumes.get(key, 0.0) - min(table.modes[j][k].consumes.get(key, 0.0) for _p, k in ms)
@@ -157,16 +170,28 @@ def encodable(table: ModeTable, problem: Problem, step: float) -> bool:
 
 class ModeSatProver:
     """The encoding of ``table`` (with ``problem``'s dependencies and file locks) on a grid of
-    ``step`` for makespans up to ``horizon`` grid steps."""
+    ``step`` for makespans up to ``horizon`` grid steps; ``modes``: each agent's (grid
+    duration, mode) instead of :func:`grid_modes`; with ``relax_budgets``, a budget whose
+    weights are too large for the encoding is relaxed (:func:`_floored`: a "yes" may overrun it)."""
 
-    def __init__(self, table: ModeTable, problem: Problem, step: float, horizon: int, deadline: float = math.inf):
+    def __init__(
+        self,
+        table: ModeTable,
+        problem: Problem,
+        step: float,
+        horizon: int,
+        deadline: float = math.inf,
+        modes: list[list[tuple[int, int]]] | None = None,
+        relax_budgets: bool = False,
+    ):
         from pysat.formula import IDPool
         from pysat.pb import EncType, PBEnc
         from pysat.solvers import Solver
 
         n, H = len(table.ids), int(horizon)
         self.table, self.step, self.horizon, self.n = table, step, H, n
-        modes = grid_modes(table, problem, step)  # dominated modes left out
+        if modes is None:  # (grid duration, mode) of each agent, dominated modes left out
+            modes = grid_modes(table, problem, step)
         self.modes = modes
         shortest = [min((p for p, _m in ms), default=0) for ms in modes]
         succs: list[list[int]] = [[] for _ in range(n)]
@@ -270,6 +295,8 @@ class ModeSatProver:
                 clauses.append([-TRUE])
                 continue
             ints = _integers(extra, max(room, 0.0), MAX_BUDGET_WEIGHT)
+            if ints is None and relax_budgets:
+                ints = _floored(extra, max(room, 0.0), MAX_BUDGET_WEIGHT)
             if ints is None:
                 raise ValueError("budget weights too large for the encoding (see encodable)")
             weights, bound = ints
@@ -302,17 +329,31 @@ class ModeSatProver:
         self._asked[makespan] = a
         return a
 
-    def probe(self, makespan: int, seconds: float) -> tuple[Probe, tuple[int, ...] | None]:
+    def block(self, choice: tuple[int, ...]) -> None:
+        """Leave ``choice`` out of the probes that ask ``without_blocked`` (a no-good clause
+        behind one switch literal, so that probes without it still see every choice). A
+        choice with a mode the encoding left out is none of its choices: nothing to block."""
+        if any(m not in {k for _p, k in self.modes[j]} for j, m in enumerate(choice)):
+            return
+        self.solver.add_clause(
+            [-self.pool.id("blocked")] + [-self.mode(j, m) for j, m in enumerate(choice) if len(self.modes[j]) > 1]
+        )
+
+    def probe(
+        self, makespan: int, seconds: float, without_blocked: bool = False
+    ) -> tuple[Probe, tuple[int, ...] | None]:
         """INFEASIBLE (a proof), FEASIBLE with grid start steps and the choice of modes, or
-        UNKNOWN when the time ran out."""
+        UNKNOWN when the time ran out; with ``without_blocked``, over the choices not
+        :meth:`block`-ed."""
         if makespan > self.horizon:
             raise ValueError("the encoding was built for makespans up to its horizon")
         a = self._within(makespan)
         if a is None:
             return Probe(makespan, INFEASIBLE, None, 0), None
+        assumptions = [a, self.pool.id("blocked")] if without_blocked else [a]
         try:  # in a helper thread: Ctrl-C and SIGTERM are handled at once, not after the probe
             answer = run_interruptible(
-                lambda: self.solver.solve_limited(assumptions=[a], expect_interrupt=True),
+                lambda: self.solver.solve_limited(assumptions=assumptions, expect_interrupt=True),
                 self.solver.interrupt,
                 seconds,
             )

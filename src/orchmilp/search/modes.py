@@ -3,8 +3,9 @@ and the deadline (the multi-mode RCPSP with non-renewable resources; models/mode
 
 1. **Bound and feasibility**: a small MILP over the mode choice (:func:`mode_relaxation`):
    binaries ``y[j, m]``, start times ``S_j`` and the makespan ``T``, with the dependencies
-   in the chosen durations, every resource's energy ``C_r T >= sum u d y``, the budgets and
-   the deadline. Every plan satisfies it, so its optimum is a lower bound on every plan;
+   in the chosen durations, every resource's energy ``C_r T >= sum u d y`` (also after dual
+   feasible functions, of the writers of one file, and after and before each agent), the
+   budgets and the deadline. Every plan satisfies it, so its optimum is a lower bound on every plan;
    "infeasible" proves that no choice of modes keeps within the budgets and the deadline.
 2. **Choices to plan**: the relaxation's own choice, the fastest modes repaired greedily
    into the budgets, then rounds of local moves from the best plan's choice: an agent of its
@@ -17,6 +18,11 @@ and the deadline (the multi-mode RCPSP with non-renewable resources; models/mode
    plan of makespan at most T?", first just below the best plan, then halfway between the
    bound and the shortest length still open (a "yes" is a shorter plan with its choice of
    modes, a "no" raises the bound on every plan); up to 70% of the time left.
+4a. Where the grid is too fine for 4 (durations in seconds), **logic-based Benders with a
+   coarse clause-learning master** (:func:`_coarse_benders`): the encoding of 4 on durations
+   floored to a coarse grid names the choices that may beat the best plan; each is planned by
+   the single-mode engine and blocked once proven no shorter; "no choice left" proves the
+   best plan optimal; up to 80% of the time left.
 5. **logic-based Benders** with the rest: the relaxation again, now below the best plan's
    makespan and with a no-good cut for every choice already planned whose own proven bound is
    no shorter; its choice is planned next (the single-mode engine proves that choice's
@@ -70,6 +76,25 @@ SAT_SPLIT_SHARE = 0.34
 #: of the time left after the candidates, the share of the clause learning (the rest: 2 and 5)
 SAT_SHARE = 0.7
 SAT_SOURCE = "sat over modes (clause learning)"
+#: Logic-based Benders over a coarse grid (4a of the module docstring): durations floored to
+#: about COARSE_STEPS steps of the best plan's length; the share of the time left it gets, the
+#: share of that for building its encoding, each probe's share of what is left, and each
+#: choice's first plan's
+COARSE_STEPS = 150
+#: ... and on workflows up to this many agents it comes before the local moves (beyond, its
+#: first question took 6 s on 40 agents and the moves found the shorter plans in 20 s:
+#: bench/modes.py)
+COARSE_EARLY_AGENTS = 30
+COARSE_SHARE = 0.8
+COARSE_BUILD_SHARE = 0.2
+COARSE_PROBE_SHARE = 0.5
+COARSE_PLAN_SHARE = 0.25
+COARSE_SOURCE = "mode benders (coarse sat)"
+#: The relaxation's energy rows: the dual feasible functions u^(1..DFF_LEVELS) of each
+#: capacity's shares, and per agent the energy after it ends and before it starts up to this
+#: many agents (n x n rows' entries beyond)
+DFF_LEVELS = 3
+MAX_HEAD_TAIL_AGENTS = 100
 _EPS = 1e-9
 
 
@@ -95,6 +120,7 @@ def mode_relaxation(
     below: float | None = None,
     excluded: Sequence[tuple[int, ...]] = (),
     spend: str | None = None,
+    locks: Sequence[Sequence[int]] = (),
 ) -> Relaxation:
     """Solve the mode-choice MILP of the module docstring within ``seconds``; with ``below``,
     only makespans up to it, and none of the ``excluded`` choices (no-good cuts); with
@@ -120,11 +146,22 @@ def mode_relaxation(
         row([(t_col, 1.0), (s0 + j, -1.0)] + [(c, -duration[c]) for c in by_agent[j]], 0.0, math.inf)
     for i, j in edges:
         row([(s0 + int(j), 1.0), (s0 + int(i), -1.0)] + [(c, -duration[c]) for c in by_agent[int(i)]], 0.0, math.inf)
-    for r, cap in capacity.items():
-        energy = [(c, -table.modes[j][m].uses.get(r, 0.0) * duration[c]) for c, (j, m) in enumerate(cols)]
-        energy = [(c, v) for c, v in energy if v < 0]
-        if energy and cap > 0:
-            row([(t_col, float(cap))] + energy, 0.0, math.inf)
+    later = _transitive_successors(n, edges) if n <= MAX_HEAD_TAIL_AGENTS else None
+    for weight in _energy_weights(table, capacity, cols, locks):
+        energy = [(c, -weight[c] * duration[c]) for c in range(ny) if weight[c] > _EPS]
+        if not energy:
+            continue
+        row([(t_col, 1.0)] + energy, 0.0, math.inf)  # the whole plan holds this energy
+        if later is None:
+            continue
+        for j in range(n):  # ... and its part after an agent ends, or before it starts
+            after = [(c, v) for c, v in energy if later[j, cols[c][0]]]
+            if after:
+                own = [(c, -duration[c]) for c in by_agent[j]]
+                row([(t_col, 1.0), (s0 + j, -1.0)] + own + after, 0.0, math.inf)
+            before = [(c, v) for c, v in energy if later[cols[c][0], j]]
+            if before:
+                row([(s0 + j, 1.0)] + before, 0.0, math.inf)
     for key, cap in table.budgets.items():
         amounts = [(c, table.modes[j][m].consumes.get(key, 0.0)) for c, (j, m) in enumerate(cols)]
         row([(c, v) for c, v in amounts if v > 0], -math.inf, cap + 1e-9 * max(1.0, cap))
@@ -172,6 +209,54 @@ def mode_relaxation(
     if step and spend is None:  # every makespan is a sum of durations: a whole multiple of the step
         bound = integral_bound(bound / step) * step
     return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
+
+
+def _transitive_successors(n: int, edges: np.ndarray) -> np.ndarray:
+    """``later[i, j]``: a chain of dependencies leads from agent i to agent j."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from((int(i), int(j)) for i, j in edges)
+    later = np.zeros((n, n), bool)
+    for j in reversed(list(nx.topological_sort(graph))):
+        for k in graph.successors(j):
+            later[j, k] = True
+            later[j] |= later[k]
+    return later
+
+
+def _dual_feasible(x: np.ndarray, k: int) -> np.ndarray:
+    """Fekete and Schepers' dual feasible function ``u^(k)`` of shares ``x`` in [0, 1]: any
+    shares that fit together (sum at most 1) keep a sum at most 1 after it."""
+    scaled = (k + 1) * x
+    whole = np.abs(scaled - np.round(scaled)) <= 1e-9
+    return np.where(whole, x, np.floor(scaled + 1e-9) / k)
+
+
+def _energy_weights(
+    table: ModeTable, capacity: dict[str, float], cols: list[tuple[int, int]], locks: Sequence[Sequence[int]]
+):
+    """Per column (agent, mode), weights ``w`` with ``sum w`` at most 1 over any agents that
+    can run at once, so that ``sum w d`` over a stretch of time is at most its length: each
+    capacity's shares, the same after the dual feasible functions ``u^(1..DFF_LEVELS)``
+    (they count agents that no others of their kind can join), and 1 for the writers of one
+    file (they never overlap)."""
+    seen: set[bytes] = set()
+    for r, cap in capacity.items():
+        if cap <= 0:
+            continue
+        share = np.minimum(np.array([table.modes[j][m].uses.get(r, 0.0) for j, m in cols]) / cap, 1.0)
+        for k in range(DFF_LEVELS + 1):
+            weight = share if k == 0 else _dual_feasible(share, k)
+            key = np.round(weight, 12).tobytes()
+            if weight.max(initial=0.0) > _EPS and key not in seen:
+                seen.add(key)
+                yield weight
+    for writers in locks:
+        if len(writers) > 1:
+            members = set(writers)
+            yield np.array([1.0 if j in members else 0.0 for j, _ in cols])
 
 
 def _fastest_within_budgets(table: ModeTable, capacity: dict[str, float]) -> tuple[int, ...] | None:
@@ -233,7 +318,10 @@ def solve_modes(
     single-mode problem of a choice and ``plan`` plans it within some seconds."""
     deadline = started + options.time_limit
     capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
-    relaxation = mode_relaxation(table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options)
+    locks = [lock.writers for lock in first.locks]
+    relaxation = mode_relaxation(
+        table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options, locks=locks
+    )
     if relaxation.choice is None and relaxation.proven:
         raise NoPlanFits(_no_choice_fits(table))
     candidates = [c for c in (relaxation.choice, _fastest_within_budgets(table, capacity)) if c is not None]
@@ -256,9 +344,22 @@ def solve_modes(
 
     step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
     sat_step = _sat_step(table, first, options, relaxation.bound, step)
+    coarse = sat_step is None and step is not None and options.use_sat and options.dispatch == "events"
+    early = coarse and first.n <= COARSE_EARLY_AGENTS  # 4a before the local moves, not after
+
+    def coarse_benders() -> bool:
+        """Phase 4a with its share of the time left: True when it proved the best plan optimal."""
+        if best is None or step is None or best[0].makespan <= relaxation.bound + _EPS:
+            return False
+        until = time.perf_counter() + COARSE_SHARE * (deadline - time.perf_counter())
+        incumbent = best
+        return _coarse_benders(table, first, step, build, tried, attempt, lambda: best or incumbent, until)
+
     for k, choice in enumerate(candidates):
-        attempt(choice, (0.1 if sat_step is not None else 0.5) / (len(candidates) - k))
+        attempt(choice, (0.1 if sat_step is not None or early else 0.5) / (len(candidates) - k))
     sat_lower = 0.0  # the clause-learning phase's bound (4)
+    if early and coarse_benders() and best is not None:
+        return _finished(best, best[0].makespan, COARSE_SOURCE, started)
     prover = _mode_prover(table, first, sat_step, best[0].makespan, deadline) if best and sat_step else None
     if prover is not None and best is not None and sat_step is not None:
         try:
@@ -292,6 +393,8 @@ def solve_modes(
     lower, source = max(relaxation.bound, sat_lower, 0.0), "mode relaxation"
     if sat_lower > relaxation.bound:
         source = SAT_SOURCE
+    if coarse and not early and coarse_benders():
+        return _finished(best, best[0].makespan, COARSE_SOURCE, started)
     while best[0].makespan > lower + _EPS and deadline - time.perf_counter() > 2 * MIN_PLAN_SECONDS:
         # logic-based Benders: the relaxation, below the best plan and without the choices
         # whose own optimum is no shorter, names the next choice to plan, or proves none is left
@@ -299,7 +402,7 @@ def solve_modes(
         settled = [c for c, r in tried.items() if r.lower_bound >= shortest - _EPS or _past(table, r.lower_bound)]
         below = shortest - (step if step else 1e-6 * max(1.0, shortest))
         master = mode_relaxation(
-            table, first.edges, capacity, 0.5 * (deadline - time.perf_counter()), options, below, settled
+            table, first.edges, capacity, 0.5 * (deadline - time.perf_counter()), options, below, settled, locks=locks
         )
         if master.choice is None and master.proven:
             lower, source = shortest, "mode benders"
@@ -440,6 +543,117 @@ def _refute(
     return _Refuted(low * step, plan)
 
 
+def _coarse_benders(
+    table: ModeTable,
+    first: Problem,
+    step: float,
+    build: Callable[[tuple[int, ...]], Problem],
+    tried: dict[tuple[int, ...], Result],
+    attempt: Callable[[tuple[int, ...], float], None],
+    incumbent: Callable[[], tuple[Result, tuple[int, ...]]],
+    until: float,
+) -> bool:
+    """True when the incumbent is proven optimal by logic-based Benders with a coarse
+    clause-learning master (models/modes.md, part 4a).
+
+    Flooring every duration to a grid of ``g`` steps keeps every plan a plan: starts floored
+    to the grid keep each agent after what it waits for and every set of agents running at
+    a grid point ran together in the plan. So a choice of modes whose optimum is shorter
+    than the incumbent has a coarse plan of at most ``(incumbent - 1) // g`` coarse steps.
+    The master (the clause-learning encoding of :mod:`orchmilp.exact.mode_sat` on the
+    coarse durations, every mode kept that the fine grid keeps) names such a choice; the
+    single-mode engine plans it, and a choice whose own bound is no shorter than the
+    incumbent is blocked. When the master has no choice left, the incumbent is optimal."""
+    from ..exact import mode_sat, sat
+    from ..exact.probe import FEASIBLE, INFEASIBLE
+    from ..exact.sat import BuildTimeout
+
+    shortest = incumbent()[0].makespan
+    g = math.ceil(round(shortest / step) / COARSE_STEPS)
+    if g < 2 or not sat.available() or not mode_sat.encodable(table, first, step, relax_budgets=True):
+        return False
+    coarse = [[(p // g, m) for p, m in ms] for ms in mode_sat.grid_modes(table, first, step)]
+
+    def threshold() -> int:
+        """The longest coarse plan of a choice that may beat the incumbent (or the deadline)."""
+        limit = round(incumbent()[0].makespan / step) - 1
+        if table.deadline is not None:
+            limit = min(limit, math.floor(table.deadline / step + 1e-9))
+        return limit // g
+
+    def settled(result: Result) -> bool:
+        return result.lower_bound >= incumbent()[0].makespan - _EPS or _past(table, result.lower_bound)
+
+    now = time.perf_counter()
+    try:
+        prover = ModeSatProver(
+            table,
+            first,
+            step * g,
+            threshold(),
+            deadline=now + COARSE_BUILD_SHARE * (until - now),
+            modes=coarse,
+            relax_budgets=True,
+        )
+    except BuildTimeout:
+        return False
+    try:
+        for planned, result in tried.items():
+            if settled(result):
+                prover.block(planned)
+        retried: set[tuple[int, ...]] = set()
+        while time.perf_counter() < until:
+            seconds = COARSE_PROBE_SHARE * (until - time.perf_counter())
+            answer, choice = prover.probe(threshold(), seconds, without_blocked=True)
+            if answer.status == INFEASIBLE:
+                return True
+            if answer.status != FEASIBLE or choice is None:
+                return False
+            if not table.within_budgets(choice):  # a budget the encoding relaxed
+                prover.block(choice)
+                continue
+            if choice not in tried and _cannot_beat(build(choice), incumbent()[0].makespan, until):
+                prover.block(choice)
+                continue
+            if choice in tried:  # planned before without a proof: once more, with more time
+                if choice in retried:
+                    return False
+                retried.add(choice)
+                del tried[choice]
+            attempt(choice, 2 * COARSE_PLAN_SHARE if choice in retried else COARSE_PLAN_SHARE)
+            outcome = tried.get(choice)
+            if outcome is None:
+                return False
+            if settled(outcome):
+                prover.block(choice)
+        return False
+    finally:
+        prover.close()
+
+
+def _cannot_beat(problem: Problem, shortest: float, until: float) -> bool:
+    """True when no plan of ``problem`` is shorter than ``shortest``, by its quick bounds: the
+    critical path, the energy, and propagation with the feasible-subset LP at the next
+    shorter makespan (within a tenth of the time to ``until``)."""
+    from ..bounds.critical_path import critical_path_bound
+    from ..bounds.feasible_subsets import refutes
+    from ..bounds.propagation import propagate
+    from ..bounds.resource import energy_bound
+    from .phases import MAX_ANTICHAIN_AGENTS
+
+    if max(critical_path_bound(problem), energy_bound(problem)) > shortest - _EPS:
+        return True
+    step = exact_step(problem.durations)
+    if step is None or problem.n > MAX_ANTICHAIN_AGENTS:
+        return False
+    p = np.round(problem.durations / step).astype(np.int64)
+    windows = propagate(problem, p, math.ceil(shortest / step - 1e-9) - 1)  # its own grid's longest shorter plan
+    if not windows.feasible:
+        return True
+    deadline = time.perf_counter() + 0.1 * max(until - time.perf_counter(), 0.0)
+    return refutes(problem, p, windows, deadline) is True
+
+
 def _past(table: ModeTable, bound: float) -> bool:
     """True when a choice whose plans are at least ``bound`` long cannot meet the deadline."""
     return table.deadline is not None and bound > table.deadline + _EPS
@@ -502,13 +716,21 @@ def solve_min_spend(
         raise NoPlanFits(f"the objective {key} needs a deadline (the workflow's 'deadline' or --deadline)")
     deadline = started + options.time_limit
     capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
+    locks = [lock.writers for lock in first.locks]
     settled: list[tuple[int, ...]] = []
     tried: dict[tuple[int, ...], Result] = {}
     best: tuple[Result, tuple[int, ...]] | None = None
     lower = 0.0
     while deadline - time.perf_counter() > MIN_PLAN_SECONDS:
         master = mode_relaxation(
-            table, first.edges, capacity, 0.3 * (deadline - time.perf_counter()), options, excluded=settled, spend=key
+            table,
+            first.edges,
+            capacity,
+            0.3 * (deadline - time.perf_counter()),
+            options,
+            excluded=settled,
+            spend=key,
+            locks=locks,
         )
         if master.choice is None:
             if master.proven and best is None:
@@ -533,7 +755,7 @@ def solve_min_spend(
             raise NoPlanFits(f"no plan that ends by the deadline {table.deadline:g} was found within the time limit")
         best = min(meeting, key=lambda rc: table.consumption(rc[1]).get(key, 0.0))
     result, choice = best
-    makespan_bound = mode_relaxation(table, first.edges, capacity, 0.5, options).bound
+    makespan_bound = mode_relaxation(table, first.edges, capacity, 0.5, options, locks=locks).bound
     status = SolveStatus.OPTIMAL if result.makespan <= makespan_bound + 1e-9 else SolveStatus.FEASIBLE
     return (
         dataclasses.replace(

@@ -602,13 +602,17 @@ def _coarse_benders(
             if settled(result):
                 prover.block(planned)
         retried: set[tuple[int, ...]] = set()
+        patient = False  # a question out of its time is asked again with all the time left
         while time.perf_counter() < until:
-            seconds = COARSE_PROBE_SHARE * (until - time.perf_counter())
+            seconds = (1.0 if patient else COARSE_PROBE_SHARE) * (until - time.perf_counter())
             answer, choice = prover.probe(threshold(), seconds, without_blocked=True)
             if answer.status == INFEASIBLE:
                 return True
             if answer.status != FEASIBLE or choice is None:
-                return False
+                if patient:
+                    return False
+                patient = True
+                continue
             if not table.within_budgets(choice):  # a budget the encoding relaxed
                 prover.block(choice)
                 continue

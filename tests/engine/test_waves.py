@@ -19,8 +19,9 @@ import orchmilp
 from orchmilp.check import check_plan
 from orchmilp.engine import load
 from orchmilp.errors import InvalidOptions
+from orchmilp.search import waves as waves_search
 from orchmilp.search.wave_prefix import prefix_search
-from orchmilp.search.waves import WavePlan, feasible
+from orchmilp.search.waves import WavePlan, feasible, reoptimize_windows
 from orchmilp.services import PlanRequest, plan
 
 EXAMPLES = ROOT / "instances" / "examples"
@@ -205,3 +206,32 @@ def test_the_layered_bound_proves_what_the_search_estimate_does_not():
     assert _Waves(problem).estimate(0) == 17 and layered_bound(problem) == 19 == _brute_force(workflow)
     result = orchmilp.solve(workflow, time_limit=10, dispatch="waves")
     assert result.status.value == "optimal" and result.lower_bound == 19
+
+
+def _one_agent_per_wave(workflow) -> tuple:
+    problem = load(workflow)
+    return problem, WavePlan(tuple((int(j),) for j in problem.topological_order))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_windows_replanned_exactly_keep_the_plan_feasible_and_never_longer(workflow):
+    problem, start = _one_agent_per_wave(workflow)
+    better = reoptimize_windows(problem, start, time.perf_counter() + 10)
+    d = problem.durations
+    assert feasible(problem, better) and better.total(d) <= start.total(d) + 1e-9
+    assert better.total(d) >= _brute_force(workflow) - 1e-9
+    with pytest.MonkeyPatch.context() as mp:  # one window over every wave: the exact optimum
+        mp.setattr(waves_search, "WINDOW_WAVES", problem.n)
+        whole = reoptimize_windows(problem, start, time.perf_counter() + 10)
+    assert feasible(problem, whole) and whole.total(d) == pytest.approx(_brute_force(workflow))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_the_window_search_path_for_larger_workflows_against_brute_force(workflow):
+    with pytest.MonkeyPatch.context() as mp:  # the path taken beyond 30 agents
+        mp.setattr(waves_search, "MAX_MILP_WAVE_AGENTS", 0)
+        result = orchmilp.solve(workflow, time_limit=2, dispatch="waves")
+    assert_valid_plan(workflow, result.to_dict())
+    assert result.lower_bound <= _brute_force(workflow) + 1e-9 <= result.makespan + 1e-9

@@ -37,7 +37,7 @@ from ..statuses import SolveStatus
 from .state import plan_reserve
 from .wave_prefix import prefix_search, wave_bound
 
-__all__ = ["WavePlan", "solve_waves", "greedy_waves", "MAX_EXACT_WAVE_AGENTS"]
+__all__ = ["WavePlan", "solve_waves", "greedy_waves", "reoptimize_windows", "MAX_EXACT_WAVE_AGENTS"]
 
 #: Largest workflow given the exact search and the wave MILP (beyond, the search's branching and
 #: the MILP's 2 n x waves binaries leave the greedy orders the better use of the time:
@@ -53,6 +53,11 @@ CLIQUE_SHARE = 0.1
 #: :data:`MAX_MILP_WAVE_AGENTS` (beyond, more greedy orders find shorter plans: bench/waves.py)
 SEARCH_SHARE = 0.5
 MAX_MILP_WAVE_AGENTS = 30
+#: Windows of the large-neighbourhood search beyond that size: this many consecutive waves of
+#: at most this many agents, each given this share of the time left
+WINDOW_WAVES = 3
+WINDOW_AGENTS = 24
+WINDOW_SHARE = 0.1
 _EPS = 1e-9
 
 
@@ -159,6 +164,56 @@ def improve(problem: Problem, plan: WavePlan, until: float = math.inf) -> WavePl
             waves = [w for w in waves if w]
             changed = True
     return WavePlan(tuple(tuple(w) for w in waves if w))
+
+
+def _sub_problem(problem: Problem, agents: list[int]) -> Problem:
+    """The workflow of ``agents`` alone: their durations, uses, files and the dependencies
+    among them (a conflict a what-if lifted holds again: the sub-problem is no looser)."""
+    from ..io.workflow import instance_from_dict, problem_to_workflow
+    from ..model.validate import validate
+
+    workflow = problem_to_workflow(problem)
+    keep = {problem.ids[j] for j in agents}
+    chosen = []
+    for agent in (workflow["agents"][j] for j in agents):
+        agent = {k: v for k, v in agent.items() if k not in ("command", "stage")}
+        deps = [a for a in agent.get("depends_on", []) if a in keep]
+        agent.pop("depends_on", None)
+        if deps:
+            agent["depends_on"] = deps
+        chosen.append(agent)
+    workflow["agents"] = chosen
+    workflow.pop("stages", None)
+    return validate(instance_from_dict(workflow))
+
+
+def reoptimize_windows(problem: Problem, plan: WavePlan, until: float) -> WavePlan:
+    """Large-neighbourhood search: each run of :data:`WINDOW_WAVES` consecutive waves (of at
+    most :data:`WINDOW_AGENTS` agents) re-planned by the exact search (its agents' dependencies
+    on the waves before and after hold whatever order they take inside), kept when shorter;
+    rounds until one improves nothing or the clock reaches ``until``."""
+    d = problem.durations
+    waves = [list(w) for w in plan.waves]
+    improved = True
+    while improved and time.perf_counter() < until:
+        improved = False
+        k = 0
+        while k < len(waves) and time.perf_counter() < until:
+            window = waves[k : k + WINDOW_WAVES]
+            agents = sorted(j for w in window for j in w)
+            current = float(sum(d[w].max() for w in window))
+            if len(window) < 2 or len(agents) > WINDOW_AGENTS:
+                k += 1
+                continue
+            sub = _sub_problem(problem, agents)
+            seconds = WINDOW_SHARE * (until - time.perf_counter())
+            found, _ = prefix_search(sub, current, time.perf_counter() + seconds)
+            if found is not None and sum(float(sub.durations[w].max()) for w in found) < current - _EPS:
+                waves[k : k + len(window)] = [[agents[i] for i in w] for w in found]
+                improved = True
+            k += 1
+    better = WavePlan(tuple(tuple(w) for w in waves if w))
+    return better if feasible(problem, better) and better.total(d) < plan.total(d) - _EPS else plan
 
 
 def _orders(problem: Problem, rng: np.random.Generator, count: int):
@@ -274,6 +329,8 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
     # without the exact searches the greedy orders get all the time (a reserve kept for the plan)
     if exact:
         best = _greedy(problem, orders, None, lower, t0 + HEURISTIC_SHARE * options.time_limit, STALL_ORDERS)
+        if problem.n > MAX_MILP_WAVE_AGENTS:  # the exact search will not finish: windows first
+            best = reoptimize_windows(problem, best, t0 + 2 * HEURISTIC_SHARE * options.time_limit)
     else:
         best = _greedy(problem, orders, None, lower, deadline - reserve, None)
     upper = best.total(d)
@@ -293,9 +350,12 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
             best, upper = found, found.total(d)
         if proven > lower + _EPS:
             lower, source = min(proven, upper), "wave milp"
-    elif upper > lower + _EPS and exact:  # more greedy orders: at this size they pay more than the MILP
-        best = _greedy(problem, orders, best, lower, deadline - reserve, None)
-        upper = best.total(d)
+    elif upper > lower + _EPS and exact:  # new greedy starts, each with its windows re-planned
+        while time.perf_counter() < deadline - reserve and upper > lower + _EPS:
+            start = _greedy(problem, orders, None, lower, deadline - reserve, STALL_ORDERS)
+            start = reoptimize_windows(problem, start, deadline - reserve)
+            if start.total(d) < upper - _EPS:
+                best, upper = start, start.total(d)
     if step is not None:
         lower = math.ceil(lower / step - 1e-9) * step
     lower = min(lower, upper)

@@ -16,11 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from strategies import workflows
 
 import orchmilp
+from orchmilp.bounds.wave_lp import wave_lp_bound
 from orchmilp.check import check_plan
 from orchmilp.engine import load
 from orchmilp.errors import InvalidOptions
 from orchmilp.search import waves as waves_search
-from orchmilp.search.wave_prefix import prefix_search
+from orchmilp.search.wave_prefix import prefix_search, wave_bound
 from orchmilp.search.waves import WavePlan, feasible, reoptimize_windows
 from orchmilp.services import PlanRequest, plan
 
@@ -235,3 +236,27 @@ def test_the_window_search_path_for_larger_workflows_against_brute_force(workflo
         result = orchmilp.solve(workflow, time_limit=2, dispatch="waves")
     assert_valid_plan(workflow, result.to_dict())
     assert result.lower_bound <= _brute_force(workflow) + 1e-9 <= result.makespan + 1e-9
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_the_covering_lp_never_bounds_above_the_brute_force_optimum(workflow):
+    assert wave_lp_bound(load(workflow)) <= _brute_force(workflow) + 1e-9
+
+
+def test_the_covering_lp_proves_what_the_other_bounds_do_not():
+    # t0 writes what t3 reads: they never share a wave, and each has a dependant after it
+    workflow = {
+        "resources": {"r0": 1},
+        "agents": [
+            {"id": "t0", "duration": 1, "writes": ["a.txt"]},
+            {"id": "t1", "duration": 0},
+            {"id": "t2", "duration": 3, "depends_on": ["t0", "t1"]},
+            {"id": "t3", "duration": 1, "depends_on": ["t1"], "reads": ["a.txt"]},
+            {"id": "t4", "duration": 2, "depends_on": ["t1", "t3"]},
+        ],
+    }
+    problem = load(workflow)
+    covering = wave_lp_bound(problem)
+    assert wave_bound(problem) == 4 and covering == pytest.approx(5, abs=1e-6)
+    assert _brute_force(workflow) == 5  # {t0, t1}, {t3}, {t2, t4}: the LP proves it optimal

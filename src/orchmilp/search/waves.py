@@ -25,6 +25,7 @@ import numpy as np
 
 from ..bounds.critical_path import critical_path_bound, tails
 from ..bounds.resource import clique_bound, energy_bound
+from ..bounds.wave_lp import wave_lp_bound
 from ..compile.grid import exact_step
 from ..compile.model import LinearModel, Rows
 from ..heuristics.sgs import priority_list
@@ -53,6 +54,10 @@ CLIQUE_SHARE = 0.1
 #: :data:`MAX_MILP_WAVE_AGENTS` (beyond, more greedy orders find shorter plans: bench/waves.py)
 SEARCH_SHARE = 0.5
 MAX_MILP_WAVE_AGENTS = 30
+#: Share of the time left for the set-covering LP bound: after the exact search where it may
+#: finish (up to MAX_MILP_WAVE_AGENTS), before it beyond (at 60 agents the LP takes 1-14 s)
+LP_SHARE = 0.3
+LP_SHARE_FIRST = 0.6
 #: Windows of the large-neighbourhood search beyond that size: this many consecutive waves of
 #: at most this many agents, each given this share of the time left
 WINDOW_WAVES = 3
@@ -335,6 +340,22 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
         best = _greedy(problem, orders, None, lower, deadline - reserve, None)
     upper = best.total(d)
     step = exact_step(d)
+    lp_first = problem.n > MAX_MILP_WAVE_AGENTS  # where the exact search will not finish
+
+    def covering_lp(share: float) -> None:
+        """The set-covering LP's bound (bounds/wave_lp.py) with ``share`` of the time left."""
+        nonlocal lower, source
+        if upper <= lower + _EPS or not exact:
+            return
+        now = time.perf_counter()
+        covering = wave_lp_bound(problem, now + share * (deadline - reserve - now))
+        if step is not None:
+            covering = math.ceil(covering / step - 1e-9) * step
+        if covering > lower + _EPS:
+            lower, source = min(covering, upper), "wave lp"
+
+    if lp_first:
+        covering_lp(LP_SHARE_FIRST)
     if upper > lower + _EPS and exact:  # the exact search over done sets (wave_prefix.py)
         now = time.perf_counter()
         found_waves, proven = prefix_search(problem, upper, now + SEARCH_SHARE * (deadline - reserve - now), lower)
@@ -343,6 +364,8 @@ def solve_waves(problem: Problem, options: SolveOptions, started: float | None =
             upper = proven = best.total(d)
         if proven > lower + _EPS:
             lower, source = min(proven, upper), "wave search"
+    if not lp_first:
+        covering_lp(LP_SHARE)
     if upper > lower + _EPS and exact and problem.n <= MAX_MILP_WAVE_AGENTS:
         seconds = deadline - time.perf_counter() - reserve
         found, proven = _milp(problem, lower, upper, step, seconds, options)

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from test_mcp import Client  # noqa: E402
+from tests.entry.test_mcp import Client  # noqa: E402
 
 
 def main() -> None:

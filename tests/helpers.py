@@ -61,45 +61,6 @@ def sleepers_alive(marker: str) -> list[int]:
     return out
 
 
-#: A four-agent workflow with model choice (tests of modes, budgets, what-ifs): two
-#: implementations after a plan, each in opus (fast, costly, one at a time in the opus bucket)
-#: or haiku, a usd budget of 3
-FOUR = {
-    "name": "pick-models",
-    "resources": {"slots": 2, "opus_tpm": 100000},
-    "budgets": {"usd": 3},
-    "agents": [
-        {
-            "id": "plan",
-            "uses": {"slots": 1},
-            "modes": [
-                {"name": "opus", "duration": 60, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.2}},
-                {"name": "haiku", "duration": 150, "consumes": {"usd": 0.1}},
-            ],
-        },
-        {
-            "id": "impl-a",
-            "depends_on": ["plan"],
-            "uses": {"slots": 1},
-            "modes": [
-                {"name": "opus", "duration": 200, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.5}},
-                {"name": "haiku", "duration": 400, "consumes": {"usd": 0.2}},
-            ],
-        },
-        {
-            "id": "impl-b",
-            "depends_on": ["plan"],
-            "uses": {"slots": 1},
-            "modes": [
-                {"name": "opus", "duration": 100, "uses": {"opus_tpm": 60000}, "consumes": {"usd": 1.0}},
-                {"name": "haiku", "duration": 220, "consumes": {"usd": 0.15}},
-            ],
-        },
-        {"id": "test", "depends_on": ["impl-a", "impl-b"], "duration": 30, "consumes": {"usd": 0.05}},
-    ],
-}
-
-
 def wait_for(predicate, seconds: float) -> bool:
     """Poll ``predicate`` every 50 ms for up to ``seconds``; its last answer."""
     deadline = time.monotonic() + seconds

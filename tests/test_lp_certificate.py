@@ -10,13 +10,13 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import reference_optimum
-from strategies import workflows
 
 from orchmilp.api import load
 from orchmilp.bounds.shaving import prove
 from orchmilp.certificate import read_question
 from orchmilp.lp_certificate import FORMAT, Checker, check
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 
 def _step(workflow: dict) -> int:
@@ -52,9 +52,8 @@ def test_what_shaving_certifies_below_the_optimum_the_checker_accepts(workflow):
 def test_shaving_certifies_a_bound_that_needs_steps():
     """pat16 (optimum 32): the LP with windows from the dependencies alone does not refute 31;
     shaving does, in whole numbers, and a price changed or a step left out breaks it."""
-    from helpers import ROOT
-
     from orchmilp.engine import load_as_written
+    from tests.helpers import ROOT
 
     loaded = load_as_written(str(ROOT / "instances" / "psplib" / "patterson" / "pat16.rcp"))
     checker = Checker(read_question(loaded.workflow, 32))
@@ -74,9 +73,8 @@ def test_the_second_check_written_apart_agrees(tmp_path):
     import subprocess
     import sys
 
-    from helpers import ROOT
-
     from orchmilp.cli import main
+    from tests.helpers import ROOT
 
     instance = ROOT / "instances" / "psplib" / "j30" / "j3010_1.sm"  # optimum 42
     folder = tmp_path / "cert"
@@ -96,10 +94,9 @@ def test_the_new_bounds_on_open_psplib_instances_check(name):
     instances/psplib/open.csv) pass the whole-number checker, for the instance as shipped."""
     import csv
 
-    from helpers import ROOT
-
     from orchmilp.engine import load_as_written
     from orchmilp.lp_certificate import verify
+    from tests.helpers import ROOT
 
     folder = ROOT / "bench" / "results" / "certificates" / name
     instance, bound = name.split("-")

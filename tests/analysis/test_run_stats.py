@@ -9,10 +9,9 @@ import subprocess
 import sys
 from collections import defaultdict
 
-from helpers import ROOT
-
 from orchmilp.run import RunOptions, execute
 from orchmilp.services import stats
+from tests.helpers import ROOT
 
 TRACES = ROOT / "instances" / "wfcommons"
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import FOUR
 
 import orchmilp
 from orchmilp.analysis.scenarios import knee, scenario, sweep_values
@@ -246,11 +245,11 @@ def test_a_what_if_problem_keeps_the_dependency_structure_and_only_that():
         problem.changed(edges=problem.edges[:0])
 
 
-def test_budgets_a_deadline_and_a_fixed_mode_as_what_ifs_and_a_budget_sweep(tmp_path):
+def test_budgets_a_deadline_and_a_fixed_mode_as_what_ifs_and_a_budget_sweep(tmp_path, four_models):
     from orchmilp.services.whatif import WhatIfRequest, whatif
 
     path = tmp_path / "wf.json"
-    path.write_text(json.dumps(FOUR))
+    path.write_text(json.dumps(four_models))
     out = whatif(
         WhatIfRequest(
             path,
@@ -273,4 +272,4 @@ def test_budgets_a_deadline_and_a_fixed_mode_as_what_ifs_and_a_budget_sweep(tmp_
     assert all(a >= b for a, b in zip(spans[1:], spans[2:]))  # more money never slows the plan
     assert spans[-1] == 310 and out.knee == 3
     with pytest.raises(InvalidOptions, match="has no mode 'gpt'"):
-        scenario("set", "impl-b.mode=gpt").apply(FOUR)
+        scenario("set", "impl-b.mode=gpt").apply(four_models)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 
 import pytest
-from helpers import ROOT, assert_valid_plan, example_params, read_json
-from reference import reference_optimum
 
 import orchmilp
 from orchmilp.io.workflow import instance_from_dict, problem_to_workflow
+from tests.helpers import ROOT, assert_valid_plan, example_params, read_json
+from tests.reference import reference_optimum
 
 PSPLIB = ROOT / "instances" / "psplib"
 OPTIMA = {

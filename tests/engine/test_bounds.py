@@ -9,11 +9,8 @@ import time
 
 import numpy as np
 import pytest
-from helpers import ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import reference_optimum
-from strategies import workflows
 
 import orchmilp
 from orchmilp.bounds.critical_path import critical_path_bound
@@ -25,6 +22,9 @@ from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
 from orchmilp.exact.set_times import probe
 from orchmilp.result import Result, Status
 from orchmilp.schedule.build import build_plan
+from tests.helpers import ROOT, assert_valid_plan
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 PSPLIB = ROOT / "instances" / "psplib"
 KNOWN = {r["instance"]: r for r in csv.DictReader(open(PSPLIB / "best_known.csv"))}

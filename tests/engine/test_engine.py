@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, assert_valid_plan, default_sigint, read_json
 
 import orchmilp
 from orchmilp.analysis.bottlenecks import capacity_what_if
@@ -28,6 +27,7 @@ from orchmilp.options import SolveOptions
 from orchmilp.report.content import report_content
 from orchmilp.search import phases
 from orchmilp.solvers import backend
+from tests.helpers import ROOT, assert_valid_plan, default_sigint, read_json
 
 REPRO = ROOT / "instances" / "scale" / "time-limit-100.json"
 CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"

@@ -4,10 +4,7 @@ finds the brute-force optimum, and its plan passes the checker."""
 from __future__ import annotations
 
 import numpy as np
-from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
-from strategies import workflows
 
 import orchmilp
 from orchmilp.compile.time_indexed import TimeIndexed
@@ -15,6 +12,9 @@ from orchmilp.result import Result, Status
 from orchmilp.schedule.build import build_plan
 from orchmilp.solvers.base import integral_bound
 from orchmilp.solvers.highs import solve_mip
+from tests.helpers import assert_valid_plan
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 
 def _solve_from_scratch(workflow):

@@ -8,10 +8,7 @@ import random
 
 import numpy as np
 import pytest
-from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
-from strategies import workflows
 
 import orchmilp
 from orchmilp.compile.grid import Grid, choose_grid, estimated_binaries, exact_step
@@ -20,6 +17,9 @@ from orchmilp.result import Result, Status
 from orchmilp.schedule.build import build_plan
 from orchmilp.solvers.base import integral_bound
 from orchmilp.solvers.highs import solve_mip
+from tests.helpers import assert_valid_plan
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 
 def scaled(workflow, factor):

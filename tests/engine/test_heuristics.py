@@ -4,10 +4,7 @@ feasible schedules (checked independently) and never beat the optimum."""
 from __future__ import annotations
 
 import numpy as np
-from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
-from strategies import workflows
 
 import orchmilp
 from orchmilp.bounds.critical_path import tails
@@ -16,6 +13,9 @@ from orchmilp.heuristics.rules import RULES
 from orchmilp.heuristics.sgs import parallel_sgs, priority_list, serial_sgs
 from orchmilp.result import Result, Status
 from orchmilp.schedule.build import build_plan
+from tests.helpers import assert_valid_plan
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 
 def check_schedule(workflow, problem, start, optimum):

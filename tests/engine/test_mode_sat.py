@@ -9,8 +9,6 @@ import dataclasses
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from reference import mode_brute_force
-from strategies import mode_workflows
 
 import orchmilp
 from orchmilp.check import check_plan
@@ -21,6 +19,8 @@ from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
 from orchmilp.io.modes import mode_table
 from orchmilp.search.modes import result_of_schedule
 from orchmilp.statuses import SolveStatus
+from tests.reference import mode_brute_force
+from tests.strategies import mode_workflows
 
 pytestmark = pytest.mark.skipif(not sat.available(), reason="needs python-sat")
 

@@ -10,11 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from helpers import FOUR, ROOT, assert_valid_plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import in_modes, mode_brute_force, reference_optimum
-from strategies import mode_workflows
 
 import orchmilp
 from orchmilp.check import check_plan
@@ -25,6 +22,9 @@ from orchmilp.options import SolveOptions
 from orchmilp.search import modes as modes_search
 from orchmilp.search import run_search
 from orchmilp.search.modes import _dual_feasible, mode_relaxation
+from tests.helpers import ROOT, assert_valid_plan
+from tests.reference import in_modes, mode_brute_force, reference_optimum
+from tests.strategies import mode_workflows
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -44,10 +44,10 @@ def test_model_choice_against_brute_force_over_every_choice_of_modes(workflow):
         assert result.makespan == optimum
 
 
-def test_the_budget_decides_the_models_and_the_plan_says_what_it_spends():
-    result = orchmilp.solve(FOUR, time_limit=10)
+def test_the_budget_decides_the_models_and_the_plan_says_what_it_spends(four_models):
+    result = orchmilp.solve(four_models, time_limit=10)
     plan = result.to_dict()
-    assert_valid_plan(FOUR, plan)
+    assert_valid_plan(four_models, plan)
     # two opus agents never run together (their rate bucket), and three opus agents cost 3.75:
     # opus for the plan and the long implementation, haiku for the short one
     assert {e["id"]: e.get("mode") for e in plan["schedule"]} == {
@@ -59,37 +59,37 @@ def test_the_budget_decides_the_models_and_the_plan_says_what_it_spends():
     assert result.status.value == "optimal" and result.makespan == 310
     assert plan["consumes"] == {"usd": pytest.approx(2.9)} and plan["budgets"] == {"usd": 3}
     # money alone buys nothing here: the opus bucket holds one agent; with a bucket for two it does
-    assert orchmilp.solve({**FOUR, "budgets": {"usd": 10}}, time_limit=10).makespan == 310
-    wider = {**FOUR, "budgets": {"usd": 10}, "resources": {"slots": 2, "opus_tpm": 200000}}
+    assert orchmilp.solve({**four_models, "budgets": {"usd": 10}}, time_limit=10).makespan == 310
+    wider = {**four_models, "budgets": {"usd": 10}, "resources": {"slots": 2, "opus_tpm": 200000}}
     assert orchmilp.solve(wider, time_limit=10).makespan == 60 + 200 + 30
 
 
-def test_the_checker_rejects_a_wrong_mode_an_overrun_budget_and_a_missed_deadline():
-    plan = orchmilp.solve(FOUR, time_limit=10).to_dict()
-    assert check_plan(FOUR, plan) == []
+def test_the_checker_rejects_a_wrong_mode_an_overrun_budget_and_a_missed_deadline(four_models):
+    plan = orchmilp.solve(four_models, time_limit=10).to_dict()
+    assert check_plan(four_models, plan) == []
     unknown = copy.deepcopy(plan)
     unknown["schedule"][0]["mode"] = "gpt"
-    assert any("not one of its modes" in p for p in check_plan(FOUR, unknown))
+    assert any("not one of its modes" in p for p in check_plan(four_models, unknown))
     missing = copy.deepcopy(plan)
     del missing["schedule"][0]["mode"]
-    assert any("not one of its modes" in p for p in check_plan(FOUR, missing))
-    assert any("over the budget" in p for p in check_plan({**FOUR, "budgets": {"usd": 2}}, plan))
+    assert any("not one of its modes" in p for p in check_plan(four_models, missing))
+    assert any("over the budget" in p for p in check_plan({**four_models, "budgets": {"usd": 2}}, plan))
     lied = copy.deepcopy(plan)
     lied["consumes"]["usd"] = 1.0
-    assert any("consumes.usd" in p for p in check_plan(FOUR, lied))
-    assert any("past the deadline" in p for p in check_plan({**FOUR, "deadline": 300}, plan))
+    assert any("consumes.usd" in p for p in check_plan(four_models, lied))
+    assert any("past the deadline" in p for p in check_plan({**four_models, "deadline": 300}, plan))
     # another mode changes the duration the plan must respect
     slower = copy.deepcopy(plan)
     slower["schedule"][2]["mode"] = "opus"
-    assert check_plan(FOUR, slower)
+    assert check_plan(four_models, slower)
 
 
-def test_a_deadline_that_no_choice_meets_and_a_budget_below_the_cheapest_are_one_line_errors():
+def test_a_deadline_that_no_choice_meets_and_a_budget_below_the_cheapest_are_one_line_errors(four_models):
     with pytest.raises(InvalidWorkflow, match="budgets.usd = 0.2: the cheapest modes consume 0.5"):
-        orchmilp.solve({**FOUR, "budgets": {"usd": 0.2}}, time_limit=5)
+        orchmilp.solve({**four_models, "budgets": {"usd": 0.2}}, time_limit=5)
     with pytest.raises(InvalidWorkflow, match="deadline = 200"):
-        orchmilp.solve({**FOUR, "deadline": 200}, time_limit=5)
-    met = orchmilp.solve({**FOUR, "deadline": 320}, time_limit=5)
+        orchmilp.solve({**four_models, "deadline": 200}, time_limit=5)
+    met = orchmilp.solve({**four_models, "deadline": 320}, time_limit=5)
     assert met.makespan <= 320
 
 
@@ -110,8 +110,8 @@ def test_a_deadline_that_no_choice_meets_and_a_budget_below_the_cheapest_are_one
         (lambda w: w["agents"][0]["modes"][0].update(consumes={"usd": -1}), "must be >= 0"),
     ],
 )
-def test_bad_modes_are_one_line_errors_naming_the_agent_and_field(tmp_path, capsys, change, message):
-    workflow = copy.deepcopy(FOUR)
+def test_bad_modes_are_one_line_errors_naming_the_agent_and_field(tmp_path, capsys, change, message, four_models):
+    workflow = copy.deepcopy(four_models)
     change(workflow)
     with pytest.raises(InvalidWorkflow, match=message):
         orchmilp.load(workflow)
@@ -122,9 +122,9 @@ def test_bad_modes_are_one_line_errors_naming_the_agent_and_field(tmp_path, caps
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
-def test_the_command_line_shows_the_modes_and_the_spend_and_check_accepts_the_plan(tmp_path, capsys):
+def test_the_command_line_shows_the_modes_and_the_spend_and_check_accepts_the_plan(tmp_path, capsys, four_models):
     path = tmp_path / "wf.json"
-    path.write_text(json.dumps(FOUR))
+    path.write_text(json.dumps(four_models))
     out = tmp_path / "plan.json"
     assert main(["solve", str(path), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -180,9 +180,9 @@ def test_least_spend_by_a_deadline_against_brute_force_over_every_choice_of_mode
         assert objective["value"] == pytest.approx(least)
 
 
-def test_the_command_line_finds_the_least_spend_by_a_deadline(tmp_path, capsys):
+def test_the_command_line_finds_the_least_spend_by_a_deadline(tmp_path, capsys, four_models):
     path = tmp_path / "wf.json"
-    path.write_text(json.dumps(FOUR))
+    path.write_text(json.dumps(four_models))
     out = tmp_path / "plan.json"
     assert main(["solve", str(path), "--objective", "usd", "--deadline", "480", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
@@ -190,7 +190,7 @@ def test_the_command_line_finds_the_least_spend_by_a_deadline(tmp_path, capsys):
     plan = json.loads(out.read_text())
     # haiku for the plan and the short implementation, opus for the long one: 150 + 220 + 30
     assert plan["makespan"] == 400 and plan["objective"]["value"] == pytest.approx(1.8)
-    assert check_plan({**FOUR, "deadline": 480}, plan) == []
+    assert check_plan({**four_models, "deadline": 480}, plan) == []
     assert main(["solve", str(path), "--objective", "usd", "-q"]) != 0  # no deadline
     assert "needs a deadline" in capsys.readouterr().err
     plain = ROOT / "instances" / "examples" / "refactor.json"
@@ -198,32 +198,32 @@ def test_the_command_line_finds_the_least_spend_by_a_deadline(tmp_path, capsys):
     assert "no agent consumes 'usd'" in capsys.readouterr().err
 
 
-def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, capsys):
-    counts = [len(a.get("modes", [None])) for a in FOUR["agents"]]
+def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, capsys, four_models):
+    counts = [len(a.get("modes", [None])) for a in four_models["agents"]]
     every = []
     for choice in itertools.product(*(range(c) for c in counts)):
-        single, usd = in_modes(FOUR, choice)
-        if usd <= FOUR["budgets"]["usd"] + 1e-9:
+        single, usd = in_modes(four_models, choice)
+        if usd <= four_models["budgets"]["usd"] + 1e-9:
             every.append((reference_optimum(single), round(usd, 6)))
     front = sorted(
         {(m, u) for m, u in every if not any(m2 <= m and u2 <= u and (m2, u2) != (m, u) for m2, u2 in every)}
     )
     path = tmp_path / "wf.json"
-    path.write_text(json.dumps(FOUR))
+    path.write_text(json.dumps(four_models))
     plot = tmp_path / "front.png"
     assert main(["pareto", str(path), "--y", "usd", "--plot", str(plot), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["complete"] and [(p["makespan"], round(p["usd"], 6)) for p in out["points"]] == front
     for p in out["points"]:
         assert p["makespan_status"] == "optimal" and p["usd_status"] == "optimal"
-        assert check_plan({**FOUR, "deadline": p["makespan"]}, p["plan"]) == []
+        assert check_plan({**four_models, "deadline": p["makespan"]}, p["plan"]) == []
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from orchmilp.api import pareto  # the library reaches the same service
 
-    assert [(p["makespan"], round(p["usd"], 6)) for p in pareto(FOUR, "usd").points] == front
+    assert [(p["makespan"], round(p["usd"], 6)) for p in pareto(four_models, "usd").points] == front
 
 
-def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_mode(tmp_path):
+def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_mode(tmp_path, four_models):
     history = tmp_path / "history.jsonl"
     rows = []
     # impl-a ran twice in opus: 1.0 and 3.0 usd; plan in opus once: 1.5 usd; nothing else recorded
@@ -241,7 +241,7 @@ def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_m
             }
         )
     history.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    prediction = orchmilp.predict(FOUR, history=history, samples=4000, level=0.9)
+    prediction = orchmilp.predict(four_models, history=history, samples=4000, level=0.9)
     spend = prediction.spend["usd"]
     # the plan keeps opus, opus, haiku (its durations are the modes' own, not the history's):
     # impl-b 0.15 and test 0.05 declared; plan always 1.5; impl-a 1.0 or 3.0 half the time each
@@ -272,8 +272,8 @@ def test_a_mode_no_capacity_fits_is_never_chosen_even_when_it_comes_first():
         orchmilp.load({**workflow, "agents": [{"id": "a", "modes": [workflow["agents"][0]["modes"][0]]}]})
 
 
-def _plan_attempts(rows):
-    """A history of ok attempts of FOUR's agent 'plan': (run, mode, seconds) each."""
+def _plan_attempts(rows, four_models):
+    """A history of ok attempts of four_models's agent 'plan': (run, mode, seconds) each."""
     from orchmilp.history import History
 
     k = len(rows)
@@ -291,7 +291,7 @@ def _plan_attempts(rows):
     )
 
 
-def test_with_history_each_mode_is_planned_with_its_own_median_run_time():
+def test_with_history_each_mode_is_planned_with_its_own_median_run_time(four_models):
     """A kind's run times are learnt per mode: opus 'plan' took ~20 s in past runs (declared 60),
     haiku 'plan' ~300 s (declared 150); the plan uses those figures for the mode it chooses."""
     import json
@@ -303,7 +303,7 @@ def test_with_history_each_mode_is_planned_with_its_own_median_run_time():
         for run in range(4)
         for mode, took in (("opus", 20.0 + run), ("haiku", 300.0 + run))
     ]
-    inputs = read_inputs(FOUR, _plan_attempts(rows))
+    inputs = read_inputs(four_models, _plan_attempts(rows, four_models))
     plan_modes = {m["name"]: m["duration"] for m in inputs.planned.workflow["agents"][0]["modes"]}
     assert plan_modes == {"opus": 21.5, "haiku": 301.5}  # the medians of 20-23 and 300-303
     other = inputs.planned.workflow["agents"][1]["modes"]
@@ -314,7 +314,7 @@ def test_with_history_each_mode_is_planned_with_its_own_median_run_time():
     assert_valid_plan(json.loads(json.dumps(inputs.planned.workflow)), result.to_dict())
 
 
-def test_the_prediction_of_a_modal_plan_learns_each_agent_from_its_chosen_mode():
+def test_the_prediction_of_a_modal_plan_learns_each_agent_from_its_chosen_mode(four_models):
     """Past 'plan' attempts: opus about 20 s, haiku about 300 s. The prediction of a plan that
     runs 'plan' in opus draws its run time from the opus attempts only (p50 near 21.5 s, not
     the mixture's ~160 s)."""
@@ -323,7 +323,7 @@ def test_the_prediction_of_a_modal_plan_learns_each_agent_from_its_chosen_mode()
     rng = np.random.default_rng(1)
     rows = [(f"r{k}", "opus", 20.0 * rng.lognormal(0, 0.05)) for k in range(6)]
     rows += [(f"s{k}", "haiku", 300.0 * rng.lognormal(0, 0.05)) for k in range(6)]
-    inputs = read_inputs(FOUR, _plan_attempts(rows))
+    inputs = read_inputs(four_models, _plan_attempts(rows, four_models))
     result = orchmilp.solve(inputs.planned, time_limit=10)
     prediction = inputs.predict(result, samples=2000)
     plan = next(a for a in prediction.agents if a["id"] == "plan")

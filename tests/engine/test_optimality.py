@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from helpers import assert_valid_plan
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
-from strategies import workflows
 
 import orchmilp
+from tests.helpers import assert_valid_plan
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from helpers import assert_valid_plan
 
 import orchmilp
 from orchmilp.schedule.build import build_plan, groups
 from orchmilp.schedule.partial_order import earliest_starts, partial_order
+from tests.helpers import assert_valid_plan
 
 
 def test_resource_flow_orders_only_what_must_be_ordered():

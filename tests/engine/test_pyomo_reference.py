@@ -8,13 +8,13 @@ import importlib.util
 import numpy as np
 import pyomo.environ as pyo
 import pytest
-from helpers import ROOT
 from hypothesis import HealthCheck, example, given, settings
-from strategies import workflows
 
 import orchmilp
 from orchmilp.compile.time_indexed import TimeIndexed
 from orchmilp.solvers.highs import solve_mip
+from tests.helpers import ROOT
+from tests.strategies import workflows
 
 _spec = importlib.util.spec_from_file_location("time_indexed_pyomo", ROOT / "models" / "time_indexed_pyomo.py")
 reference = importlib.util.module_from_spec(_spec)

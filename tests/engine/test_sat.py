@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
-from strategies import workflows
 
 import orchmilp
 from orchmilp.bounds.propagation import Propagator
@@ -15,6 +12,9 @@ from orchmilp.check import check_plan
 from orchmilp.exact import sat
 from orchmilp.exact.probe import FEASIBLE, INFEASIBLE
 from orchmilp.search.phases import feasible_schedule
+from tests.helpers import ROOT
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 pytestmark = pytest.mark.skipif(not sat.available(), reason="python-sat with pindakaas is not installed")
 

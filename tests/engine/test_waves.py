@@ -11,9 +11,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import ROOT, assert_valid_plan, read_json
 from hypothesis import HealthCheck, given, settings
-from strategies import workflows
 
 import orchmilp
 from orchmilp.bounds.wave_lp import wave_lp_bound
@@ -24,6 +22,8 @@ from orchmilp.search import waves as waves_search
 from orchmilp.search.wave_prefix import prefix_search, wave_bound
 from orchmilp.search.waves import WavePlan, feasible, reoptimize_windows
 from orchmilp.services import PlanRequest, plan
+from tests.helpers import ROOT, assert_valid_plan, read_json
+from tests.strategies import workflows
 
 EXAMPLES = ROOT / "instances" / "examples"
 

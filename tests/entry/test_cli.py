@@ -8,9 +8,9 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT, assert_valid_plan, example_params, read_json
 
 from orchmilp.cli import main
+from tests.helpers import ROOT, assert_valid_plan, example_params, read_json
 
 CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
 

@@ -11,9 +11,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import FOUR, sleepers_alive
 
 from orchmilp.check import check_plan
+from tests.helpers import sleepers_alive
 
 pytest.importorskip("mcp")
 
@@ -494,14 +494,14 @@ def test_background_runs_through_the_official_sdk_client(root):
     assert [(x["agent"], x["status"]) for x in lines if x["run"] == slow_id] == [("slow", "cancelled")]
 
 
-def test_model_choice_through_the_server_least_spend_by_a_deadline_and_the_front(root):
+def test_model_choice_through_the_server_least_spend_by_a_deadline_and_the_front(root, four_models):
     client = Client(root)
     try:
-        ok, plan, _ = client.call("solve", workflow=FOUR, objective="usd", deadline=480, time_limit=10)
+        ok, plan, _ = client.call("solve", workflow=four_models, objective="usd", deadline=480, time_limit=10)
         assert ok, plan
         assert plan["objective"]["value"] == pytest.approx(1.8) and plan["objective"]["status"] == "optimal"
-        assert check_plan({**FOUR, "deadline": 480}, plan) == []
-        ok, front, _ = client.call("pareto", workflow=FOUR, y="usd", time_limit=20)
+        assert check_plan({**four_models, "deadline": 480}, plan) == []
+        ok, front, _ = client.call("pareto", workflow=four_models, y="usd", time_limit=20)
         assert ok, front
         assert front["complete"] and [(p["makespan"], round(p["usd"], 6)) for p in front["points"]] == [
             (310, 2.9),
@@ -509,7 +509,7 @@ def test_model_choice_through_the_server_least_spend_by_a_deadline_and_the_front
             (490, 1.6),
             (580, 0.5),
         ]
-        ok, refused, _ = client.call("solve", workflow=FOUR, objective="eur", deadline=480)
+        ok, refused, _ = client.call("solve", workflow=four_models, objective="eur", deadline=480)
         assert not ok and "no agent consumes 'eur'" in str(refused)
     finally:
         client.close()

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, assert_valid_plan
 
 import orchmilp
 from orchmilp.cli import main
+from tests.helpers import ROOT, assert_valid_plan
 
 PY = sys.executable
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from orchmilp.cli import main
 from orchmilp.io.claude import to_claude
+from tests.helpers import ROOT
 
 REFACTOR = ROOT / "instances" / "examples" / "refactor.json"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 import pytest
-from helpers import ROOT
+
+from tests.helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 

@@ -206,9 +206,9 @@ def test_the_fast_schema_check_never_accepts_what_the_schema_refuses():
     import sys
 
     import jsonschema
-    from helpers import ROOT
 
     from orchmilp.io.workflow import _surely_valid, workflow_schema
+    from tests.helpers import ROOT
 
     sys.path.insert(0, str(ROOT / "bench"))
     from fuzz import _mutate, seeds

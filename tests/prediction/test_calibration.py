@@ -62,13 +62,12 @@ def test_a_prediction_with_enough_past_runs_of_its_workflow_gets_the_calibrated_
     the Monte Carlo interval is kept beside it; without enough runs nothing changes."""
     import json
 
-    from helpers import ROOT, converted_trace
-
     from orchmilp.engine import complete_runs, load_as_written
     from orchmilp.history import read_history
     from orchmilp.prediction.backtest import Case
     from orchmilp.prediction.calibration import calibrate
     from orchmilp.services import PredictRequest, predict
+    from tests.helpers import ROOT, converted_trace
 
     sra = ROOT / "instances" / "wfcommons" / "srasearch"
     workflow = converted_trace("srasearch-chameleon-10a-001.json", tmp_path / "sra.json")
@@ -90,9 +89,8 @@ def test_a_prediction_with_enough_past_runs_of_its_workflow_gets_the_calibrated_
 
 def test_solve_with_history_reports_the_calibrated_interval_and_its_measured_coverage(tmp_path):
 
-    from helpers import ROOT, assert_valid_plan, converted_trace
-
     from orchmilp.services import PlanRequest, Reports, plan
+    from tests.helpers import ROOT, assert_valid_plan, converted_trace
 
     sra = ROOT / "instances" / "wfcommons" / "srasearch"
     workflow = converted_trace("srasearch-chameleon-10a-002.json", tmp_path / "sra.json")
@@ -112,12 +110,11 @@ def test_solve_with_history_reports_the_calibrated_interval_and_its_measured_cov
 def test_calibration_takes_only_the_runs_its_seconds_allow():
     """Too little time for three past runs of the workflow (or too many agents to plan them in
     time): the Monte Carlo interval stays, nothing runs over the deadline."""
-    from helpers import ROOT
-
     import orchmilp
     from orchmilp.engine import calibrated, load_as_written
     from orchmilp.history import read_history
     from orchmilp.prediction import predict_plan
+    from tests.helpers import ROOT
 
     sra = ROOT / "instances" / "wfcommons" / "srasearch"
     workflow = _sra_10a_workflow(sra)

@@ -428,11 +428,10 @@ def test_run_level_width_effect_is_learned_when_runs_with_more_agents_are_slower
     assert ratio == pytest.approx(2.0, rel=0.2)
 
 
-def test_spend_intervals_cover_held_out_runs_as_often_as_their_level_says(tmp_path):
+def test_spend_intervals_cover_held_out_runs_as_often_as_their_level_says(tmp_path, four_models):
     """Leave one run out on 60 generated runs of a two-agent workflow in fixed modes: each
     agent's usd per run drawn from its own log-normal; the 90% interval of the total covers
     the held-out runs within binomial tolerance, and is narrower than the range of all totals."""
-    from helpers import FOUR
 
     from orchmilp.history import read_history
     from orchmilp.io.modes import mode_table
@@ -465,7 +464,7 @@ def test_spend_intervals_cover_held_out_runs_as_often_as_their_level_says(tmp_pa
         totals.append(total)
     path = tmp_path / "history.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    table = mode_table(FOUR)
+    table = mode_table(four_models)
     modes = {"plan": "opus", "impl-a": "opus", "impl-b": "haiku"}
     out = backtest_spend(table, list(table.ids), modes, read_history(path), "usd", level=0.9, samples=2000)
     assert out["runs"] == 60
@@ -473,8 +472,7 @@ def test_spend_intervals_cover_held_out_runs_as_often_as_their_level_says(tmp_pa
     assert out["mean_width"] < max(totals) - min(totals)
 
 
-def test_the_backtest_command_covers_the_spend_of_a_workflow_with_model_choice(tmp_path):
-    from helpers import FOUR
+def test_the_backtest_command_covers_the_spend_of_a_workflow_with_model_choice(tmp_path, four_models):
 
     rng = np.random.default_rng(5)
     lines = []
@@ -493,7 +491,7 @@ def test_the_backtest_command_covers_the_spend_of_a_workflow_with_model_choice(t
     history = tmp_path / "h.jsonl"
     history.write_text("\n".join(lines) + "\n")
     workflow = tmp_path / "four.json"
-    workflow.write_text(json.dumps(FOUR))
+    workflow.write_text(json.dumps(four_models))
     proc = _cli("backtest", history, "--workflow", workflow, "--json", "--samples", "500", "--time-limit", "2")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from helpers import assert_valid_plan
 
 import orchmilp
 from orchmilp.prediction import forecasts_for
 from orchmilp.prediction.robust import robust_plan, robust_result
 from orchmilp.prediction.simulate import makespans, sample_durations
+from tests.helpers import assert_valid_plan
 
 # two agents share one slot; "risky" is short but may take five times as long. Any order is
 # optimal for the planned durations; the robust choice runs the risky one first.

@@ -6,7 +6,6 @@ import struct
 
 import numpy as np
 import pytest
-from helpers import FOUR, ROOT, assert_valid_plan
 
 import orchmilp
 from orchmilp.cli import main
@@ -14,6 +13,7 @@ from orchmilp.report.content import report_content
 from orchmilp.report.diagrams import dot, mermaid
 from orchmilp.report.markdown import markdown_report
 from orchmilp.services import Reports
+from tests.helpers import ROOT, assert_valid_plan
 
 CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
 
@@ -310,14 +310,14 @@ def test_a_large_gantt_draws_collections_without_a_label_per_agent():
     assert ax.get_ylabel() == f"{n} agents, by start"
 
 
-def test_the_report_distributes_tokens_and_money_per_group_and_agent_and_prices_faster_models():
-    result = orchmilp.solve(FOUR, time_limit=10)
+def test_the_report_distributes_tokens_and_money_per_group_and_agent_and_prices_faster_models(four_models):
+    result = orchmilp.solve(four_models, time_limit=10)
     content = report_content(result, what_if_seconds=2)  # the what-ifs keep the chosen modes
     spend = content["spend"]
     chosen = {e["id"]: e.get("mode") for e in result.to_dict()["schedule"]}
     # each agent's usd from the workflow as written: its mode's, or its own
     usd = {}
-    for agent in FOUR["agents"]:
+    for agent in four_models["agents"]:
         modes = {m["name"]: m for m in agent.get("modes", [])}
         usd[agent["id"]] = modes[chosen[agent["id"]]]["consumes"]["usd"] if modes else agent["consumes"]["usd"]
     assert spend["totals"]["usd"] == pytest.approx(sum(usd.values()))

@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint, wait_for
 
 from orchmilp.check import check_run
 from orchmilp.errors import InvalidOptions
 from orchmilp.run import RunOptions, execute
+from tests.helpers import default_sigint, wait_for
 
 PY = sys.executable
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import default_sigint
 
 from orchmilp.check import check_plan, check_run
 from orchmilp.history import read_history
+from tests.helpers import default_sigint
 
 PY = sys.executable
 

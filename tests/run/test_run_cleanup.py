@@ -14,10 +14,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import default_sigint, wait_for
-from helpers import sleepers_alive as _alive
 
 from orchmilp.check import check_run
+from tests.helpers import default_sigint, wait_for
+from tests.helpers import sleepers_alive as _alive
 
 PY = sys.executable
 SLEEP = f"{PY} -c 'import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN if sys.argv[1] == \"deaf\" else signal.SIG_DFL); time.sleep(60)'"

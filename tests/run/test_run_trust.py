@@ -14,11 +14,11 @@ import warnings
 from pathlib import Path
 
 import pytest
-from helpers import sleepers_alive
 
 from orchmilp.check import check_run
 from orchmilp.errors import RunError
 from orchmilp.history import append_attempt, read_history
+from tests.helpers import sleepers_alive
 
 PY = sys.executable
 

@@ -9,7 +9,6 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import ROOT
 
 import orchmilp
 from orchmilp.check import check_run
@@ -20,6 +19,7 @@ from orchmilp.prediction import waits_for_of_plan
 from orchmilp.prediction.simulate import makespans
 from orchmilp.run import session as sessions
 from orchmilp.services.session import SessionStart, session_cancel, session_done, session_start, session_status
+from tests.helpers import ROOT
 
 EXAMPLES = [
     pytest.param(p, marks=pytest.mark.slow) if p.stem == "map-reduce" else p

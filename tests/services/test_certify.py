@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
-from reference import reference_optimum
-from strategies import workflows
 
 from orchmilp.certificate import available, encode
 from orchmilp.cli import main
+from tests.helpers import ROOT
+from tests.reference import reference_optimum
+from tests.strategies import workflows
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs python-sat and dratify")
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-from helpers import ROOT
-
 from orchmilp.cli import main
+from tests.helpers import ROOT
 
 PAT16 = ROOT / "instances" / "psplib" / "patterson" / "pat16.rcp"  # optimum 32
 

@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-from helpers import ROOT, assert_valid_plan, read_json
 
 from orchmilp.check import check_plan
 from orchmilp.deadline import Deadline
@@ -23,6 +22,7 @@ from orchmilp.services import (
     predict,
     whatif,
 )
+from tests.helpers import ROOT, assert_valid_plan, read_json
 
 CODE_REVIEW = ROOT / "instances" / "examples" / "code-review.json"
 

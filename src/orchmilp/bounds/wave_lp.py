@@ -32,6 +32,9 @@ from .feasible_subsets import _PRICING_NODES, _best_subset, _fractional_bound
 __all__ = ["wave_lp_bound"]
 
 _EPS = 1e-9
+#: When no column prices out but a pricing search stopped at its node limit (its bound then
+#: weakens Farley's), the pricing is repeated with this many nodes
+_FINAL_PRICING_NODES = 20_000_000
 
 
 def _clashes(problem: Problem, agents: np.ndarray) -> np.ndarray:
@@ -89,20 +92,21 @@ def wave_lp_bound(problem: Problem, deadline: float = math.inf) -> float:
         add(np.arange(n) == a)
     levels = sorted(set(d.tolist()))
     best_bound = 0.0
+    nodes = _PRICING_NODES
     while time.perf_counter() < deadline:
         h.run()
         if h.getModelStatus() != h.getModelStatus().kOptimal:
             break
         price = np.maximum(np.asarray(h.getSolution().row_dual)[:n], 0.0)
-        theta, added = 1.0, 0
+        theta, added, exact = 1.0, 0, True
         for t in levels:
             cand = np.flatnonzero((d <= t + _EPS) & (price > 1e-12))
             if len(cand) == 0:
                 continue
             cand = cand[np.argsort(-price[cand], kind="stable")].astype(np.int64)
-            value, mask, done = _best_subset(cand, price, usage, capacity, clash, _PRICING_NODES, t + 1e-9)
+            value, mask, done = _best_subset(cand, price, usage, capacity, clash, nodes, t + 1e-9)
             top = value if done else max(value, _fractional_bound(cand, price, usage, capacity))
-            theta = max(theta, top / t)
+            theta, exact = max(theta, top / t), exact and done
             if mask.any():
                 members = np.zeros(n, bool)
                 members[cand[mask]] = True
@@ -111,5 +115,7 @@ def wave_lp_bound(problem: Problem, deadline: float = math.inf) -> float:
                 break
         best_bound = max(best_bound, float(price.sum()) / theta)
         if added == 0:
-            break
+            if exact or nodes >= _FINAL_PRICING_NODES:
+                break
+            nodes = _FINAL_PRICING_NODES  # a pricing search stopped short: once more, searching longer
     return max(0.0, best_bound * (1 - 1e-9) - 1e-9)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import time
 
 import numpy as np
@@ -360,6 +361,7 @@ def _coarse_only(mp: pytest.MonkeyPatch) -> None:
     of 2 steps or more from makespans of 4 up."""
     mp.setattr(modes_search, "SAT_MAX_STEPS", 0)
     mp.setattr(modes_search, "COARSE_STEPS", 3)
+    mp.setattr(modes_search, "COARSE_EARLY_SECONDS", 0.0)  # before the local moves, as at 20 s and more
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -458,7 +460,10 @@ def test_the_coarse_benders_phase_proves_what_the_relaxation_cannot():
     with pytest.MonkeyPatch.context() as mp:
         _coarse_only(mp)
         solved = orchmilp.solve(workflow, time_limit=10)
+        mp.setattr(modes_search, "COARSE_EARLY_SECONDS", math.inf)  # after the local moves
+        later = orchmilp.solve(workflow, time_limit=10)
     assert relaxed.bound == 3
-    assert solved.status.value == "optimal" and solved.makespan == 4
-    assert solved.bound_source == modes_search.COARSE_SOURCE
-    assert_valid_plan(workflow, solved.to_dict(), optimum=4)
+    for result in (solved, later):
+        assert result.status.value == "optimal" and result.makespan == 4
+        assert result.bound_source == modes_search.COARSE_SOURCE
+        assert_valid_plan(workflow, result.to_dict(), optimum=4)

@@ -85,6 +85,10 @@ COARSE_STEPS = 150
 #: first question took 6 s on 40 agents and the moves found the shorter plans in 20 s:
 #: bench/modes.py)
 COARSE_EARLY_AGENTS = 30
+#: ... and with at least this time limit: with less, the first two choices' short plans and
+#: the master's first choices left worse plans than the local moves (llm-modes-20-* at 8 and
+#: 12 s: 613 -> 676, 761 -> 819), where at 20 s it proves two of three
+COARSE_EARLY_SECONDS = 20.0
 COARSE_SHARE = 0.8
 COARSE_BUILD_SHARE = 0.2
 COARSE_PROBE_SHARE = 0.5
@@ -345,7 +349,8 @@ def solve_modes(
     step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
     sat_step = _sat_step(table, first, options, relaxation.bound, step)
     coarse = sat_step is None and step is not None and options.use_sat and options.dispatch == "events"
-    early = coarse and first.n <= COARSE_EARLY_AGENTS  # 4a before the local moves, not after
+    # 4a before the local moves, not after, on small workflows given the time to prove
+    early = coarse and first.n <= COARSE_EARLY_AGENTS and options.time_limit >= COARSE_EARLY_SECONDS
 
     def coarse_benders() -> bool:
         """Phase 4a with its share of the time left: True when it proved the best plan optimal."""

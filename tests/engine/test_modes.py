@@ -346,10 +346,7 @@ def test_the_dual_feasible_functions_keep_any_shares_that_fit_within_one(uses, k
 @given(mode_workflows())
 def test_the_mode_relaxation_never_bounds_above_the_brute_force_optimum(workflow):
     optimum = mode_brute_force(workflow)
-    table, problem = mode_table(workflow), orchmilp.load(workflow)
-    capacity = {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
-    locks = [lock.writers for lock in problem.locks]
-    relaxed = mode_relaxation(table, problem.edges, capacity, 5.0, SolveOptions(), locks=locks)
+    relaxed = mode_relaxation(mode_table(workflow), orchmilp.load(workflow), 5.0, SolveOptions())
     if optimum is None:
         assert relaxed.choice is None  # no choice within the budget: the relaxation is infeasible too
     else:
@@ -455,8 +452,7 @@ def test_the_coarse_benders_phase_proves_what_the_relaxation_cannot():
             {"id": "t3", "depends_on": ["t0", "t1", "t2"], "modes": mode},
         ],
     }
-    table, problem = mode_table(workflow), orchmilp.load(workflow)
-    relaxed = mode_relaxation(table, problem.edges, {"r0": 1.0}, 5.0, SolveOptions(), locks=[(2,)])
+    relaxed = mode_relaxation(mode_table(workflow), orchmilp.load(workflow), 5.0, SolveOptions())
     with pytest.MonkeyPatch.context() as mp:
         _coarse_only(mp)
         solved = orchmilp.solve(workflow, time_limit=10)

@@ -37,22 +37,6 @@ _EPS = 1e-9
 _FINAL_PRICING_NODES = 20_000_000
 
 
-def _clashes(problem: Problem, agents: np.ndarray) -> np.ndarray:
-    """``clash[a, b]``: agents ``agents[a]`` and ``agents[b]`` never share a wave."""
-    sub = np.ix_(agents, agents)
-    before = problem.precedence_matrix[sub]
-    clash = before | before.T
-    partner = {int(j): k for k, j in enumerate(agents)}
-    for a, b in problem.conflict_pairs:
-        if int(a) in partner and int(b) in partner:
-            clash[partner[int(a)], partner[int(b)]] = clash[partner[int(b)], partner[int(a)]] = True
-    usage, capacity = problem.cumulative.usage[agents], problem.cumulative.capacity
-    for r in range(usage.shape[1]):
-        clash |= usage[:, r][:, None] + usage[:, r][None, :] > capacity[r] + _EPS
-    np.fill_diagonal(clash, False)
-    return clash
-
-
 def wave_lp_bound(problem: Problem, deadline: float = math.inf) -> float:
     """The set-covering LP's bound on every wave plan of ``problem`` (Farley's bound of the
     best iterate when ``deadline``, a ``perf_counter`` time, comes first). Neither it nor the
@@ -72,7 +56,9 @@ def wave_lp_bound(problem: Problem, deadline: float = math.inf) -> float:
     d = problem.durations[agents].astype(float)
     usage = np.ascontiguousarray(problem.cumulative.usage[agents], dtype=float)
     capacity = np.ascontiguousarray(problem.cumulative.capacity, dtype=float)
-    clash = _clashes(problem, agents)
+    sub = np.ix_(agents, agents)  # never in one wave: ordered, or never running together
+    before = problem.precedence_matrix[sub]
+    clash = np.ascontiguousarray(before | before.T | problem.incompatible_pairs[sub])
     n = len(agents)
     h = new_highs()
     none_i, none_v = np.zeros(0, np.int32), np.zeros(0)

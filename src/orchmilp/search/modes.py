@@ -117,18 +117,19 @@ def _columns(table: ModeTable) -> list[tuple[int, int]]:
 
 def mode_relaxation(
     table: ModeTable,
-    edges: np.ndarray,
-    capacity: dict[str, float],
+    first: Problem,
     seconds: float,
     options: SolveOptions,
     below: float | None = None,
     excluded: Sequence[tuple[int, ...]] = (),
     spend: str | None = None,
-    locks: Sequence[Sequence[int]] = (),
 ) -> Relaxation:
     """Solve the mode-choice MILP of the module docstring within ``seconds``; with ``below``,
     only makespans up to it, and none of the ``excluded`` choices (no-good cuts); with
-    ``spend`` (a consumes key), minimise that instead of the makespan."""
+    ``spend`` (a consumes key), minimise that instead of the makespan. ``first`` (the workflow
+    in any choice of modes) gives the dependencies, capacities and file locks."""
+    edges, capacity = first.edges, _capacity(first)
+    locks = [lock.writers for lock in first.locks]
     cols = _columns(table)
     n, ny = len(table.ids), len(cols)
     s0, t_col = ny, ny + n  # S_j, then T
@@ -150,7 +151,7 @@ def mode_relaxation(
         row([(t_col, 1.0), (s0 + j, -1.0)] + [(c, -duration[c]) for c in by_agent[j]], 0.0, math.inf)
     for i, j in edges:
         row([(s0 + int(j), 1.0), (s0 + int(i), -1.0)] + [(c, -duration[c]) for c in by_agent[int(i)]], 0.0, math.inf)
-    later = _transitive_successors(n, edges) if n <= MAX_HEAD_TAIL_AGENTS else None
+    later = first.precedence_matrix if n <= MAX_HEAD_TAIL_AGENTS else None
     for weight in _energy_weights(table, capacity, cols, locks):
         energy = [(c, -weight[c] * duration[c]) for c in range(ny) if weight[c] > _EPS]
         if not energy:
@@ -215,19 +216,9 @@ def mode_relaxation(
     return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
 
 
-def _transitive_successors(n: int, edges: np.ndarray) -> np.ndarray:
-    """``later[i, j]``: a chain of dependencies leads from agent i to agent j."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from((int(i), int(j)) for i, j in edges)
-    later = np.zeros((n, n), bool)
-    for j in reversed(list(nx.topological_sort(graph))):
-        for k in graph.successors(j):
-            later[j, k] = True
-            later[j] |= later[k]
-    return later
+def _capacity(problem: Problem) -> dict[str, float]:
+    """Each declared capacity by name."""
+    return {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
 
 
 def _dual_feasible(x: np.ndarray, k: int) -> np.ndarray:
@@ -321,11 +312,8 @@ def solve_modes(
     first mode that fits (its dependencies, resources and locks), ``build`` makes the
     single-mode problem of a choice and ``plan`` plans it within some seconds."""
     deadline = started + options.time_limit
-    capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
-    locks = [lock.writers for lock in first.locks]
-    relaxation = mode_relaxation(
-        table, first.edges, capacity, RELAXATION_SHARE * options.time_limit, options, locks=locks
-    )
+    capacity = _capacity(first)
+    relaxation = mode_relaxation(table, first, RELAXATION_SHARE * options.time_limit, options)
     if relaxation.choice is None and relaxation.proven:
         raise NoPlanFits(_no_choice_fits(table))
     candidates = [c for c in (relaxation.choice, _fastest_within_budgets(table, capacity)) if c is not None]
@@ -357,8 +345,11 @@ def solve_modes(
         if best is None or step is None or best[0].makespan <= relaxation.bound + _EPS:
             return False
         until = time.perf_counter() + COARSE_SHARE * (deadline - time.perf_counter())
-        incumbent = best
-        return _coarse_benders(table, first, step, build, tried, attempt, lambda: best or incumbent, until)
+        return _coarse_benders(table, first, step, build, tried, attempt, incumbent, until)
+
+    def incumbent() -> tuple[Result, tuple[int, ...]]:
+        assert best is not None  # 4a runs only once a choice was planned
+        return best
 
     for k, choice in enumerate(candidates):
         attempt(choice, (0.1 if sat_step is not None or early else 0.5) / (len(candidates) - k))
@@ -406,9 +397,7 @@ def solve_modes(
         shortest = best[0].makespan
         settled = [c for c, r in tried.items() if r.lower_bound >= shortest - _EPS or _past(table, r.lower_bound)]
         below = shortest - (step if step else 1e-6 * max(1.0, shortest))
-        master = mode_relaxation(
-            table, first.edges, capacity, 0.5 * (deadline - time.perf_counter()), options, below, settled, locks=locks
-        )
+        master = mode_relaxation(table, first, 0.5 * (deadline - time.perf_counter()), options, below, settled)
         if master.choice is None and master.proven:
             lower, source = shortest, "mode benders"
             break
@@ -724,22 +713,14 @@ def solve_min_spend(
     if table.deadline is None:
         raise NoPlanFits(f"the objective {key} needs a deadline (the workflow's 'deadline' or --deadline)")
     deadline = started + options.time_limit
-    capacity = {name: float(c) for name, c in zip(first.resource_names, first.capacities)}
-    locks = [lock.writers for lock in first.locks]
+    capacity = _capacity(first)
     settled: list[tuple[int, ...]] = []
     tried: dict[tuple[int, ...], Result] = {}
     best: tuple[Result, tuple[int, ...]] | None = None
     lower = 0.0
     while deadline - time.perf_counter() > MIN_PLAN_SECONDS:
         master = mode_relaxation(
-            table,
-            first.edges,
-            capacity,
-            0.3 * (deadline - time.perf_counter()),
-            options,
-            excluded=settled,
-            spend=key,
-            locks=locks,
+            table, first, 0.3 * (deadline - time.perf_counter()), options, excluded=settled, spend=key
         )
         if master.choice is None:
             if master.proven and best is None:
@@ -764,7 +745,7 @@ def solve_min_spend(
             raise NoPlanFits(f"no plan that ends by the deadline {table.deadline:g} was found within the time limit")
         best = min(meeting, key=lambda rc: table.consumption(rc[1]).get(key, 0.0))
     result, choice = best
-    makespan_bound = mode_relaxation(table, first.edges, capacity, 0.5, options, locks=locks).bound
+    makespan_bound = mode_relaxation(table, first, 0.5, options).bound
     status = SolveStatus.OPTIMAL if result.makespan <= makespan_bound + 1e-9 else SolveStatus.FEASIBLE
     return (
         dataclasses.replace(

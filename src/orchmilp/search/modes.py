@@ -509,21 +509,28 @@ def _refute(
 ) -> _Refuted:
     """Ask for plans shorter than ``shortest`` (4): first just below it, then halfway between
     the bound and the shortest plan length still open; a "no" raises the bound, a "yes" is a
-    shorter plan, a probe out of time closes the lengths from it up to further questions."""
+    shorter plan, a probe out of time closes the lengths from it up to further questions;
+    when no length is left to ask, the lengths closed that way are asked once more (halfway),
+    each question with all the time left: the solver keeps what it learnt."""
     from ..exact.probe import FEASIBLE, INFEASIBLE
 
     high = int(round(shortest / step))  # the best plan, in steps
     low = max(int(math.ceil(lower / step - 1e-9)), 0)  # every plan is at least this long
     ceiling = min(high - 1, sat.horizon)  # the longest makespan still worth asking about
     plan: tuple[Result, tuple[int, ...]] | None = None
-    first = True
-    while low <= ceiling and time.perf_counter() < deadline - 0.05:
+    first, patient = True, False
+    while time.perf_counter() < deadline - 0.05:
+        if low > ceiling:  # the lengths left open were asked out of time: again, with all of it
+            ceiling = min(high - 1, sat.horizon)
+            if low > ceiling or patient:
+                break
+            patient = True
         left = deadline - 0.05 - time.perf_counter()
         if first:
             asked, seconds = ceiling, SAT_DOWN_SHARE * left
         else:
             asked = (low + ceiling) // 2
-            seconds = left if asked == low else SAT_SPLIT_SHARE * left
+            seconds = left if asked == low or patient else SAT_SPLIT_SHARE * left
         first = False
         answer, choice = sat.probe(asked, seconds)
         if answer.status == INFEASIBLE:

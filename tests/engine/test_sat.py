@@ -113,3 +113,25 @@ def test_a_stop_signal_ends_a_long_sat_search_at_once():
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
         solver.delete()
+
+
+def test_a_probe_on_a_long_grid_returns_within_its_time():
+    """Glucose looks at an interrupt only when it restarts, and on long grids it restarts
+    seldom: on this 20-agent workflow timed to the second (611 steps) a probe given 0.5 s
+    returned after 21 s. Long grids get a solver that stops on time (sat.solver_for)."""
+    import time
+
+    from orchmilp.bounds.propagation import propagate
+
+    problem = orchmilp.load(ROOT / "instances" / "sat" / "llm-20-second-grid.json")
+    p = np.round(problem.durations).astype(np.int64)
+    horizon = 611  # the energy bound; the shortest plan known is 612 steps long
+    windows = propagate(problem, p, horizon)
+    prover = sat.SatProver(problem, p, windows.es, windows.lf, horizon)
+    try:
+        for seconds in (0.5, 0.2):
+            started = time.monotonic()
+            answer = prover.probe(horizon, seconds)
+            assert time.monotonic() - started < seconds + 2.0, answer.status
+    finally:
+        prover.close()

@@ -31,7 +31,7 @@ from ..io.modes import ModeTable
 from ..model.problem import Problem
 from ..signals import run_interruptible
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
-from .sat import MAX_WEIGHT, SOLVER, BuildTimeout
+from .sat import MAX_WEIGHT, BuildTimeout, solver_for
 
 __all__ = ["ModeSatProver", "encodable", "MAX_BUDGET_WEIGHT"]
 
@@ -304,7 +304,7 @@ class ModeSatProver:
                 clauses.extend(
                     PBEnc.atmost(lits=lits, weights=weights, bound=bound, vpool=pool, encoding=EncType.best).clauses
                 )
-        self.solver = Solver(name=SOLVER, bootstrap_with=clauses)
+        self.solver = Solver(name=solver_for(H), bootstrap_with=clauses)
         self.variables, self.clauses = pool.top, len(clauses)
         self._asked: dict[int, int] = {}
 

@@ -135,3 +135,89 @@ def test_a_probe_on_a_long_grid_returns_within_its_time():
             assert time.monotonic() - started < seconds + 2.0, answer.status
     finally:
         prover.close()
+
+
+def _alive_with(marker: str) -> list[int]:
+    """Processes (zombies aside) whose command line holds ``marker``."""
+    import os
+    from pathlib import Path
+
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state != b"Z":
+            out.append(int(entry))
+    return out
+
+
+def test_a_long_grid_question_dies_with_orchmilp_even_by_sigkill():
+    """The child process that asks a long grid's question (exact/child_probe.py) is stopped
+    when the process that started it is SIGKILLed in the middle of the question."""
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from tests.helpers import wait_for
+
+    marker = f"orchmilp-probe-{uuid.uuid4().hex}"
+    script = (
+        f"# {marker}\n"
+        "import numpy as np, orchmilp\n"
+        "from orchmilp.bounds.propagation import propagate\n"
+        "from orchmilp.exact import sat\n"
+        f"problem = orchmilp.load({str(ROOT / 'instances' / 'sat' / 'llm-20-second-grid.json')!r})\n"
+        "p = np.round(problem.durations).astype(np.int64)\n"
+        "w = propagate(problem, p, 611)\n"
+        "prover = sat.SatProver(problem, p, w.es, w.lf, 611)\n"
+        "print('asking', flush=True)\n"
+        "prover.probe(611, 120.0)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "asking"
+        assert wait_for(lambda: len(_alive_with(marker)) == 2, 10), "the question's child did not start"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        assert wait_for(lambda: not _alive_with(marker), 5), _alive_with(marker)
+    finally:
+        parent.kill()
+        parent.wait()
+
+
+def test_a_long_grid_question_answered_in_a_child_gives_plans_and_proofs():
+    """On a grid of more than LONG_GRID_STEPS steps the answers come from the child process:
+    a plan of the optimal length (checked) and a proof that nothing is shorter."""
+    from orchmilp.bounds.propagation import propagate
+    from orchmilp.search.modes import result_of_schedule
+
+    workflow = {
+        "name": "long-grid",
+        "resources": {"slot": 2},
+        "agents": [
+            {"id": "a", "duration": 200, "uses": {"slot": 1}},
+            {"id": "b", "duration": 150, "uses": {"slot": 1}},
+            {"id": "c", "duration": 170, "uses": {"slot": 1}, "depends_on": ["b"]},
+            {"id": "d", "duration": 130, "uses": {"slot": 2}},
+        ],
+    }
+    problem = orchmilp.load(workflow)
+    p = np.round(problem.durations).astype(np.int64)
+    horizon = 450  # d alone (130), then a beside b -> c (150 + 170); or the other way round
+    assert horizon > sat.LONG_GRID_STEPS
+    windows = propagate(problem, p, horizon)
+    prover = sat.SatProver(problem, p, windows.es, windows.lf, horizon)
+    try:
+        found = prover.probe(horizon, 30)
+        assert found.status == FEASIBLE and found.start is not None
+        plan = result_of_schedule(problem, found.start.astype(float), 0.0)
+        assert check_plan(workflow, plan.to_dict(), samples=0) == [] and plan.makespan == horizon
+        assert prover.probe(horizon - 1, 30).status == INFEASIBLE
+    finally:
+        prover.close()

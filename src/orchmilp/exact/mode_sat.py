@@ -29,9 +29,8 @@ import numpy as np
 
 from ..io.modes import ModeTable
 from ..model.problem import Problem
-from ..signals import run_interruptible
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
-from .sat import MAX_WEIGHT, BuildTimeout, solver_for
+from .sat import MAX_WEIGHT, SOLVER, BuildTimeout, solve_within
 
 __all__ = ["ModeSatProver", "encodable", "MAX_BUDGET_WEIGHT"]
 
@@ -304,7 +303,7 @@ class ModeSatProver:
                 clauses.extend(
                     PBEnc.atmost(lits=lits, weights=weights, bound=bound, vpool=pool, encoding=EncType.best).clauses
                 )
-        self.solver = Solver(name=solver_for(H), bootstrap_with=clauses)
+        self.solver = Solver(name=SOLVER, bootstrap_with=clauses)
         self.variables, self.clauses = pool.top, len(clauses)
         self._asked: dict[int, int] = {}
 
@@ -351,19 +350,11 @@ class ModeSatProver:
         if a is None:
             return Probe(makespan, INFEASIBLE, None, 0), None
         assumptions = [a, self.pool.id("blocked")] if without_blocked else [a]
-        try:  # in a helper thread: Ctrl-C and SIGTERM are handled at once, not after the probe
-            answer = run_interruptible(
-                lambda: self.solver.solve_limited(assumptions=assumptions, expect_interrupt=True),
-                self.solver.interrupt,
-                seconds,
-            )
-        finally:
-            self.solver.clear_interrupt()
+        answer, model = solve_within(self.solver, assumptions, seconds, self.horizon)
         if answer is None:
             return Probe(makespan, UNKNOWN, None, 0), None
         if answer is False:
             return Probe(makespan, INFEASIBLE, None, 0), None
-        model = {v for v in self.solver.get_model() if v > 0}
         true = lambda lit: lit == self.TRUE or lit in model  # noqa: E731
         choice, start = [], np.empty(self.n, np.int64)
         for j, ms in enumerate(self.modes):

@@ -21,6 +21,7 @@ Optional: needs ``pip install 'orchmilp[sat]'`` (python-sat with pindakaas).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -28,22 +29,32 @@ from ..model.problem import Problem
 from ..signals import run_interruptible
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
-__all__ = ["available", "SatProver", "SOLVER", "BuildTimeout", "small_weights", "solver_for"]
+__all__ = ["available", "SatProver", "SOLVER", "BuildTimeout", "small_weights", "solve_within"]
 
 #: a CDCL solver of python-sat that can be interrupted (CaDiCaL cannot)
 SOLVER = "glucose42"
-#: Glucose 4.2 looks at an interrupt only when it restarts, and on long grids it restarts
-#: seldom: on the 611 steps of a 20-agent LLM workflow timed to the second, a probe given
-#: 0.5 s returned after 21 s, and ``solve`` with a 10 s limit took up to 17.5 s. MapleChrono
-#: stops within 10 ms there; on the short grids of PSPLIB Glucose proves faster (a 30-agent
-#: multi-mode refutation: 6.4 s against 18 s). So grids longer than this get MapleChrono.
+#: encodings of more grid steps ask each question in a child process (child_probe.py: Glucose
+#: looks at an interrupt only when it restarts, and on long grids that can be 20 s late)
 LONG_GRID_STEPS = 300
-LONG_GRID_SOLVER = "maplechrono"
 
 
-def solver_for(horizon: int) -> str:
-    """The CDCL solver for an encoding of ``horizon`` grid steps (:data:`LONG_GRID_STEPS`)."""
-    return SOLVER if horizon <= LONG_GRID_STEPS else LONG_GRID_SOLVER
+def solve_within(solver: Any, assumptions: list[int], seconds: float, horizon: int) -> tuple[bool | None, set[int]]:
+    """The answer of ``solver`` under ``assumptions`` within ``seconds``: True with the set of
+    true variables, False, or None when the time ran out. On grids of more than
+    :data:`LONG_GRID_STEPS` steps in a child process that is killed when it overruns; else in
+    a helper thread, so that Ctrl-C and SIGTERM are handled at once, not after the probe."""
+    from . import child_probe
+
+    if horizon > LONG_GRID_STEPS and child_probe.available():
+        answer, true = child_probe.solve_in_child(solver, assumptions, seconds)
+        return answer, set(true.tolist()) if true is not None else set()
+    try:
+        answer = run_interruptible(
+            lambda: solver.solve_limited(assumptions=assumptions, expect_interrupt=True), solver.interrupt, seconds
+        )
+    finally:
+        solver.clear_interrupt()
+    return answer, {v for v in solver.get_model() if v > 0} if answer else set()
 
 
 #: capacity constraints with larger weights (after dividing by their gcd) are not encoded: their
@@ -166,7 +177,7 @@ class SatProver:
                     continue
                 enc = PBEnc.atmost(lits=lits, weights=weights, bound=bound, vpool=pool, encoding=EncType.best)
                 clauses.extend(enc.clauses)
-        self.solver = Solver(name=solver_for(self.horizon), bootstrap_with=clauses)
+        self.solver = Solver(name=SOLVER, bootstrap_with=clauses)
         self.variables, self.clauses = pool.top, len(clauses)
 
     def _assumptions(self, makespan: int) -> list[int] | None:
@@ -186,19 +197,11 @@ class SatProver:
         assumptions = self._assumptions(makespan)
         if assumptions is None:
             return Probe(makespan, INFEASIBLE, None, 0)
-        try:  # in a helper thread: Ctrl-C and SIGTERM are handled at once, not after the probe
-            answer = run_interruptible(
-                lambda: self.solver.solve_limited(assumptions=assumptions, expect_interrupt=True),
-                self.solver.interrupt,
-                seconds,
-            )
-        finally:
-            self.solver.clear_interrupt()
+        answer, model = solve_within(self.solver, assumptions, seconds, self.horizon)
         if answer is None:
             return Probe(makespan, UNKNOWN, None, 0)
         if answer is False:
             return Probe(makespan, INFEASIBLE, None, 0)
-        model = set(v for v in self.solver.get_model() if v > 0)
         start = np.empty(self.problem.n, np.int64)
         for j in range(self.problem.n):
             t = int(self.es[j])

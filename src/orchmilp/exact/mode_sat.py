@@ -147,10 +147,17 @@ def _dominates(a, b, earlier: bool) -> bool:
     return earlier or not equal
 
 
-def encodable(table: ModeTable, problem: Problem, step: float, relax_budgets: bool = False) -> bool:
+def encodable(
+    table: ModeTable,
+    problem: Problem,
+    step: float,
+    relax_budgets: bool = False,
+    modes: list[list[tuple[int, int]]] | None = None,
+) -> bool:
     """Whether every binding capacity and budget (with ``relax_budgets``: every binding
-    capacity) has small whole-number weights."""
-    modes = grid_modes(table, problem, step)
+    capacity) has small whole-number weights; ``modes``: :func:`grid_modes`, if known."""
+    if modes is None:
+        modes = grid_modes(table, problem, step)
     for _label, usage, cap in _capacities(table, problem, modes):
         if _integers(list(usage.values()), cap, MAX_WEIGHT) is None:
             return False

@@ -571,9 +571,12 @@ def _coarse_benders(
 
     shortest = incumbent()[0].makespan
     g = math.ceil(round(shortest / step) / COARSE_STEPS)
-    if g < 2 or not sat.available() or not mode_sat.encodable(table, first, step, relax_budgets=True):
+    if g < 2 or not sat.available():
         return False
-    coarse = [[(p // g, m) for p, m in ms] for ms in mode_sat.grid_modes(table, first, step)]
+    fine = mode_sat.grid_modes(table, first, step)
+    if not mode_sat.encodable(table, first, step, relax_budgets=True, modes=fine):
+        return False
+    coarse = [[(p // g, m) for p, m in ms] for ms in fine]
 
     def threshold() -> int:
         """The longest coarse plan of a choice that may beat the incumbent (or the deadline)."""

@@ -20,7 +20,7 @@ from orchmilp.engine import load
 from orchmilp.errors import InvalidOptions
 from orchmilp.search import waves as waves_search
 from orchmilp.search.wave_prefix import prefix_search, wave_bound
-from orchmilp.search.waves import WavePlan, feasible, reoptimize_windows
+from orchmilp.search.waves import WavePlan, feasible, reoptimize_windows, ruin_and_recreate
 from orchmilp.services import PlanRequest, plan
 from tests.helpers import ROOT, assert_valid_plan, read_json
 from tests.strategies import workflows
@@ -226,6 +226,32 @@ def test_windows_replanned_exactly_keep_the_plan_feasible_and_never_longer(workf
         mp.setattr(waves_search, "WINDOW_WAVES", problem.n)
         whole = reoptimize_windows(problem, start, time.perf_counter() + 10)
     assert feasible(problem, whole) and whole.total(d) == pytest.approx(_brute_force(workflow))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_ruin_and_recreate_keeps_the_plan_feasible_and_never_longer(workflow):
+    problem, start = _one_agent_per_wave(workflow)
+    better = ruin_and_recreate(problem, start, time.perf_counter() + 0.2, np.random.default_rng(0))
+    d = problem.durations
+    assert feasible(problem, better) and better.total(d) <= start.total(d) + 1e-9
+    assert better.total(d) >= _brute_force(workflow) - 1e-9
+
+
+def test_ruin_and_recreate_pairs_a_chain_with_the_agents_beside_it():
+    """A chain of six and six independent agents, two slots: from one agent per wave (60) to
+    the optimum, each link of the chain beside an independent agent (30). Putting an agent
+    back between its direct dependencies only (not all it waits for, transitively) breaks
+    the order and leaves the plan as it was."""
+    chain = [{"id": f"c{k}", "duration": 5, "uses": {"slot": 1}} for k in range(6)]
+    for k in range(1, 6):
+        chain[k]["depends_on"] = [f"c{k - 1}"]
+    free = [{"id": f"f{k}", "duration": 5, "uses": {"slot": 1}} for k in range(6)]
+    workflow = {"resources": {"slot": 2}, "agents": chain + free}
+    problem, start = _one_agent_per_wave(workflow)
+    better = ruin_and_recreate(problem, start, time.perf_counter() + 3, np.random.default_rng(0), lower=30)
+    # the optimum: six waves at least (the chain), each 5 long, and two slots hold the twelve
+    assert feasible(problem, better) and better.total(problem.durations) == 30
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -38,8 +38,9 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def sleepers_alive(marker: str) -> list[int]:
-    """The test's sleepers (``python -c ...``) whose arguments hold ``marker``; zombies count as gone."""
+def alive_with(marker: str, also=lambda argv: True) -> list[int]:
+    """Processes (zombies aside, this one aside) whose command line holds ``marker`` and whose
+    arguments pass ``also``."""
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():
@@ -49,16 +50,14 @@ def sleepers_alive(marker: str) -> list[int]:
             state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
         except OSError:
             continue
-        argv = cmdline.split(b"\0")
-        if (
-            len(argv) > 2
-            and argv[1] == b"-c"
-            and b"time.sleep" in argv[2]
-            and marker.encode() in cmdline
-            and state != b"Z"
-        ):
+        if marker.encode() in cmdline and state != b"Z" and also(cmdline.split(b"\0")):
             out.append(int(entry))
     return out
+
+
+def sleepers_alive(marker: str) -> list[int]:
+    """The test's sleepers (``python -c ...``) whose arguments hold ``marker``; zombies count as gone."""
+    return alive_with(marker, lambda argv: len(argv) > 2 and argv[1] == b"-c" and b"time.sleep" in argv[2])
 
 
 def wait_for(predicate, seconds: float) -> bool:

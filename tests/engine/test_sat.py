@@ -137,25 +137,6 @@ def test_a_probe_on_a_long_grid_returns_within_its_time():
         prover.close()
 
 
-def _alive_with(marker: str) -> list[int]:
-    """Processes (zombies aside) whose command line holds ``marker``."""
-    import os
-    from pathlib import Path
-
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            state = Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != b"Z":
-            out.append(int(entry))
-    return out
-
-
 def test_a_long_grid_question_dies_with_orchmilp_even_by_sigkill():
     """The child process that asks a long grid's question (exact/child_probe.py) is stopped
     when the process that started it is SIGKILLed in the middle of the question."""
@@ -164,7 +145,7 @@ def test_a_long_grid_question_dies_with_orchmilp_even_by_sigkill():
     import sys
     import uuid
 
-    from tests.helpers import wait_for
+    from tests.helpers import alive_with, wait_for
 
     marker = f"orchmilp-probe-{uuid.uuid4().hex}"
     script = (
@@ -182,10 +163,10 @@ def test_a_long_grid_question_dies_with_orchmilp_even_by_sigkill():
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None and parent.stdout.readline().strip() == "asking"
-        assert wait_for(lambda: len(_alive_with(marker)) == 2, 10), "the question's child did not start"
+        assert wait_for(lambda: len(alive_with(marker)) == 2, 10), "the question's child did not start"
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        assert wait_for(lambda: not _alive_with(marker), 5), _alive_with(marker)
+        assert wait_for(lambda: not alive_with(marker), 5), alive_with(marker)
     finally:
         parent.kill()
         parent.wait()

@@ -119,29 +119,47 @@ def feasible(problem: Problem, plan: WavePlan) -> bool:
 def greedy_waves(problem: Problem, order: np.ndarray) -> WavePlan:
     """Each agent of ``order`` (a topological order) into the wave where it adds least to the
     total: an existing wave after all its dependencies' waves where it fits, or a new one there."""
-    n, d = problem.n, problem.durations
-    usage, capacity = problem.cumulative.usage, problem.cumulative.capacity + _EPS
+    n = problem.n
     waves: list[list[int]] = []
-    load = np.zeros((0, len(capacity)))
+    load = np.zeros((0, len(problem.cumulative.capacity)))
     length = np.zeros(0)
     where = np.full(n, -1, np.int64)
     for j in order:
         preds = problem.preds(j)
         first = int(where[preds].max()) + 1 if len(preds) else 0
-        fits = np.flatnonzero(np.all(load[first:] + usage[j] <= capacity, axis=1))
-        if len(fits):  # the wave it lengthens least, the earliest of those
-            k = first + int(fits[np.argmin(np.maximum(0.0, d[j] - length[first + fits]))])
-        else:  # a new wave right after its dependencies
-            k = first
-            waves.insert(k, [])
-            load = np.insert(load, k, 0.0, axis=0)
-            length = np.insert(length, k, 0.0)
-            where[where >= k] += 1
-        waves[k].append(int(j))
-        load[k] += usage[j]
-        length[k] = max(length[k], float(d[j]))
-        where[j] = k
+        load, length = _place(problem, int(j), first, len(waves), waves, load, length, where)
     return WavePlan(tuple(tuple(w) for w in waves if w))
+
+
+def _place(
+    problem: Problem,
+    j: int,
+    lo: int,
+    hi: int,
+    waves: list[list[int]],
+    load: np.ndarray,
+    length: np.ndarray,
+    where: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Put agent ``j`` into the wave among ``lo..hi-1`` where it fits and lengthens its wave
+    least (the earliest of those; never worse than a new wave, which adds all of ``j``'s
+    duration), else into a new wave at ``lo``; ``waves`` and ``where`` are updated in place,
+    the loads and lengths per wave returned (a new wave makes new arrays)."""
+    d, usage = problem.durations, problem.cumulative.usage
+    fits = np.flatnonzero(np.all(load[lo:hi] + usage[j] <= problem.cumulative.capacity + _EPS, axis=1))
+    if len(fits):
+        k = lo + int(fits[np.argmin(np.maximum(0.0, d[j] - length[lo + fits]))])
+    else:
+        k = lo
+        waves.insert(k, [])
+        load = np.insert(load, k, 0.0, axis=0)
+        length = np.insert(length, k, 0.0)
+        where[where >= k] += 1
+    waves[k].append(j)
+    load[k] += usage[j]
+    length[k] = max(length[k], float(d[j]))
+    where[j] = k
+    return load, length
 
 
 def improve(problem: Problem, plan: WavePlan, until: float = math.inf) -> WavePlan:
@@ -253,7 +271,7 @@ def ruin_and_recreate(
     n, d = problem.n, problem.durations
     if n > RUIN_MAX_AGENTS or n < 2 or not plan.waves:
         return plan
-    usage, capacity = problem.cumulative.usage, problem.cumulative.capacity + _EPS
+    usage = problem.cumulative.usage
     before = problem.precedence_matrix
     rank = np.empty(n, np.int64)
     rank[problem.topological_order] = np.arange(n)
@@ -282,19 +300,7 @@ def ruin_and_recreate(
             below = below[below >= 0]
             lo = int(above.max()) + 1 if len(above) else 0
             hi = int(below.min()) if len(below) else len(kept)
-            fits = np.flatnonzero(np.all(load[lo:hi] + usage[j] <= capacity, axis=1))
-            if len(fits):  # never worse than a new wave: that adds all of its duration
-                k = lo + int(fits[np.argmin(np.maximum(0.0, d[j] - length[lo + fits]))])
-            else:  # a new wave right after its dependencies
-                k = lo
-                kept.insert(k, [])
-                load = np.insert(load, k, 0.0, axis=0)
-                length = np.insert(length, k, 0.0)
-                where[where >= k] += 1
-            kept[k].append(j)
-            load[k] += usage[j]
-            length[k] = max(length[k], float(d[j]))
-            where[j] = k
+            load, length = _place(problem, j, lo, hi, kept, load, length, where)
         now = time.perf_counter()
         threshold = RUIN_SLACK * shortest * max(0.0, (until - now) / max(until - began, 1e-9))
         if float(length.sum()) <= total + threshold + _EPS:  # threshold accepting

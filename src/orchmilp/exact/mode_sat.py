@@ -75,7 +75,7 @@ def _floored(values: list[float], capacity: float, cap: int) -> tuple[list[int],
 def _capacities(table: ModeTable, problem: Problem, modes: list[list[tuple[int, int]]]):
     """(label, {(j, m): usage}, capacity) of each renewable capacity and file lock that can bind."""
     n = len(table.ids)
-    capacity = {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
+    capacity = problem.capacity_by_name
     out = []
     for name, cap in capacity.items():
         usage = {
@@ -101,7 +101,7 @@ def grid_modes(table: ModeTable, problem: Problem, step: float) -> list[list[tup
     without the dominated ones (no shorter than another that uses and consumes no less of
     anything: the other one does at least as well in every plan; of equal modes the first)
     and without those that overrun a budget even with every other agent at its cheapest."""
-    capacity = {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
+    capacity = problem.capacity_by_name
     out: list[list[int]] = []
     for modes in table.modes:
         fits = [

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..model.problem import Problem
 from ..signals import run_interruptible
+from . import child_probe
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
 __all__ = ["available", "SatProver", "SOLVER", "BuildTimeout", "small_weights", "solve_within"]
@@ -43,8 +44,6 @@ def solve_within(solver: Any, assumptions: list[int], seconds: float, horizon: i
     true variables, False, or None when the time ran out. On grids of more than
     :data:`LONG_GRID_STEPS` steps in a child process that is killed when it overruns; else in
     a helper thread, so that Ctrl-C and SIGTERM are handled at once, not after the probe."""
-    from . import child_probe
-
     if horizon > LONG_GRID_STEPS and child_probe.available():
         answer, true = child_probe.solve_in_child(solver, assumptions, seconds)
         return answer, set(true.tolist()) if true is not None else set()

@@ -105,6 +105,11 @@ class Problem:
         pairs = file_conflicts(list(self.reads), list(self.writes))
         return tuple(c for c in pairs if (c.a, c.b) not in self.lifted)
 
+    @property
+    def capacity_by_name(self) -> dict[str, float]:
+        """Each declared capacity by name."""
+        return {name: float(c) for name, c in zip(self.resource_names, self.capacities)}
+
     @cached_property
     def index(self) -> dict[str, int]:
         return {a: i for i, a in enumerate(self.ids)}

@@ -128,7 +128,7 @@ def mode_relaxation(
     only makespans up to it, and none of the ``excluded`` choices (no-good cuts); with
     ``spend`` (a consumes key), minimise that instead of the makespan. ``first`` (the workflow
     in any choice of modes) gives the dependencies, capacities and file locks."""
-    edges, capacity = first.edges, _capacity(first)
+    edges, capacity = first.edges, first.capacity_by_name
     locks = [lock.writers for lock in first.locks]
     cols = _columns(table)
     n, ny = len(table.ids), len(cols)
@@ -214,11 +214,6 @@ def mode_relaxation(
     if step and spend is None:  # every makespan is a sum of durations: a whole multiple of the step
         bound = integral_bound(bound / step) * step
     return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
-
-
-def _capacity(problem: Problem) -> dict[str, float]:
-    """Each declared capacity by name."""
-    return {name: float(c) for name, c in zip(problem.resource_names, problem.capacities)}
 
 
 def _dual_feasible(x: np.ndarray, k: int) -> np.ndarray:
@@ -312,7 +307,7 @@ def solve_modes(
     first mode that fits (its dependencies, resources and locks), ``build`` makes the
     single-mode problem of a choice and ``plan`` plans it within some seconds."""
     deadline = started + options.time_limit
-    capacity = _capacity(first)
+    capacity = first.capacity_by_name
     relaxation = mode_relaxation(table, first, RELAXATION_SHARE * options.time_limit, options)
     if relaxation.choice is None and relaxation.proven:
         raise NoPlanFits(_no_choice_fits(table))
@@ -723,7 +718,7 @@ def solve_min_spend(
     if table.deadline is None:
         raise NoPlanFits(f"the objective {key} needs a deadline (the workflow's 'deadline' or --deadline)")
     deadline = started + options.time_limit
-    capacity = _capacity(first)
+    capacity = first.capacity_by_name
     settled: list[tuple[int, ...]] = []
     tried: dict[tuple[int, ...], Result] = {}
     best: tuple[Result, tuple[int, ...]] | None = None

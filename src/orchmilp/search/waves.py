@@ -131,6 +131,17 @@ def greedy_waves(problem: Problem, order: np.ndarray) -> WavePlan:
     return WavePlan(tuple(tuple(w) for w in waves if w))
 
 
+def _tally(problem: Problem, waves: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each agent's wave (-1: in none), and each wave's load of every cumulative limit and length."""
+    d, usage = problem.durations, problem.cumulative.usage
+    where = np.full(problem.n, -1, np.int64)
+    load = np.zeros((len(waves), usage.shape[1]))
+    for k, w in enumerate(waves):
+        where[w] = k
+        load[k] = usage[w].sum(axis=0)
+    return where, load, np.array([d[w].max() for w in waves], float)
+
+
 def _place(
     problem: Problem,
     j: int,
@@ -173,11 +184,7 @@ def improve(problem: Problem, plan: WavePlan, until: float = math.inf) -> WavePl
     changed = True
     while changed and time.perf_counter() < until:
         changed = False
-        where = np.full(n, -1, np.int64)
-        for k, w in enumerate(waves):
-            where[w] = k
-        loads = np.array([usage[w].sum(axis=0) for w in waves]).reshape(len(waves), -1)
-        length = np.array([d[w].max() for w in waves], float)
+        where, loads, length = _tally(problem, waves)
         for j in by_length:
             k0 = int(where[j])
             preds, succs = problem.preds(j), problem.succs(j)
@@ -271,7 +278,6 @@ def ruin_and_recreate(
     n, d = problem.n, problem.durations
     if n > RUIN_MAX_AGENTS or n < 2 or not plan.waves:
         return plan
-    usage = problem.cumulative.usage
     before = problem.precedence_matrix
     rank = np.empty(n, np.int64)
     rank[problem.topological_order] = np.arange(n)
@@ -284,13 +290,7 @@ def ruin_and_recreate(
         removed = _ruin(waves, d, size, rng)
         kept = [[a for a in w if not removed[a]] for w in waves]
         kept = [w for w in kept if w]
-        where = np.full(n, -1, np.int64)
-        for k, w in enumerate(kept):
-            where[w] = k
-        load = np.zeros((len(kept), usage.shape[1]))
-        for k, w in enumerate(kept):
-            load[k] = usage[w].sum(axis=0)
-        length = np.array([d[w].max() for w in kept], float)
+        where, load, length = _tally(problem, kept)
         left = sorted(np.flatnonzero(removed).tolist(), key=lambda a: rank[a])
         priority = d + rng.uniform(0.0, RUIN_NOISE * float(d.max()), n)
         while left:

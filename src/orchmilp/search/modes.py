@@ -8,9 +8,11 @@ and the deadline (the multi-mode RCPSP with non-renewable resources; models/mode
    budgets and the deadline. Every plan satisfies it, so its optimum is a lower bound on every plan;
    "infeasible" proves that no choice of modes keeps within the budgets and the deadline.
 2. **Choices to plan**: the relaxation's own choice, the fastest modes repaired greedily
-   into the budgets, then rounds of local moves from the best plan's choice: an agent of its
-   critical path in a faster mode (paid for by a cheaper mode of an agent off it when a
-   budget binds), then any agent in any other mode, while a round finds a shorter plan.
+   into the budgets, the choices an annealing search scored by the serial scheme finds
+   better than both (:mod:`orchmilp.search.mode_choice`), then rounds of local moves from
+   the best plan's choice: an agent of its critical path in a faster mode (paid for by a
+   cheaper mode of an agent off it when a budget binds), then any agent in any other mode,
+   while a round finds a shorter plan.
 3. Each choice is planned by the single-mode search with part of the time; the best plan
    wins. The single-mode search's own bound holds only for its choice of modes.
 4. **Clause learning over modes and times** (:mod:`orchmilp.exact.mode_sat`), where every
@@ -54,6 +56,7 @@ from ..result import Result
 from ..solvers import backend as solver_backend
 from ..solvers.base import SolverStatus, integral_bound
 from ..statuses import SolveStatus
+from .mode_choice import ChoiceScorer, anneal_choices
 
 __all__ = ["solve_modes", "solve_min_spend", "mode_relaxation", "Relaxation"]
 
@@ -63,6 +66,10 @@ RELAXATION_SHARE = 0.15
 MIN_PLAN_SECONDS = 0.3
 #: Choices one or two switches from the best plan's that each round plans
 MOVES_PER_ROUND = 8
+#: The annealing over choices scored by the serial scheme (2): its share of the time left
+#: and how many of its best choices the engine plans
+ANNEAL_SHARE = 0.1
+ANNEALED_PLANNED = 2
 #: The clause-learning phase (4): at most this many agent-mode-grid-steps; its encoding is
 #: built within SAT_BUILD_SHARE of the time left; the first probe (just below the best plan)
 #: gets SAT_DOWN_SHARE of its time, each later one (halfway) SAT_SPLIT_SHARE
@@ -346,8 +353,15 @@ def solve_modes(
         assert best is not None  # 4a runs only once a choice was planned
         return best
 
-    for k, choice in enumerate(candidates):
-        attempt(choice, (0.1 if sat_step is not None or early else 0.5) / (len(candidates) - k))
+    # 2: the relaxation's choice, the fastest within the budgets, and the choices the serial
+    # scheme scores better than both
+    until = time.perf_counter() + ANNEAL_SHARE * (deadline - time.perf_counter())
+    scorer = ChoiceScorer(table, first)
+    beaten = min(scorer.score(np.array(c)) for c in candidates)
+    annealed = anneal_choices(scorer, candidates, until, ANNEALED_PLANNED)
+    chosen = list(dict.fromkeys([*candidates, *(c for score, c in annealed if score < beaten - _EPS)]))
+    for k, choice in enumerate(chosen):
+        attempt(choice, (0.1 if sat_step is not None or early else 0.5) / (len(chosen) - k))
     sat_lower = 0.0  # the clause-learning phase's bound (4)
     if early and coarse_benders() and best is not None:
         return _finished(best, best[0].makespan, COARSE_SOURCE, started)

@@ -1,0 +1,59 @@
+"""The fast search over choices of modes (search/mode_choice.py): every score is the makespan
+of a schedule the independent checker accepts, and the annealing keeps within the budgets."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import orchmilp
+from orchmilp.io.modes import mode_table
+from orchmilp.search.mode_choice import ChoiceScorer, anneal_choices
+from orchmilp.search.modes import result_of_schedule
+from tests.helpers import assert_valid_plan
+from tests.reference import in_modes, mode_brute_force, reference_optimum
+from tests.strategies import mode_workflows
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows(max_agents=6), st.randoms(use_true_random=False))
+def test_a_score_is_the_makespan_of_a_valid_schedule_of_that_choice(workflow, rnd):
+    table = mode_table(workflow)
+    scorer = ChoiceScorer(table, orchmilp.load(workflow))
+    choice = np.array([rnd.choice(modes) for modes in scorer.allowed])
+    start = scorer.schedule(choice)
+    single, _usd = in_modes(workflow, tuple(choice))
+    result = result_of_schedule(orchmilp.load(table.apply(workflow, tuple(choice))), start, time.perf_counter())
+    assert_valid_plan(single, result.to_dict(), samples=0)
+    assert result.makespan == scorer.score(choice) >= reference_optimum(single)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows(max_agents=6))
+def test_the_annealed_choices_keep_within_the_budgets_and_beat_their_start(workflow):
+    optimum = mode_brute_force(workflow)
+    table = mode_table(workflow)
+    scorer = ChoiceScorer(table, orchmilp.load(workflow))
+    cheapest = tuple(
+        min(modes, key=lambda m: table.modes[j][m].consumes.get("usd", 0.0)) for j, modes in enumerate(scorer.allowed)
+    )
+    found = anneal_choices(scorer, [cheapest], time.perf_counter() + 0.05, keep=3)
+    if optimum is None or not table.within_budgets(cheapest):
+        assert optimum is not None or found == []
+        return
+    scores = [s for s, _c in found]
+    assert scores == sorted(scores) and scores[0] <= scorer.score(np.array(cheapest))
+    for score, choice in found:
+        assert table.within_budgets(choice) and score == scorer.score(np.array(choice)) >= optimum
+
+
+def test_the_annealing_finds_the_budgeted_optimum_from_the_cheapest_models(four_models):
+    table = mode_table(four_models)
+    scorer = ChoiceScorer(table, orchmilp.load(four_models))
+    cheapest = tuple(max(modes, key=lambda m: table.modes[j][m].duration) for j, modes in enumerate(scorer.allowed))
+    (score, choice), *_ = anneal_choices(scorer, [cheapest], time.perf_counter() + 0.5)
+    assert score == 310 < scorer.score(np.array(cheapest))  # the optimum: test_modes.py
+    assert table.named(choice) == {"plan": "opus", "impl-a": "opus", "impl-b": "haiku"}

@@ -123,6 +123,26 @@ def test_a_stop_signal_at_any_moment_of_a_solve_exits_130_without_a_traceback():
         assert "Traceback" not in err, err[-2000:]
 
 
+@pytest.mark.parametrize("command", [[PY, "-m", "orchmilp"], [str(Path(PY).with_name("orchmilp"))]])
+def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_without_a_traceback(command):
+    """The first second of a command is spent importing numba, HiGHS and the commands; Ctrl-C
+    there is answered like Ctrl-C later on (before, the interpreter printed a traceback)."""
+    source = ROOT / "instances" / "examples" / "refactor.json"
+    for delay in (0.05, 0.15, 0.3, 0.6):
+        child = subprocess.Popen(
+            [*command, "solve", str(source), "--time-limit", "20"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        err = child.communicate(timeout=60)[1]
+        assert child.returncode == 130 and "Traceback" not in err, (delay, child.returncode, err[-2000:])
+        assert err.strip() == "orchmilp: interrupted", err
+
+
 def test_json_file_inputs_never_half_write(tmp_path, capsys):
     """A refused workflow leaves no output file behind."""
     path = tmp_path / "wf.json"

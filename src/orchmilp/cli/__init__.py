@@ -125,9 +125,9 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     started = command_started()
-    args = parser().parse_args(argv)
-    args.started = started
     try:
+        args = parser().parse_args(argv)
+        args.started = started
         with _sigterm_as_interrupt(), _warnings_as_lines():
             return COMMANDS[args.command].run(args)
     except OrchmilpError as err:

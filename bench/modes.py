@@ -2,7 +2,7 @@
 the same model (one optional interval per mode, budgets as sums), one thread each, same time
 limit, on generated LLM workflows of 10 to 60 agents with 2 or 3 models and one or two budgets.
 
-    python bench/modes.py [--time-limit 20] [--sizes 10,20,40,60] [--seeds 3] [--out bench/results/modes.txt]
+    python bench/modes.py [--time-limit 20] [--sizes 10,20,30,40,50,60] [--seeds 3] [--out bench/results/modes.txt]
 
 A row: each side's plan, bound and status, and whether orchmilp's plan passes the independent
 checker. The summary counts proven optima and the mean gap of each side.
@@ -60,7 +60,7 @@ def run(workflow: dict, limit: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=20.0)
-    parser.add_argument("--sizes", default="10,20,40,60")
+    parser.add_argument("--sizes", default="10,20,30,40,50,60")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
         "--psplib-style", action="store_true", help="multi-mode instances in the style of PSPLIB j10-j30 instead"

@@ -69,13 +69,15 @@ def _stopping(signum: int) -> None:
 
 
 def is_interrupt(err: BaseException | None) -> bool:
-    """A ``KeyboardInterrupt``, or the ``SystemError`` numba's dispatcher makes of one that a
-    signal handler raised while it converted arguments or results (the interrupt is its cause)."""
+    """A ``KeyboardInterrupt``, or what an extension makes of one that a signal handler raised
+    inside it (the interrupt is its cause): the ``SystemError`` of numba's dispatcher while it
+    converted arguments or results, the ``ImportError`` of a module's initialisation (pybind11:
+    "initialization failed", during the lazy imports of a command's first second)."""
     seen = 0
     while err is not None and seen < 10:
         if isinstance(err, KeyboardInterrupt):
             return True
-        if not isinstance(err, SystemError):
+        if not isinstance(err, (SystemError, ImportError)):
             return False
         err, seen = err.__cause__ or err.__context__, seen + 1
     return False

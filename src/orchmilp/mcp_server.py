@@ -483,7 +483,7 @@ def _child(conn, tool: str, root: str, arguments: dict, limit: float, started: f
         conn.send(("ok", result))
     except (OrchmilpError, Refused) as err:
         conn.send(("error", str(err)))
-    except (KeyboardInterrupt, SystemError) as err:
+    except (KeyboardInterrupt, SystemError, ImportError) as err:
         from .clock import is_interrupt
 
         if not is_interrupt(err):

@@ -125,10 +125,12 @@ def test_a_stop_signal_at_any_moment_of_a_solve_exits_130_without_a_traceback():
 
 @pytest.mark.parametrize("command", [[PY, "-m", "orchmilp"], [str(Path(PY).with_name("orchmilp"))]])
 def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_without_a_traceback(command):
-    """The first second of a command is spent importing numba, HiGHS and the commands; Ctrl-C
-    there is answered like Ctrl-C later on (before, the interpreter printed a traceback)."""
+    """The first second of a command is spent importing numba, scipy, HiGHS and the commands;
+    Ctrl-C there is answered like Ctrl-C later on. Before, the interpreter printed a traceback
+    (or an extension's "ImportError: initialization failed"), or killed itself with SIGINT
+    after the command had said "interrupted" (scipy imports through ``exec`` of a string)."""
     source = ROOT / "instances" / "examples" / "refactor.json"
-    for delay in (0.05, 0.15, 0.3, 0.6):
+    for delay in (0.05, 0.15, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 1.0):
         child = subprocess.Popen(
             [*command, "solve", str(source), "--time-limit", "20"],
             stdout=subprocess.DEVNULL,
@@ -141,6 +143,22 @@ def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_without_a_tr
         err = child.communicate(timeout=60)[1]
         assert child.returncode == 130 and "Traceback" not in err, (delay, child.returncode, err[-2000:])
         assert err.strip() == "orchmilp: interrupted", err
+
+
+def test_an_interrupt_inside_an_extension_is_still_an_interrupt():
+    from orchmilp.clock import is_interrupt
+
+    def raised(outer: type[BaseException]) -> BaseException:
+        try:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as inner:
+                raise outer("initialization failed") from inner
+        except outer as err:
+            return err
+
+    assert is_interrupt(raised(ImportError)) and is_interrupt(raised(SystemError))
+    assert not is_interrupt(ImportError("no module named x")) and not is_interrupt(raised(ValueError))
 
 
 def test_json_file_inputs_never_half_write(tmp_path, capsys):

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except OrchmilpError as err:
         print(f"orchmilp: error: {one_line(err)}", file=sys.stderr)
         return next(status for kinds, status in EXIT_STATUS if isinstance(err, kinds))
-    except (KeyboardInterrupt, SystemError) as err:
+    except (KeyboardInterrupt, SystemError, ImportError) as err:
         if not is_interrupt(err):
             raise
         print("orchmilp: interrupted", file=sys.stderr)

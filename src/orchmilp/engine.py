@@ -10,10 +10,11 @@ search of :mod:`orchmilp.search` and refuses a plan that the independent checker
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -310,17 +311,29 @@ def solve(
     loaded = load_as_written(source)
     if options.spend is not None and not has_model_choice(loaded.workflow):
         raise InvalidOptions(f"--objective {options.spend}: the workflow has no modes or consumes to spend")
-    if has_model_choice(loaded.workflow):
-        found = _solve_modes(loaded, options, on_progress, started)
-    elif options.dispatch == "waves":
-        from .search.waves import solve_waves
+    with _compiling() as compiled:
+        if has_model_choice(loaded.workflow):
+            found = _solve_modes(loaded, options, on_progress, started)
+        elif options.dispatch == "waves":
+            from .search.waves import solve_waves
 
-        found = solve_waves(loaded.problem, options, started)
-    else:
-        found = run_search(loaded.problem, options, on_progress, started)
-    result = dataclasses.replace(found, workflow=loaded.workflow)
+            found = solve_waves(loaded.problem, options, started)
+        else:
+            found = run_search(loaded.problem, options, on_progress, started)
+    result = dataclasses.replace(found, workflow=loaded.workflow, compile_seconds=sum(compiled))
     self_check(result)
     return result
+
+
+@contextlib.contextmanager
+def _compiling() -> Iterator[list[float]]:
+    """The seconds numba spends compiling kernels in the block (the first solves after an
+    install: the kernels are cached on disk afterwards), which no time limit can hold."""
+    from numba.core import event
+
+    seconds: list[float] = []
+    with event.install_timer("numba:compile", seconds.append):
+        yield seconds
 
 
 def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | None, started: float) -> Result:

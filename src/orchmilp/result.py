@@ -53,6 +53,9 @@ class Result:
     budgets: dict[str, float] | None = field(default=None, repr=False)
     #: a spend objective (``SolveOptions(spend=...)``): its name, value, proven lower bound, status
     objective: dict[str, Any] | None = field(default=None, repr=False)
+    #: of ``solve_seconds``, those numba spent compiling kernels (the first solves after an
+    #: install; cached on disk afterwards): the time limit cannot hold them
+    compile_seconds: float = field(default=0.0, repr=False)
 
     @property
     def gap(self) -> float:

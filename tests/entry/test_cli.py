@@ -219,3 +219,20 @@ def test_a_second_command_in_one_process_counts_its_time_limit_from_its_own_call
     time.sleep(0.05)
     called = time.perf_counter()
     assert command_started() >= called  # not from the import, minutes ago in a test session
+
+
+def test_a_solve_says_how_much_of_it_compiled_the_numba_kernels_on_a_cold_cache(tmp_path):
+    """The first solves after an install compile the numba kernels (cached on disk after);
+    the status line says so, since no time limit can hold it (README, "How it works")."""
+    import os
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}  # an empty cache: a fresh install
+    command = [sys.executable, "-m", "orchmilp", "solve", str(ROOT / "instances/examples/refactor.json")]
+    cold = subprocess.run([*command, "--time-limit", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert cold.returncode == 0, cold.stderr
+    status, note = cold.stdout.splitlines()[1:3]
+    compiled = float(note.split()[0])
+    solved = float(status.split("solved in ")[1].split()[0])
+    assert "compiled numba kernels" in note and 0.5 <= compiled <= solved
+    warm = subprocess.run([*command, "--time-limit", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert warm.returncode == 0 and "numba" not in warm.stdout, warm.stdout[:500]

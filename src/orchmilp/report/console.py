@@ -18,6 +18,8 @@ __all__ = ["print_result", "print_prediction", "print_history", "print_backtest"
 
 #: longest table printed to the console; the rest is counted (the whole plan: -o or --json)
 MAX_ROWS = 200
+#: the status line says how much of the solve compiled numba kernels from this many seconds
+COMPILE_NOTE_SECONDS = 0.5
 
 
 def _capped(rows: list, what: str, console: Console) -> list:
@@ -46,6 +48,11 @@ def print_result(result: Result, console: Console | None = None) -> None:
         f"lower bound {plain_number(result.lower_bound)} {unit} ({result.bound_source})   "
         f"gap {100 * result.gap:.2f}%   solved in {result.solve_seconds:.2f} s{grid}"
     )
+    if result.compile_seconds >= COMPILE_NOTE_SECONDS:
+        console.print(
+            f"  [yellow]{result.compile_seconds:.1f} s of it compiled numba kernels "
+            "(the first solves after an install; cached for later runs)[/yellow]"
+        )
     title = f"Waves ({len(result.waves)}), each after the last" if result.waves else "Parallel groups"
     groups = Table(title=title, title_justify="left", show_edge=False)
     groups.add_column("start", justify="right")

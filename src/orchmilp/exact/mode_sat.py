@@ -87,10 +87,8 @@ def _capacities(table: ModeTable, problem: Problem, modes: list[list[tuple[int, 
         if sum(max((usage.get((j, m), 0.0) for _p, m in modes[j]), default=0.0) for j in range(n)) > cap + _EPS:
             out.append((name, usage, cap))
     for lock in problem.locks:
-        usage = {}
-        for j in (*lock.writers, *lock.others):
-            u = float(lock.capacity) if j in lock.writers else 1.0
-            usage.update({(j, m): u for p, m in modes[j] if p > 0})
+        column = lock.usage(n)
+        usage = {(j, m): float(column[j]) for j in (*lock.writers, *lock.others) for p, m in modes[j] if p > 0}
         if sum(max((usage.get((j, m), 0.0) for _p, m in modes[j]), default=0.0) for j in range(n)) > lock.capacity:
             out.append((f"file:{lock.path}", usage, float(lock.capacity)))
     return out

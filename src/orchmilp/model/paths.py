@@ -12,6 +12,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+import numpy as np
+
 __all__ = [
     "normalize_path",
     "overlaps",
@@ -89,6 +91,13 @@ class FileLock:
     @property
     def capacity(self) -> int:
         return max(1, len(self.others))
+
+    def usage(self, n: int) -> np.ndarray:
+        """Each of ``n`` agents' use of the lock: the capacity for a writer, 1 for the others."""
+        column = np.zeros(n)
+        column[list(self.writers)] = self.capacity
+        column[list(self.others)] = 1.0
+        return column
 
 
 def _overlapping_keys(path: str, sorted_keys: list[str], key_set: set[str]) -> list[str]:

@@ -191,10 +191,7 @@ class Problem:
                 labels.append(name)
                 is_file.append(False)
         for lock in self.locks:
-            col = np.zeros(n)
-            col[list(lock.writers)] = lock.capacity
-            col[list(lock.others)] = 1.0
-            col *= self.durations > 0
+            col = lock.usage(n) * (self.durations > 0)
             if col.sum() > lock.capacity:
                 cols.append(col)
                 caps.append(float(lock.capacity))

@@ -3,8 +3,8 @@ scheme (a few activity lists, milliseconds each) instead of the exact single-mod
 (seconds), so that thousands of choices are compared where the engine plans a dozen.
 
 Simulated annealing over choices: switch one agent to another mode; when that overruns a
-budget, switch agents chosen at random to modes that consume less of it until it fits (or
-give the move up). A choice's score is the shortest of :data:`ORDERS` serial schedules: the
+budget, switch agents chosen at random to modes that lessen the budgets' total overrun until
+every budget fits (or give the move up). A choice's score is the shortest of :data:`ORDERS` serial schedules: the
 latest-finish rule and that rule with noise, the same noise for every choice, so equal
 choices score alike. The best few distinct choices go to the exact engine
 (:func:`orchmilp.search.modes.solve_modes`); a score is a plan's makespan, never a bound.
@@ -117,8 +117,7 @@ class ChoiceScorer:
                 self.usage[j, m, : len(names)] = [mode.uses.get(r, 0.0) for r in names]
                 self.cost[j, m] = [mode.consumes.get(k, 0.0) for k in keys]
         for k, lock in enumerate(locks, start=len(names)):
-            self.usage[list(lock.others), :, k] = 1.0
-            self.usage[list(lock.writers), :, k] = float(lock.capacity)
+            self.usage[:, :, k] = lock.usage(self.n)[:, None]
         self.mask = np.zeros((self.n, width), bool)  # the allowed (agent, mode) cells
         for j, allowed in enumerate(self.allowed):
             self.mask[j, allowed] = True
@@ -127,7 +126,7 @@ class ChoiceScorer:
 
     def fits(self, choice: np.ndarray) -> bool:
         """Every mode of ``choice`` allowed and every budget kept."""
-        if any(int(choice[j]) not in self.allowed[j] for j in range(self.n)):
+        if not self.mask[self._rows, choice].all():
             return False
         return bool(np.all(self.spent(choice) <= self.budget + _EPS * np.maximum(1.0, self.budget)))
 

@@ -40,7 +40,7 @@ def test_the_annealed_choices_keep_within_the_budgets_and_beat_their_start(workf
     cheapest = tuple(
         min(modes, key=lambda m: table.modes[j][m].consumes.get("usd", 0.0)) for j, modes in enumerate(scorer.allowed)
     )
-    found = anneal_choices(scorer, [cheapest], time.perf_counter() + 0.05, keep=3)
+    found = anneal_choices(scorer, {cheapest: scorer.score(np.array(cheapest))}, time.perf_counter() + 0.05, keep=3)
     if optimum is None or not table.within_budgets(cheapest):
         assert optimum is not None or found == []
         return
@@ -54,6 +54,8 @@ def test_the_annealing_finds_the_budgeted_optimum_from_the_cheapest_models(four_
     table = mode_table(four_models)
     scorer = ChoiceScorer(table, orchmilp.load(four_models))
     cheapest = tuple(max(modes, key=lambda m: table.modes[j][m].duration) for j, modes in enumerate(scorer.allowed))
-    (score, choice), *_ = anneal_choices(scorer, [cheapest], time.perf_counter() + 0.5)
+    (score, choice), *_ = anneal_choices(
+        scorer, {cheapest: scorer.score(np.array(cheapest))}, time.perf_counter() + 0.5
+    )
     assert score == 310 < scorer.score(np.array(cheapest))  # the optimum: test_modes.py
     assert table.named(choice) == {"plan": "opus", "impl-a": "opus", "impl-b": "haiku"}

@@ -169,19 +169,17 @@ def _repair(scorer: ChoiceScorer, choice: np.ndarray, rng: np.random.Generator, 
 
 def anneal_choices(
     scorer: ChoiceScorer,
-    starts: list[tuple[int, ...]],
+    starts: dict[tuple[int, ...], float],
     until: float,
     keep: int = 3,
     seed: int = 0,
 ) -> list[tuple[float, tuple[int, ...]]]:
     """The ``keep`` best distinct choices (score, choice) found by simulated annealing from the
-    best-scored of ``starts`` (choices within the budgets) until ``until`` (a ``perf_counter``
-    time) or until :data:`STALL` moves in a row found no better score, best first."""
+    best-scored of ``starts`` (choice -> :meth:`ChoiceScorer.score`; those outside the budgets
+    are passed over) until ``until`` (a ``perf_counter`` time) or until :data:`STALL` moves in
+    a row found no better score, best first."""
     rng = np.random.default_rng(seed)
-    seen: dict[tuple[int, ...], float] = {}
-    for start in starts:
-        if start not in seen and scorer.fits(np.array(start)):
-            seen[start] = scorer.score(np.array(start))
+    seen = {start: score for start, score in starts.items() if scorer.fits(np.array(start))}
     if not seen:
         return []
     current = np.array(min(seen, key=seen.__getitem__))

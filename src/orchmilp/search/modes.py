@@ -357,8 +357,9 @@ def solve_modes(
     # scheme scores better than both
     until = time.perf_counter() + ANNEAL_SHARE * (deadline - time.perf_counter())
     scorer = ChoiceScorer(table, first)
-    beaten = min(scorer.score(np.array(c)) for c in candidates)
-    annealed = anneal_choices(scorer, candidates, until, ANNEALED_PLANNED)
+    starts = {c: scorer.score(np.array(c)) for c in candidates}
+    beaten = min(starts.values())
+    annealed = anneal_choices(scorer, starts, until, ANNEALED_PLANNED)
     chosen = list(dict.fromkeys([*candidates, *(c for score, c in annealed if score < beaten - _EPS)]))
     for k, choice in enumerate(chosen):
         attempt(choice, (0.1 if sat_step is not None or early else 0.5) / (len(chosen) - k))

@@ -258,35 +258,36 @@ def _energy_weights(
 
 def _fastest_within_budgets(table: ModeTable, capacity: dict[str, float]) -> tuple[int, ...] | None:
     """Each agent's fastest mode that can run; then, while a budget is overrun, the switch to a
-    cheaper mode that costs least time per unit of overrun saved."""
-    choice = []
-    for modes in table.modes:
-        runnable = [
-            m
-            for m, mode in enumerate(modes)
-            if all(v <= capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items())
-        ]
-        if not runnable:
-            return None
-        choice.append(min(runnable, key=lambda m: (modes[m].duration, m)))
+    cheaper mode that costs least time per unit of overrun saved (the first such agent and mode
+    on ties; every switch weighed at once, as arrays: 2,000 agents took 7 s one by one)."""
+    n, width = len(table.modes), max((len(modes) for modes in table.modes), default=1)
+    keys = list(table.budgets)
+    duration = np.zeros((n, width))
+    cost = np.zeros((n, width, len(keys)))
+    runnable = np.zeros((n, width), bool)
+    for j, modes in enumerate(table.modes):
+        for m, mode in enumerate(modes):
+            duration[j, m] = mode.duration
+            cost[j, m] = [mode.consumes.get(k, 0.0) for k in keys]
+            runnable[j, m] = all(v <= capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items())
+    if not runnable.any(axis=1).all():
+        return None
+    choice = [int(min(np.flatnonzero(runnable[j]), key=lambda m: (duration[j, m], m))) for j in range(n)]
+    rows = np.arange(n)
     while not table.within_budgets(choice):
         used = table.consumption(choice)
-        over = {k: used[k] - cap for k, cap in table.budgets.items() if used[k] > cap}
-        best, best_key = None, math.inf
-        for j, modes in enumerate(table.modes):
-            here = modes[choice[j]]
-            for m, mode in enumerate(modes):
-                saved = sum((here.consumes.get(k, 0.0) - mode.consumes.get(k, 0.0)) / o for k, o in over.items())
-                if m == choice[j] or saved <= _EPS:
-                    continue
-                if any(v > capacity.get(r, math.inf) + _EPS for r, v in mode.uses.items()):
-                    continue
-                key = max(mode.duration - here.duration, 0.0) / saved
-                if key < best_key:
-                    best, best_key = (j, m), key
-        if best is None:
+        over = [(b, used[k] - cap) for b, (k, cap) in enumerate(table.budgets.items()) if used[k] > cap]
+        here = np.asarray(choice)
+        saved = np.zeros((n, width))
+        for b, o in over:  # in the budgets' order, as a sum over them
+            saved = saved + (cost[rows, here, b][:, None] - cost[:, :, b]) / o
+        key = np.maximum(duration - duration[rows, here][:, None], 0.0) / np.where(saved > _EPS, saved, 1.0)
+        key[(saved <= _EPS) | ~runnable] = math.inf
+        key[rows, here] = math.inf
+        best = int(np.argmin(key))
+        if not math.isfinite(key.flat[best]):
             return None
-        choice[best[0]] = best[1]
+        choice[best // width] = best % width
     return tuple(choice)
 
 
@@ -354,13 +355,15 @@ def solve_modes(
         return best
 
     # 2: the relaxation's choice, the fastest within the budgets, and the choices the serial
-    # scheme scores better than both
-    until = time.perf_counter() + ANNEAL_SHARE * (deadline - time.perf_counter())
-    scorer = ChoiceScorer(table, first)
-    starts = {c: scorer.score(np.array(c)) for c in candidates}
-    beaten = min(starts.values())
-    annealed = anneal_choices(scorer, starts, until, ANNEALED_PLANNED)
-    chosen = list(dict.fromkeys([*candidates, *(c for score, c in annealed if score < beaten - _EPS)]))
+    # scheme scores better than both (when the time left allows: scoring 2,000 agents takes 0.4 s)
+    chosen = list(candidates)
+    if deadline - time.perf_counter() > 2 * MIN_PLAN_SECONDS:
+        until = time.perf_counter() + ANNEAL_SHARE * (deadline - time.perf_counter())
+        scorer = ChoiceScorer(table, first)
+        starts = {c: scorer.score(np.array(c)) for c in candidates}
+        beaten = min(starts.values())
+        chosen += [c for score, c in anneal_choices(scorer, starts, until, ANNEALED_PLANNED) if score < beaten - _EPS]
+    chosen = list(dict.fromkeys(chosen))
     for k, choice in enumerate(chosen):
         attempt(choice, (0.1 if sat_step is not None or early else 0.5) / (len(chosen) - k))
     sat_lower = 0.0  # the clause-learning phase's bound (4)

@@ -66,6 +66,16 @@ def test_horizon_infeasible_settles_the_question_without_a_solver(monkeypatch):
     assert job.run is None and job.outcome() == (None, ub)
 
 
+def test_a_milp_too_large_to_build_is_no_proof():
+    """Above ``max_columns`` binaries the model is not built, and the job proves nothing:
+    its bound is the one it was given, not the incumbent's."""
+    problem, p, ub = _j30()
+    job = phases.start_milp(problem, p, ub, 7, 5.0, backend("highs"), max_columns=10)
+    assert job.run is None and job.too_large
+    assert job.widths is not None and len(job.widths) == problem.n and job.widths.sum() > 10
+    assert job.outcome() == (None, 7)
+
+
 def test_probes_stop_at_their_deadline_whatever_their_node_limit():
     """The branch and bound once ran for minutes inside one probe of this workflow."""
     problem = orchmilp.load(REPRO)

@@ -106,10 +106,14 @@ def choose_grid(
         return Grid.of(d, float(resolution), exact)
     slack = window_slack(problem, horizon) if slack is None else slack
     base = exact if exact is not None else max(horizon, 1e-9) / 1000.0
-    # binaries shrink roughly like 1/step: jump close to the answer, then walk up
-    m = max(1, int(estimated_binaries(problem, horizon, base, slack) // max_binaries))
-    while m > 1 and estimated_binaries(problem, horizon, base * (m - 1), slack) <= max_binaries:
-        m -= 1
-    while estimated_binaries(problem, horizon, base * m, slack) > max_binaries:
-        m += 1
-    return Grid.of(d, base * m, exact)
+    # the fewest steps per base within max_binaries: the estimate falls as the step grows, to
+    # one binary per agent once the step passes the widest window (where the search ends)
+    widest = max(1, math.ceil(float(np.max(slack, initial=0.0)) / base) + 1)
+    low, high = 1, widest
+    while low < high:
+        m = (low + high) // 2
+        if estimated_binaries(problem, horizon, base * m, slack) <= max_binaries:
+            high = m
+        else:
+            low = m + 1
+    return Grid.of(d, base * low, exact)

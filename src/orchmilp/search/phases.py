@@ -177,6 +177,10 @@ MAX_ANTICHAIN_AGENTS = 150
 #: it took 76 s and 9.7 GB past a 30 s limit (model building does not look at the clock); the
 #: bounds, heuristics and propagation still run
 MAX_MILP_AGENTS = 5000
+#: the MILP is not built when its windows hold more than this many times ``max_binaries``
+#: (the grid is chosen on an estimate of the windows; at 2,000 agents the windows of the
+#: destructive bound's horizon gave 12,000 and the incumbent's held 1.6 million)
+MAX_COLUMNS_FACTOR = 4
 
 
 @dataclass
@@ -457,20 +461,27 @@ def grid_for_milp(state: SearchState, options: SolveOptions) -> Grid:
 @dataclass
 class MilpJob:
     """A MILP below the incumbent ``ub`` (grid steps): either settled before any solver ran
-    (``run`` None: no better grid schedule exists, ``how`` says why) or running."""
+    (``run`` None: no better grid schedule exists, ``how`` says why), not built because its
+    windows hold more binaries than allowed (``widths``: each agent's window, in steps), or
+    running."""
 
     ub: int
     lower: int
     model: TimeIndexed | None = None
     run: MipRun | None = None
     how: str = ""
+    widths: np.ndarray | None = None
+
+    @property
+    def too_large(self) -> bool:
+        return self.widths is not None
 
     def outcome(self, statistics: Statistics | None = None) -> tuple[np.ndarray | None, int]:
         """Wait for the run; the best grid schedule found (or None) and a proven lower bound
         on the grid optimum (``ub`` itself when no better schedule exists). An error or
         Ctrl-C while waiting stops the solver before it propagates."""
         if self.run is None:
-            return None, self.ub
+            return None, (self.lower if self.too_large else self.ub)
         try:
             out = self.run.result()
         except BaseException:
@@ -501,8 +512,11 @@ def start_milp(
     seed: int = 0,
     options: dict | None = None,
     statistics: Statistics | None = None,
+    max_columns: int | None = None,
 ) -> MilpJob:
-    """Start looking for grid schedules (durations ``p``) of makespan below ``ub``.
+    """Start looking for grid schedules (durations ``p``) of makespan below ``ub``; with
+    ``max_columns``, only when the windows hold at most that many binaries (building the
+    model does not look at the clock: 1.6 million binaries took 3.2 s).
 
     Windows come from propagation at horizon ``ub - 1``; if propagation
     refutes it, or the windows leave no room (:class:`HorizonInfeasible`, the
@@ -523,6 +537,9 @@ def start_milp(
         model = TimeIndexed(problem, p, ub - 1, lower, windows=windows)
     except HorizonInfeasible as why:
         return MilpJob(ub, lower, how=f"no room below the incumbent: {why}")
+    if max_columns is not None and model.num_cols > max_columns:
+        how = f"not built: {model.num_cols} binaries, over {max_columns}"
+        return MilpJob(ub, lower, how=how, widths=(model.ls - model.es)[: problem.n])
     built = model.build()
     if statistics is not None:
         statistics.milp_binaries, statistics.milp_rows = built.num_cols, built.num_rows
@@ -582,24 +599,14 @@ class Milp(Phase):
         """Choose the grid, start the MILP, work beside it while it runs, take its outcome."""
         if state.proven or state.remaining() <= 0 or state.problem.n > MAX_MILP_AGENTS:
             return
-        options = self.options
         share = seconds / state.remaining()  # of the time left, which the grid schedule uses some of
-        grid = grid_for_milp(state, options)
-        start = grid_schedule(state, grid, 0.1 * state.remaining())
-        ub = int(np.max(start + grid.up)) if state.problem.n else 0
+        grid, job = self._start(state, share)
+        if job.too_large and job.widths is not None:
+            # the grid was chosen on windows propagated for another horizon: choose it again
+            # on the windows of this one
+            state.slack = job.widths * grid.step
+            grid, job = self._start(state, share)
         seconds = max(0.0, share * state.remaining())
-        job = start_milp(
-            state.problem,
-            grid.up,
-            ub,
-            grid.to_steps(state.lower_bound),
-            seconds,
-            self.solver,
-            threads=options.threads - 1 if self.beside else options.threads,
-            seed=options.seed,
-            options=options.highs_options,
-            statistics=state.statistics,
-        )
         if job.run is not None:
             try:
                 self._while_it_runs(state, job.run, grid, time.perf_counter() + seconds)
@@ -607,6 +614,27 @@ class Milp(Phase):
                 job.run.stop()
                 raise
         self.finish(state, grid, job)
+
+    def _start(self, state: SearchState, share: float) -> tuple[Grid, MilpJob]:
+        """Choose the grid and start the MILP below a schedule on it, with ``share`` of the time left."""
+        options = self.options
+        grid = grid_for_milp(state, options)
+        start = grid_schedule(state, grid, 0.1 * state.remaining())
+        ub = int(np.max(start + grid.up)) if state.problem.n else 0
+        job = start_milp(
+            state.problem,
+            grid.up,
+            ub,
+            grid.to_steps(state.lower_bound),
+            max(0.0, share * state.remaining()),
+            self.solver,
+            threads=options.threads - 1 if self.beside else options.threads,
+            seed=options.seed,
+            options=options.highs_options,
+            statistics=state.statistics,
+            max_columns=MAX_COLUMNS_FACTOR * options.max_binaries,
+        )
+        return grid, job
 
     def _while_it_runs(self, state: SearchState, run: MipRun, grid: Grid, until: float) -> None:
         """Poll the MILP; report its progress; on two threads, run slices of other searches."""
@@ -682,6 +710,7 @@ class MilpBound(Phase):
             threads=options.threads,
             seed=options.seed,
             options=options.highs_options,
+            max_columns=MAX_COLUMNS_FACTOR * options.max_binaries,
         ).outcome()
         state.offer_bound(down * grid.step, "milp (rounded-down grid)")
         state.report("milp bound")

@@ -7,6 +7,9 @@ shrinks. Never makes a schedule worse.
 
 from __future__ import annotations
 
+import math
+import time
+
 import numpy as np
 
 from ..model.problem import Problem
@@ -15,8 +18,11 @@ from .sgs import serial_sgs
 __all__ = ["forward_backward"]
 
 
-def forward_backward(problem: Problem, durations: np.ndarray, start: np.ndarray, max_rounds: int = 10) -> np.ndarray:
-    """Improve a feasible schedule by alternating right and left justification."""
+def forward_backward(
+    problem: Problem, durations: np.ndarray, start: np.ndarray, max_rounds: int = 10, deadline: float = math.inf
+) -> np.ndarray:
+    """Improve a feasible schedule by alternating right and left justification; no round
+    starts after ``deadline`` (a ``perf_counter`` time: at 8,000 agents the rounds took 22 s)."""
     if problem.n == 0:
         return start
     cum = problem.cumulative
@@ -25,6 +31,8 @@ def forward_backward(problem: Problem, durations: np.ndarray, start: np.ndarray,
     best = start
     best_ms = float(np.max(start + durations))
     for _ in range(max_rounds):
+        if time.perf_counter() > deadline:
+            break
         finish = best + durations
         order = np.lexsort((-rank, -finish))
         rev = serial_sgs(order, durations, problem.succ_ptr, problem.succ_idx, cum.usage, cum.capacity)

@@ -89,7 +89,7 @@ def rule_portfolio(
             start = serial_sgs(order, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity)
         count += 1
         if improve:
-            start = forward_backward(problem, d, start)
+            start = forward_backward(problem, d, start, deadline=deadline)
             count += 2
         ms = float(np.max(start + d))
         if best is None or ms < best.makespan - 1e-9:

@@ -4,6 +4,7 @@ choice of modes, the checker's view of modes and budgets, and one-line errors.""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import math
@@ -463,3 +464,50 @@ def test_the_coarse_benders_phase_proves_what_the_relaxation_cannot():
         assert result.status.value == "optimal" and result.makespan == 4
         assert result.bound_source == modes_search.COARSE_SOURCE
         assert_valid_plan(workflow, result.to_dict(), optimum=4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows(), st.sampled_from([2000, 1]))
+def test_the_fastest_choice_within_budgets_keeps_them(workflow, batch_agents):
+    """Every agent in a mode that can run, every budget kept; with the budgets out of the way,
+    each agent's fastest mode. ``batch_agents`` 1 switches every agent's best at once (the
+    batches of 20,000 agents)."""
+    table = mode_table(workflow)
+    capacity = orchmilp.load(workflow).capacity_by_name
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(modes_search, "SWITCH_BATCH_AGENTS", batch_agents)
+        choice = modes_search._fastest_within_budgets(table, capacity)
+        loose = dataclasses.replace(table, budgets={k: math.inf for k in table.budgets})
+        fastest = modes_search._fastest_within_budgets(loose, capacity)
+    runnable = table.runnable(capacity)
+    if len(table.budgets) == 1:  # the switches end at the cheapest modes: when those fit, a choice is found
+        cheapest = [
+            min(np.flatnonzero(runnable[j]), key=lambda m: table.budget_costs[j, m, 0]) for j in range(len(table.ids))
+        ]
+        assert choice is not None or not table.within_budgets(cheapest)
+    if choice is not None:
+        assert table.within_budgets(choice)
+        assert all(runnable[j, m] for j, m in enumerate(choice))
+    assert fastest is not None
+    for j, m in enumerate(fastest):
+        assert table.durations[j, m] == min(table.durations[j, k] for k in range(len(table.modes[j])) if runnable[j, k])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows())
+def test_the_local_moves_keep_the_budgets(workflow):
+    """Each move switches one or two agents to modes that can run, within every budget."""
+    table = mode_table(workflow)
+    problem = orchmilp.load(workflow)
+    capacity = problem.capacity_by_name
+    choice = modes_search._fastest_within_budgets(table, capacity)
+    if choice is None:
+        return
+    result = run_search(orchmilp.load(table.apply(workflow, choice)), SolveOptions(time_limit=1.0))
+    runnable = table.runnable(capacity)
+    moves = modes_search._moves(table, result, choice, capacity)
+    assert len(set(moves)) == len(moves) and choice not in moves
+    for move in moves:
+        switched = [j for j in range(len(choice)) if move[j] != choice[j]]
+        assert 1 <= len(switched) <= 2
+        assert table.within_budgets(move) and all(runnable[j, move[j]] for j in switched)

@@ -11,9 +11,12 @@ that everything else plans, checks and runs.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from ..errors import InvalidPlan, InvalidWorkflow
 from .names import printable
@@ -58,6 +61,43 @@ class ModeTable:
         return {
             a: self.modes[j][choice[j]].name for j, a in enumerate(self.ids) if self.modes[j][0].name != DEFAULT_MODE
         }
+
+    @property
+    def width(self) -> int:
+        """The most modes of any agent (the arrays' second axis)."""
+        return max((len(modes) for modes in self.modes), default=1)
+
+    @functools.cached_property
+    def durations(self) -> np.ndarray:
+        """(agent, mode) -> duration; 0 past an agent's last mode."""
+        out = np.zeros((len(self.modes), self.width))
+        for j, modes in enumerate(self.modes):
+            out[j, : len(modes)] = [m.duration for m in modes]
+        return out
+
+    @functools.cached_property
+    def budget_costs(self) -> np.ndarray:
+        """(agent, mode, budget) -> what the mode consumes of the budget (budgets in order)."""
+        out = np.zeros((len(self.modes), self.width, len(self.budgets)))
+        for j, modes in enumerate(self.modes):
+            for m, mode in enumerate(modes):
+                out[j, m] = [mode.consumes.get(k, 0.0) for k in self.budgets]
+        return out
+
+    @functools.cached_property
+    def budget_limits(self) -> np.ndarray:
+        """Each budget with the tolerance :meth:`within_budgets` allows."""
+        caps = np.array(list(self.budgets.values()), float)
+        return caps + 1e-9 * np.maximum(1.0, caps)
+
+    def runnable(self, capacity: dict[str, float]) -> np.ndarray:
+        """(agent, mode) -> True when the mode's uses fit the capacities; False past an
+        agent's last mode."""
+        out = np.zeros((len(self.modes), self.width), bool)
+        for j, modes in enumerate(self.modes):
+            for m, mode in enumerate(modes):
+                out[j, m] = all(v <= capacity.get(r, math.inf) + 1e-9 for r, v in mode.uses.items())
+        return out
 
     def first_runnable(self, capacity: dict[str, float]) -> list[int]:
         """Each agent's first mode whose uses fit the capacities (its first mode when none does,

@@ -101,21 +101,17 @@ class ChoiceScorer:
     def __init__(self, table: ModeTable, problem: Problem):
         self.table, self.n = table, problem.n
         self.allowed = [[m for _p, m in ms] for ms in grid_modes(table, problem, 1.0)]
-        width = max((len(modes) for modes in table.modes), default=1)
+        width = table.width
         capacity = problem.capacity_by_name
         names = list(capacity)
         locks = problem.locks
         self.capacity = np.array([capacity[r] for r in names] + [float(lock.capacity) for lock in locks])
-        self.duration = np.zeros((self.n, width))
+        self.duration, self.cost = table.durations, table.budget_costs
         self.usage = np.zeros((self.n, width, len(self.capacity)))
-        keys = list(table.budgets)
-        self.budget = np.array([table.budgets[k] for k in keys])
-        self.cost = np.zeros((self.n, width, len(keys)))
+        self.budget = np.array(list(table.budgets.values()), float)
         for j, modes in enumerate(table.modes):
             for m, mode in enumerate(modes):
-                self.duration[j, m] = mode.duration
                 self.usage[j, m, : len(names)] = [mode.uses.get(r, 0.0) for r in names]
-                self.cost[j, m] = [mode.consumes.get(k, 0.0) for k in keys]
         for k, lock in enumerate(locks, start=len(names)):
             self.usage[:, :, k] = lock.usage(self.n)[:, None]
         self.mask = np.zeros((self.n, width), bool)  # the allowed (agent, mode) cells

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import orchmilp
 from orchmilp.bounds.critical_path import tails
 from orchmilp.heuristics.ga import genetic_algorithm
 from orchmilp.heuristics.rules import RULES
-from orchmilp.heuristics.sgs import parallel_sgs, priority_list, serial_sgs
+from orchmilp.heuristics.sgs import _serial_dense, _serial_sparse, parallel_sgs, priority_list, serial_sgs
 from orchmilp.result import Result, Status
 from orchmilp.schedule.build import build_plan
 from tests.helpers import assert_valid_plan
@@ -71,3 +72,27 @@ def test_every_rule_and_scheme_gives_a_feasible_schedule(workflow):
     ga = genetic_algorithm(problem, schedules=300, population=10)
     check_schedule(workflow, problem, ga.start, optimum)
     assert ga.makespan == float(np.max(ga.start + d, initial=0))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(contended=True, integral=False, max_agents=7), st.integers(0, 2**31))
+def test_the_serial_scheme_on_the_columns_each_agent_uses_is_the_same_schedule(workflow, seed):
+    """From 32 columns on (many file locks) the serial scheme looks only at the columns an
+    agent uses; on any workflow and activity list its schedule is the dense one's, and valid."""
+    problem = orchmilp.load(workflow)
+    d, cum = problem.durations, problem.cumulative
+    optimum = (
+        reference_optimum(
+            {**workflow, "agents": [{**a, "duration": round(a["duration"] * 20)} for a in workflow["agents"]]}
+        )
+        / 20
+    )
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        order = priority_list(
+            rng.uniform(0, 1, problem.n), problem.pred_ptr, problem.pred_idx, problem.succ_ptr, problem.succ_idx
+        )
+        args = (order, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity)
+        sparse = _serial_sparse(*args)
+        assert np.array_equal(sparse, _serial_dense(*args))
+        check_schedule(workflow, problem, sparse, optimum)

@@ -22,6 +22,8 @@ from numba import njit
 __all__ = ["serial_sgs", "parallel_sgs", "priority_list", "serial_sgs_batch"]
 
 _EPS = 1e-9
+#: from this many columns :func:`serial_sgs` looks only at the columns each agent uses
+MANY_COLUMNS = 32
 
 
 @njit(cache=True)
@@ -78,8 +80,17 @@ def _find_or_insert(times, load, nseg, t):
 def serial_sgs(order, durations, pred_ptr, pred_idx, usage, capacity):
     """Start times from the serial schedule generation scheme.
 
-    ``order`` must list every agent after all of its dependencies.
+    ``order`` must list every agent after all of its dependencies. With at least
+    :data:`MANY_COLUMNS` columns (many file locks), an agent looks only at the columns it uses.
     """
+    if capacity.shape[0] >= MANY_COLUMNS:
+        return _serial_sparse(order, durations, pred_ptr, pred_idx, usage, capacity)
+    return _serial_dense(order, durations, pred_ptr, pred_idx, usage, capacity)
+
+
+@njit(cache=True)
+def _serial_dense(order, durations, pred_ptr, pred_idx, usage, capacity):
+    """:func:`serial_sgs` checking every column of each segment."""
     n = order.shape[0]
     k_count = capacity.shape[0]
     start = np.zeros(durations.shape[0])
@@ -109,6 +120,69 @@ def serial_sgs(order, durations, pred_ptr, pred_idx, usage, capacity):
             seg = _blocking_segment(times, load, nseg, seg + 1, t, d, usage[j], capacity)
         start[j] = t
         nseg = _hold(times, load, nseg, t, d, usage[j])
+    return start
+
+
+@njit(cache=True)
+def _uses(usage):
+    """The columns each agent uses, as CSR: (pointers, columns, amounts)."""
+    n, k_count = usage.shape
+    ptr = np.zeros(n + 1, np.int64)
+    for j in range(n):
+        ptr[j + 1] = ptr[j]
+        for k in range(k_count):
+            if usage[j, k] > 0.0:
+                ptr[j + 1] += 1
+    column = np.empty(ptr[n], np.int64)
+    amount = np.empty(ptr[n])
+    q = 0
+    for j in range(n):
+        for k in range(k_count):
+            if usage[j, k] > 0.0:
+                column[q] = k
+                amount[q] = usage[j, k]
+                q += 1
+    return ptr, column, amount
+
+
+@njit(cache=True)
+def _serial_sparse(order, durations, pred_ptr, pred_idx, usage, capacity):
+    """:func:`serial_sgs` checking and adding only the columns an agent uses (the profile
+    stays one row of every column per segment)."""
+    n = order.shape[0]
+    ptr, column, amount = _uses(usage)
+    start = np.zeros(durations.shape[0])
+    times = np.zeros(2 * n + 2)
+    load = np.zeros((2 * n + 2, capacity.shape[0]))
+    nseg = 1
+    for pos in range(n):
+        j = order[pos]
+        es = 0.0
+        for p in range(pred_ptr[j], pred_ptr[j + 1]):
+            f = start[pred_idx[p]] + durations[pred_idx[p]]
+            if f > es:
+                es = f
+        d = durations[j]
+        if d <= 0.0 or ptr[j] == ptr[j + 1]:
+            start[j] = es
+            continue
+        t = es
+        seg = _segment_at(times, nseg, t)
+        while seg < nseg and times[seg] < t + d - _EPS:  # past every blocking segment
+            blocked = False
+            for q in range(ptr[j], ptr[j + 1]):
+                if load[seg, column[q]] + amount[q] > capacity[column[q]] + _EPS:
+                    blocked = True
+                    break
+            if blocked:
+                t = times[seg + 1]
+            seg += 1
+        start[j] = t
+        first, nseg = _find_or_insert(times, load, nseg, t)
+        last, nseg = _find_or_insert(times, load, nseg, t + d)
+        for s in range(first, last):
+            for q in range(ptr[j], ptr[j + 1]):
+                load[s, column[q]] += amount[q]
     return start
 
 

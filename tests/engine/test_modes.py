@@ -505,7 +505,7 @@ def test_the_local_moves_keep_the_budgets(workflow):
         return
     result = run_search(orchmilp.load(table.apply(workflow, choice)), SolveOptions(time_limit=1.0))
     runnable = table.runnable(capacity)
-    moves = modes_search._moves(table, result, choice, capacity)
+    moves = list(modes_search._moves(table, result, choice, capacity))
     assert len(set(moves)) == len(moves) and choice not in moves
     for move in moves:
         switched = [j for j in range(len(choice)) if move[j] != choice[j]]

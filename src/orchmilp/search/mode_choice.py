@@ -186,7 +186,9 @@ def anneal_choices(
     while switchable and time.perf_counter() < until and since < max(STALL, STALL_PER_AGENT * scorer.n):
         progress = (time.perf_counter() - began) / max(until - began, 1e-9)
         temperature = hot * 0.01**progress
-        for _ in range(50):
+        for _ in range(50):  # the temperature is set every 50 moves, the clock read at each
+            if time.perf_counter() >= until:
+                break
             candidate = current.copy()
             j = switchable[int(rng.integers(len(switchable)))]
             others = [m for m in scorer.allowed[j] if m != candidate[j]]

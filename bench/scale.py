@@ -11,9 +11,14 @@ time-limit-300.json is three copies of it (a node of its tree search takes 0.1 s
     python bench/scale.py --crowded --sizes 1000 5000 10000 20000 --time-limit 10 30 --out bench/results/scale-crowded.csv
     python bench/scale.py --traces 3 --time-limit 10 30 --out bench/results/scale-traces.csv
     python bench/scale.py --crowded --waves --sizes 1000 5000 10000 20000 --time-limit 10 --out bench/results/scale-waves.csv
+    python bench/scale.py --llm modes --sizes 2000 20000 --time-limit 10 30 60 --out bench/results/scale-llm.csv
 
 ``--waves``: ``orchmilp solve --waves --json`` instead (the wave plan, with its event-driven
 comparison), timed the same way.
+
+``--llm modes``: LLM workflows with model choice (bench/workflows.py ``llm_mode_workflow``:
+three models, each with its own tokens-per-minute bucket, a usd budget, shared files);
+``--llm one-mode``: the same with every agent in its first mode.
 
 ``--crowded``: the red team's large case (8 slots, 40 shared files, bench/workflows.py
 ``crowded_workflow``), and beside each solve ``orchmilp analyze`` and ``orchmilp solve`` with
@@ -38,9 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from workflows import crowded_workflow, random_workflow  # noqa: E402
+from workflows import crowded_workflow, llm_mode_workflow, random_workflow  # noqa: E402
 
 from orchmilp.io.files import write_csv_atomic  # noqa: E402
+from orchmilp.io.modes import mode_table  # noqa: E402
 
 #: Prints the seconds from process start to the first plan, then the plan, as JSON lines.
 CHILD = """
@@ -154,6 +160,15 @@ def with_reports(path: Path, limit: float) -> dict:
     }
 
 
+def llm_workflow(n: int, seed: int, one_mode: bool) -> dict:
+    """``llm_mode_workflow``, with model choice or in every agent's first mode."""
+    workflow = llm_mode_workflow(n, seed)
+    if one_mode:
+        table = mode_table(workflow)
+        workflow = table.apply(workflow, table.first_runnable({}))
+    return workflow
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000, 2000, 5000])
@@ -161,11 +176,18 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "scale.csv"))
     parser.add_argument("--crowded", action="store_true", help="8 slots, 40 shared files; analyze timed too")
     parser.add_argument("--waves", action="store_true", help="time `orchmilp solve --waves` instead")
+    parser.add_argument("--llm", choices=["modes", "one-mode"], help="LLM workflows with rate limits instead")
     parser.add_argument(
         "--traces", type=int, default=0, help="the N largest WfCommons traces at 16 cores instead, with the reports too"
     )
     args = parser.parse_args(argv)
-    make = crowded_workflow if args.crowded else random_workflow
+    kind = f"llm-{args.llm}" if args.llm else "crowded" if args.crowded else "random"
+
+    def make(n: int, seed: int) -> dict:
+        if args.llm:
+            return llm_workflow(n, seed, args.llm == "one-mode")
+        return (crowded_workflow if args.crowded else random_workflow)(n, seed=seed)
+
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         files = []
@@ -177,10 +199,10 @@ def main(argv=None) -> int:
             )
             files.append(path)
         for n in args.sizes if not args.traces else []:
-            path = Path(tmp) / f"{'crowded' if args.crowded else 'random'}-{n}.json"
+            path = Path(tmp) / f"{kind}-{n}.json"
             path.write_text(json.dumps(make(n, seed=1)))
             files.append(path)
-        if not args.crowded and not args.traces:
+        if not args.crowded and not args.traces and not args.llm:
             files.append(ROOT / "instances" / "scale" / "time-limit-100.json")
             files.append(ROOT / "instances" / "scale" / "time-limit-300.json")  # three copies of it
         for limit in args.time_limit:

@@ -89,6 +89,17 @@ def serial_sgs(order, durations, pred_ptr, pred_idx, usage, capacity):
 
 
 @njit(cache=True)
+def _ready(j, start, durations, pred_ptr, pred_idx):
+    """When the last of ``j``'s dependencies (as scheduled in ``start``) has finished; 0 without any."""
+    es = 0.0
+    for p in range(pred_ptr[j], pred_ptr[j + 1]):
+        f = start[pred_idx[p]] + durations[pred_idx[p]]
+        if f > es:
+            es = f
+    return es
+
+
+@njit(cache=True)
 def _serial_dense(order, durations, pred_ptr, pred_idx, usage, capacity):
     """:func:`serial_sgs` checking every column of each segment."""
     n = order.shape[0]
@@ -99,11 +110,7 @@ def _serial_dense(order, durations, pred_ptr, pred_idx, usage, capacity):
     nseg = 1
     for pos in range(n):
         j = order[pos]
-        es = 0.0
-        for p in range(pred_ptr[j], pred_ptr[j + 1]):
-            f = start[pred_idx[p]] + durations[pred_idx[p]]
-            if f > es:
-                es = f
+        es = _ready(j, start, durations, pred_ptr, pred_idx)
         d = durations[j]
         uses = False
         for k in range(k_count):
@@ -157,11 +164,7 @@ def _serial_sparse(order, durations, pred_ptr, pred_idx, usage, capacity):
     nseg = 1
     for pos in range(n):
         j = order[pos]
-        es = 0.0
-        for p in range(pred_ptr[j], pred_ptr[j + 1]):
-            f = start[pred_idx[p]] + durations[pred_idx[p]]
-            if f > es:
-                es = f
+        es = _ready(j, start, durations, pred_ptr, pred_idx)
         d = durations[j]
         if d <= 0.0 or ptr[j] == ptr[j + 1]:
             start[j] = es

@@ -88,7 +88,7 @@ def serial_sgs(order, durations, pred_ptr, pred_idx, usage, capacity):
     return _serial_dense(order, durations, pred_ptr, pred_idx, usage, capacity)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # called, not inlined, it cost 6% of a j30 schedule
 def _ready(j, start, durations, pred_ptr, pred_idx):
     """When the last of ``j``'s dependencies (as scheduled in ``start``) has finished; 0 without any."""
     es = 0.0

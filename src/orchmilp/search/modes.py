@@ -170,7 +170,7 @@ def mode_relaxation(
     for i, j in edges:
         row([(s0 + int(j), 1.0), (s0 + int(i), -1.0)] + [(c, -duration[c]) for c in by_agent[int(i)]], 0.0, math.inf)
     later = first.precedence_matrix if n <= MAX_HEAD_TAIL_AGENTS else None
-    for positive, weight in _energy_weights(table, capacity, cols, locks):
+    for positive, weight in _energy_weights(table, capacity, cols, by_agent, locks):
         energy = list(zip(positive.tolist(), (-weight * duration[positive]).tolist()))
         if not energy:
             continue
@@ -285,14 +285,19 @@ def _dual_feasible(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def _energy_weights(
-    table: ModeTable, capacity: dict[str, float], cols: list[tuple[int, int]], locks: Sequence[Sequence[int]]
+    table: ModeTable,
+    capacity: dict[str, float],
+    cols: list[tuple[int, int]],
+    by_agent: list[list[int]],
+    locks: Sequence[Sequence[int]],
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Per column (agent, mode), weights ``w`` with ``sum w`` at most 1 over any agents that
     can run at once, so that ``sum w d`` over a stretch of time is at most its length: each
     capacity's shares, the same after the dual feasible functions ``u^(1..DFF_LEVELS)``
     (they count agents that no others of their kind can join), and 1 for the writers of one
     file (they never overlap). Each as (columns, weights) over its columns of positive weight
-    (20,000 agents write 1,665 files: dense rows took 20 s)."""
+    (20,000 agents write 1,665 files: dense rows took 20 s); ``by_agent`` lists each agent's
+    columns."""
     seen: set[bytes] = set()
     for r, cap in capacity.items():
         if cap <= 0:
@@ -305,10 +310,9 @@ def _energy_weights(
                 seen.add(key)
                 positive = np.flatnonzero(weight > _EPS)
                 yield positive, weight[positive]
-    first_col = np.searchsorted([j for j, _ in cols], np.arange(len(table.modes) + 1))
     for writers in locks:
         if len(writers) > 1:
-            positive = np.concatenate([np.arange(first_col[j], first_col[j + 1]) for j in sorted(writers)])
+            positive = np.array([c for j in sorted(writers) for c in by_agent[j]])
             yield positive, np.ones(len(positive))
 
 

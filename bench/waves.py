@@ -49,12 +49,16 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=20.0)
     parser.add_argument("--large", type=int, default=300)
     parser.add_argument("--large-only", action="store_true", help="only the large workflow")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 20, 40, 60], help="random workflow sizes")
+    parser.add_argument("--no-examples", action="store_true")
     parser.add_argument("--out")
     args = parser.parse_args()
     rows = []
     if not args.large_only:
-        rows += [run(p.stem, p, args.time_limit) for p in sorted((ROOT / "instances" / "examples").glob("*.json"))]
-        for n in (10, 20, 40, 60):
+        if not args.no_examples:
+            examples = sorted((ROOT / "instances" / "examples").glob("*.json"))
+            rows += [run(p.stem, p, args.time_limit) for p in examples]
+        for n in args.sizes:
             rows += [run(f"random-{n}-{s}", random_workflow(n, seed=s), args.time_limit) for s in range(5)]
     if args.large:
         rows.append(run(f"random-{args.large}", random_workflow(args.large, seed=1), args.time_limit))

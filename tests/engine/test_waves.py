@@ -286,3 +286,78 @@ def test_the_covering_lp_proves_what_the_other_bounds_do_not():
     covering = wave_lp_bound(problem)
     assert wave_bound(problem) == 4 and covering == pytest.approx(5, abs=1e-6)
     assert _brute_force(workflow) == 5  # {t0, t1}, {t3}, {t2, t4}: the LP proves it optimal
+
+
+def _brute_force_batches(workflow) -> float:
+    """The cheapest split of the agents into batches that may share a wave, in no order (no
+    orchmilp code): every wave plan is one, so this bounds every wave plan."""
+    agents = workflow["agents"]
+    by_id = {a["id"]: a for a in agents}
+    caps = workflow.get("resources", {})
+    after = {a["id"]: set(a.get("depends_on", [])) for a in agents}
+    for _ in agents:  # the dependencies' transitive closure
+        after = {a: deps | {x for dep in deps for x in after[dep]} for a, deps in after.items()}
+
+    def conflict(a, b):
+        def hit(p, q):
+            return p == q or (p.endswith("/") and q.startswith(p)) or (q.endswith("/") and p.startswith(q))
+
+        wa, wb = by_id[a].get("writes", []), by_id[b].get("writes", [])
+        ra, rb = by_id[a].get("reads", []), by_id[b].get("reads", [])
+        return any(hit(p, q) for p in wa for q in wb + rb) or any(hit(p, q) for p in wb for q in ra)
+
+    best = float("inf")
+    for batches in _ordered_partitions([a["id"] for a in agents]):
+        if any(
+            a in after[b] or b in after[a] or conflict(a, b) for w in batches for a, b in itertools.combinations(w, 2)
+        ):
+            continue
+        if any(sum(by_id[a].get("uses", {}).get(r, 0) for a in w) > c for w in batches for r, c in caps.items()):
+            continue
+        best = min(best, sum(max(by_id[a]["duration"] for a in w) for w in batches))
+    return best
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_the_batching_milp_is_the_cheapest_split_into_batches_and_bounds_every_wave_plan(workflow):
+    from orchmilp.solvers import backend
+
+    problem = load(workflow)
+    out = backend("highs").start(waves_search.batching_milp(problem), time_limit=10, threads=1).result()
+    assert out.objective == pytest.approx(_brute_force_batches(workflow), abs=1e-6)
+    assert wave_lp_bound(problem) - 1e-6 <= out.objective <= _brute_force(workflow) + 1e-6
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=6))
+def test_the_batching_phase_proves_the_cheapest_split_and_keeps_the_plan_feasible(workflow):
+    """Beyond 30 agents the batching MILP runs after the covering LP and the exact search;
+    here it is the only bound."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(waves_search, "MAX_MILP_WAVE_AGENTS", 0)  # as beyond 30 agents
+        mp.setattr(waves_search, "prefix_search", lambda *args: (None, 0.0))
+        mp.setattr(waves_search, "ruin_and_recreate", lambda problem, plan, *args: plan)  # the greedy plan
+        for name in ("wave_lp_bound", "critical_path_bound", "energy_bound", "clique_bound", "wave_bound"):
+            mp.setattr(waves_search, name, lambda problem, *args: 0.0)
+        result = orchmilp.solve(workflow, time_limit=5, dispatch="waves")
+    assert_valid_plan(workflow, result.to_dict())
+    assert result.lower_bound <= _brute_force(workflow) + 1e-9 <= result.makespan + 1e-9
+    if result.makespan > 0:
+        assert result.bound_source == "wave batching milp"
+        # no split below the plan: optimal; else the MILP reached the cheapest split
+        assert result.lower_bound == pytest.approx(min(result.makespan, _brute_force_batches(workflow)), abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(max_agents=12))
+def test_the_batching_milp_chains_hold_every_ordered_pair_and_only_ordered_agents(workflow):
+    problem = load(workflow)
+    ordered = problem.precedence_matrix | problem.precedence_matrix.T
+    chains = waves_search._chains(ordered)
+    held = np.zeros_like(ordered)
+    for chain in chains:
+        for a, b in itertools.combinations(chain, 2):
+            assert ordered[a, b]  # a chain is a set of pairwise ordered agents
+            held[a, b] = held[b, a] = True
+    assert np.array_equal(held, ordered)

@@ -98,3 +98,48 @@ def mode_brute_force(workflow: dict) -> float | None:
             optimum = reference_optimum(single)
             best = optimum if best is None else min(best, optimum)
     return best
+
+
+def parallel_scheme(priority, durations, preds, usage, capacity, latest_start, wcs) -> list[float]:
+    """Kolisch's parallel schedule generation scheme written plainly (whole durations): at each
+    time, the agents whose dependencies have finished start in priority order (ties by index)
+    while they fit beside the agents still running; with ``wcs`` the priority is the
+    worst-case slack ``latest_start - (t + d if another eligible agent cannot run beside it
+    else t)``, least first. Then time moves to the next finish."""
+    n = len(durations)
+    start = [None] * n
+    t = 0
+
+    def running_load(k):
+        return sum(usage[i][k] for i in range(n) if start[i] is not None and start[i] + durations[i] > t)
+
+    while any(s is None for s in start):
+        while True:  # agents of no duration can make others eligible at the same time
+            eligible = [
+                j
+                for j in range(n)
+                if start[j] is None and all(start[i] is not None and start[i] + durations[i] <= t for i in preds[j])
+            ]
+
+            def key(j, eligible=eligible, t=t):
+                if not wcs:
+                    return -priority[j]
+                clash = any(
+                    any(usage[i][k] + usage[j][k] > capacity[k] for k in range(len(capacity)))
+                    for i in eligible
+                    if i != j
+                )
+                return latest_start[j] - (t + durations[j] if clash else t)
+
+            started = 0
+            for j in sorted(eligible, key=lambda j: (key(j), j)):
+                if durations[j] == 0 or all(running_load(k) + usage[j][k] <= capacity[k] for k in range(len(capacity))):
+                    start[j] = t
+                    started += 1
+            if not started:
+                break
+        finishes = [start[i] + durations[i] for i in range(n) if start[i] is not None and start[i] + durations[i] > t]
+        if not finishes:
+            break
+        t = min(finishes)
+    return start

@@ -15,7 +15,7 @@ from orchmilp.heuristics.sgs import _serial_dense, _serial_sparse, parallel_sgs,
 from orchmilp.result import Result, Status
 from orchmilp.schedule.build import build_plan
 from tests.helpers import assert_valid_plan
-from tests.reference import reference_optimum
+from tests.reference import parallel_scheme, reference_optimum
 from tests.strategies import workflows
 
 
@@ -96,3 +96,68 @@ def test_the_serial_scheme_on_the_columns_each_agent_uses_is_the_same_schedule(w
         sparse = _serial_sparse(*args)
         assert np.array_equal(sparse, _serial_dense(*args))
         check_schedule(workflow, problem, sparse, optimum)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workflows(contended=True, max_agents=8), st.integers(0, 2**31))
+def test_the_parallel_scheme_is_the_plainly_written_one(workflow, seed):
+    """The compiled scheme (a heap of finishes, the eligible agents kept between times, only
+    the columns an agent uses) starts every agent when the plain one does, on every rule."""
+    problem = orchmilp.load(workflow)
+    d = problem.durations.astype(float)
+    cum = problem.cumulative
+    latest = d.sum() - tails(problem, d) - d
+    preds = [problem.preds(j).tolist() for j in range(problem.n)]
+    usage, capacity = cum.usage.tolist(), cum.capacity.tolist()
+    prio = np.random.default_rng(seed).permutation(problem.n).astype(float)  # distinct: no ties in the rule
+    for wcs in (False, True):
+        start = parallel_sgs(prio, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, wcs)
+        assert start.tolist() == parallel_scheme(prio, d.tolist(), preds, usage, capacity, latest.tolist(), wcs)
+
+
+def test_the_parallel_scheme_stops_after_its_looks():
+    problem = orchmilp.load(
+        {
+            "agents": [
+                {"id": f"a{k}", "duration": 1 + k % 3, "depends_on": [f"a{k - 1}"] if k else []} for k in range(20)
+            ]
+        }
+    )
+    d, cum = problem.durations.astype(float), problem.cumulative
+    args = (
+        np.zeros(problem.n),
+        d,
+        problem.pred_ptr,
+        problem.pred_idx,
+        cum.usage,
+        cum.capacity,
+        np.zeros(problem.n),
+        False,
+    )
+    assert (parallel_sgs(*args) >= 0).all()
+    stopped = parallel_sgs(*args, 5)  # a chain: one look per time
+    assert (stopped >= 0).sum() == 5 and (stopped < 0).sum() == 15
+
+
+def test_the_worst_case_slack_of_the_largest_user_looks_at_the_others_only():
+    """``a`` takes 3 of 4 slots; beside ``b`` or ``c`` (1 each) it fits, so its worst case is
+    now and ``b`` and ``c`` (less slack) go first; ``a`` then waits. Counting ``a`` against
+    itself would start it first and keep ``c`` waiting."""
+    problem = orchmilp.load(
+        {
+            "resources": {"slots": 4},
+            "agents": [
+                {"id": "a", "duration": 5, "uses": {"slots": 3}},
+                {"id": "b", "duration": 1, "uses": {"slots": 1}},
+                {"id": "c", "duration": 1, "uses": {"slots": 1}},
+            ],
+        }
+    )
+    d, cum = problem.durations.astype(float), problem.cumulative
+    latest = np.array([10.0, 7.0, 8.0])
+    start = parallel_sgs(np.zeros(3), d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, True)
+    assert start.tolist() == [1.0, 0.0, 0.0]
+    preds = [[], [], []]
+    assert parallel_scheme(
+        [0.0] * 3, d.tolist(), preds, cum.usage.tolist(), cum.capacity.tolist(), latest.tolist(), True
+    ) == [1, 0, 0]

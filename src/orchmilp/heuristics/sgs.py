@@ -223,42 +223,59 @@ def serial_sgs_batch(orders, durations, pred_ptr, pred_idx, usage, capacity):
 
 
 @njit(cache=True)
-def _start_eligible(
-    t, start, priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs, times, load, nseg, cand, key
+def _start_candidates(
+    t,
+    start,
+    cand,
+    m,
+    finishes,
+    priority,
+    durations,
+    ptr,
+    column,
+    amount,
+    capacity,
+    latest_start,
+    wcs,
+    times,
+    load,
+    nseg,
+    key,
+    top,
 ):
-    """One pass at time t: start eligible agents in priority order while they fit.
-    Returns (number started, nseg)."""
-    n = durations.shape[0]
-    k_count = capacity.shape[0]
-    m = 0
-    for j in range(n):
-        if start[j] >= 0:
-            continue
-        ready = True
-        for p in range(pred_ptr[j], pred_ptr[j + 1]):
-            i = pred_idx[p]
-            if start[i] < 0 or start[i] + durations[i] > t + _EPS:
-                ready = False
-                break
-        if ready:
-            cand[m] = j
-            m += 1
+    """One pass at time t over the eligible agents ``cand[:m]``: start them in priority order
+    (ties by index) while they fit, each finish pushed on the heap ``finishes``. Each agent's
+    columns as CSR (``ptr``, ``column``, ``amount``: :func:`_uses`); ``top`` (3 x K) is
+    scratch. Keeps the agents not started in ``cand`` and returns (number started, the number
+    kept, nseg)."""
+    cand[:m] = np.sort(cand[:m])
+    if wcs:  # per column, the largest use of a candidate, its agent, and the second largest
+        for q in range(m):
+            j = cand[q]
+            for c in range(ptr[j], ptr[j + 1]):
+                top[0, column[c]] = 0.0
+                top[1, column[c]] = -1.0
+                top[2, column[c]] = 0.0
+        for q in range(m):
+            j = cand[q]
+            for c in range(ptr[j], ptr[j + 1]):
+                k, u = column[c], amount[c]
+                if u > top[0, k]:
+                    top[2, k] = top[0, k]
+                    top[0, k] = u
+                    top[1, k] = j
+                elif u > top[2, k]:
+                    top[2, k] = u
     for q in range(m):
         j = cand[q]
-        if wcs:
+        if wcs:  # Kolisch's worst case: t + d_j when another candidate cannot run beside j
             worst = t
-            for r in range(m):
-                i = cand[r]
-                if i == j:
-                    continue
-                both = True
-                for k in range(k_count):
-                    if usage[i, k] + usage[j, k] > capacity[k] + _EPS:
-                        both = False
-                        break
-                e = t if both else t + durations[j]
-                if e > worst:
-                    worst = e
+            for c in range(ptr[j], ptr[j + 1]):
+                k = column[c]
+                other = top[2, k] if top[1, k] == j else top[0, k]
+                if other + amount[c] > capacity[k] + _EPS:
+                    worst = t + durations[j]
+                    break
             key[q] = -(latest_start[j] - worst)
         else:
             key[q] = priority[j]
@@ -266,68 +283,116 @@ def _start_eligible(
     order = np.argsort(-key[:m], kind="mergesort")
     for q in range(m):
         j = cand[order[q]]
-        uses = False
-        for k in range(k_count):
-            if usage[j, k] > 0.0:
-                uses = True
-        if durations[j] <= 0.0 or not uses:
+        d = durations[j]
+        fits = True
+        if d > 0.0:
+            seg = _segment_at(times, nseg, t)
+            while fits and seg < nseg and times[seg] < t + d - _EPS:
+                for c in range(ptr[j], ptr[j + 1]):
+                    if load[seg, column[c]] + amount[c] > capacity[column[c]] + _EPS:
+                        fits = False
+                        break
+                seg += 1
+        if fits:
             start[j] = t
             started += 1
-        elif _blocking_segment(times, load, nseg, _segment_at(times, nseg, t), t, durations[j], usage[j], capacity) < 0:
-            start[j] = t
-            started += 1
-            nseg = _hold(times, load, nseg, t, durations[j], usage[j])
-    return started, nseg
+            heapq.heappush(finishes, (t + d, j))
+            if d > 0.0 and ptr[j] < ptr[j + 1]:
+                first, nseg = _find_or_insert(times, load, nseg, t)
+                last, nseg = _find_or_insert(times, load, nseg, t + d)
+                for s in range(first, last):
+                    for c in range(ptr[j], ptr[j + 1]):
+                        load[s, column[c]] += amount[c]
+    kept = 0
+    for q in range(m):
+        if start[cand[q]] < 0:
+            cand[kept] = cand[q]
+            kept += 1
+    return started, kept, nseg
 
 
 @njit(cache=True)
-def parallel_sgs(priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs):
+def parallel_sgs(priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs, max_visits=-1):
     """Start times from the parallel schedule generation scheme.
 
     Time moves from one finish to the next; at each time the eligible agents
     (dependencies finished) start in priority order while they fit. With
     ``wcs`` the priority is the worst-case slack rule of Kolisch (1996),
-    recomputed at every decision time from ``latest_start``.
+    recomputed at every decision time from ``latest_start``. The finishes are
+    a heap and the eligible agents a list kept between times, and only the
+    columns an agent uses are looked at (2,000 LLM agents on 170 columns:
+    23 s a schedule when every agent and every column was looked at each time).
+    Each time looks at every eligible agent: with ``max_visits`` (>= 0), once
+    that many looks are spent the scheme stops, and the agents not started
+    keep the start -1 (20,000 LLM agents waiting on rate buckets: 10^9 looks).
     """
     n = durations.shape[0]
+    ptr, column, amount = _uses(usage)
+    succ_ptr = np.zeros(n + 1, np.int64)  # the dependants, as CSR
+    for p in range(pred_ptr[n]):
+        succ_ptr[pred_idx[p] + 1] += 1
+    succ_ptr = np.cumsum(succ_ptr)
+    succ_idx = np.empty(pred_ptr[n], np.int64)
+    filled = succ_ptr[:-1].copy()
+    waiting = np.zeros(n, np.int64)  # dependencies not yet finished
+    for j in range(n):
+        waiting[j] = pred_ptr[j + 1] - pred_ptr[j]
+        for p in range(pred_ptr[j], pred_ptr[j + 1]):
+            succ_idx[filled[pred_idx[p]]] = j
+            filled[pred_idx[p]] += 1
     start = np.full(n, -1.0)
     times = np.zeros(2 * n + 2)
     load = np.zeros((2 * n + 2, capacity.shape[0]))
-    nseg = 1
-    done = 0
-    t = 0.0
+    top = np.zeros((3, capacity.shape[0]))
     cand = np.empty(n, np.int64)
     key = np.empty(n)
+    m = 0
+    for j in range(n):
+        if waiting[j] == 0:
+            cand[m] = j
+            m += 1
+    finishes = [(0.0, 0)]  # (finish, agent): a binary heap of the agents started
+    finishes.pop()
+    nseg = 1
+    done = 0
+    visits = 0
+    t = 0.0
     while done < n:
         started = 1
         while started > 0 and done < n:  # zero-length agents can make others eligible at the same time
-            started, nseg = _start_eligible(
+            while len(finishes) > 0 and finishes[0][0] <= t + _EPS:
+                i = heapq.heappop(finishes)[1]
+                for p in range(succ_ptr[i], succ_ptr[i + 1]):
+                    k = succ_idx[p]
+                    waiting[k] -= 1
+                    if waiting[k] == 0:
+                        cand[m] = k
+                        m += 1
+            if max_visits >= 0 and visits + m > max_visits:
+                return start
+            visits += m
+            started, m, nseg = _start_candidates(
                 t,
                 start,
+                cand,
+                m,
+                finishes,
                 priority,
                 durations,
-                pred_ptr,
-                pred_idx,
-                usage,
+                ptr,
+                column,
+                amount,
                 capacity,
                 latest_start,
                 wcs,
                 times,
                 load,
                 nseg,
-                cand,
                 key,
+                top,
             )
             done += started
-        if done >= n:
-            break
-        nxt = np.inf  # next decision time: the earliest finish after t
-        for j in range(n):
-            if start[j] >= 0:
-                f = start[j] + durations[j]
-                if f > t + _EPS and f < nxt:
-                    nxt = f
-        if nxt == np.inf:  # impossible for a DAG: something eligible would have started
-            break
-        t = nxt
+        if done >= n or len(finishes) == 0:
+            break  # (no finish left with agents unstarted: impossible for a DAG)
+        t = finishes[0][0]
     return start

@@ -23,7 +23,7 @@ from orchmilp.io.modes import mode_table
 from orchmilp.options import SolveOptions
 from orchmilp.search import modes as modes_search
 from orchmilp.search import run_search
-from orchmilp.search.modes import Relaxation, _dual_feasible, mode_relaxation, shortest_modes_bound
+from orchmilp.search.modes import Relaxation, _dual_feasible, energy_lp, mode_relaxation
 from tests.helpers import ROOT, assert_valid_plan
 from tests.reference import in_modes, mode_brute_force, reference_optimum
 from tests.strategies import mode_workflows
@@ -352,28 +352,31 @@ def test_the_mode_relaxation_never_bounds_above_the_brute_force_optimum(workflow
         assert relaxed.choice is None  # no choice within the budget: the relaxation is infeasible too
     else:
         assert relaxed.proven and relaxed.bound <= optimum + 1e-9
-        # the bound without a solver is valid too, and the relaxation's optimum never below it
-        assert shortest_modes_bound(mode_table(workflow), orchmilp.load(workflow)) <= relaxed.bound + 1e-9
+        # the energy LP's bound is valid too, and the relaxation's optimum never below it; its
+        # choice keeps the budgets
+        energy = energy_lp(mode_table(workflow), orchmilp.load(workflow), 5.0, SolveOptions())
+        assert energy.bound <= relaxed.bound + 1e-9
+        assert energy.choice is not None and mode_table(workflow).within_budgets(energy.choice)
 
 
-def test_when_the_relaxation_does_not_finish_the_shortest_modes_still_bound_the_plan(four_models):
+def test_when_the_relaxation_does_not_finish_the_energy_lp_bounds_the_plan_and_names_a_choice(four_models):
     """At 20,000 agents the relaxation MILP proves nothing in its time (bound 0); the plan then
-    keeps the critical path and energy of the shortest modes as its bound."""
+    keeps the energy LP's bound, and its choice is planned."""
     real = modes_search.mode_relaxation
     calls = []
 
-    def unfinished(*args, **kwargs):  # no relaxation finishes; the first names a choice
-        out = real(*args, **kwargs)
-        calls.append(out)
-        return Relaxation(0.0, out.choice if len(calls) == 1 else None, False)
+    def unfinished(*args, **kwargs):  # no relaxation finishes or names a choice
+        calls.append(real(*args, **kwargs))
+        return Relaxation(0.0, None, False)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(modes_search, "mode_relaxation", unfinished)
+        mp.setattr(modes_search, "_fastest_within_budgets", lambda *args: None)  # the energy LP's choice only
         result = orchmilp.solve(four_models, time_limit=2, use_sat=False)  # no clause learning's bound
     assert_valid_plan(four_models, result.to_dict())
-    floor = shortest_modes_bound(mode_table(four_models), orchmilp.load(four_models))
-    assert 0 < floor == result.lower_bound <= result.makespan
-    assert result.bound_source == "shortest modes"
+    energy = energy_lp(mode_table(four_models), orchmilp.load(four_models), 5.0, SolveOptions())
+    assert 0 < energy.bound == result.lower_bound <= result.makespan
+    assert result.bound_source == "mode energy lp"
 
 
 def _coarse_only(mp: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..bounds.critical_path import critical_path_bound
 from ..compile.grid import exact_step
@@ -60,7 +61,7 @@ from ..solvers.base import SolverStatus, integral_bound
 from ..statuses import SolveStatus
 from .mode_choice import ChoiceScorer, anneal_choices
 
-__all__ = ["solve_modes", "solve_min_spend", "mode_relaxation", "Relaxation"]
+__all__ = ["solve_modes", "solve_min_spend", "mode_relaxation", "Relaxation", "energy_lp", "EnergyLP"]
 
 #: Share of the time limit for the relaxation MILP; each choice planned gets at least
 #: MIN_PLAN_SECONDS (the single-mode search's first plan)
@@ -106,8 +107,12 @@ COARSE_BUILD_SHARE = 0.2
 COARSE_PROBE_SHARE = 0.5
 COARSE_PLAN_SHARE = 0.25
 COARSE_SOURCE = "mode benders (coarse sat)"
-#: The bound when the relaxation proved less (it did not finish: 20,000 agents)
-SHORTEST_MODES_SOURCE = "shortest modes"
+#: Where the relaxation did not finish, the energy LP's bound and choice (:func:`energy_lp`),
+#: with this share of the time limit (2.4 s at 20,000 agents)
+ENERGY_SOURCE = "mode energy lp"
+ENERGY_SHARE = 0.1
+#: Beyond this many agents the relaxation is not tried (20,000 agents: 9.7 s and no bound)
+RELAXATION_MAX_AGENTS = 5000
 #: The relaxation's energy rows: the dual feasible functions u^(1..DFF_LEVELS) of each
 #: capacity's shares, and per agent the energy after it ends and before it starts up to this
 #: many agents (n x n rows' entries beyond)
@@ -234,46 +239,128 @@ def mode_relaxation(
     return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
 
 
-def shortest_modes_bound(table: ModeTable, first: Problem) -> float:
-    """A bound on every plan, whatever its modes and budgets, that takes no solver: the
-    critical path with each agent in its shortest mode that fits, and each resource's energy
-    with each agent in the mode that needs the least of it. The relaxation's optimum is never
-    below it; it is what remains when the relaxation does not finish (20,000 agents).
+@dataclass
+class EnergyLP:
+    """What :func:`energy_lp` found: a bound on every plan and a choice of modes within the
+    budgets read from its mix (None when it has none)."""
+
+    bound: float
+    choice: tuple[int, ...] | None
+
+
+def energy_lp(table: ModeTable, first: Problem, seconds: float, options: SolveOptions) -> EnergyLP:
+    """A bound on every plan that needs no schedule, for where the relaxation does not finish
+    (20,000 agents: 2.4 s): the larger of the critical path with each agent in its shortest
+    mode that fits, and a linear program: each agent takes a mix of its modes, within the
+    budgets, and each capacity and each file's writers hold their energy within the makespan
+    ``T``; min ``T`` (solved within ``seconds``, else left out). The relaxation's optimum is
+    never below it. Its choice: each agent's mode of the largest share, the few agents with a
+    mix each in the mode of its mix that spends least (so the budgets still hold).
 
     >>> from orchmilp.io.modes import mode_table
     >>> from orchmilp.api import load
-    >>> wf = {"resources": {"tpm": 10}, "agents": [
-    ...     {"id": "a", "modes": [{"name": "fast", "duration": 2, "uses": {"tpm": 10}},
-    ...                           {"name": "slow", "duration": 6, "uses": {"tpm": 2}}]},
-    ...     {"id": "b", "depends_on": ["a"], "duration": 3, "uses": {"tpm": 5}}]}
+    >>> wf = {"resources": {"tpm": 10}, "budgets": {"usd": 3}, "agents": [
+    ...     {"id": k, "modes": [{"name": "fast", "duration": 2, "uses": {"tpm": 10}, "consumes": {"usd": 2}},
+    ...                         {"name": "slow", "duration": 6, "uses": {"tpm": 5}, "consumes": {"usd": 1}}]}
+    ...     for k in ("a", "b")]}
     >>> table = mode_table(wf)
-    >>> shortest_modes_bound(table, load(table.apply(wf, [0, 0])))
-    5.0
+    >>> energy_lp(table, load(table.apply(wf, [0, 0])), 5.0, SolveOptions())  # LP 5, on the step 2: 6
+    EnergyLP(bound=6.0, choice=(0, 1))
     """
-    capacity = first.capacity_by_name
-    durations = table.durations
-    fits = table.runnable(capacity)
+    began = time.perf_counter()
+    fits = table.runnable(first.capacity_by_name)
     fits[~fits.any(axis=1)] = True  # no mode fits: the relaxation says so; any mode bounds
-    shortest = np.where(fits, durations, np.inf).min(axis=1)
+    shortest = np.where(fits, table.durations, np.inf).min(axis=1)
     bound = critical_path_bound(first, shortest) if len(shortest) else 0.0
-    energy: dict[str, float] = {}
-    for j, modes in enumerate(table.modes):
-        least: dict[str, float] = {}
-        for m, mode in enumerate(modes):
-            if not fits[j, m]:
-                continue
-            for r in capacity:  # a mode that does not use r needs none of it
-                least[r] = min(least.get(r, math.inf), mode.duration * mode.uses.get(r, 0.0))
-        for r, v in least.items():
-            if v > 0:
-                energy[r] = energy.get(r, 0.0) + v
-    for r, work in energy.items():
-        if capacity[r] > 0:
-            bound = max(bound, work / capacity[r])
+    mix = _energy_mix(table, first, fits, seconds - (time.perf_counter() - began), options)
+    choice = None
+    if mix is not None:
+        bound = max(bound, mix[0])
+        choice = _choice_of_mix(table, mix[1])
     step = exact_step(np.array([m.duration for modes in table.modes for m in modes]))
     if step:  # every makespan is a sum of durations: a whole multiple of the step
         bound = integral_bound(bound / step) * step
-    return float(bound)
+    return EnergyLP(float(bound), choice)
+
+
+def _energy_mix(
+    table: ModeTable, first: Problem, fits: np.ndarray, seconds: float, options: SolveOptions
+) -> tuple[float, np.ndarray] | None:
+    """The energy LP of :func:`energy_lp`: its optimum ``T`` and the mix (agent, mode), or
+    None when it is not solved in ``seconds``."""
+    capacity = first.capacity_by_name
+    n, width = len(table.modes), table.width
+    if n == 0 or seconds <= 0:
+        return None
+    d = table.durations
+    t_col, cols = n * width, n * width + 1
+    entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (rows, columns, values)
+    lower: list[float] = []
+    upper: list[float] = []
+
+    def add(columns: np.ndarray, values: np.ndarray, low: float, high: float) -> None:
+        entries.append((np.full(len(columns), len(lower)), columns, values))
+        lower.append(low)
+        upper.append(high)
+
+    every = np.arange(n * width)
+    entries.append((every // width, every, np.ones(n * width)))  # one mix per agent
+    lower.extend([1.0] * n)
+    upper.extend([1.0] * n)
+    for r, cap in capacity.items():
+        if cap <= 0:
+            continue
+        use = np.zeros((n, width))
+        for j, modes in enumerate(table.modes):
+            for m, mode in enumerate(modes):
+                use[j, m] = mode.uses.get(r, 0.0)
+        work = (d * use / cap).ravel()
+        positive = np.flatnonzero(work > 0)
+        if len(positive):
+            add(np.append(positive, t_col), np.append(work[positive], -1.0), -math.inf, 0.0)
+    for lock in first.locks:
+        if len(lock.writers) > 1:
+            writers = (np.asarray(sorted(lock.writers))[:, None] * width + np.arange(width)).ravel()
+            add(np.append(writers, t_col), np.append(d.ravel()[writers], -1.0), -math.inf, 0.0)
+    for k, cap in enumerate(table.budget_limits):
+        spend = table.budget_costs[:, :, k].ravel()
+        positive = np.flatnonzero(spend > 0)
+        add(positive, spend[positive], -math.inf, float(cap))
+    row_idx, col_idx, vals = (np.concatenate(parts) for parts in zip(*entries))
+    cost = np.zeros(cols)
+    cost[t_col] = 1.0
+    model = LinearModel(
+        cost=cost,
+        offset=0.0,
+        matrix=sp.csc_matrix((vals, (row_idx, col_idx)), shape=(len(lower), cols)),
+        row_lower=np.asarray(lower),
+        row_upper=np.asarray(upper),
+        col_lower=np.zeros(cols),
+        col_upper=np.append(fits.ravel().astype(float), np.inf),
+        integral=np.zeros(cols, bool),
+    )
+    out = solver_backend(options.backend).start(model, time_limit=seconds, threads=1, seed=options.seed).result()
+    if out.status is not SolverStatus.OPTIMAL or out.objective is None or out.x is None:
+        return None  # infeasible: no choice within the budgets; the relaxation says why
+    return float(out.objective), np.asarray(out.x[:t_col]).reshape(n, width)
+
+
+def _choice_of_mix(table: ModeTable, mix: np.ndarray) -> tuple[int, ...] | None:
+    """Each agent in its mode of the largest share; an agent with a mix in the mode of its mix
+    that spends least of the budgets (each as a share of its limit), or of all its modes when
+    that is not within the budgets. None when neither is."""
+    choice = mix.argmax(axis=1)
+    mixed = np.flatnonzero(mix.max(axis=1) < 1 - 1e-6)
+    if len(mixed) == 0:
+        return tuple(int(m) for m in choice)
+    limits = np.maximum(table.budget_limits, 1e-12)
+    spend = (table.budget_costs / limits).sum(axis=2) if len(limits) else np.zeros(mix.shape)
+    real = np.arange(mix.shape[1])[None, :] < np.array([len(m) for m in table.modes])[:, None]
+    for allowed in (mix > 1e-6, real):
+        choice[mixed] = np.where(allowed[mixed], spend[mixed], np.inf).argmin(axis=1)
+        if table.within_budgets(choice.tolist()):
+            return tuple(int(m) for m in choice)
+    return None
 
 
 def _dual_feasible(x: np.ndarray, k: int) -> np.ndarray:
@@ -375,10 +462,17 @@ def solve_modes(
     single-mode problem of a choice and ``plan`` plans it within some seconds."""
     deadline = started + options.time_limit
     capacity = first.capacity_by_name
-    relaxation = mode_relaxation(table, first, RELAXATION_SHARE * options.time_limit, options)
+    relaxation = Relaxation(0.0, None, False)  # beyond RELAXATION_MAX_AGENTS it would not finish
+    if first.n <= RELAXATION_MAX_AGENTS:
+        relaxation = mode_relaxation(table, first, RELAXATION_SHARE * options.time_limit, options)
     if relaxation.choice is None and relaxation.proven:
         raise NoPlanFits(_no_choice_fits(table))
-    candidates = [c for c in (relaxation.choice, _fastest_within_budgets(table, capacity)) if c is not None]
+    energy = EnergyLP(0.0, None)
+    if not relaxation.proven:  # a bound and a choice when the relaxation did not finish
+        energy = energy_lp(table, first, max(ENERGY_SHARE * options.time_limit, MIN_PLAN_SECONDS), options)
+    candidates = [
+        c for c in (relaxation.choice, energy.choice, _fastest_within_budgets(table, capacity)) if c is not None
+    ]
     if not candidates:
         raise NoPlanFits("no choice of modes within the budgets was found in the time limit")
     tried: dict[tuple[int, ...], Result] = {}
@@ -472,8 +566,8 @@ def solve_modes(
     lower, source = max(relaxation.bound, sat_lower, 0.0), "mode relaxation"
     if sat_lower > relaxation.bound:
         source = SAT_SOURCE
-    if not relaxation.proven and (shortest := shortest_modes_bound(table, first)) > lower + _EPS:
-        lower, source = shortest, SHORTEST_MODES_SOURCE
+    if energy.bound > lower + _EPS:
+        lower, source = energy.bound, ENERGY_SOURCE
     if coarse and not early and coarse_benders():
         return _finished(best, best[0].makespan, COARSE_SOURCE, started)
     while best[0].makespan > lower + _EPS and left() > 2 * MIN_PLAN_SECONDS:

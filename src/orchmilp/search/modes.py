@@ -111,6 +111,10 @@ COARSE_SOURCE = "mode benders (coarse sat)"
 #: with this share of the time limit (2.4 s at 20,000 agents)
 ENERGY_SOURCE = "mode energy lp"
 ENERGY_SHARE = 0.1
+#: ... and at least this many seconds: without its choice, 20,000 agents at a 10 s limit were
+#: planned in the fastest modes within the budgets, 567,285 s against 323,111 (the LP's bound
+#: 302,938), and the limit does not hold at that size anyway (a plan takes about 20 s)
+ENERGY_MIN_SECONDS = 3.0
 #: Beyond this many agents the relaxation is not tried (20,000 agents: 9.7 s and no bound)
 RELAXATION_MAX_AGENTS = 5000
 #: The relaxation's energy rows: the dual feasible functions u^(1..DFF_LEVELS) of each
@@ -469,7 +473,7 @@ def solve_modes(
         raise NoPlanFits(_no_choice_fits(table))
     energy = EnergyLP(0.0, None)
     if not relaxation.proven:  # a bound and a choice when the relaxation did not finish
-        energy = energy_lp(table, first, max(ENERGY_SHARE * options.time_limit, MIN_PLAN_SECONDS), options)
+        energy = energy_lp(table, first, max(ENERGY_SHARE * options.time_limit, ENERGY_MIN_SECONDS), options)
     candidates = [
         c for c in (relaxation.choice, energy.choice, _fastest_within_budgets(table, capacity)) if c is not None
     ]

@@ -41,20 +41,24 @@ def _ordered_partitions(items):
             yield part[:k] + [[first]] + part[k:]
 
 
+def _clash(a: dict, b: dict) -> bool:
+    """Two agents as written clash on a file: one writes what the other reads or writes (a
+    path ending in / holds what lies below it)."""
+
+    def hit(p, q):
+        return p == q or (p.endswith("/") and q.startswith(p)) or (q.endswith("/") and p.startswith(q))
+
+    wa, wb = a.get("writes", []), b.get("writes", [])
+    ra, rb = a.get("reads", []), b.get("reads", [])
+    return any(hit(p, q) for p in wa for q in wb + rb) or any(hit(p, q) for p in wb for q in ra)
+
+
 def _brute_force(workflow) -> float:
     """The shortest wave plan by enumeration, from the workflow as written (no orchmilp code)."""
     agents = workflow["agents"]
     ids = [a["id"] for a in agents]
     by_id = {a["id"]: a for a in agents}
     caps = workflow.get("resources", {})
-
-    def conflict(a, b):
-        def hit(p, q):
-            return p == q or (p.endswith("/") and q.startswith(p)) or (q.endswith("/") and p.startswith(q))
-
-        wa, wb = by_id[a].get("writes", []), by_id[b].get("writes", [])
-        ra, rb = by_id[a].get("reads", []), by_id[b].get("reads", [])
-        return any(hit(p, q) for p in wa for q in wb + rb) or any(hit(p, q) for p in wb for q in ra)
 
     best = float("inf")
     for waves in _ordered_partitions(ids):
@@ -63,7 +67,7 @@ def _brute_force(workflow) -> float:
             continue
         if any(sum(by_id[a].get("uses", {}).get(r, 0) for a in w) > c for w in waves for r, c in caps.items()):
             continue
-        if any(conflict(a, b) for w in waves for a, b in itertools.combinations(w, 2)):
+        if any(_clash(by_id[a], by_id[b]) for w in waves for a, b in itertools.combinations(w, 2)):
             continue
         best = min(best, sum(max(by_id[a]["duration"] for a in w) for w in waves))
     return best
@@ -298,18 +302,12 @@ def _brute_force_batches(workflow) -> float:
     for _ in agents:  # the dependencies' transitive closure
         after = {a: deps | {x for dep in deps for x in after[dep]} for a, deps in after.items()}
 
-    def conflict(a, b):
-        def hit(p, q):
-            return p == q or (p.endswith("/") and q.startswith(p)) or (q.endswith("/") and p.startswith(q))
-
-        wa, wb = by_id[a].get("writes", []), by_id[b].get("writes", [])
-        ra, rb = by_id[a].get("reads", []), by_id[b].get("reads", [])
-        return any(hit(p, q) for p in wa for q in wb + rb) or any(hit(p, q) for p in wb for q in ra)
-
     best = float("inf")
     for batches in _ordered_partitions([a["id"] for a in agents]):
         if any(
-            a in after[b] or b in after[a] or conflict(a, b) for w in batches for a, b in itertools.combinations(w, 2)
+            a in after[b] or b in after[a] or _clash(by_id[a], by_id[b])
+            for w in batches
+            for a, b in itertools.combinations(w, 2)
         ):
             continue
         if any(sum(by_id[a].get("uses", {}).get(r, 0) for a in w) > c for w in batches for r, c in caps.items()):

@@ -60,18 +60,23 @@ def test_every_rule_and_scheme_gives_a_feasible_schedule(workflow):
         check_schedule(
             workflow,
             problem,
-            parallel_sgs(prio, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, False),
+            parallel_sgs(prio, d, *_graph(problem), cum.usage, cum.capacity, latest, False),
             optimum,
         )
     check_schedule(
         workflow,
         problem,
-        parallel_sgs(np.zeros(problem.n), d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, True),
+        parallel_sgs(np.zeros(problem.n), d, *_graph(problem), cum.usage, cum.capacity, latest, True),
         optimum,
     )
     ga = genetic_algorithm(problem, schedules=300, population=10)
     check_schedule(workflow, problem, ga.start, optimum)
     assert ga.makespan == float(np.max(ga.start + d, initial=0))
+
+
+def _graph(problem):
+    """The dependencies and the dependants as CSR, as the kernels take them."""
+    return problem.pred_ptr, problem.pred_idx, problem.succ_ptr, problem.succ_idx
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -111,7 +116,7 @@ def test_the_parallel_scheme_is_the_plainly_written_one(workflow, seed):
     usage, capacity = cum.usage.tolist(), cum.capacity.tolist()
     prio = np.random.default_rng(seed).permutation(problem.n).astype(float)  # distinct: no ties in the rule
     for wcs in (False, True):
-        start = parallel_sgs(prio, d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, wcs)
+        start = parallel_sgs(prio, d, *_graph(problem), cum.usage, cum.capacity, latest, wcs)
         assert start.tolist() == parallel_scheme(prio, d.tolist(), preds, usage, capacity, latest.tolist(), wcs)
 
 
@@ -127,8 +132,7 @@ def test_the_parallel_scheme_stops_after_its_looks():
     args = (
         np.zeros(problem.n),
         d,
-        problem.pred_ptr,
-        problem.pred_idx,
+        *_graph(problem),
         cum.usage,
         cum.capacity,
         np.zeros(problem.n),
@@ -155,7 +159,7 @@ def test_the_worst_case_slack_of_the_largest_user_looks_at_the_others_only():
     )
     d, cum = problem.durations.astype(float), problem.cumulative
     latest = np.array([10.0, 7.0, 8.0])
-    start = parallel_sgs(np.zeros(3), d, problem.pred_ptr, problem.pred_idx, cum.usage, cum.capacity, latest, True)
+    start = parallel_sgs(np.zeros(3), d, *_graph(problem), cum.usage, cum.capacity, latest, True)
     assert start.tolist() == [1.0, 0.0, 0.0]
     preds = [[], [], []]
     assert parallel_scheme(

@@ -86,8 +86,7 @@ def rule_portfolio(
             start = parallel_sgs(
                 np.zeros(problem.n) if prio is None else prio,
                 d,
-                problem.pred_ptr,
-                problem.pred_idx,
+                *args,
                 cum.usage,
                 cum.capacity,
                 latest_start,

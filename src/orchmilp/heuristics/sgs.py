@@ -312,14 +312,16 @@ def _start_candidates(
 
 
 @njit(cache=True)
-def parallel_sgs(priority, durations, pred_ptr, pred_idx, usage, capacity, latest_start, wcs, max_visits=-1):
+def parallel_sgs(
+    priority, durations, pred_ptr, pred_idx, succ_ptr, succ_idx, usage, capacity, latest_start, wcs, max_visits=-1
+):
     """Start times from the parallel schedule generation scheme.
 
     Time moves from one finish to the next; at each time the eligible agents
     (dependencies finished) start in priority order while they fit. With
     ``wcs`` the priority is the worst-case slack rule of Kolisch (1996),
-    recomputed at every decision time from ``latest_start``. The finishes are
-    a heap and the eligible agents a list kept between times, and only the
+    recomputed at every decision time from ``latest_start``; ``succ_ptr`` and
+    ``succ_idx`` are the dependants as CSR. The finishes are a heap and the eligible agents a list kept between times, and only the
     columns an agent uses are looked at (2,000 LLM agents on 170 columns:
     23 s a schedule when every agent and every column was looked at each time).
     Each time looks at every eligible agent: with ``max_visits`` (>= 0), once
@@ -328,18 +330,7 @@ def parallel_sgs(priority, durations, pred_ptr, pred_idx, usage, capacity, lates
     """
     n = durations.shape[0]
     ptr, column, amount = _uses(usage)
-    succ_ptr = np.zeros(n + 1, np.int64)  # the dependants, as CSR
-    for p in range(pred_ptr[n]):
-        succ_ptr[pred_idx[p] + 1] += 1
-    succ_ptr = np.cumsum(succ_ptr)
-    succ_idx = np.empty(pred_ptr[n], np.int64)
-    filled = succ_ptr[:-1].copy()
-    waiting = np.zeros(n, np.int64)  # dependencies not yet finished
-    for j in range(n):
-        waiting[j] = pred_ptr[j + 1] - pred_ptr[j]
-        for p in range(pred_ptr[j], pred_ptr[j + 1]):
-            succ_idx[filled[pred_idx[p]]] = j
-            filled[pred_idx[p]] += 1
+    waiting = pred_ptr[1:] - pred_ptr[:-1]  # dependencies not yet finished
     start = np.full(n, -1.0)
     times = np.zeros(2 * n + 2)
     load = np.zeros((2 * n + 2, capacity.shape[0]))

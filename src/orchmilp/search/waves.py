@@ -612,20 +612,25 @@ def _milp(problem, lower: float, upper: float, step, seconds: float, options: So
     )
     if out.status is SolverStatus.INFEASIBLE:
         return None, upper  # no wave plan below the incumbent: it is optimal
-    bound = out.bound if math.isfinite(out.bound) else 0.0
-    if step:
-        bound = integral_bound(bound / step) * step
+    bound = _solver_bound(out.bound, step)
     found = _decode(out.x, problem.n, waves) if out.x is not None else None
     if found is not None and not feasible(problem, found):
         found = None
     return found, min(bound, upper)
 
 
+def _solver_bound(bound: float, step) -> float:
+    """A MILP's dual bound on the shortest wave plan (0 when it has none), raised to the
+    durations' step: every wave plan's length is a whole number of steps."""
+    bound = bound if math.isfinite(bound) else 0.0
+    return integral_bound(bound / step) * step if step else bound
+
+
 def _chains(ordered: np.ndarray) -> list[list[int]]:
     """Chains (sets of pairwise ordered agents) that hold every ordered pair of ``ordered`` (a
     symmetric matrix of the dependencies' transitive closure): each grown from a pair not yet
     held by the agent ordered with all of the chain that holds most new pairs."""
-    left = np.triu(ordered, 1) | np.triu(ordered, 1).T  # pairs not yet in a chain
+    left = ordered.copy()  # pairs not yet in a chain
     out = []
     while left.any():
         a, b = (int(v) for v in np.argwhere(np.triu(left, 1))[0])
@@ -653,8 +658,7 @@ def _batching_bound(problem: Problem, upper: float, step, seconds: float, option
         .start(model, time_limit=seconds, threads=options.threads, seed=options.seed)
         .result()
     )
-    bound = out.bound if math.isfinite(out.bound) else 0.0
-    return min(integral_bound(bound / step) * step if step else bound, upper)
+    return min(_solver_bound(out.bound, step), upper)
 
 
 def _result(problem: Problem, plan: WavePlan, lower: float, source: str, seconds: float) -> Result:

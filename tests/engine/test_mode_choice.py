@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import orchmilp
 from orchmilp.io.modes import mode_table
+from orchmilp.search import mode_choice
 from orchmilp.search.mode_choice import ChoiceScorer, anneal_choices
 from orchmilp.search.modes import result_of_schedule
 from tests.helpers import assert_valid_plan
@@ -59,3 +60,29 @@ def test_the_annealing_finds_the_budgeted_optimum_from_the_cheapest_models(four_
     )
     assert score == 310 < scorer.score(np.array(cheapest))  # the optimum: test_modes.py
     assert table.named(choice) == {"plan": "opus", "impl-a": "opus", "impl-b": "haiku"}
+
+
+def test_a_stalled_annealing_starts_again_with_the_next_seed_until_runs_stop_gaining(four_models, monkeypatch):
+    table = mode_table(four_models)
+    scorer = ChoiceScorer(table, orchmilp.load(four_models))
+    cheapest = tuple(max(modes, key=lambda m: table.modes[j][m].duration) for j, modes in enumerate(scorer.allowed))
+    runs: list[tuple[tuple[int, ...], dict, float]] = []
+    real = mode_choice._anneal
+
+    def recorded(scorer, current, seen, switchable, until, rng):
+        state = rng.bit_generator.state
+        real(scorer, current, seen, switchable, until, rng)
+        runs.append((tuple(int(m) for m in current), state, min(seen.values())))
+
+    monkeypatch.setattr(mode_choice, "_anneal", recorded)
+    found = anneal_choices(scorer, {cheapest: scorer.score(np.array(cheapest))}, time.perf_counter() + 60, seed=5)
+    # every run from the same start, each with its own seed: 5, 6, 7, ...
+    assert all(start == cheapest for start, _d, _b in runs)
+    assert [state for _s, state, _b in runs] == [
+        np.random.default_rng(5 + k).bit_generator.state for k in range(len(runs))
+    ]
+    # it stops, long before its time, once RESTARTS_WITHOUT_GAIN runs in a row found nothing better
+    bests = [scorer.score(np.array(cheapest))] + [b for _s, _d, b in runs]
+    last_gain = max(k for k in range(1, len(bests)) if bests[k] < bests[k - 1]) if bests[-1] < bests[0] else 0
+    assert len(runs) == last_gain + mode_choice.RESTARTS_WITHOUT_GAIN
+    assert found[0][0] == bests[-1] == 310

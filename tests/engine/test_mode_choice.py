@@ -3,6 +3,7 @@ of a schedule the independent checker accepts, and the annealing keeps within th
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -66,6 +67,14 @@ def test_a_stalled_annealing_starts_again_with_the_next_seed_until_runs_stop_gai
     table = mode_table(four_models)
     scorer = ChoiceScorer(table, orchmilp.load(four_models))
     cheapest = tuple(max(modes, key=lambda m: table.modes[j][m].duration) for j, modes in enumerate(scorer.allowed))
+    fastest = tuple(min(modes, key=lambda m: table.modes[j][m].duration) for j, modes in enumerate(scorer.allowed))
+    fits = [c for c in itertools.product(*scorer.allowed) if scorer.fits(np.array(c))]
+    # a start within the budgets scored between the cheapest models' and the optimum
+    second = max(
+        (c for c in fits if 310 < scorer.score(np.array(c)) < scorer.score(np.array(cheapest))),
+        key=lambda c: scorer.score(np.array(c)),
+    )
+    assert not scorer.fits(np.array(fastest))  # passed over
     runs: list[tuple[tuple[int, ...], dict, float]] = []
     real = mode_choice._anneal
 
@@ -75,14 +84,15 @@ def test_a_stalled_annealing_starts_again_with_the_next_seed_until_runs_stop_gai
         runs.append((tuple(int(m) for m in current), state, min(seen.values())))
 
     monkeypatch.setattr(mode_choice, "_anneal", recorded)
-    found = anneal_choices(scorer, {cheapest: scorer.score(np.array(cheapest))}, time.perf_counter() + 60, seed=5)
-    # every run from the same start, each with its own seed: 5, 6, 7, ...
-    assert all(start == cheapest for start, _d, _b in runs)
+    starts = {c: scorer.score(np.array(c)) for c in (second, fastest, cheapest)}
+    found = anneal_choices(scorer, starts, time.perf_counter() + 60, seed=5)
+    # the best-scored start first, then the starts in turn, each run with its own seed: 5, 6, 7, ...
+    assert [start for start, _s, _b in runs] == [(second, cheapest)[k % 2] for k in range(len(runs))]
     assert [state for _s, state, _b in runs] == [
         np.random.default_rng(5 + k).bit_generator.state for k in range(len(runs))
     ]
     # it stops, long before its time, once RESTARTS_WITHOUT_GAIN runs in a row found nothing better
-    bests = [scorer.score(np.array(cheapest))] + [b for _s, _d, b in runs]
-    last_gain = max(k for k in range(1, len(bests)) if bests[k] < bests[k - 1]) if bests[-1] < bests[0] else 0
+    bests = [starts[second]] + [b for _s, _d, b in runs]
+    last_gain = max((k for k in range(1, len(bests)) if bests[k] < bests[k - 1]), default=0)
     assert len(runs) == last_gain + mode_choice.RESTARTS_WITHOUT_GAIN
     assert found[0][0] == bests[-1] == 310

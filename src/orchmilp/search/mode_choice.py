@@ -172,22 +172,30 @@ def anneal_choices(
     keep: int = 3,
     seed: int = 0,
 ) -> list[tuple[float, tuple[int, ...]]]:
-    """The ``keep`` best distinct choices (score, choice) found by simulated annealing from the
-    best-scored of ``starts`` (choice -> :meth:`ChoiceScorer.score`; those outside the budgets
-    are passed over) until ``until`` (a ``perf_counter`` time), best first. A run that stalls
-    (:data:`STALL` moves in a row found no better score) starts again from the same choice with
-    the next seed: runs end in different local optima (on mm-j30-5 the seeds 0-3 end at 31,
-    30, 32 and 32), and the scores of every run are kept. It stops after
-    :data:`RESTARTS_WITHOUT_GAIN` runs in a row found no better score."""
+    """The ``keep`` best distinct choices (score, choice) found by simulated annealing from
+    ``starts`` (choice -> :meth:`ChoiceScorer.score`; those outside the budgets are passed
+    over) until ``until`` (a ``perf_counter`` time), best first. The first run starts from the
+    best-scored start; a run that stalls (:data:`STALL` moves in a row found no better score)
+    is followed by another with the next seed from the next start in turn. Runs end in
+    different local optima (on mm-j30-5 the seeds 0-3 end at 31, 30, 32 and 32); the scores of
+    every run are kept. It stops after :data:`RESTARTS_WITHOUT_GAIN` runs in a row found no
+    better score."""
     seen = {start: score for start, score in starts.items() if scorer.fits(np.array(start))}
     if not seen:
         return []
-    first = min(seen, key=seen.__getitem__)
+    firsts = sorted(seen, key=seen.__getitem__)  # the starts within the budgets, best first
     switchable = [j for j in range(scorer.n) if len(scorer.allowed[j]) > 1]
     restart, idle = 0, 0  # runs, and runs in a row that found no better score
     while switchable and time.perf_counter() < until and idle < RESTARTS_WITHOUT_GAIN:
         best = min(seen.values())
-        _anneal(scorer, np.array(first), seen, switchable, until, np.random.default_rng(seed + restart))
+        _anneal(
+            scorer,
+            np.array(firsts[restart % len(firsts)]),
+            seen,
+            switchable,
+            until,
+            np.random.default_rng(seed + restart),
+        )
         restart, idle = restart + 1, (idle + 1 if min(seen.values()) >= best - _EPS else 0)
     return sorted(((s, c) for c, s in seen.items()), key=lambda sc: sc[0])[:keep]
 

@@ -76,6 +76,14 @@ class ModeTable:
         return out
 
     @functools.cached_property
+    def step(self) -> float | None:
+        """The step every duration of every mode is a whole multiple of (None: no common step;
+        0.24 s over the 60,000 modes of 20,000 agents, so computed once)."""
+        from ..compile.grid import exact_step
+
+        return exact_step(self.durations.ravel())
+
+    @functools.cached_property
     def budget_costs(self) -> np.ndarray:
         """(agent, mode, budget) -> what the mode consumes of the budget (budgets in order)."""
         out = np.zeros((len(self.modes), self.width, len(self.budgets)))

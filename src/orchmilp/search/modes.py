@@ -237,7 +237,7 @@ def mode_relaxation(
         chosen = np.asarray(out.x[:ny]).round()
         choice = tuple(next(cols[c][1] for c in by_agent[j] if chosen[c] > 0.5) for j in range(n))
     bound = max(out.bound if math.isfinite(out.bound) else 0.0, 0.0)
-    step = _step(table)
+    step = table.step
     if step and spend is None:  # every makespan is a sum of durations: a whole multiple of the step
         bound = integral_bound(bound / step) * step
     return Relaxation(bound, choice, out.status is SolverStatus.OPTIMAL)
@@ -281,7 +281,7 @@ def energy_lp(table: ModeTable, first: Problem, seconds: float, options: SolveOp
     if mix is not None:
         bound = max(bound, mix[0])
         choice = _choice_of_mix(table, mix[1])
-    step = _step(table)
+    step = table.step
     if step:  # every makespan is a sum of durations: a whole multiple of the step
         bound = integral_bound(bound / step) * step
     return EnergyLP(float(bound), choice)
@@ -365,11 +365,6 @@ def _choice_of_mix(table: ModeTable, mix: np.ndarray) -> tuple[int, ...] | None:
         if table.within_budgets(choice.tolist()):
             return tuple(int(m) for m in choice)
     return None
-
-
-def _step(table: ModeTable) -> float | None:
-    """The step every duration of every mode is a whole multiple of (None: no common step)."""
-    return exact_step(np.array([m.duration for modes in table.modes for m in modes]))
 
 
 def _dual_feasible(x: np.ndarray, k: int) -> np.ndarray:
@@ -510,7 +505,7 @@ def solve_modes(
         if best is None or result.makespan < best[0].makespan - _EPS:
             best = (result, choice)
 
-    step = _step(table)
+    step = table.step
     sat_step = _sat_step(table, first, options, relaxation.bound, step)
     coarse = sat_step is None and step is not None and options.use_sat and options.dispatch == "events"
     # 4a before the local moves, not after, on small workflows given the time to prove

@@ -115,6 +115,44 @@ def test_a_stop_signal_ends_a_long_sat_search_at_once():
         solver.delete()
 
 
+def test_a_question_asked_in_chunks_ends_on_time_and_on_a_stop_signal():
+    """sat.solve_in_chunks asks CaDiCaL in calls of a conflict budget: a hard question ends
+    when its time is up (Glucose looked at its interrupt up to 3.6 s late on model choice
+    grids), Ctrl-C ends it between two calls, and the answers are those of the solver."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from pysat.examples.genhard import PHP
+    from pysat.solvers import Solver
+
+    solver = Solver(name=sat.CHUNKED_SOLVER, bootstrap_with=PHP(11).clauses)  # pigeonhole: minutes
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    try:
+        for seconds in (0.3, 1.0):
+            started = time.monotonic()
+            assert sat.solve_in_chunks(solver, [], seconds) == (None, set())
+            assert time.monotonic() - started < seconds + 0.5
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            sat.solve_in_chunks(solver, [], 120)
+        assert time.monotonic() - started < 3
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+        solver.delete()
+    small = Solver(name=sat.CHUNKED_SOLVER, bootstrap_with=[[1, 2], [-1, 2], [-2, 3]])
+    try:
+        assert sat.solve_in_chunks(small, [-3], 1.0) == (False, set())
+        answer, true = sat.solve_in_chunks(small, [1], 1.0)
+        assert answer is True and {1, 2, 3} <= true
+    finally:
+        small.delete()
+
+
 def test_a_probe_on_a_long_grid_returns_within_its_time():
     """Glucose looks at an interrupt only when it restarts, and on long grids it restarts
     seldom: on this 20-agent workflow timed to the second (611 steps) a probe given 0.5 s

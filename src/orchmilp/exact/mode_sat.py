@@ -30,7 +30,7 @@ import numpy as np
 from ..io.modes import ModeTable
 from ..model.problem import Problem
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
-from .sat import MAX_WEIGHT, SOLVER, BuildTimeout, solve_within
+from .sat import CHUNKED_SOLVER, MAX_WEIGHT, BuildTimeout, solve_in_chunks
 
 __all__ = ["ModeSatProver", "encodable", "MAX_BUDGET_WEIGHT"]
 
@@ -308,7 +308,7 @@ class ModeSatProver:
                 clauses.extend(
                     PBEnc.atmost(lits=lits, weights=weights, bound=bound, vpool=pool, encoding=EncType.best).clauses
                 )
-        self.solver = Solver(name=SOLVER, bootstrap_with=clauses)
+        self.solver = Solver(name=CHUNKED_SOLVER, bootstrap_with=clauses)
         self.variables, self.clauses = pool.top, len(clauses)
         self._asked: dict[int, int] = {}
 
@@ -355,7 +355,7 @@ class ModeSatProver:
         if a is None:
             return Probe(makespan, INFEASIBLE, None, 0), None
         assumptions = [a, self.pool.id("blocked")] if without_blocked else [a]
-        answer, model = solve_within(self.solver, assumptions, seconds, self.horizon)
+        answer, model = solve_in_chunks(self.solver, assumptions, seconds)
         if answer is None:
             return Probe(makespan, UNKNOWN, None, 0), None
         if answer is False:

@@ -63,9 +63,9 @@ def solve_in_chunks(solver: Any, assumptions: list[int], seconds: float) -> tupl
     conflict budget each (about :data:`CHUNK_SECONDS`, the budget scaled to the conflicts per
     second of the call before, and the last one to the time left) until it answers or the time
     is up. Glucose looks at a budget, like its interrupt, only when it restarts (2,000
-    conflicts took up to 1.3 s on a random 3-SAT formula); CaDiCaL keeps to it (0.04 s). So the question ends on time, what the
-    solver learnt stays for the next one (unlike in a child process), and a stop signal is
-    handled between calls."""
+    conflicts took up to 1.3 s on a random 3-SAT formula); CaDiCaL keeps to it (0.04 s). So
+    the question ends on time, what the solver learnt stays for the next one (unlike in a
+    child process), and a stop signal is handled between calls."""
     until = time.monotonic() + max(seconds, 0.0)
     budget = FIRST_CHUNK_CONFLICTS
     while True:

@@ -424,7 +424,7 @@ def _from_the_worst_choice(workflow):
     attempt(worst, 1.0)
     step = 1.0
     proven = modes_search._coarse_benders(
-        table, first, step, build, tried, attempt, lambda: best[-1], time.perf_counter() + 20
+        table, first, step, build, tried, {}, attempt, lambda: best[-1], time.perf_counter() + 20
     )
     return proven, best[-1][0], best[0][0]
 
@@ -536,3 +536,56 @@ def test_the_local_moves_keep_the_budgets(workflow):
         switched = [j for j in range(len(choice)) if move[j] != choice[j]]
         assert 1 <= len(switched) <= 2
         assert table.within_budgets(move) and all(runnable[j, move[j]] for j in switched)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows(), st.data())
+def test_a_settled_choices_cut_leaves_out_only_choices_no_shorter(workflow, data):
+    """_core's cut (a settled choice's agents whose modes keep the quick bounds with every
+    other agent relaxed) may leave out many choices at once: brute force confirms that no
+    choice taking all its pairs has a shorter plan, and the over-budget cut overruns the budget
+    whatever the other agents take."""
+    table = mode_table(workflow)
+    counts = [len(a.get("modes", [None])) for a in workflow["agents"]]
+    choices = list(itertools.product(*(range(c) for c in counts)))
+    optimum = {c: reference_optimum(in_modes(workflow, c)[0]) for c in choices}
+    choice = data.draw(st.sampled_from(choices))
+
+    def build(c):
+        return orchmilp.load(table.apply(workflow, c))
+
+    for shortest in (optimum[choice], optimum[choice] - 0.5):  # settled at its optimum, and below
+        cut = modes_search._core(table, build, choice, shortest, time.perf_counter() + 5)
+        assert all(choice[j] == m for j, m in cut)
+        for other in choices:
+            if all(other[j] == m for j, m in cut):
+                assert optimum[other] >= shortest, (cut, other)
+    budget = workflow["budgets"]["usd"]
+    for over in (c for c in choices if in_modes(workflow, c)[1] > budget):
+        cut = modes_search._over_budget_core(table, over)
+        for other in choices:
+            if all(other[j] == m for j, m in cut):
+                assert in_modes(workflow, other)[1] > budget
+
+
+def test_least_spend_falls_back_to_the_shortest_plan_when_its_search_finds_none_by_the_deadline(four_models):
+    """When the least-spend search names no choice in its time (here: its relaxation never
+    finishes), the shortest plan within the budgets is the answer if it meets the deadline,
+    with the spend unproven; before, the solve ended in 'no plan ... by the deadline'."""
+    workflow = {**four_models, "deadline": 480}
+    real = modes_search.mode_relaxation
+
+    def unfinished(*args, spend=None, **kwargs):
+        if spend is not None:
+            return Relaxation(0.0, None, False)
+        return real(*args, spend=spend, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(modes_search, "mode_relaxation", unfinished)
+        result = orchmilp.solve(workflow, time_limit=4, spend="usd")
+    plan = result.to_dict()
+    assert_valid_plan(workflow, plan)
+    assert plan["makespan"] <= 480
+    objective = plan["objective"]
+    assert objective["status"] == "feasible" and objective["lower_bound"] == 0
+    assert objective["value"] == pytest.approx(plan["consumes"]["usd"]) and objective["value"] >= 1.8

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -333,14 +334,15 @@ class ModeSatProver:
         self._asked[makespan] = a
         return a
 
-    def block(self, choice: tuple[int, ...]) -> None:
-        """Leave ``choice`` out of the probes that ask ``without_blocked`` (a no-good clause
-        behind one switch literal, so that probes without it still see every choice). A
-        choice with a mode the encoding left out is none of its choices: nothing to block."""
-        if any(m not in {k for _p, k in self.modes[j]} for j, m in enumerate(choice)):
+    def block(self, cut: Sequence[tuple[int, int]]) -> None:
+        """Leave every choice that takes all the (agent, mode) pairs of ``cut`` out of the
+        probes that ask ``without_blocked`` (a clause behind one switch literal, so that probes
+        without it still see every choice). A cut with a mode the encoding left out blocks
+        none of its choices: nothing to add."""
+        if any(m not in {k for _p, k in self.modes[j]} for j, m in cut):
             return
         self.solver.add_clause(
-            [-self.pool.id("blocked")] + [-self.mode(j, m) for j, m in enumerate(choice) if len(self.modes[j]) > 1]
+            [-self.pool.id("blocked")] + [-self.mode(j, m) for j, m in cut if len(self.modes[j]) > 1]
         )
 
     def probe(

@@ -115,6 +115,11 @@ ENERGY_SHARE = 0.1
 #: planned in the fastest modes within the budgets, 567,285 s against 323,111 (the LP's bound
 #: 302,938), and the limit does not hold at that size anyway (a plan takes about 20 s)
 ENERGY_MIN_SECONDS = 3.0
+#: The share of the time limit kept, after the least spend's search, for the shortest plan
+#: within the budgets (a plan by the deadline when that search found none)
+SPEND_FALLBACK_SHARE = 0.25
+#: The share of the time left that strengthening one settled choice's cut may take (_core)
+CORE_SHARE = 0.05
 #: Beyond this many agents the relaxation is not tried (20,000 agents: 9.7 s and no bound)
 RELAXATION_MAX_AGENTS = 5000
 #: The relaxation's energy rows: the dual feasible functions u^(1..DFF_LEVELS) of each
@@ -146,15 +151,18 @@ def mode_relaxation(
     seconds: float,
     options: SolveOptions,
     below: float | None = None,
-    excluded: Sequence[tuple[int, ...]] = (),
+    excluded: Sequence[Sequence[tuple[int, int]]] = (),
     spend: str | None = None,
 ) -> Relaxation:
     """Solve the mode-choice MILP of the module docstring within ``seconds``; with ``below``,
-    only makespans up to it, and none of the ``excluded`` choices (no-good cuts); with
+    only makespans up to it, and no choice that takes every (agent, mode) of one of the
+    ``excluded`` (cuts: a whole choice, or the core of one, :func:`_core`); with
     ``spend`` (a consumes key), minimise that instead of the makespan. ``first`` (the workflow
     in any choice of modes) gives the dependencies, capacities and file locks. Building the
     model counts in the ``seconds``."""
     began = time.perf_counter()
+    if any(not cut for cut in excluded):  # an empty cut: no choice at all is left
+        return Relaxation(math.inf, None, True)
     edges, capacity = first.edges, first.capacity_by_name
     locks = [lock.writers for lock in first.locks]
     cols = _columns(table)
@@ -197,8 +205,8 @@ def mode_relaxation(
     for key, cap in table.budgets.items():
         amounts = [(c, table.modes[j][m].consumes.get(key, 0.0)) for c, (j, m) in enumerate(cols)]
         row([(c, v) for c, v in amounts if v > 0], -math.inf, cap + 1e-9 * max(1.0, cap))
-    for settled in excluded:
-        row([(by_agent[j][m], 1.0) for j, m in enumerate(settled)], -math.inf, n - 1.0)
+    for cut in excluded:
+        row([(by_agent[j][m], 1.0) for j, m in cut], -math.inf, len(cut) - 1.0)
     limits = [v for v in (table.deadline, below) if v is not None]
     if limits:
         col_upper[t_col] = min(limits)
@@ -480,6 +488,7 @@ def solve_modes(
     if not candidates:
         raise NoPlanFits("no choice of modes within the budgets was found in the time limit")
     tried: dict[tuple[int, ...], Result] = {}
+    cores: dict[tuple[int, ...], tuple[tuple[int, int], ...]] = {}  # cuts of settled choices (_core)
     best: tuple[Result, tuple[int, ...]] | None = None
     overrun = 0.0  # the most a plan took past its seconds (building the result of 2,000 agents: 0.3 s)
     quickest = 0.0  # the shortest time a plan took (at 20,000 agents about 20 s, whatever it was given)
@@ -516,7 +525,7 @@ def solve_modes(
         if best is None or step is None or best[0].makespan <= relaxation.bound + _EPS:
             return False
         until = time.perf_counter() + COARSE_SHARE * (deadline - time.perf_counter())
-        return _coarse_benders(table, first, step, build, tried, attempt, incumbent, until)
+        return _coarse_benders(table, first, step, build, tried, cores, attempt, incumbent, until)
 
     def incumbent() -> tuple[Result, tuple[int, ...]]:
         assert best is not None  # 4a runs only once a choice was planned
@@ -579,8 +588,13 @@ def solve_modes(
         # whose own optimum is no shorter, names the next choice to plan, or proves none is left
         shortest = best[0].makespan
         settled = [c for c, r in tried.items() if r.lower_bound >= shortest - _EPS or _past(table, r.lower_bound)]
+        for c in settled:
+            if c not in cores:
+                cores[c] = _core(table, build, c, shortest, time.perf_counter() + CORE_SHARE * left())
         below = shortest - (step if step else 1e-6 * max(1.0, shortest))
-        master = mode_relaxation(table, first, 0.5 * (deadline - time.perf_counter()), options, below, settled)
+        master = mode_relaxation(
+            table, first, 0.5 * (deadline - time.perf_counter()), options, below, [cores[c] for c in settled]
+        )
         if master.choice is None and master.proven:
             lower, source = shortest, "mode benders"
             break
@@ -738,6 +752,7 @@ def _coarse_benders(
     step: float,
     build: Callable[[tuple[int, ...]], Problem],
     tried: dict[tuple[int, ...], Result],
+    cores: dict[tuple[int, ...], tuple[tuple[int, int], ...]],
     attempt: Callable[[tuple[int, ...], float], None],
     incumbent: Callable[[], tuple[Result, tuple[int, ...]]],
     until: float,
@@ -779,6 +794,15 @@ def _coarse_benders(
     def settled(result: Result) -> bool:
         return result.lower_bound >= incumbent()[0].makespan - _EPS or _past(table, result.lower_bound)
 
+    def block(choice: tuple[int, ...]) -> None:
+        """Leave out of the master every choice that takes the core of this settled one."""
+        if choice not in cores:
+            shortest = incumbent()[0].makespan
+            cores[choice] = _core(
+                table, build, choice, shortest, time.perf_counter() + CORE_SHARE * (until - time.perf_counter())
+            )
+        prover.block(cores[choice])
+
     now = time.perf_counter()
     try:
         prover = ModeSatProver(
@@ -793,9 +817,9 @@ def _coarse_benders(
     except BuildTimeout:
         return False
     try:
-        for planned, result in tried.items():
+        for planned, result in list(tried.items()):
             if settled(result):
-                prover.block(planned)
+                block(planned)
         retried: set[tuple[int, ...]] = set()
         patient = False  # a question out of its time is asked again with all the time left
         while time.perf_counter() < until:
@@ -809,10 +833,10 @@ def _coarse_benders(
                 patient = True
                 continue
             if not table.within_budgets(choice):  # a budget the encoding relaxed
-                prover.block(choice)
+                prover.block(_over_budget_core(table, choice))
                 continue
             if choice not in tried and _cannot_beat(build(choice), incumbent()[0].makespan, until):
-                prover.block(choice)
+                block(choice)
                 continue
             if choice in tried:  # planned before without a proof: once more, with more time
                 if choice in retried:
@@ -824,10 +848,70 @@ def _coarse_benders(
             if outcome is None:
                 return False
             if settled(outcome):
-                prover.block(choice)
+                block(choice)
         return False
     finally:
         prover.close()
+
+
+def _core(
+    table: ModeTable,
+    build: Callable[[tuple[int, ...]], Problem],
+    choice: tuple[int, ...],
+    shortest: float,
+    until: float,
+) -> tuple[tuple[int, int], ...]:
+    """A cut for a choice whose plans are none shorter than ``shortest``: the (agent, mode)
+    pairs of a subset of its agents such that, with every other agent relaxed to the least of
+    its modes (the shortest duration, and of each capacity the least use), the quick bounds of
+    :func:`_cannot_beat` still allow no plan shorter. Every choice that takes these pairs
+    then has no shorter plan either, so the master may leave out all of them at once instead
+    of this choice alone (logic-based Benders' strengthened cut). Agents are relaxed one at a
+    time and kept relaxed while the bounds hold; until ``until``. The whole choice when the
+    quick bounds do not show it at all (its own bound came from the search)."""
+    whole = tuple(enumerate(choice))
+    problem = build(choice)
+    if time.perf_counter() >= until or not _cannot_beat(problem, shortest, until):
+        return whole
+    names = problem.resource_names
+    least_duration = problem.durations.copy()
+    least_use = problem.usage.copy()
+    capacity = problem.capacity_by_name
+    for j, modes in enumerate(table.modes):
+        runnable = [m for m in modes if all(v <= capacity.get(r, math.inf) + _EPS for r, v in m.uses.items())]
+        least_duration[j] = min(m.duration for m in runnable or modes)
+        least_use[j] = [min(m.uses.get(r, 0.0) for m in runnable or modes) for r in names]
+    durations, usage = problem.durations.copy(), problem.usage.copy()
+    kept = []
+    for j in np.argsort(least_duration - problem.durations, kind="stable"):  # the most to lose first
+        if durations[j] == least_duration[j] and np.array_equal(usage[j], least_use[j]):
+            continue  # relaxed already: its mode is the least in everything
+        before = durations[j], usage[j].copy()
+        durations[j], usage[j] = least_duration[j], least_use[j]
+        if time.perf_counter() >= until or not _cannot_beat(
+            dataclasses.replace(problem, durations=durations.copy(), usage=usage.copy()), shortest, until
+        ):
+            durations[j], usage[j] = before
+            kept.append(int(j))
+    return tuple((j, choice[j]) for j in sorted(kept))
+
+
+def _over_budget_core(table: ModeTable, choice: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """A cut for a choice over a budget: the fewest of its agents whose modes, with every other
+    agent at its cheapest, overrun that budget (largest extra cost first)."""
+    for key, cap in table.budgets.items():
+        cheapest = [min(m.consumes.get(key, 0.0) for m in modes) for modes in table.modes]
+        extra = [table.modes[j][m].consumes.get(key, 0.0) - cheapest[j] for j, m in enumerate(choice)]
+        total = sum(cheapest)
+        if total + sum(extra) <= cap + _EPS * max(1.0, cap):
+            continue
+        kept = []
+        for j in sorted(range(len(choice)), key=lambda j: -extra[j]):
+            kept.append(j)
+            total += extra[j]
+            if total > cap + _EPS * max(1.0, cap):
+                return tuple((j, choice[j]) for j in sorted(kept))
+    return tuple(enumerate(choice))
 
 
 def _cannot_beat(problem: Problem, shortest: float, until: float) -> bool:
@@ -920,41 +1004,48 @@ def solve_min_spend(
 ) -> tuple[Result, tuple[int, ...], float]:
     """The plan of least ``key`` spend that ends by the deadline (logic-based Benders: the
     relaxation minimising the spend names a choice; the single-mode engine plans it; a choice
-    proven unable to meet the deadline gets a no-good cut), and a lower bound on that spend."""
+    proven unable to meet the deadline gets a cut, :func:`_core`), and a lower bound on that
+    spend. When the loop has found no plan by the deadline, :func:`solve_modes` looks for the
+    shortest plan within the budgets with the time left (:data:`SPEND_FALLBACK_SHARE` of the
+    limit at least): the answer if it meets the deadline."""
     if table.deadline is None:
         raise NoPlanFits(f"the objective {key} needs a deadline (the workflow's 'deadline' or --deadline)")
     deadline = started + options.time_limit
-    capacity = first.capacity_by_name
-    settled: list[tuple[int, ...]] = []
+    settled: list[tuple[tuple[int, int], ...]] = []
     tried: dict[tuple[int, ...], Result] = {}
     best: tuple[Result, tuple[int, ...]] | None = None
     lower = 0.0
-    while deadline - time.perf_counter() > MIN_PLAN_SECONDS:
+    past = table.deadline + 0.5 * (table.step or 1e-6 * max(1.0, table.deadline))  # no plan shorter: none by it
+    until = deadline - SPEND_FALLBACK_SHARE * options.time_limit
+    while until - time.perf_counter() > MIN_PLAN_SECONDS:
         master = mode_relaxation(
-            table, first, 0.3 * (deadline - time.perf_counter()), options, excluded=settled, spend=key
+            table, first, 0.3 * (until - time.perf_counter()), options, excluded=settled, spend=key
         )
         if master.choice is None:
-            if master.proven and best is None:
+            if master.proven:
                 raise NoPlanFits(_no_choice_fits(table))
             break
         lower = max(lower, master.bound)
         choice = master.choice
-        seconds = max(MIN_PLAN_SECONDS, (0.5 if choice not in tried else 1.0) * (deadline - time.perf_counter()))
-        result = plan(build(choice), seconds)
+        if choice not in tried:
+            result = plan(build(choice), max(MIN_PLAN_SECONDS, 0.5 * (until - time.perf_counter())))
+        else:  # planned before without a proof: all the time left
+            result = plan(build(choice), max(MIN_PLAN_SECONDS, until - time.perf_counter()))
         tried[choice] = result
         if result.makespan <= table.deadline + _EPS:
             best = (result, choice)  # the least spend the relaxation allows, and it meets the deadline
             break
-        if result.lower_bound > table.deadline + _EPS:
-            settled.append(choice)  # proven: this choice cannot end by the deadline
-    if best is None:
-        fastest = _fastest_within_budgets(table, capacity)
-        if fastest is not None and fastest not in tried and deadline - time.perf_counter() > MIN_PLAN_SECONDS:
-            tried[fastest] = plan(build(fastest), MIN_PLAN_SECONDS)
-        meeting = [(r, c) for c, r in tried.items() if r.makespan <= table.deadline + _EPS]
-        if not meeting:
-            raise NoPlanFits(f"no plan that ends by the deadline {table.deadline:g} was found within the time limit")
-        best = min(meeting, key=lambda rc: table.consumption(rc[1]).get(key, 0.0))
+        if result.lower_bound > table.deadline + _EPS:  # proven: this choice cannot end by the deadline
+            cut_until = time.perf_counter() + CORE_SHARE * (until - time.perf_counter())
+            settled.append(_core(table, build, choice, past, cut_until))
+    if best is None:  # the shortest plan within the budgets, if it meets the deadline
+        rest = dataclasses.replace(options, time_limit=max(deadline - time.perf_counter(), MIN_PLAN_SECONDS))
+        try:
+            best = solve_modes(table, first, build, plan, rest, time.perf_counter())
+        except NoPlanFits:
+            pass
+    if best is None or best[0].makespan > table.deadline + _EPS:
+        raise NoPlanFits(f"no plan that ends by the deadline {table.deadline:g} was found within the time limit")
     result, choice = best
     makespan_bound = mode_relaxation(table, first, 0.5, options).bound
     status = SolveStatus.OPTIMAL if result.makespan <= makespan_bound + 1e-9 else SolveStatus.FEASIBLE

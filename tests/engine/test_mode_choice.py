@@ -96,3 +96,35 @@ def test_a_stalled_annealing_starts_again_with_the_next_seed_until_runs_stop_gai
     last_gain = max((k for k in range(1, len(bests)) if bests[k] < bests[k - 1]), default=0)
     assert len(runs) == last_gain + mode_choice.RESTARTS_WITHOUT_GAIN
     assert found[0][0] == bests[-1] == 310
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mode_workflows(max_agents=6), st.integers(0, 6))
+def test_a_cheapened_choice_spends_less_and_its_schedule_ends_by_the_deadline(workflow, slack):
+    """cheapen_choice (least spend's fallback): from the most expensive choice within the
+    budget, a choice that spends less, within the budget, whose schedule the independent
+    checker accepts and which ends by the deadline; none only when no single switch to a
+    cheaper mode keeps the schedule by the deadline."""
+    table = mode_table(workflow)
+    scorer = ChoiceScorer(table, orchmilp.load(workflow))
+    within = [c for c in itertools.product(*scorer.allowed) if scorer.fits(np.array(c))]
+    if not within:
+        return
+    start_choice = max(within, key=lambda c: in_modes(workflow, c)[1])
+    deadline = scorer.score(np.array(start_choice)) + slack
+    found = mode_choice.cheapen_choice(scorer, start_choice, 0, deadline, time.perf_counter() + 5)
+    if found is None:
+        for j, modes in enumerate(scorer.allowed):
+            for m in modes:
+                other = np.array(start_choice)
+                other[j] = m
+                cheaper = in_modes(workflow, tuple(other))[1] < in_modes(workflow, start_choice)[1]
+                if cheaper and scorer.fits(other):
+                    assert scorer.score(other) > deadline
+        return
+    choice, start = found
+    single, usd = in_modes(workflow, choice)
+    assert usd < in_modes(workflow, start_choice)[1] and usd <= workflow["budgets"]["usd"]
+    result = result_of_schedule(orchmilp.load(table.apply(workflow, choice)), start, time.perf_counter())
+    assert_valid_plan(single, result.to_dict(), samples=0)
+    assert result.makespan <= deadline

@@ -233,3 +233,35 @@ def _anneal(
             best = min(best, score)
             if score <= value + _EPS or rng.random() < math.exp(-(score - value) / max(temperature, _EPS)):
                 current, value = candidate, score
+
+
+def cheapen_choice(
+    scorer: ChoiceScorer, choice: tuple[int, ...], key: int, deadline: float, until: float
+) -> tuple[tuple[int, ...], np.ndarray] | None:
+    """A choice that spends less of budget ``key`` (its index in the table's budgets) than
+    ``choice`` and whose serial schedule still ends by ``deadline``, with that schedule's start
+    times; None when no single switch finds one. Greedy descent: each round switches the one
+    agent whose cheaper mode saves the most and keeps the schedule by the deadline, until no
+    switch does or ``until`` (a ``perf_counter`` time)."""
+    current = np.array(choice)
+    found: tuple[tuple[int, ...], np.ndarray] | None = None
+    while time.perf_counter() < until:
+        cost = scorer.cost[:, :, key]
+        saving = cost[np.arange(scorer.n), current][:, None] - cost
+        cells = np.flatnonzero((saving > _EPS) & scorer.mask)
+        taken = False
+        for cell in cells[np.argsort(-saving.ravel()[cells], kind="stable")]:
+            if time.perf_counter() >= until:
+                break
+            j, m = divmod(int(cell), saving.shape[1])
+            candidate = current.copy()
+            candidate[j] = m
+            if not scorer.fits(candidate):
+                continue
+            start = scorer.schedule(candidate)
+            if _makespan(start, scorer.duration[np.arange(scorer.n), candidate]) <= deadline + _EPS:
+                current, found, taken = candidate, (tuple(int(v) for v in candidate), start), True
+                break
+        if not taken:
+            break
+    return found

@@ -59,7 +59,7 @@ from ..result import Result
 from ..solvers import backend as solver_backend
 from ..solvers.base import SolverStatus, integral_bound
 from ..statuses import SolveStatus
-from .mode_choice import ChoiceScorer, anneal_choices
+from .mode_choice import ChoiceScorer, anneal_choices, cheapen_choice
 
 __all__ = ["solve_modes", "solve_min_spend", "mode_relaxation", "Relaxation", "energy_lp", "EnergyLP"]
 
@@ -118,6 +118,9 @@ ENERGY_MIN_SECONDS = 3.0
 #: The share of the time limit kept, after the least spend's search, for the shortest plan
 #: within the budgets (a plan by the deadline when that search found none)
 SPEND_FALLBACK_SHARE = 0.25
+#: ... and of that time, the share left after the shortest plan for making its choice cheaper
+#: (cheapen_choice: greedy switches to cheaper modes, each scored by the serial scheme)
+CHEAPEN_SHARE = 0.2
 #: The share of the time left that strengthening one settled choice's cut may take (_core)
 CORE_SHARE = 0.05
 #: Beyond this many agents the relaxation is not tried (20,000 agents: 9.7 s and no bound)
@@ -896,6 +899,15 @@ def _core(
     return tuple((j, choice[j]) for j in sorted(kept))
 
 
+def _consumed(table: ModeTable, key: str) -> np.ndarray:
+    """(agent, mode) -> what the mode consumes of ``key``."""
+    out = np.zeros((len(table.modes), table.width))
+    for j, modes in enumerate(table.modes):
+        for m, mode in enumerate(modes):
+            out[j, m] = mode.consumes.get(key, 0.0)
+    return out
+
+
 def _over_budget_core(table: ModeTable, choice: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
     """A cut for a choice over a budget: the fewest of its agents whose modes, with every other
     agent at its cheapest, overrun that budget (largest extra cost first)."""
@@ -1038,12 +1050,25 @@ def solve_min_spend(
         if result.lower_bound > table.deadline + _EPS:  # proven: this choice cannot end by the deadline
             cut_until = time.perf_counter() + CORE_SHARE * (until - time.perf_counter())
             settled.append(_core(table, build, choice, past, cut_until))
-    if best is None:  # the shortest plan within the budgets, if it meets the deadline
-        rest = dataclasses.replace(options, time_limit=max(deadline - time.perf_counter(), MIN_PLAN_SECONDS))
+    if best is None:  # the shortest plan within the budgets, if it meets the deadline, made cheaper
+        rest = dataclasses.replace(
+            options, time_limit=max((1 - CHEAPEN_SHARE) * (deadline - time.perf_counter()), MIN_PLAN_SECONDS)
+        )
         try:
             best = solve_modes(table, first, build, plan, rest, time.perf_counter())
         except NoPlanFits:
             pass
+        if best is not None and best[0].makespan <= table.deadline + _EPS and first.n <= ANNEAL_MAX_AGENTS:
+            index = list(table.budgets).index(key) if key in table.budgets else None
+            scorer = ChoiceScorer(table, first)
+            if index is None:  # a consumes key without a budget: scored as one more budget
+                scorer.cost = np.concatenate([scorer.cost, _consumed(table, key)[:, :, None]], axis=2)
+                scorer.budget = np.append(scorer.budget, math.inf)
+                index = scorer.cost.shape[2] - 1
+            cheaper = cheapen_choice(scorer, best[1], index, table.deadline, deadline - MIN_PLAN_SECONDS)
+            if cheaper is not None:
+                choice, start = cheaper
+                best = (result_of_schedule(build(choice), start, started), choice)
     if best is None or best[0].makespan > table.deadline + _EPS:
         raise NoPlanFits(f"no plan that ends by the deadline {table.deadline:g} was found within the time limit")
     result, choice = best

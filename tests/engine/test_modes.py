@@ -225,6 +225,28 @@ def test_the_front_of_makespan_against_spend_is_the_brute_force_front(tmp_path, 
     assert [(p["makespan"], round(p["usd"], 6)) for p in pareto(four_models, "usd").points] == front
 
 
+def test_a_front_point_whose_least_spend_search_finds_no_plan_is_the_fastest_plan_not_the_end(four_models):
+    """When the least spend by a point's makespan finds no plan in its turn, the point is the
+    fastest plan with its own spend (unproven); before, the front ended there as if no smaller
+    budget fitted."""
+    from orchmilp.api import pareto
+    from orchmilp.errors import NoPlanFits
+
+    def none_found(*args, **kwargs):
+        raise NoPlanFits("no plan that ends by the deadline was found within the time limit")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(modes_search, "solve_min_spend", none_found)
+        front = pareto(four_models, "usd", points=3, seconds_each=2)
+    assert len(front.points) == 3 and not front.complete
+    spends = [p["usd"] for p in front.points]
+    assert spends == sorted(spends, reverse=True) and len(set(spends)) == 3
+    for p in front.points:
+        assert p["usd_status"] == "feasible" and p["usd_bound"] == 0.0
+        assert p["usd"] == pytest.approx(p["plan"]["consumes"]["usd"])
+        assert check_plan({**four_models, "deadline": p["makespan"]}, p["plan"]) == []
+
+
 def test_the_spend_is_predicted_from_the_usage_past_runs_recorded_per_kind_and_mode(tmp_path, four_models):
     history = tmp_path / "history.jsonl"
     rows = []

@@ -65,12 +65,17 @@ def pareto(request: ParetoRequest, deadline: Deadline | None = None) -> ParetoOu
             workflow.setdefault("budgets", {})[request.key] = budget
         try:
             fastest = solve(workflow, SolveOptions(time_limit=max(next(turns), 0.2)))
-            workflow["deadline"] = fastest.makespan
-            cheapest = solve(workflow, SolveOptions(time_limit=max(next(turns), 0.2), spend=request.key))
-        except NoPlanFits:
+        except NoPlanFits:  # no choice of modes fits this budget: the last point was the cheapest
             complete = True
             break
-        objective = cheapest.objective or {}
+        workflow["deadline"] = fastest.makespan
+        try:
+            cheapest = solve(workflow, SolveOptions(time_limit=max(next(turns), 0.2), spend=request.key))
+            objective = cheapest.objective or {}
+        except NoPlanFits:  # no plan by that makespan found in this turn: the fastest plan is the point
+            cheapest = fastest
+            spent = fastest.to_dict().get("consumes", {}).get(request.key, 0.0)
+            objective = {"value": spent, "lower_bound": 0.0, "status": "feasible"}
         points.append(
             {
                 "makespan": fastest.makespan,

@@ -9,6 +9,11 @@ A ``KeyboardInterrupt`` raised inside a kernel's trip to the interpreter cannot 
 through numba (it becomes a ``SystemError``). So kernels run inside :func:`kernel_section`:
 there a SIGINT, SIGTERM or SIGHUP only makes :func:`now` answer "past every deadline", the
 kernel returns, and the signal's own handler runs once it is out.
+
+While numba compiles a kernel (a cache miss), LLVM calls back into Python; a
+``KeyboardInterrupt`` raised in such a callback is printed as "Exception ignored" and lost,
+and the command went on to finish with status 0. So stop signals are held during every
+compile too (:class:`_HeldWhileCompiling`) and handed to their handler once it ends.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import threading
 import time
 
 from numba import njit, objmode
+from numba.core import event
 
-from .signals import held
+from .signals import Held, held
 
 __all__ = ["NO_DEADLINE", "now", "deadline_in", "kernel_section", "is_interrupt"]
 
@@ -66,6 +72,30 @@ def kernel_section():
 
 def _stopping(signum: int) -> None:
     _STOPPING[0] = True
+
+
+class _HeldWhileCompiling(event.Listener):
+    """Holds the stop signals from the start of each numba compile in the main thread to its
+    end, then hands one that came to the handler it came to (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._open: list[tuple[contextlib.AbstractContextManager[Held], Held]] = []
+
+    def on_start(self, ev: event.Event) -> None:
+        if threading.current_thread() is threading.main_thread():
+            section = held(python_handlers_only=True)
+            self._open.append((section, section.__enter__()))
+
+    def on_end(self, ev: event.Event) -> None:
+        if threading.current_thread() is not threading.main_thread() or not self._open:
+            return
+        section, state = self._open.pop()  # compiles nest: the innermost ends first
+        section.__exit__(None, None, None)
+        if state.came:
+            state.handlers[state.came[0]](state.came[0], None)
+
+
+event.register("numba:compile", _HeldWhileCompiling())
 
 
 def is_interrupt(err: BaseException | None) -> bool:

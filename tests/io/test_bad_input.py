@@ -5,6 +5,7 @@ planned correctly; Ctrl-C or SIGTERM at any moment of a solve exits 130 without 
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -169,3 +170,41 @@ def test_json_file_inputs_never_half_write(tmp_path, capsys):
     assert main(["solve", str(path), "-o", str(out)]) == 2
     _one_line(capsys)
     assert not out.exists() and not any(p.name.startswith(".plan.json") for p in Path(tmp_path).iterdir())
+
+
+def test_a_stop_signal_during_a_numba_compile_is_held_until_the_compile_ends():
+    """LLVM calls back into Python while numba compiles; a KeyboardInterrupt raised there is
+    printed as "Exception ignored" and lost, and the command finished with status 0 (seen in
+    CI at a Ctrl-C 1 s into `solve`). The signal is held until the compile has ended, then
+    raised: the kernel is compiled, and the interrupt still comes."""
+    import numba
+    from numba.core import event
+
+    import orchmilp.clock  # noqa: F401  (installs the listener)
+
+    seen = []
+
+    class SendDuringCompile(event.Listener):
+        def on_start(self, ev):
+            seen.append(signal.getsignal(signal.SIGINT))
+            os.kill(os.getpid(), signal.SIGINT)
+
+        def on_end(self, ev):
+            pass
+
+    @numba.njit(cache=False)
+    def fresh(x):
+        return x + 1
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    listener = SendDuringCompile()
+    event.register("numba:compile", listener)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            fresh(1)
+    finally:
+        event.unregister("numba:compile", listener)
+        signal.signal(signal.SIGINT, previous)
+    assert seen and seen[0] is not signal.default_int_handler  # held while compiling
+    assert len(fresh.overloads) == 1  # the compile was not cut short
+    assert fresh(1) == 2

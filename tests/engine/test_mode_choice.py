@@ -112,7 +112,7 @@ def test_a_cheapened_choice_spends_less_and_its_schedule_ends_by_the_deadline(wo
         return
     start_choice = max(within, key=lambda c: in_modes(workflow, c)[1])
     deadline = scorer.score(np.array(start_choice)) + slack
-    found = mode_choice.cheapen_choice(scorer, start_choice, 0, deadline, time.perf_counter() + 5)
+    found = mode_choice.cheapen_choice(scorer, start_choice, table.consumed("usd"), deadline, time.perf_counter() + 5)
     if found is None:
         for j, modes in enumerate(scorer.allowed):
             for m in modes:

@@ -83,13 +83,20 @@ class ModeTable:
 
         return exact_step(self.durations.ravel())
 
+    def consumed(self, key: str) -> np.ndarray:
+        """(agent, mode) -> what the mode consumes of ``key`` (0 past an agent's modes)."""
+        out = np.zeros((len(self.modes), self.width))
+        for j, modes in enumerate(self.modes):
+            for m, mode in enumerate(modes):
+                out[j, m] = mode.consumes.get(key, 0.0)
+        return out
+
     @functools.cached_property
     def budget_costs(self) -> np.ndarray:
         """(agent, mode, budget) -> what the mode consumes of the budget (budgets in order)."""
         out = np.zeros((len(self.modes), self.width, len(self.budgets)))
-        for j, modes in enumerate(self.modes):
-            for m, mode in enumerate(modes):
-                out[j, m] = [mode.consumes.get(k, 0.0) for k in self.budgets]
+        for b, key in enumerate(self.budgets):
+            out[:, :, b] = self.consumed(key)
         return out
 
     @functools.cached_property

@@ -236,18 +236,19 @@ def _anneal(
 
 
 def cheapen_choice(
-    scorer: ChoiceScorer, choice: tuple[int, ...], key: int, deadline: float, until: float
+    scorer: ChoiceScorer, choice: tuple[int, ...], cost: np.ndarray, deadline: float, until: float
 ) -> tuple[tuple[int, ...], np.ndarray] | None:
-    """A choice that spends less of budget ``key`` (its index in the table's budgets) than
-    ``choice`` and whose serial schedule still ends by ``deadline``, with that schedule's start
-    times; None when no single switch finds one. Greedy descent: each round switches the one
-    agent whose cheaper mode saves the most and keeps the schedule by the deadline, until no
-    switch does or ``until`` (a ``perf_counter`` time)."""
+    """A choice within the budgets that spends less than ``choice`` by ``cost`` ((agent, mode)
+    -> amount, :meth:`ModeTable.consumed`) and whose serial schedule still ends by
+    ``deadline``, with that schedule's start times; None when no single switch finds one.
+    Greedy descent: each round switches the one agent whose cheaper mode saves the most and
+    keeps the schedule by the deadline, until no switch does or ``until`` (a ``perf_counter``
+    time)."""
     current = np.array(choice)
+    rows = np.arange(scorer.n)
     found: tuple[tuple[int, ...], np.ndarray] | None = None
     while time.perf_counter() < until:
-        cost = scorer.cost[:, :, key]
-        saving = cost[np.arange(scorer.n), current][:, None] - cost
+        saving = cost[rows, current][:, None] - cost
         cells = np.flatnonzero((saving > _EPS) & scorer.mask)
         taken = False
         for cell in cells[np.argsort(-saving.ravel()[cells], kind="stable")]:
@@ -259,7 +260,7 @@ def cheapen_choice(
             if not scorer.fits(candidate):
                 continue
             start = scorer.schedule(candidate)
-            if _makespan(start, scorer.duration[np.arange(scorer.n), candidate]) <= deadline + _EPS:
+            if _makespan(start, scorer.duration[rows, candidate]) <= deadline + _EPS:
                 current, found, taken = candidate, (tuple(int(v) for v in candidate), start), True
                 break
         if not taken:

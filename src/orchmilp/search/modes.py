@@ -891,15 +891,6 @@ def _core(
     return tuple((j, choice[j]) for j in sorted(kept))
 
 
-def _consumed(table: ModeTable, key: str) -> np.ndarray:
-    """(agent, mode) -> what the mode consumes of ``key``."""
-    out = np.zeros((len(table.modes), table.width))
-    for j, modes in enumerate(table.modes):
-        for m, mode in enumerate(modes):
-            out[j, m] = mode.consumes.get(key, 0.0)
-    return out
-
-
 def _cannot_beat(problem: Problem, shortest: float, until: float) -> bool:
     """True when no plan of ``problem`` is shorter than ``shortest``, by its quick bounds: the
     critical path, the energy, and propagation with the feasible-subset LP at the next
@@ -1033,13 +1024,8 @@ def solve_min_spend(
         except NoPlanFits:
             pass
         if best is not None and best[0].makespan <= table.deadline + _EPS and first.n <= ANNEAL_MAX_AGENTS:
-            index = list(table.budgets).index(key) if key in table.budgets else None
             scorer = ChoiceScorer(table, first)
-            if index is None:  # a consumes key without a budget: scored as one more budget
-                scorer.cost = np.concatenate([scorer.cost, _consumed(table, key)[:, :, None]], axis=2)
-                scorer.budget = np.append(scorer.budget, math.inf)
-                index = scorer.cost.shape[2] - 1
-            cheaper = cheapen_choice(scorer, best[1], index, table.deadline, deadline - MIN_PLAN_SECONDS)
+            cheaper = cheapen_choice(scorer, best[1], table.consumed(key), table.deadline, deadline - MIN_PLAN_SECONDS)
             if cheaper is not None:
                 choice, start = cheaper
                 best = (result_of_schedule(build(choice), start, started), choice)

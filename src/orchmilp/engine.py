@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -349,13 +350,13 @@ def _solve_modes(loaded: Loaded, options: SolveOptions, on_progress: Progress | 
             warnings.simplefilter("ignore", OrchmilpWarning)
             return validate(instance_from_dict(table.apply(loaded.workflow, choice)))
 
-    def plan(problem: Problem, seconds: float) -> Result:
+    def plan(problem: Problem, seconds: float, cutoff: float = math.inf) -> Result:
         single = dataclasses.replace(options, time_limit=seconds)
         if options.dispatch == "waves":
             from .search.waves import solve_waves
 
             return solve_waves(problem, single)
-        return run_search(problem, single, on_progress)
+        return run_search(problem, single, on_progress, cutoff=cutoff)
 
     objective = None
     if options.spend is not None:

@@ -156,7 +156,8 @@ def test_a_question_asked_in_chunks_ends_on_time_and_on_a_stop_signal():
 def test_a_probe_on_a_long_grid_returns_within_its_time():
     """Glucose looks at an interrupt only when it restarts, and on long grids it restarts
     seldom: on this 20-agent workflow timed to the second (611 steps) a probe given 0.5 s
-    returned after 21 s. Long grids get a solver that stops on time (sat.solver_for)."""
+    returned after 21 s. Long grids are asked of CaDiCaL in calls of a conflict budget
+    (sat.solve_in_chunks), which stops on time."""
     import time
 
     from orchmilp.bounds.propagation import propagate
@@ -175,44 +176,10 @@ def test_a_probe_on_a_long_grid_returns_within_its_time():
         prover.close()
 
 
-def test_a_long_grid_question_dies_with_orchmilp_even_by_sigkill():
-    """The child process that asks a long grid's question (exact/child_probe.py) is stopped
-    when the process that started it is SIGKILLed in the middle of the question."""
-    import signal
-    import subprocess
-    import sys
-    import uuid
-
-    from tests.helpers import alive_with, wait_for
-
-    marker = f"orchmilp-probe-{uuid.uuid4().hex}"
-    script = (
-        f"# {marker}\n"
-        "import numpy as np, orchmilp\n"
-        "from orchmilp.bounds.propagation import propagate\n"
-        "from orchmilp.exact import sat\n"
-        f"problem = orchmilp.load({str(ROOT / 'instances' / 'sat' / 'llm-20-second-grid.json')!r})\n"
-        "p = np.round(problem.durations).astype(np.int64)\n"
-        "w = propagate(problem, p, 611)\n"
-        "prover = sat.SatProver(problem, p, w.es, w.lf, 611)\n"
-        "print('asking', flush=True)\n"
-        "prover.probe(611, 120.0)\n"
-    )
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        assert parent.stdout is not None and parent.stdout.readline().strip() == "asking"
-        assert wait_for(lambda: len(alive_with(marker)) == 2, 10), "the question's child did not start"
-        parent.send_signal(signal.SIGKILL)
-        parent.wait(10)
-        assert wait_for(lambda: not alive_with(marker), 5), alive_with(marker)
-    finally:
-        parent.kill()
-        parent.wait()
-
-
-def test_a_long_grid_question_answered_in_a_child_gives_plans_and_proofs():
-    """On a grid of more than LONG_GRID_STEPS steps the answers come from the child process:
-    a plan of the optimal length (checked) and a proof that nothing is shorter."""
+def test_a_long_grid_question_asked_in_chunks_gives_plans_and_proofs():
+    """On a grid of more than LONG_GRID_STEPS steps the answers come from CaDiCaL asked in
+    calls of a conflict budget: a plan of the optimal length (checked) and a proof that
+    nothing is shorter."""
     from orchmilp.bounds.propagation import propagate
     from orchmilp.search.modes import result_of_schedule
 
@@ -232,6 +199,7 @@ def test_a_long_grid_question_answered_in_a_child_gives_plans_and_proofs():
     assert horizon > sat.LONG_GRID_STEPS
     windows = propagate(problem, p, horizon)
     prover = sat.SatProver(problem, p, windows.es, windows.lf, horizon)
+    assert prover.chunked
     try:
         found = prover.probe(horizon, 30)
         assert found.status == FEASIBLE and found.start is not None

@@ -12,8 +12,9 @@ never run together get redundant clauses that propagate before the
 pseudo-Boolean encodings do (measured: j6041_1 proven in 10.1 s instead of
 12.3 s). A CDCL solver
 then refutes ``makespan <= T`` the way CP-SAT's lazy clause generation does,
-learning clauses instead of re-exploring dead ends (Glucose); a smaller ``T`` is asked
-with assumptions, so what was learnt stays.
+learning clauses instead of re-exploring dead ends (Glucose; CaDiCaL in calls of a conflict
+budget on grids of more than :data:`LONG_GRID_STEPS` steps); a smaller ``T`` is asked with
+assumptions, so what was learnt stays.
 
 Optional: needs ``pip install 'orchmilp[sat]'`` (python-sat with pindakaas).
 """
@@ -27,7 +28,6 @@ import numpy as np
 
 from ..model.problem import Problem
 from ..signals import run_interruptible
-from . import child_probe
 from .probe import FEASIBLE, INFEASIBLE, UNKNOWN, Probe
 
 __all__ = [
@@ -43,8 +43,9 @@ __all__ = [
 
 #: a CDCL solver of python-sat that can be interrupted (CaDiCaL cannot)
 SOLVER = "glucose42"
-#: encodings of more grid steps ask each question in a child process (child_probe.py: Glucose
-#: looks at an interrupt only when it restarts, and on long grids that can be 20 s late)
+#: encodings of more grid steps ask the :data:`CHUNKED_SOLVER` (:func:`solve_in_chunks`):
+#: Glucose looks at an interrupt only when it restarts, and on long grids that can be 20 s
+#: late (models/sat-encoding.md); the clause learning gets more time there (search/budget.py)
 LONG_GRID_STEPS = 300
 
 
@@ -81,14 +82,10 @@ def solve_in_chunks(solver: Any, assumptions: list[int], seconds: float) -> tupl
         budget = max(int(budget / took * min(CHUNK_SECONDS, max(until - time.monotonic(), 0.0))), 1)
 
 
-def solve_within(solver: Any, assumptions: list[int], seconds: float, horizon: int) -> tuple[bool | None, set[int]]:
+def solve_within(solver: Any, assumptions: list[int], seconds: float) -> tuple[bool | None, set[int]]:
     """The answer of ``solver`` under ``assumptions`` within ``seconds``: True with the set of
-    true variables, False, or None when the time ran out. On grids of more than
-    :data:`LONG_GRID_STEPS` steps in a child process that is killed when it overruns; else in
-    a helper thread, so that Ctrl-C and SIGTERM are handled at once, not after the probe."""
-    if horizon > LONG_GRID_STEPS and child_probe.available():
-        answer, true = child_probe.solve_in_child(solver, assumptions, seconds)
-        return answer, set(true.tolist()) if true is not None else set()
+    true variables, False, or None when the time ran out. In a helper thread, so that Ctrl-C
+    and SIGTERM are handled at once, not after the probe."""
     try:
         answer = run_interruptible(
             lambda: solver.solve_limited(assumptions=assumptions, expect_interrupt=True), solver.interrupt, seconds
@@ -218,7 +215,8 @@ class SatProver:
                     continue
                 enc = PBEnc.atmost(lits=lits, weights=weights, bound=bound, vpool=pool, encoding=EncType.best)
                 clauses.extend(enc.clauses)
-        self.solver = Solver(name=SOLVER, bootstrap_with=clauses)
+        self.chunked = self.horizon > LONG_GRID_STEPS  # asked in calls of a conflict budget
+        self.solver = Solver(name=CHUNKED_SOLVER if self.chunked else SOLVER, bootstrap_with=clauses)
         self.variables, self.clauses = pool.top, len(clauses)
 
     def _assumptions(self, makespan: int) -> list[int] | None:
@@ -238,7 +236,10 @@ class SatProver:
         assumptions = self._assumptions(makespan)
         if assumptions is None:
             return Probe(makespan, INFEASIBLE, None, 0)
-        answer, model = solve_within(self.solver, assumptions, seconds, self.horizon)
+        if self.chunked:
+            answer, model = solve_in_chunks(self.solver, assumptions, seconds)
+        else:
+            answer, model = solve_within(self.solver, assumptions, seconds)
         if answer is None:
             return Probe(makespan, UNKNOWN, None, 0)
         if answer is False:

@@ -12,8 +12,11 @@ It stops as soon as bound and incumbent meet, and always by the deadline.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ..exact.sat import LONG_GRID_STEPS
 from ..model.problem import Problem
 from ..options import SolveOptions
 from ..result import Result
@@ -37,12 +40,16 @@ def run_search(
     options: SolveOptions | None = None,
     on_progress: Progress | None = None,
     started: float | None = None,
+    cutoff: float = math.inf,
 ) -> Result:
     """The phases of :func:`orchmilp.solve` on a validated problem, without the final check
     (what-if analyses use it on problems whose conflicts no longer follow from their paths).
-    The time limit counts from ``started`` (a ``perf_counter`` time; default: now)."""
+    The time limit counts from ``started`` (a ``perf_counter`` time; default: now). With a
+    ``cutoff`` (model choice settling a choice against a plan of another), the search stops
+    once it shows that no plan is shorter than the cutoff: the result's bound is then at
+    least the cutoff, and its plan may be longer than the optimum."""
     options = options or SolveOptions()
-    state = SearchState(problem, options.time_limit, on_progress, started)
+    state = SearchState(problem, options.time_limit, on_progress, started, cutoff)
     if options.initial_start is not None:
         _warm_start(state, np.asarray(options.initial_start, float))
     search = Phases(options)
@@ -87,12 +94,13 @@ class Phases:
             branch_and_bound_resumes=self.branch_and_bound.resumes(state),
             beside_milp=self.options.threads >= 2,
             exact_searchable=state.exact_searchable,
+            long_grid=state.step is not None and state.upper / state.step > LONG_GRID_STEPS,
         )
 
     def walk(self, state: SearchState) -> None:
         """The steps of :data:`PLAN` in turn, each with its time, until the plan is proven."""
         for step in PLAN:
-            if state.proven and state.incumbents:
+            if state.settled and state.incumbents:
                 break
             phase = self.by_name.get(step.phase)
             if phase is None:  # the MILP's steps without the MILP: the plan ends here

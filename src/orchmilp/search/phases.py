@@ -115,7 +115,7 @@ class GeneticAlgorithm(Phase):
         """One run of the genetic algorithm (``schedules`` None: :func:`.budget.default_schedules`)."""
         problem = state.problem
         schedules = default_schedules(problem.n) if schedules is None else schedules
-        if state.proven or schedules <= 0 or seconds < 3 * self.seconds_per_schedule:
+        if state.settled or schedules <= 0 or seconds < 3 * self.seconds_per_schedule:
             return  # not even one individual (three schedules) fits: it would overrun
         population = int(np.clip(schedules // 60, 40, 150)) if population is None else population
         found = ga.genetic_algorithm(
@@ -154,10 +154,10 @@ class PriorityRules(Phase):
 class Propagation(Phase):
     def run(self, state: SearchState, seconds: float) -> None:
         """Destructive lower bound on the exact grid: refute makespans below the incumbent."""
-        if state.step is None or state.proven or seconds <= 0:
+        if state.step is None or state.settled or seconds <= 0:
             return
         step = state.step
-        ub = int(round(state.best_makespan / step))
+        ub = int(round(state.upper / step))
         if ub > MAX_PROPAGATION_STEPS:
             return
         t = time.perf_counter()
@@ -197,7 +197,7 @@ class FeasibleSubsetLp(Phase):
             return
         step = state.exact
         lower = int(round(state.lower_bound / step))
-        upper = int(round(state.best_makespan / step)) - 1
+        upper = int(round(state.upper / step)) - 1
         if self.settled is not None:
             upper = min(upper, self.settled - 1)
         if lower > upper:
@@ -249,8 +249,8 @@ class SatRefutation(Phase):
                 # large capacities and demands (token rates) make the capacity clauses many and weak;
                 # the MILP is the better prover there: a short first try, the rest after it
                 deadline = min(deadline, t0 + 0.3 * seconds)
-        while not state.proven and time.perf_counter() < deadline:
-            horizon = int(round(state.best_makespan / step)) - 1
+        while not state.settled and time.perf_counter() < deadline:
+            horizon = int(round(state.upper / step)) - 1
             result = self.prover.probe(horizon, deadline - time.perf_counter())
             if result.status == FEASIBLE and feasible_schedule(state.problem, found(result) * step):
                 state.offer_schedule(found(result) * step)
@@ -271,7 +271,7 @@ class SatRefutation(Phase):
             self.gave_up = True
             return None
         step, p = state.exact, state.steps
-        top = int(round(state.best_makespan / step)) - 1
+        top = int(round(state.upper / step)) - 1
         windows = state.propagator(top)
         if not windows.feasible:
             state.offer_bound((top + 1) * step, "propagation")
@@ -369,8 +369,8 @@ def _branch_and_bound(state: SearchState, search: BranchAndBound, seconds: float
     gave_up = False
     budget = _NodeBudget(seconds)
     limit, windows = 1000, None
-    while not state.proven:
-        horizon = int(round(state.best_makespan / step)) - 1
+    while not state.settled:
+        horizon = int(round(state.upper / step)) - 1
         if windows is None or windows.horizon != horizon:
             windows = prop(horizon)
         if not windows.feasible:
@@ -424,20 +424,20 @@ def tree_search(state: SearchState, seconds: float) -> None:
         return result
 
     limit = 1000
-    run(int(round(state.best_makespan / step)) - 1, 100)  # a short first probe measures the rate
-    while not state.proven and budget.affordable(limit) >= limit:
-        if run(int(round(state.best_makespan / step)) - 1, limit).status not in (FEASIBLE, INFEASIBLE):
+    run(int(round(state.upper / step)) - 1, 100)  # a short first probe measures the rate
+    while not state.settled and budget.affordable(limit) >= limit:
+        if run(int(round(state.upper / step)) - 1, limit).status not in (FEASIBLE, INFEASIBLE):
             limit *= 4
     # raise the bound: bisect between it and the incumbent with short probes
     lo = int(round(state.lower_bound / step))
-    hi = int(round(state.best_makespan / step)) - 1
+    hi = int(round(state.upper / step)) - 1
     while lo < hi and budget.affordable(max(1000, limit // 4)) >= 100:
         mid = (lo + hi) // 2
         result = run(mid, budget.affordable(max(1000, limit // 4)))
         if result.status == INFEASIBLE:
             lo = mid + 1
         elif result.status == FEASIBLE:
-            hi = int(round(state.best_makespan / step)) - 1
+            hi = int(round(state.upper / step)) - 1
         else:  # not refuted in time: look for a refutation lower down
             hi = mid - 1
     state.statistics.tree_search_nodes += budget.nodes
@@ -597,7 +597,7 @@ class Milp(Phase):
 
     def run(self, state: SearchState, seconds: float) -> None:
         """Choose the grid, start the MILP, work beside it while it runs, take its outcome."""
-        if state.proven or state.remaining() <= 0 or state.problem.n > MAX_MILP_AGENTS:
+        if state.settled or state.remaining() <= 0 or state.problem.n > MAX_MILP_AGENTS:
             return
         share = seconds / state.remaining()  # of the time left, which the grid schedule uses some of
         grid, job = self._start(state, share)
@@ -650,7 +650,7 @@ class Milp(Phase):
                     makespan=min(state.best_makespan, objective * grid.step) if objective is not None else None,
                     bound=max(state.lower_bound, bound * grid.step) if grid.exact and bound is not None else None,
                 )
-            if state.proven:
+            if state.settled:
                 run.stop()
                 return
             left = min(BESIDE_SLICE_SECONDS, until - time.perf_counter())
@@ -692,7 +692,7 @@ class MilpBound(Phase):
 
     def run(self, state: SearchState, seconds: float) -> None:
         grid = state.grid
-        if grid is None or grid.exact or state.proven or seconds <= 0:
+        if grid is None or grid.exact or state.settled or seconds <= 0:
             return
         if self.milp.grid_bound is not None and self.milp.grid_bound * grid.step <= state.lower_bound:
             # durations rounded down only weaken the relaxation: that run would not raise the bound either

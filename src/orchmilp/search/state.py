@@ -52,7 +52,12 @@ class SearchState:
     """Incumbents, proven bound, clock and statistics of one solve."""
 
     def __init__(
-        self, problem: Problem, time_limit: float, on_progress: Progress | None = None, started: float | None = None
+        self,
+        problem: Problem,
+        time_limit: float,
+        on_progress: Progress | None = None,
+        started: float | None = None,
+        cutoff: float = math.inf,
     ):
         self.problem = problem
         self.t0 = time.perf_counter() if started is None else started  # reading the workflow counts too
@@ -60,6 +65,9 @@ class SearchState:
         self.reserve = plan_reserve(problem.n, time_limit)
         self.on_progress = on_progress
         self.step = exact_step(problem.durations)
+        # the caller wants only plans shorter than this, or a proof that none is (on the exact
+        # grid: the next multiple of the step, so that every search's horizon is one step below)
+        self.cutoff = self.round_up(cutoff) if math.isfinite(cutoff) else math.inf
         self.lower_bound = 0.0
         self.bound_source = "trivial"
         self.incumbents: list[Incumbent] = []  # each better than the one before
@@ -99,6 +107,11 @@ class SearchState:
         return self.incumbents[-1].makespan if self.incumbents else math.inf
 
     @property
+    def upper(self) -> float:
+        """What the exact searches must beat: the incumbent, or the cutoff when that is shorter."""
+        return min(self.best_makespan, self.cutoff)
+
+    @property
     def best_start(self) -> np.ndarray:
         return self.incumbents[-1].start
 
@@ -126,14 +139,19 @@ class SearchState:
         return self.best_makespan <= self.lower_bound + 1e-9 * max(1.0, self.lower_bound)
 
     @property
+    def settled(self) -> bool:
+        """Nothing left to search: the incumbent is proven, or no plan beats the cutoff."""
+        return self.upper <= self.lower_bound + 1e-9 * max(1.0, self.lower_bound)
+
+    @property
     def exact_searchable(self) -> bool:
         """Whether the exact searches (branch and bound, tree search) apply: an exact grid,
         not too many agents for the tree search's memory, a horizon propagation can handle."""
         return (
             self.step is not None
-            and not self.proven
+            and not self.settled
             and self.problem.n <= MAX_TREE_AGENTS
-            and self.best_makespan / self.step <= MAX_PROPAGATION_STEPS
+            and self.upper / self.step <= MAX_PROPAGATION_STEPS
         )
 
     def report(self, phase: str, makespan: float | None = None, bound: float | None = None) -> None:

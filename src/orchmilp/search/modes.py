@@ -525,7 +525,7 @@ def solve_modes(
         # once it shows there is none, where proving this choice's own optimum can take far longer
         cutoff = math.inf if best is None else best[0].makespan
         if table.deadline is not None:
-            cutoff = min(cutoff, table.deadline + 1e-6 * max(1.0, table.deadline))
+            cutoff = min(cutoff, _deadline_cutoff(table, table.deadline))
         result = plan(build(choice), seconds, cutoff)
         took = time.perf_counter() - began
         overrun, quickest = max(overrun, took - seconds), (min(quickest, took) if tried else took)
@@ -620,14 +620,11 @@ def solve_modes(
             lower, source = min(master.bound, shortest), "mode benders"
         if master.choice is None:
             break
-        if master.choice in tried:  # planned before without a proof: once more, with more time
-            del tried[master.choice]
-            attempt(master.choice, 1.0)
-            again = tried.get(master.choice)
-            if again is None or again.lower_bound < best[0].makespan - _EPS:
-                break
-        else:
-            attempt(master.choice, 1.0)
+        named_before = tried.pop(master.choice, None) is not None  # planned before without a proof
+        attempt(master.choice, 1.0)
+        outcome = tried.get(master.choice)
+        if named_before and (outcome is None or outcome.lower_bound < best[0].makespan - _EPS):
+            break  # unsettled twice: the master would only name it again
     return _finished(best, lower, source, started)
 
 
@@ -937,6 +934,12 @@ def _cannot_beat(problem: Problem, shortest: float, until: float) -> bool:
     return refutes(problem, p, windows, deadline) is True
 
 
+def _deadline_cutoff(table: ModeTable, deadline: float) -> float:
+    """Half a grid step past ``deadline``: a plan shorter than this ends by it, and a choice
+    with no plan shorter has none by it."""
+    return deadline + 0.5 * (table.step or 1e-6 * max(1.0, deadline))
+
+
 def _past(table: ModeTable, bound: float) -> bool:
     """True when a choice whose plans are at least ``bound`` long cannot meet the deadline."""
     return table.deadline is not None and bound > table.deadline + _EPS
@@ -1015,7 +1018,7 @@ def solve_min_spend(
     tried: dict[tuple[int, ...], Result] = {}
     best: tuple[Result, tuple[int, ...]] | None = None
     lower = 0.0
-    past = table.deadline + 0.5 * (table.step or 1e-6 * max(1.0, table.deadline))  # no plan shorter: none by it
+    past = _deadline_cutoff(table, table.deadline)
     until = deadline - SPEND_FALLBACK_SHARE * options.time_limit
     while until - time.perf_counter() > MIN_PLAN_SECONDS:
         master = mode_relaxation(

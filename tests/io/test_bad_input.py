@@ -124,6 +124,27 @@ def test_a_stop_signal_at_any_moment_of_a_solve_exits_130_without_a_traceback():
         assert "Traceback" not in err, err[-2000:]
 
 
+def test_ctrl_c_during_clause_learning_on_a_long_grid_exits_130_without_a_traceback():
+    """On grids of more than 300 steps the SAT questions go to CaDiCaL in calls of a conflict
+    budget. Called from the main thread, python-sat's CaDiCaL caught SIGINT itself and raised
+    "pysolvers.error: Caught keyboard interrupt" (a traceback), and a later call on the solver
+    it left behind aborted the process; each call now runs in a helper thread."""
+    source = ROOT / "instances" / "sat" / "llm-20-second-grid.json"  # 611 steps; clause learning from ~0.5 s
+    for delay in (2.0, 4.0):
+        child = subprocess.Popen(
+            [PY, "-m", "orchmilp.cli", "solve", str(source), "--time-limit", "30"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        err = child.communicate(timeout=60)[1]
+        assert child.returncode == 130 and "Traceback" not in err, (delay, child.returncode, err[-2000:])
+        assert err.strip() == "orchmilp: interrupted", err
+
+
 @pytest.mark.parametrize("command", [[PY, "-m", "orchmilp"], [str(Path(PY).with_name("orchmilp"))]])
 def test_ctrl_c_while_the_command_line_is_still_importing_exits_130_without_a_traceback(command):
     """The first second of a command is spent importing numba, scipy, HiGHS and the commands;

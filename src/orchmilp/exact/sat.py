@@ -21,6 +21,7 @@ Optional: needs ``pip install 'orchmilp[sat]'`` (python-sat with pindakaas).
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -59,6 +60,10 @@ CHUNK_SECONDS = 0.25
 FIRST_CHUNK_CONFLICTS = 200
 
 
+def _nothing() -> None:
+    """CaDiCaL cannot be interrupted through python-sat: its conflict budget ends each call."""
+
+
 def solve_in_chunks(solver: Any, assumptions: list[int], seconds: float) -> tuple[bool | None, set[int]]:
     """What :func:`solve_within` answers, asked of a :data:`CHUNKED_SOLVER` in calls of a
     conflict budget each (about :data:`CHUNK_SECONDS`, the budget scaled to the conflicts per
@@ -66,7 +71,11 @@ def solve_in_chunks(solver: Any, assumptions: list[int], seconds: float) -> tupl
     is up. Glucose looks at a budget, like its interrupt, only when it restarts (2,000
     conflicts took up to 1.3 s on a random 3-SAT formula); CaDiCaL keeps to it (0.04 s). So
     the question ends on time, what the solver learnt stays for the next one (unlike in a
-    child process), and a stop signal is handled between calls."""
+    child process), and a stop signal is handled when the call it came in has ended.
+
+    Each call runs in a helper thread (:func:`run_interruptible`, with nothing to interrupt:
+    the budget ends it): in the main thread python-sat's CaDiCaL catches SIGINT itself, raises
+    its own error and leaves the solver unusable (the next call aborted the process)."""
     until = time.monotonic() + max(seconds, 0.0)
     budget = FIRST_CHUNK_CONFLICTS
     while True:
@@ -75,7 +84,7 @@ def solve_in_chunks(solver: Any, assumptions: list[int], seconds: float) -> tupl
             return None, set()
         solver.conf_budget(budget)
         began = time.monotonic()
-        answer = solver.solve_limited(assumptions=assumptions)
+        answer = run_interruptible(lambda: solver.solve_limited(assumptions=assumptions), _nothing, math.inf)
         if answer is not None:
             return answer, {v for v in solver.get_model() if v > 0} if answer else set()
         took = max(time.monotonic() - began, 1e-6)

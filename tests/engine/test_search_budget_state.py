@@ -11,7 +11,16 @@ import pytest
 import orchmilp
 from orchmilp.errors import SolverError
 from orchmilp.search import Phases, SearchState
-from orchmilp.search.budget import PLAN, Outlook, Step, default_schedules, ga_share, milp_share, seconds_for
+from orchmilp.search.budget import (
+    PLAN,
+    Outlook,
+    Step,
+    default_schedules,
+    ga_share,
+    milp_share,
+    sat_share,
+    seconds_for,
+)
 from orchmilp.search.state import plan_reserve
 
 CHAIN = {"agents": [{"id": "a", "duration": 2}, {"id": "b", "duration": 3, "depends_on": ["a"]}]}
@@ -33,6 +42,21 @@ def test_shares_follow_the_outlook():
     assert milp_share(Outlook(branch_and_bound_resumes=True)) == 0.5
     assert milp_share(Outlook(branch_and_bound_resumes=True, beside_milp=True)) == 1.0  # it runs beside
     assert ga_share(Outlook(exact_searchable=True)) == 0.5 and ga_share(Outlook()) == 1.0
+
+
+def test_clause_learning_gets_more_time_on_long_grids_and_most_when_settling_a_cutoff():
+    long_chain = {"agents": [{"id": f"a{k}", "duration": 100 + k} for k in range(4)]}
+    for k in range(1, 4):
+        long_chain["agents"][k]["depends_on"] = [f"a{k - 1}"]
+    phases = Phases(orchmilp.SolveOptions())
+    short = SearchState(orchmilp.load(ONE_SLOT), time_limit=10)
+    short.offer_schedule(np.array([0.0, 2.0, 5.0]))  # 9 one-second steps
+    starts = np.array([0.0, 100.0, 201.0, 303.0])  # 406 one-second steps
+    long = SearchState(orchmilp.load(long_chain), time_limit=10)
+    settling = SearchState(orchmilp.load(long_chain), time_limit=10, cutoff=500)
+    for state in (long, settling):
+        state.offer_schedule(starts)
+    assert [sat_share(phases.outlook(s)) for s in (short, long, settling)] == [0.35, 0.6, 0.8]
 
 
 def test_seconds_for_a_step_are_its_share_capped_and_never_negative():

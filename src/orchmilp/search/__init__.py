@@ -95,6 +95,7 @@ class Phases:
             beside_milp=self.options.threads >= 2,
             exact_searchable=state.exact_searchable,
             long_grid=state.step is not None and state.upper / state.step > LONG_GRID_STEPS,
+            settling=math.isfinite(state.cutoff),
         )
 
     def walk(self, state: SearchState) -> None:

@@ -14,8 +14,9 @@ simple bounds          10%                          critical path, energy, one-m
 priority rules         10%                          the rule portfolio (8 samples)
 genetic algorithm      25%                          500 schedules per agent, 5,000-50,000
 propagation            10%                          destructive bound on the exact grid
-sat                    35% / 60%                    clause learning below the incumbent (python-sat);
-                                                    60% on grids of more than 300 steps
+sat                    35% / 60% / 80%              clause learning below the incumbent (python-sat);
+                                                    60% on grids of more than 300 steps, 80%
+                                                    there when the search has a cutoff
 branch and bound       25%                 5 s      where it cannot prove quickly the MILP often can
 tree search            10%
 feasible-subset lp     20%                          feasible-subset LP bound, bisected (150 agents)
@@ -64,6 +65,13 @@ MAX_PROPAGATION_STEPS = 200_000
 #: 10-30 agents timed to the second kept their eight proofs and bounds at 10 s (models/sat-encoding.md)
 LONG_GRID_SAT_SHARE = 0.6
 
+#: ... and this share when the search has a cutoff (model choice settling a choice of modes:
+#: only a plan shorter than the cutoff, or the proof that there is none, is wanted). On
+#: llm-modes-20-0 its 584 choice (cutoff 595) needs 5-8.6 s of clause learning: at 20 s the
+#: whole solve was proven in 6 of 6 solves and in the bench, against 1 of 3 with 60%; the same
+#: plans and proofs elsewhere in bench/modes.py (models/modes.md)
+SETTLING_SAT_SHARE = 0.8
+
 #: Largest workflow for the set-times tree search (its memory grows like n^2).
 MAX_TREE_AGENTS = 300
 
@@ -83,6 +91,7 @@ class Outlook:
     beside_milp: bool = False  # two threads: other searches run beside the MILP
     exact_searchable: bool = False  # the exact searches apply (see SearchState.exact_searchable)
     long_grid: bool = False  # the exact grid has more than LONG_GRID_STEPS steps below the incumbent
+    settling: bool = False  # the search has a cutoff: a proof is what it is asked for
 
 
 def milp_share(outlook: Outlook) -> float:
@@ -94,8 +103,11 @@ def milp_share(outlook: Outlook) -> float:
 
 
 def sat_share(outlook: Outlook) -> float:
-    """35% of the time left; on long grids (workflows timed to the second) 60%."""
-    return LONG_GRID_SAT_SHARE if outlook.long_grid else 0.35
+    """35% of the time left; on long grids (workflows timed to the second) 60%, or 80% with
+    a cutoff."""
+    if not outlook.long_grid:
+        return 0.35
+    return SETTLING_SAT_SHARE if outlook.settling else LONG_GRID_SAT_SHARE
 
 
 def ga_share(outlook: Outlook) -> float:

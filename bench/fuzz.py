@@ -1,8 +1,9 @@
-"""Fuzz the command line: mutated workflows through solve, analyze and check, mutated plans through
-check and export. A finding is an exception escaping ``main`` (a traceback), an exit code other
-than 0, 1 or 2, an error that is not one line, or a call that does not end within 60 s.
+"""Fuzz the command line: mutated workflows through solve, analyze and one of solve --waves, least
+spend, pareto and whatif; mutated plans through check and export (bash, make, json, claude). A
+finding is an exception escaping ``main`` (a traceback), an exit code other than 0, 1 or 2, an
+error that is not one line, or a call that does not end within 60 s.
 
-    python bench/fuzz.py [--workflows 1000] [--plans 300] [--seed 0] [--out bench/results/fuzz.txt]
+    python bench/fuzz.py [--workflows 1000] [--plans 300] [--seed 0] [--out bench/results/fuzz.txt] [--save DIR]
 
 Each case runs in this process (``orchmilp.cli.main``), so thousands take minutes, not hours.
 """
@@ -50,6 +51,16 @@ HOSTILE = [
     2**63,
     0.25,
     "0",
+]
+
+
+#: One of these runs on each mutated workflow too: waves, model choice's least spend, the
+#: Pareto front and a what-if of a budget.
+EXTRA_CALLS = [
+    lambda path: ["solve", path, "--time-limit", "1", "--waves", "--json"],
+    lambda path: ["solve", path, "--time-limit", "1", "--objective", "usd", "--deadline", "900", "--json"],
+    lambda path: ["pareto", path, "--time-limit", "0.5", "--points", "2", "--json"],
+    lambda path: ["whatif", path, "--set", "budgets.usd=5", "--time-limit", "1", "--json"],
 ]
 
 
@@ -141,7 +152,7 @@ def _call(argv: list[str], seconds: float = 60.0) -> tuple[int | None, str, str 
 
 
 def seeds() -> list[dict]:
-    found = [json.loads(p.read_text()) for p in sorted((ROOT / "instances" / "examples").glob("*.json"))]
+    found = [json.loads(p.read_text()) for p in sorted((ROOT / "instances" / "examples").rglob("*.json"))]
     found.append({"resources": {"r": 2}, "agents": [{"id": "a", "duration": 1, "uses": {"r": 1}, "writes": ["f"]}]})
     return found
 
@@ -169,6 +180,7 @@ def fuzz(workflows: int, plans: int, seed: int = 0, on_finding=None) -> dict:
             for argv in (
                 ["solve", str(path), "--time-limit", "1", "--json"],
                 ["analyze", str(path), "--json"],
+                rng.choice(EXTRA_CALLS)(str(path)),
             ):
                 code, _, finding = _call(argv)
                 counts["workflow calls"] += 1
@@ -177,20 +189,24 @@ def fuzz(workflows: int, plans: int, seed: int = 0, on_finding=None) -> dict:
                     findings.append(f"wf{k} {argv[0]}: {finding}")
                     if on_finding:
                         on_finding(findings[-1], text)
+        solved: dict[int, dict | None] = {}  # each example's plan, solved once
         for k in range(plans):
-            wf_path = folder / f"base{k}.json"
-            source = rng.choice(base)
-            wf_path.write_text(json.dumps(source))
+            pick = rng.randrange(len(base))
+            wf_path = folder / f"base{pick}.json"
             plan_path = folder / f"plan{k}.json"
-            if _call(["solve", str(wf_path), "--time-limit", "2", "-o", str(plan_path), "--json"])[0] != 0:
+            if pick not in solved:
+                wf_path.write_text(json.dumps(base[pick]))
+                ok = _call(["solve", str(wf_path), "--time-limit", "2", "-o", str(plan_path), "--json"])[0] == 0
+                solved[pick] = json.loads(plan_path.read_text()) if ok else None
+            if solved[pick] is None:
                 continue
-            plan = json.loads(plan_path.read_text())
+            plan = solved[pick]
             for _ in range(rng.randint(1, 3)):
                 plan = _mutate(plan, rng)
             plan_path.write_text(json.dumps(plan) if rng.random() < 0.8 else _text_mutation(json.dumps(plan), rng))
             for argv in (
                 ["check", str(wf_path), str(plan_path)],
-                ["export", str(plan_path), "--format", rng.choice(["bash", "make", "json"])],
+                ["export", str(plan_path), "--format", rng.choice(["bash", "make", "json", "claude"])],
             ):
                 code, _, finding = _call(argv)
                 counts["plan calls"] += 1
@@ -208,13 +224,20 @@ def run(argv=None) -> int:
     parser.add_argument("--plans", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "fuzz.txt"))
+    parser.add_argument("--save", metavar="DIR", help="write each finding's input to DIR/<case>-<command>.json")
     args = parser.parse_args(argv)
     t = time.perf_counter()
-    report = fuzz(
-        args.workflows, args.plans, args.seed, on_finding=lambda f, text: print(f, text[:300], file=sys.stderr)
-    )
+
+    def on_finding(finding: str, text: str) -> None:
+        print(finding, text[:300], file=sys.stderr)
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            case = finding.split(":")[0].replace(" ", "-")
+            (Path(args.save) / f"{case}.json").write_text(text, encoding="utf-8", errors="surrogatepass")
+
+    report = fuzz(args.workflows, args.plans, args.seed, on_finding=on_finding)
     lines = [
-        f"fuzz: {args.workflows} mutated workflows (solve, analyze), {args.plans} mutated plans (check, export), seed {args.seed}",
+        f"fuzz: {args.workflows} mutated workflows (solve, analyze, one more), {args.plans} mutated plans (check, export), seed {args.seed}",
         f"calls: {report['counts']}",
         f"findings: {len(report['findings'])}",
         *report["findings"],

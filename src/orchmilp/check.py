@@ -300,7 +300,7 @@ def _chosen_modes(workflow: dict[str, Any], plan: dict[str, Any]) -> tuple[dict[
         if "modes" in agent:
             modes = {m["name"]: m for m in agent["modes"]}
             name = chosen.get(agent["id"])
-            if name not in modes:
+            if not isinstance(name, str) or name not in modes:
                 problems.append(f"'{agent['id']}' has mode {name!r}, not one of its modes {sorted(modes)}")
                 continue
             mode = modes[name]
@@ -322,7 +322,7 @@ def _chosen_modes(workflow: dict[str, Any], plan: dict[str, Any]) -> tuple[dict[
         problems.append("the plan misses 'consumes' (what its agents consume together)")
     else:
         for key in set(used) | set(stated):
-            if not (isinstance(stated.get(key), (int, float)) and _close(float(stated[key]), used[key])):
+            if not (finite_number(stated.get(key)) and _close(float(stated[key]), used[key])):
                 problems.append(f"consumes.{key} {stated.get(key)} != what the agents consume, {used[key]:g}")
     return {**workflow, "agents": plain}, problems
 

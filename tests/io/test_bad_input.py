@@ -39,6 +39,7 @@ def _one_line(capsys) -> str:
         ('{"agents":[{"id":"a","duration":1}],"agents":[]}', 'key "agents" appears twice'),
         ('{"agents":' + "[" * 5000 + "]" * 5000 + "}", "nested deeper"),
         ('{"agents":[{"id":"a\\ud800","duration":1}]}', "not valid Unicode"),
+        ('{"agents":[{"id":"a","modes":1e-320,"reads":["f"]}]}', "agent 'a': modes = 1e-320 is not a list"),
     ],
 )
 def test_numbers_and_json_at_the_edges_are_one_line(tmp_path, capsys, text, says):
@@ -47,6 +48,76 @@ def test_numbers_and_json_at_the_edges_are_one_line(tmp_path, capsys, text, says
     for command in (["solve", str(path), "--time-limit", "2"], ["analyze", str(path)]):
         assert main(command) == 2
         assert says in _one_line(capsys)
+
+
+MODEL_CHOICE = ROOT / "instances" / "examples" / "models" / "feature-with-model-choice.json"
+
+
+@pytest.mark.parametrize(
+    "mutate, says",
+    [
+        (lambda w: w["budgets"].__setitem__("usd", 10**400), "budgets.usd is too large"),
+        (lambda w: w.__setitem__("deadline", 10**400), "deadline is too large"),
+        (lambda w: w["resources"].__setitem__("opus_tpm", 10**400), "resources.opus_tpm is too large"),
+        (lambda w: w["agents"][0]["modes"][0].__setitem__("duration", 10**400), "modes[0].duration is too large"),
+        (lambda w: w["agents"][0]["modes"][1]["consumes"].__setitem__("usd", 10**400), "modes[1].consumes.usd"),
+        (lambda w: w["agents"][0]["modes"][0]["uses"].__setitem__("slots", 10**400), "modes[0].uses.slots"),
+        (lambda w: w["budgets"].__setitem__("usd", 1e300), "budgets.usd = 1e+300 is too large"),
+    ],
+)
+def test_numbers_past_the_float_range_in_modes_and_budgets_are_one_line(tmp_path, capsys, mutate, says):
+    workflow = json.loads(MODEL_CHOICE.read_text())
+    mutate(workflow)
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(workflow))
+    for command in (
+        ["solve", str(path), "--time-limit", "1"],
+        ["analyze", str(path)],
+        ["whatif", str(path), "--set", "budgets.usd=5", "--time-limit", "1"],
+    ):
+        assert main(command) == 2
+        line = _one_line(capsys)
+        assert says in line and "wf.json" in line
+
+
+@pytest.mark.parametrize(
+    "mutate, says",
+    [
+        (lambda p: p["schedule"][0].__setitem__("mode", ["opus"]), "has mode ['opus']"),
+        (lambda p: p["schedule"][0].__setitem__("mode", {}), "has mode {}"),
+        (lambda p: p["consumes"].__setitem__("usd", 10**400), "consumes.usd"),
+    ],
+)
+def test_check_refuses_wrongly_typed_modes_and_consumes(tmp_path, capsys, mutate, says):
+    plan = orchmilp.solve(str(MODEL_CHOICE), time_limit=2).to_dict()
+    mutate(plan)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["check", str(MODEL_CHOICE), str(path)]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and says in out.out + out.err
+
+
+@pytest.mark.parametrize("finish", [None, "NaN", [1], {}, 10**400], ids=["null", "string", "list", "object", "huge"])
+def test_export_for_a_coding_agent_refuses_a_finish_that_is_not_a_number(tmp_path, capsys, finish):
+    plan = orchmilp.solve(str(ROOT / "instances" / "examples" / "code-review.json")).to_dict()
+    plan["schedule"][0]["finish"] = finish
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    for fmt in ("claude", "bash", "make", "json"):
+        assert main(["export", str(path), "--format", fmt]) == 2
+        assert "'finish' must be a finite number" in _one_line(capsys)
+
+
+def test_export_of_waves_naming_an_agent_outside_the_schedule_is_one_line(tmp_path, capsys):
+    source = ROOT / "instances" / "examples" / "refactor.json"
+    plan = orchmilp.solve(str(source), dispatch="waves", time_limit=2).to_dict()
+    plan["waves"][0]["agents"].append("ghost\x1b[31m")
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    assert main(["export", str(path), "--format", "claude"]) == 2
+    line = _one_line(capsys)
+    assert "waves[0]: agent 'ghost" in line and "is not in the schedule" in line and "\x1b" not in line
 
 
 def test_a_mix_of_huge_and_tiny_durations_is_planned_correctly():

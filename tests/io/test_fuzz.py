@@ -1,5 +1,6 @@
-"""Red team, fuzzing: 1,000 mutated workflows through solve and analyze and 300 mutated plans
-through check and export (bench/fuzz.py): no traceback, no hang, errors of one line."""
+"""Red team, fuzzing: mutated workflows (the examples, the model-choice one too) through solve,
+analyze and one of solve --waves, least spend, pareto and whatif, and mutated plans through check
+and export (bench/fuzz.py): no traceback, no hang, errors of one line."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from fuzz import fuzz  # noqa: E402
 
 
 @pytest.mark.slow
-def test_a_thousand_mutated_workflows_and_three_hundred_plans_give_no_traceback():
-    report = fuzz(1000, 300, seed=0)
+def test_three_hundred_mutated_workflows_and_three_hundred_plans_give_no_traceback():
+    report = fuzz(300, 300, seed=0)
     assert report["findings"] == []
-    assert report["counts"]["workflow calls"] == 2000
+    assert report["counts"]["workflow calls"] == 900
 
 
 def test_mutated_inputs_give_no_traceback():

@@ -42,10 +42,14 @@ def _block(text: str, lang: str = "text") -> list[str]:
 def _waves(plan: dict[str, Any], entries: list[dict[str, Any]]) -> list[list[str]]:
     if plan.get("dispatch") == "waves" and isinstance(plan.get("waves"), list):
         out = []
+        known = {e["id"] for e in entries}
         for k, wave in enumerate(plan["waves"]):
             agents = wave.get("agents") if isinstance(wave, dict) else None
             if not isinstance(agents, list) or not all(isinstance(a, str) for a in agents):
                 raise InvalidPlan(f"waves[{k}]: 'agents' must be a list of agent ids")
+            unknown = [a for a in agents if a not in known]
+            if unknown:
+                raise InvalidPlan(f"waves[{k}]: agent '{printable(unknown[0])}' is not in the schedule")
             out.append(sorted(agents))
         return out
     level: dict[str, int] = {}

@@ -68,7 +68,9 @@ def resolve_declared_paths(workflow: Any, base: Path) -> Any:
     for agent in changed["agents"]:
         if isinstance(agent, dict):
             holders.append(agent)
-            holders.extend(m for m in agent.get("modes", []) or [] if isinstance(m, dict))
+            modes = agent.get("modes")
+            if isinstance(modes, list):  # the schema checks its shape later
+                holders.extend(m for m in modes if isinstance(m, dict))
     for holder in holders:
         for key in ("reads", "writes"):
             paths = holder.get(key)

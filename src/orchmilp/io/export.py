@@ -37,9 +37,9 @@ def _entries(plan: dict[str, Any]) -> list[dict[str, Any]]:
         if entry["id"] in ids:
             raise InvalidPlan(f"{where}: listed twice in the schedule")
         ids.add(entry["id"])
-        start = entry.get("start", 0)
-        if not finite_number(start):
-            raise InvalidPlan(f"{where}: 'start' must be a finite number")
+        for field in ("start", "finish"):
+            if not finite_number(entry.get(field, 0)):
+                raise InvalidPlan(f"{where}: '{field}' must be a finite number")
         waits = entry.get("waits_for", [])
         if not isinstance(waits, list) or not all(isinstance(w, str) for w in waits):
             raise InvalidPlan(f"{where}: 'waits_for' must be a list of agent ids")

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import InvalidPlan, InvalidWorkflow
+from ..model.validate import check_number
 from .names import printable
 
 __all__ = ["Mode", "ModeTable", "mode_table", "has_model_choice", "in_chosen_modes", "DEFAULT_MODE"]
@@ -164,15 +165,21 @@ def mode_table(workflow: dict[str, Any], source: str = "<workflow>") -> ModeTabl
     """The modes, budgets and deadline of a workflow whose shape the schema has checked;
     what the schema cannot say is a one-line error naming the agent and field."""
     prefix = "" if source == "<workflow>" else f"{source}: "
+    for name, cap in workflow.get("resources", {}).items():  # compared with the modes' uses below
+        check_number(cap, f"{prefix}resources.{printable(name)}")
     ids: list[str] = []
     modes: list[tuple[Mode, ...]] = []
     for agent in workflow["agents"]:
         aid = agent["id"]
         ids.append(aid)
         where = f"{prefix}agent '{printable(aid)}'"
-        shared = dict(agent.get("consumes", {}))
+        shared, uses = dict(agent.get("consumes", {})), dict(agent.get("uses", {}))
+        for field, amounts in (("consumes", shared), ("uses", uses)):
+            for key, value in amounts.items():
+                check_number(value, f"{where}: {field}.{printable(key)}")
         if "modes" not in agent:
-            modes.append((Mode(DEFAULT_MODE, float(agent["duration"]), dict(agent.get("uses", {})), shared, {}),))
+            duration = check_number(agent["duration"], f"{where}: duration")
+            modes.append((Mode(DEFAULT_MODE, duration, uses, shared, {}),))
             continue
         if "duration" in agent or "duration_range" in agent:
             raise InvalidWorkflow(f"{where}: give 'duration' in each of its modes, not beside 'modes'")
@@ -182,18 +189,23 @@ def mode_table(workflow: dict[str, Any], source: str = "<workflow>") -> ModeTabl
         own = []
         for k, mode in enumerate(agent["modes"]):
             name = mode["name"]
+            at = f"{where}: modes[{k}]"
             if name in seen:
                 raise InvalidWorkflow(f"{where}: modes[{k}] repeats the name '{printable(name)}'")
             seen.add(name)
             consumes = dict(shared)
             for key, value in mode.get("consumes", {}).items():
-                consumes[key] = consumes.get(key, 0.0) + float(value)
+                consumes[key] = consumes.get(key, 0.0) + check_number(value, f"{at}.consumes.{printable(key)}")
             fields = {f: v for f, v in mode.items() if f not in ("name", "duration", "uses", "consumes")}
-            uses = {**agent.get("uses", {}), **mode.get("uses", {})}
-            own.append(Mode(name, float(mode["duration"]), uses, consumes, fields))
+            for r, value in mode.get("uses", {}).items():
+                check_number(value, f"{at}.uses.{printable(r)}")
+            duration = check_number(mode["duration"], f"{at}.duration")
+            own.append(Mode(name, duration, {**uses, **mode.get("uses", {})}, consumes, fields))
         modes.append(tuple(own))
-    budgets = {k: float(v) for k, v in workflow.get("budgets", {}).items()}
+    budgets = {k: check_number(v, f"{prefix}budgets.{printable(k)}") for k, v in workflow.get("budgets", {}).items()}
     deadline = workflow.get("deadline")
+    if deadline is not None:
+        deadline = check_number(deadline, f"{prefix}deadline")
     consumed = {k for agent_modes in modes for m in agent_modes for k in m.consumes}
     for key in budgets:
         if key not in consumed:

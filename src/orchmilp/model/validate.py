@@ -18,7 +18,7 @@ from .instance import Instance
 from .paths import file_locks, normalize_path
 from .problem import Problem
 
-__all__ = ["validate"]
+__all__ = ["validate", "check_number"]
 
 
 def _fmt(x: float) -> str:
@@ -30,7 +30,9 @@ def _fmt(x: float) -> str:
 MAX_TOTAL = 1e15
 
 
-def _check_number(value, where: str) -> float:
+def check_number(value: object, where: str) -> float:
+    """``value`` as a float: a finite number from 0 to :data:`MAX_TOTAL`, else a one-line
+    :class:`InvalidWorkflow` naming ``where``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidWorkflow(f"{where} = {value!r} is not a number")
     try:
@@ -59,7 +61,7 @@ def validate(instance: Instance) -> Problem:
     """
     capacities = {}
     for name, cap in instance.resources.items():
-        capacities[name] = _check_number(cap, f"resources.{name}")
+        capacities[name] = check_number(cap, f"resources.{name}")
 
     index: dict[str, int] = {}
     for pos, agent in enumerate(instance.agents):
@@ -78,7 +80,7 @@ def validate(instance: Instance) -> Problem:
     writes: list[tuple[str, ...]] = []
     for j, agent in enumerate(instance.agents):
         who = f"agent '{agent.id}'"
-        durations[j] = _check_number(agent.duration, f"{who}: duration")
+        durations[j] = check_number(agent.duration, f"{who}: duration")
         for dep in agent.depends_on:
             if dep == agent.id:
                 raise InvalidWorkflow(f"{who}: depends_on names the agent itself")
@@ -89,7 +91,7 @@ def validate(instance: Instance) -> Problem:
             if res not in capacities:
                 declared = ", ".join(names) if names else "none"
                 raise InvalidWorkflow(f"{who}: uses.{res} names an undeclared resource (declared: {declared})")
-            amount = _check_number(amount, f"{who}: uses.{res}")
+            amount = check_number(amount, f"{who}: uses.{res}")
             if amount > capacities[res] + 1e-9:
                 raise InvalidWorkflow(f"{who}: uses.{res} = {_fmt(amount)} exceeds capacity {_fmt(capacities[res])}")
             usage[j, names.index(res)] = amount
@@ -152,14 +154,14 @@ def _check_run_fields(agent, duration: float, index: dict[str, int], edges: set,
     agent, which must finish first (the condition is decided by it), so it becomes a dependency."""
     who = f"agent '{agent.id}'"
     for name, value in agent.features.items():
-        _check_number(value, f"{who}: features.{name}")
+        check_number(value, f"{who}: features.{name}")
     if agent.duration_range is not None:
-        low, high = (_check_number(v, f"{who}: duration_range") for v in agent.duration_range)
+        low, high = (check_number(v, f"{who}: duration_range") for v in agent.duration_range)
         if not low <= duration <= high:
             raise InvalidWorkflow(
                 f"{who}: duration_range = [{_fmt(low)}, {_fmt(high)}] must contain duration {_fmt(duration)}"
             )
-    if agent.timeout is not None and not (_check_number(agent.timeout, f"{who}: timeout") > 0):
+    if agent.timeout is not None and not (check_number(agent.timeout, f"{who}: timeout") > 0):
         raise InvalidWorkflow(f"{who}: timeout = {_fmt(agent.timeout)} must be > 0")
     if isinstance(agent.retries, bool) or not isinstance(agent.retries, int) or agent.retries < 0:
         raise InvalidWorkflow(f"{who}: retries = {agent.retries!r} must be a whole number >= 0")

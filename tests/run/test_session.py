@@ -176,6 +176,12 @@ def test_bad_calls_are_one_line_errors(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 4 and all(line.startswith("orchmilp: error:") for line in err)
     first = view["launch"][0]["id"]
+    for at in ("nan", "-1", "1e18"):  # past 1e15 s a duration is no longer exact
+        with pytest.raises(SystemExit):
+            main(["session", "done", view["session"], first, "--state", state, "--at", at])
+        assert "--at" in capsys.readouterr().err
+    with pytest.raises(InvalidOptions, match="0 to 1e"):  # the library and MCP path
+        sessions.done(tmp_path / "runs", view["session"], [first], at=1e18)
     assert main(["session", "done", view["session"], first, "--state", state, "--at", "30"]) == 0
     after = json.loads(capsys.readouterr().out)
     assert first not in after["running"] and after["remaining"] == 12

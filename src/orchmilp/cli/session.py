@@ -14,8 +14,8 @@ def _at(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be seconds since the session started (>= 0)")
+    if not math.isfinite(value) or not 0 <= value <= 1e15:  # model.validate.MAX_TOTAL: durations stay exact
+        raise argparse.ArgumentTypeError(f"{text!r} must be seconds since the session started (0 to 1e+15)")
     return value
 
 

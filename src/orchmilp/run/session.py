@@ -37,6 +37,7 @@ from ..history import append_attempt
 from ..io.files import read_json, write_json_atomic
 from ..io.names import printable
 from ..io.numbers import plain_number
+from ..model.validate import MAX_TOTAL
 from ..statuses import FAILED, FINAL, AgentStatus
 from . import new_run_id, valid_run_id
 
@@ -124,8 +125,8 @@ class Session:
     def now(self, at: float | None) -> float:
         if at is None:
             return max(time.time() - self.state["started_wall"], 0.0)
-        if not (isinstance(at, (int, float)) and np.isfinite(at) and at >= 0):
-            raise InvalidOptions(f"--at {printable(at)}: give seconds since the session started (>= 0)")
+        if not (isinstance(at, (int, float)) and np.isfinite(at) and 0 <= at <= MAX_TOTAL):
+            raise InvalidOptions(f"--at {printable(at)}: give seconds since the session started (0 to {MAX_TOTAL:g})")
         return float(at)
 
     # -- decisions

@@ -97,6 +97,13 @@ def _on_failure(a: dict) -> str:
     return value
 
 
+def _seconds(value: Any, what: str) -> float:
+    """``value`` as seconds: a finite number from 0 to 1e15 (durations stay exact below it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1e15:
+        raise Refused(f"{what}: {repr(value)[:40]} is not a number of seconds from 0 to 1e15")
+    return float(value)
+
+
 def _do_solve(root, a, deadline):
     from .services import PlanRequest, Reports, plan
 
@@ -110,7 +117,7 @@ def _do_solve(root, a, deadline):
         from .engine import load_as_written
 
         name = Path(workflow).stem if isinstance(workflow, (str, Path)) else "workflow"
-        workflow = {"name": name, **load_as_written(workflow).workflow, "deadline": float(a["deadline"])}
+        workflow = {"name": name, **load_as_written(workflow).workflow, "deadline": _seconds(a["deadline"], "deadline")}
     spend = None if objective in ("makespan", "p90") else objective
     request = PlanRequest(
         workflow,
@@ -132,7 +139,10 @@ def _do_pareto(root, a, deadline):
     points = a.get("points") or 8
     if not isinstance(points, int) or not 1 <= points <= 50:
         raise Refused("points: a whole number from 1 to 50")
-    outcome = pareto(ParetoRequest(_workflow(root, a["workflow"]), a.get("y") or "usd", points, float("inf")), deadline)
+    key = a.get("y") or "usd"
+    if not isinstance(key, str):
+        raise Refused("y: a consumes key such as 'usd'")
+    outcome = pareto(ParetoRequest(_workflow(root, a["workflow"]), key, points, float("inf")), deadline)
     return {"key": outcome.key, "unit": outcome.unit, "complete": outcome.complete, "points": outcome.points}
 
 
@@ -171,6 +181,8 @@ def _histories(root, paths):
         return None
     if isinstance(paths, str):
         paths = [paths]
+    if not isinstance(paths, list):
+        raise Refused("history: a path, or a list of paths, under the server's root")
     from .history import history_files
 
     found = [_inside(root, p, "history") for p in paths]
@@ -514,8 +526,8 @@ class _Calls:
             return min(DEFAULT_TIME_LIMIT, self.max_time_limit)
         try:
             value = float(value)
-        except (TypeError, ValueError):
-            raise Refused(f"time_limit: {value!r} is not a number of seconds") from None
+        except (TypeError, ValueError, OverflowError):
+            raise Refused(f"time_limit: {repr(value)[:40]} is not a number of seconds") from None
         if not math.isfinite(value) or value <= 0:
             raise Refused(f"time_limit: {value!r} must be a positive number of seconds")
         return min(value, self.max_time_limit)
@@ -590,6 +602,18 @@ DETAIL_HELP = (
 )
 
 
+def _one_line(err: Exception) -> str:
+    """A tool's error as one line: for arguments that break the input schema (the SDK's
+    message spans lines), the first argument at fault; otherwise the message, line breaks
+    folded."""
+    errors = getattr(err.__cause__, "errors", None)
+    if callable(errors) and errors():
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "arguments"
+        return f"{str(err).split(':', 1)[0]}: {where}: {first.get('msg')} (got {repr(first.get('input'))[:40]})"
+    return " ".join(str(err).split())
+
+
 def build_server(root: str | Path = ".", allow_run: bool = False, max_time_limit: float = MAX_TIME_LIMIT):
     """The MCP server with its tools (needs ``pip install 'orchmilp[mcp]'``)."""
     return _build(root, allow_run, max_time_limit)[0]
@@ -611,7 +635,14 @@ def _build(root: str | Path, allow_run: bool, max_time_limit: float):
 
     from . import __version__
 
-    server = MCPServer(
+    class OneLineErrors(MCPServer):
+        async def call_tool(self, name, arguments, context=None):
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as err:
+                raise ToolError(_one_line(err)) from err.__cause__
+
+    server = OneLineErrors(
         name="orchmilp",
         version=__version__,
         instructions=(

@@ -217,6 +217,15 @@ def test_refusals_are_tool_errors_and_the_server_keeps_answering(root, tmp_path)
             "no agent 'ghost'",
         ),
         ("run", {"workflow": "examples/code-review.json"}, "Unknown tool: run"),
+        ("solve", {"workflow": "examples/code-review.json", "deadline": 1e300}, "deadline: 1e+300 is not a number"),
+        (
+            "solve",
+            {"workflow": "examples/code-review.json", "deadline": -5},
+            "deadline: Input should be greater than 0",
+        ),
+        ("solve", {"workflow": "examples/code-review.json", "deadline": 10**400}, "deadline: Input should be a valid"),
+        ("predict", {"workflow": "examples/code-review.json", "history": True}, "history"),
+        ("pareto", {"workflow": "examples/code-review.json", "y": [None]}, "y"),
     ]
     try:
         for k in range(100):
